@@ -1,0 +1,398 @@
+"""Python half of the CPython oracle; oracle.mjs runs this inside pyodide.
+
+Every entry point takes one JSON string and returns one JSON string, so the
+JavaScript side never has to handle Python objects. See oracle.mjs for the CLI.
+"""
+
+import builtins
+import importlib.util
+import io
+import json
+import marshal
+import os
+import py_compile
+import sys
+import traceback
+import types
+import zipfile
+
+_MODES = {
+    "checked_hash": py_compile.PycInvalidationMode.CHECKED_HASH,
+    "unchecked_hash": py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    "timestamp": py_compile.PycInvalidationMode.TIMESTAMP,
+}
+
+# Compared in this order; the first difference wins.
+_CODE_ATTRS = (
+    "co_name",
+    "co_qualname",
+    "co_filename",
+    "co_firstlineno",
+    "co_argcount",
+    "co_posonlyargcount",
+    "co_kwonlyargcount",
+    "co_nlocals",
+    "co_stacksize",
+    "co_flags",
+    "co_varnames",
+    "co_cellvars",
+    "co_freevars",
+    "co_names",
+    "co_consts",
+    "co_code",
+    "co_linetable",
+    "co_exceptiontable",
+)
+
+_MISSING = object()
+
+
+def info(_arg="{}"):
+    return json.dumps(
+        {
+            "version": sys.version.split()[0],
+            "hexversion": sys.hexversion,
+            "magic": importlib.util.MAGIC_NUMBER.hex(),
+            "hash_seed": os.environ.get("PYTHONHASHSEED"),
+            "hash_randomization": sys.flags.hash_randomization,
+            "maxsize": sys.maxsize,
+        }
+    )
+
+
+def setcwd(arg):
+    os.chdir(json.loads(arg))
+    return "null"
+
+
+# ---------------------------------------------------------------- corpus
+
+
+def corpus(arg):
+    req = json.loads(arg)
+    out = req["out"]
+    count = 0
+    with zipfile.ZipFile(req["zip"]) as zf:
+        for name in zf.namelist():
+            if not name.endswith(".py"):
+                continue
+            parts = name.split("/")
+            if name.startswith("/") or ".." in parts:
+                raise ValueError(f"refusing odd zip member name {name!r}")
+            dest = os.path.join(out, *parts)
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            with open(dest, "wb") as fh:
+                fh.write(zf.read(name))
+            count += 1
+    return json.dumps({"count": count})
+
+
+# ---------------------------------------------------------------- compile
+
+
+def compile_one(arg):
+    job = json.loads(arg)
+    mode = job.get("invalidation_mode", "checked_hash")
+    if mode not in _MODES:
+        return json.dumps({"ok": False, "exception": "ValueError",
+                           "error": f"unknown invalidation_mode {mode!r}"})
+    try:
+        py_compile.compile(
+            job["src"],
+            cfile=job["pyc"],
+            dfile=job.get("dfile"),
+            doraise=True,
+            optimize=int(job.get("optimize", -1)),
+            invalidation_mode=_MODES[mode],
+        )
+    except py_compile.PyCompileError as exc:
+        return json.dumps({"ok": False, "exception": "PyCompileError",
+                           "exc_type": exc.exc_type_name, "error": str(exc)})
+    except Exception as exc:  # e.g. OSError: raised outside py_compile's own handler
+        return json.dumps({"ok": False, "exception": type(exc).__name__,
+                           "error": str(exc)})
+    return json.dumps({"ok": True})
+
+
+# ---------------------------------------------------------------- compare
+
+
+def _short(obj, limit=90):
+    text = repr(obj)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _join(path, attr):
+    return f"{path}.{attr}" if path else attr
+
+
+def _canon(obj):
+    """A hashable, type-exact key for set-element comparison."""
+    kind = type(obj)
+    if kind is tuple:
+        return ("tuple", tuple(_canon(x) for x in obj))
+    if kind is frozenset:
+        return ("frozenset", frozenset(_canon(x) for x in obj))
+    if kind is types.CodeType:
+        return ("code", id(obj))
+    return (kind.__name__, repr(obj))
+
+
+def _bytes_diff(a, b):
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return f"differ at byte {i} ({x:#04x} != {y:#04x}; len {len(a)} vs {len(b)})"
+    return f"length {len(a)} != {len(b)} (common prefix equal)"
+
+
+def _cmp(a, b, path):
+    """None when equal, else a one-line description of the first difference."""
+    ta, tb = type(a), type(b)
+    if ta is not tb:
+        return f"{path or '<top>'}: {ta.__name__} {_short(a)} != {tb.__name__} {_short(b)}"
+    if ta is types.CodeType:
+        return _cmp_code(a, b, path)
+    if ta is tuple:
+        for i, (x, y) in enumerate(zip(a, b)):
+            diff = _cmp(x, y, f"{path}[{i}]")
+            if diff:
+                return diff
+        if len(a) != len(b):
+            return f"{path}: tuple of {len(a)} != tuple of {len(b)} ({_short(a)} != {_short(b)})"
+        return None
+    if ta is frozenset or ta is set:
+        ka = {_canon(x): x for x in a}
+        kb = {_canon(x): x for x in b}
+        if ka.keys() == kb.keys():
+            return None
+        only_a = [ka[k] for k in ka.keys() - kb.keys()]
+        only_b = [kb[k] for k in kb.keys() - ka.keys()]
+        return f"{path}: {ta.__name__} differs: only ours {_short(only_a)}, only reference {_short(only_b)}"
+    if ta is slice:
+        for part in ("start", "stop", "step"):
+            diff = _cmp(getattr(a, part), getattr(b, part), f"{path}.{part}")
+            if diff:
+                return diff
+        return None
+    if ta is float or ta is complex:
+        equal = repr(a) == repr(b)
+    elif ta is bytes and a != b:
+        return f"{path}: bytes {_bytes_diff(a, b)}: {_short(a, 60)} != {_short(b, 60)}"
+    else:
+        equal = a == b
+    return None if equal else f"{path}: {_short(a)} != {_short(b)}"
+
+
+def _cmp_code(a, b, path):
+    for attr in _CODE_ATTRS:
+        va = getattr(a, attr, _MISSING)
+        vb = getattr(b, attr, _MISSING)
+        if va is _MISSING and vb is _MISSING:
+            continue
+        diff = _cmp(va, vb, _join(path, attr))
+        if diff:
+            return diff
+    return None
+
+
+def _contains_frozenset(obj):
+    if type(obj) is frozenset:
+        return True
+    if type(obj) is tuple:
+        return any(_contains_frozenset(x) for x in obj)
+    if type(obj) is types.CodeType:
+        return any(_contains_frozenset(x) for x in obj.co_consts)
+    return False
+
+
+def _describe_header(h):
+    if len(h) < 16:
+        return f"short header {h.hex()}"
+    flags = int.from_bytes(h[4:8], "little")
+    if flags & 1:
+        tail = f"hash {h[8:16].hex()}"
+    else:
+        tail = f"mtime {int.from_bytes(h[8:12], 'little')} size {int.from_bytes(h[12:16], 'little')}"
+    return f"magic {h[:4].hex()} flags {flags} {tail}"
+
+
+# A walker over marshal data, used only to point at the first byte-level
+# difference when the loaded objects are equal (FLAG_REF, string kinds, ...).
+
+_CODE_INT_FIELDS = ("co_argcount", "co_posonlyargcount", "co_kwonlyargcount",
+                    "co_stacksize", "co_flags")
+_CODE_OBJ_FIELDS = ("co_code", "co_consts", "co_names", "co_localsplusnames",
+                    "co_localspluskinds", "co_filename", "co_name", "co_qualname")
+_CODE_TAIL_FIELDS = ("co_linetable", "co_exceptiontable")
+
+
+class _Walker:
+    def __init__(self, data):
+        self.data = data
+        self.pos = 0
+        self.nrefs = 0
+        self.tokens = []  # (offset, path, description)
+
+    def u8(self):
+        value = self.data[self.pos]
+        self.pos += 1
+        return value
+
+    def i32(self):
+        if self.pos + 4 > len(self.data):
+            raise ValueError("truncated")
+        value = int.from_bytes(self.data[self.pos:self.pos + 4], "little", signed=True)
+        self.pos += 4
+        return value
+
+    def raw(self, n):
+        if n < 0 or self.pos + n > len(self.data):
+            raise ValueError("truncated")
+        chunk = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return chunk
+
+    def obj(self, path):
+        start = self.pos
+        byte = self.u8()
+        code = chr(byte & 0x7F)
+        tag = code
+        if byte & 0x80:
+            tag += f"+ref#{self.nrefs}"
+            self.nrefs += 1
+        tok = [start, path, tag]
+        self.tokens.append(tok)
+        if code in "0NFT.S":
+            return
+        if code == "i":
+            tok[2] += f" {self.i32()}"
+        elif code == "l":
+            n = self.i32()
+            tok[2] += f" {self.raw(2 * abs(n)).hex()} n={n}"
+        elif code == "g":
+            tok[2] += f" {self.raw(8).hex()}"
+        elif code == "y":
+            tok[2] += f" {self.raw(16).hex()}"
+        elif code in "sauAt":
+            tok[2] += f" {_short(self.raw(self.i32()), 50)}"
+        elif code in "zZ":
+            tok[2] += f" {_short(self.raw(self.u8()), 50)}"
+        elif code == "r":
+            tok[2] += f" {self.i32()}"
+        elif code in ")([<>":
+            n = self.u8() if code == ")" else self.i32()
+            tok[2] += f" len={n}"
+            for i in range(n):
+                self.obj(f"{path}[{i}]")
+        elif code == ":":
+            for part in ("start", "stop", "step"):
+                self.obj(f"{path}.{part}")
+        elif code == "c":
+            ints = [self.i32() for _ in _CODE_INT_FIELDS]
+            tok[2] += " " + " ".join(f"{n[3:]}={v}" for n, v in zip(_CODE_INT_FIELDS, ints))
+            for field in _CODE_OBJ_FIELDS:
+                self.obj(_join(path, field))
+            first = self.i32()
+            self.tokens.append([self.pos - 4, _join(path, "co_firstlineno"), f"int {first}"])
+            for field in _CODE_TAIL_FIELDS:
+                self.obj(_join(path, field))
+        else:
+            raise ValueError(f"unknown marshal type {code!r} at offset {start}")
+
+
+def _marshal_diff(ours, ref):
+    """First differing marshal token between the two bodies (offsets in the pyc)."""
+    walked = []
+    for data in (ours, ref):
+        walker = _Walker(data)
+        try:
+            walker.obj("")
+        except Exception as exc:  # a walker failure must not hide the comparison
+            walker.tokens.append([walker.pos, "?", f"walker stopped: {exc}"])
+        walked.append(walker.tokens)
+    ta, tb = walked
+    for x, y in zip(ta, tb):
+        if x[1:] != y[1:]:
+            where = x[1] or "<module>"
+            if x[1] != y[1]:
+                where = f"{x[1] or '<module>'} vs {y[1] or '<module>'}"
+            return (f"marshal: first difference at {where} (offset {x[0] + 16:#x} / {y[0] + 16:#x}): "
+                    f"ours {x[2]} != reference {y[2]}")
+    if len(ta) != len(tb):
+        return f"marshal: {len(ta)} tokens != {len(tb)} tokens"
+    return None
+
+
+def compare_one(arg):
+    pair = json.loads(arg)
+    with open(pair["ours"], "rb") as fh:
+        ours = fh.read()
+    with open(pair["reference"], "rb") as fh:
+        ref = fh.read()
+    result = {
+        "identical_bytes": ours == ref,
+        "equal_headers": ours[:16] == ref[:16],
+        "equal_objects": False,
+        "has_frozenset": False,
+        "diff": None,
+    }
+    notes = []
+    if not result["equal_headers"]:
+        notes.append(f"header: ours {_describe_header(ours[:16])} != reference {_describe_header(ref[:16])}")
+    try:
+        ref_code = marshal.loads(ref[16:])
+    except Exception as exc:
+        result["diff"] = f"reference does not unmarshal: {exc}"
+        return json.dumps(result)
+    result["has_frozenset"] = _contains_frozenset(ref_code)
+    try:
+        our_code = marshal.loads(ours[16:])
+    except Exception as exc:
+        notes.append(f"ours does not unmarshal: {type(exc).__name__}: {exc}")
+        result["diff"] = "; ".join(notes)
+        return json.dumps(result)
+    diff = _cmp(our_code, ref_code, "")
+    result["equal_objects"] = diff is None
+    if diff:
+        notes.append(diff)
+    elif not result["identical_bytes"] and ours[16:] != ref[16:]:
+        mdiff = _marshal_diff(ours[16:], ref[16:])
+        notes.append(mdiff or f"body bytes {_bytes_diff(ours[16:], ref[16:])}")
+    result["diff"] = "; ".join(notes) if notes else None
+    return json.dumps(result)
+
+
+# ---------------------------------------------------------------- run
+
+
+def run_pyc(arg):
+    req = json.loads(arg)
+    path = req["pyc"]
+    with open(path, "rb") as fh:
+        data = fh.read()
+    out, err = io.StringIO(), io.StringIO()
+    status = 0
+    if data[:4] != importlib.util.MAGIC_NUMBER:
+        err.write(f"bad magic {data[:4].hex()} (this CPython expects "
+                  f"{importlib.util.MAGIC_NUMBER.hex()})\n")
+        return json.dumps({"status": 2, "stdout": "", "stderr": err.getvalue()})
+    code = marshal.loads(data[16:])
+    module = {"__name__": "__main__", "__file__": path, "__builtins__": builtins}
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err
+    try:
+        exec(code, module)
+    except SystemExit as exc:
+        if exc.code is None:
+            status = 0
+        elif isinstance(exc.code, int):
+            status = exc.code
+        else:
+            err.write(f"{exc.code}\n")
+            status = 1
+    except BaseException:
+        traceback.print_exc(file=err)
+        status = 1
+    finally:
+        sys.stdout, sys.stderr = saved
+    return json.dumps({"status": status, "stdout": out.getvalue(), "stderr": err.getvalue()})
