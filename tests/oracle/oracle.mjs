@@ -29,6 +29,9 @@
 //   run --pyc FILE                check the magic, unmarshal, exec as __main__; copy the
 //                                 program's stdout/stderr; exit with its status
 //                                 (2 = bad magic)
+//   run --manifest M.json [--results R.json]
+//         M.json: {"jobs": [{"pyc"}]}; runs each in turn in the same interpreter;
+//         result per job: {"status", "stdout", "stderr"}
 //
 // Results go to --results FILE, or to stdout as one JSON document
 // {"target", "python", "magic", "results": [...]}. Timings go to stderr.
@@ -185,8 +188,14 @@ async function main() {
     if (!opts.out) die('corpus needs --out DIR');
     fs.mkdirSync(opts.out, { recursive: true });
     hostPaths.push(opts.out, packageDir(opts.target));
+  } else if (verb === 'run' && opts.manifest) {
+    jobs = readJobs(opts.manifest);
+    for (const j of jobs) {
+      if (typeof j.pyc !== 'string') die(`every job needs a string "pyc": ${JSON.stringify(j)}`);
+      hostPaths.push(j.pyc);
+    }
   } else if (verb === 'run') {
-    if (!opts.pyc) die('run needs --pyc FILE');
+    if (!opts.pyc) die('run needs --pyc FILE or --manifest M.json');
     hostPaths.push(opts.pyc);
   } else if (verb !== 'info') {
     die(`unknown verb ${verb}`);
@@ -202,6 +211,10 @@ async function main() {
     const zip = path.join(oracle.dir, 'python_stdlib.zip');
     const res = JSON.parse(oracle.call('corpus', { zip, out: path.resolve(opts.out) }));
     process.stdout.write(`${res.count}\n`);
+  } else if (verb === 'run' && opts.manifest) {
+    const results = [];
+    for (const job of jobs) results.push(await oracle.callSafe('run_pyc', { pyc: job.pyc }));
+    emit(opts, oracle, results);
   } else if (verb === 'run') {
     const res = JSON.parse(oracle.call('run_pyc', { pyc: opts.pyc }));
     process.stdout.write(res.stdout);
