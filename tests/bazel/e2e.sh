@@ -1,0 +1,417 @@
+#!/usr/bin/env bash
+# End-to-end test of pycompile-worker inside a real Bazel (Debian's bazel-bootstrap 4.2.3).
+#
+# The workspace tests/bazel/workspace issues PyCompile actions exactly like rules_python's
+# precompile step (see rules/py_precompile.bzl). This script
+#   1. runs the Starlark lint (lint.sh), installs what is missing (bazel-bootstrap via apt-get,
+#      buildifier and the oracle's npm packages),
+#      builds the binary (cargo build --release) unless PYCOMPILE_WORKER_BIN names one, copies
+#      it to workspace/tool/bin/ and generates ~200 Python sources (gen_sources.py);
+#   2. builds //gen/... as a singleplex worker, a multiplex worker, a multiplex worker started
+#      with --worker_impl=serial, a sandboxed singleplex worker, and without workers
+#      (standalone, sandboxed), cleaning in between, and checks that every run executed one
+#      PyCompile spawn per source on the expected runner and that all outputs are byte-equal;
+#   3. checks the pycs: header (magic, flags, source hash), then CPython 3.14 (the pyodide
+#      oracle in tests/oracle) loads every pyc and finds it equal to py_compile's, and runs one;
+#   4. builds //broken (a syntax error) with each kind of runner: the build fails and the tool's
+#      own message names broken/bad.py and SyntaxError; a multiplex worker survives it;
+#   5. edits one source: exactly one PyCompile spawn re-runs, and only its pyc changes;
+#   6. `bazel shutdown` leaves no pycompile-worker process behind.
+#
+# Everything Bazel writes goes to target/bazel-e2e/ (a separate --output_user_root); the
+# server is shut down on exit. Runs offline once the packages are installed.
+#
+# Usage: tests/bazel/e2e.sh            (env: PYCOMPILE_WORKER_BIN=/path/to/pycompile-worker)
+
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE=$REPO/tests/bazel
+WS=$HERE/workspace
+OUT=${PYCOMPILE_E2E_OUT:-$REPO/target/bazel-e2e}
+USER_ROOT=$OUT/root
+LOGS=$OUT/logs
+SNAP=$OUT/snapshots
+ORACLE_DIR=$REPO/tests/oracle
+BUILD_TIMEOUT=${PYCOMPILE_E2E_BUILD_TIMEOUT:-300}
+
+PASSED=0
+FAILED=0
+START=$SECONDS
+
+log() { printf '[e2e %4ds] %s\n' "$((SECONDS - START))" "$*"; }
+die() {
+    printf 'e2e: FATAL: %s\n' "$*" >&2
+    exit 1
+}
+pass() {
+    PASSED=$((PASSED + 1))
+    log "ok   $*"
+}
+failed() {
+    FAILED=$((FAILED + 1))
+    log "FAIL $*"
+}
+check() { # check DESCRIPTION COMMAND...: runs COMMAND, records the result
+    local what=$1
+    shift
+    if "$@"; then pass "$what"; else failed "$what"; fi
+}
+matches() { [[ $1 =~ $2 ]]; }  # matches STRING REGEX
+differ() { ! cmp -s "$1" "$2"; } # differ FILE FILE
+
+# ---------------------------------------------------------------------------------------------
+# 1. Prerequisites
+# ---------------------------------------------------------------------------------------------
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! command -v bazel >/dev/null 2>&1; then
+    log "bazel not found: installing Debian's bazel-bootstrap"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bazel-bootstrap >/dev/null
+fi
+command -v python3 >/dev/null 2>&1 || die "python3 is needed (source generation, checks)"
+command -v node >/dev/null 2>&1 || die "node is needed (the CPython oracle in tests/oracle)"
+if [ ! -d "$ORACLE_DIR/node_modules/pyodide-314" ]; then
+    log "installing the CPython oracle's npm packages (npm ci in tests/oracle)"
+    (cd "$ORACLE_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ -n "${PYCOMPILE_WORKER_BIN:-}" ]; then
+    BIN=$PYCOMPILE_WORKER_BIN
+else
+    log "cargo build --release"
+    (cd "$REPO" && cargo build --release --locked --ignore-rust-version --quiet)
+    BIN=$REPO/target/release/pycompile-worker
+fi
+[ -x "$BIN" ] || die "no executable at $BIN"
+
+check "Starlark lint (tests/bazel/lint.sh)" bash "$HERE/lint.sh"
+
+mkdir -p "$WS/tool/bin" "$LOGS"
+rm -rf "${SNAP:?}" "${LOGS:?}"/*
+mkdir -p "$SNAP"
+# A copy, not a symlink: Bazel then digests exactly this binary, and the tool path inside
+# the execroot is what the worker processes are recognised by.
+install -m 0755 "$BIN" "$WS/tool/bin/pycompile-worker"
+N_SRCS=$(python3 "$HERE/gen_sources.py" "$WS")
+log "generated $N_SRCS sources in $WS/gen (and broken/bad.py)"
+
+# ---------------------------------------------------------------------------------------------
+# Bazel helpers
+# ---------------------------------------------------------------------------------------------
+
+# Same startup options every time, so one server serves the whole script.
+BAZEL_STARTUP=(
+    "--output_user_root=$USER_ROOT"
+    --nohome_rc
+    --max_idle_secs=900
+    --host_jvm_args=-Xmx1g
+)
+SERVER_STARTED=0
+bz() {
+    SERVER_STARTED=1
+    (cd "$WS" && bazel "${BAZEL_STARTUP[@]}" "$@")
+}
+# bz_build LOGNAME ARGS...: a bounded build; console to $LOGS/LOGNAME.out, spawns to
+# $LOGS/LOGNAME.exec.json. Returns Bazel's exit code. SIGINT lets Bazel cancel cleanly.
+bz_build() {
+    local name=$1
+    shift
+    SERVER_STARTED=1
+    local rc=0
+    (cd "$WS" && timeout -s INT -k 60 "$BUILD_TIMEOUT" bazel "${BAZEL_STARTUP[@]}" build \
+        --execution_log_json_file="$LOGS/$name.exec.json" "$@") >"$LOGS/$name.out" 2>&1 || rc=$?
+    return "$rc"
+}
+cleanup() {
+    if [ "$SERVER_STARTED" = 1 ]; then
+        (cd "$WS" && bazel "${BAZEL_STARTUP[@]}" shutdown) >/dev/null 2>&1 || true
+    fi
+}
+trap cleanup EXIT
+
+# Worker processes of this script's Bazel: the tool path is inside our output root.
+WORKER_PATTERN="$USER_ROOT/.*/tool/pycompile-worker --persistent_worker"
+worker_pids() { pgrep -f -- "$WORKER_PATTERN" | sort -n | tr '\n' ' ' || true; }
+worker_cmdlines() { pgrep -a -f -- "$WORKER_PATTERN" || true; }
+
+# spawn_summary NAME: "<count> <runners>" of the PyCompile spawns of a run
+spawn_summary() { python3 "$HERE/e2e_helpers.py" execlog "$LOGS/$1.exec.json"; }
+spawn_outputs() { python3 "$HERE/e2e_helpers.py" execlog-outputs "$LOGS/$1.exec.json"; }
+
+show_log() { # on failure, show the end of a run's console output
+    log "---- tail of $LOGS/$1.out"
+    tail -n 30 "$LOGS/$1.out" | sed 's/^/    /'
+}
+
+# Sources and their outputs, in a stable order: "src_abs<TAB>short_path<TAB>pyc_rel"
+SOURCES_TSV=$OUT/sources.tsv
+(cd "$WS" && find gen -name '*.py' | LC_ALL=C sort | while read -r src; do
+    dir=$(dirname "$src")
+    stem=$(basename "$src" .py)
+    printf '%s\t%s\t%s\n' "$WS/$src" "$src" "$dir/__pycache__/$stem.cpython-314.pyc"
+done) >"$SOURCES_TSV"
+[ "$(wc -l <"$SOURCES_TSV")" -eq "$N_SRCS" ] || die "source list does not match the generator"
+
+bz info release >"$LOGS/info.out" 2>&1 || {
+    cat "$LOGS/info.out"
+    die "bazel does not start"
+}
+log "Bazel: $(grep -v '^\(Starting\|Extracting\|WARNING\)' "$LOGS/info.out" | tail -n 1)"
+BAZEL_BIN=$(bz info bazel-bin 2>/dev/null)
+OUTPUT_BASE=$(bz info output_base 2>/dev/null)
+
+# snapshot NAME: copy every expected pyc into $SNAP/NAME (missing ones are reported)
+snapshot() {
+    local dest=$SNAP/$1 missing=0 src short pyc
+    while IFS=$'\t' read -r src short pyc; do
+        if [ -f "$BAZEL_BIN/$pyc" ]; then
+            mkdir -p "$dest/$(dirname "$pyc")"
+            cp "$BAZEL_BIN/$pyc" "$dest/$pyc"
+        else
+            missing=$((missing + 1))
+        fi
+    done <"$SOURCES_TSV"
+    [ "$missing" -eq 0 ] || log "$missing expected pycs are missing in $1"
+    [ "$missing" -eq 0 ]
+}
+
+# ---------------------------------------------------------------------------------------------
+# 2. The same build under every strategy
+# ---------------------------------------------------------------------------------------------
+
+# name | expected runner (regex) | worker kind (singleplex|multiplex|none) | flags
+CONFIGS=(
+    "worker-singleplex|worker|singleplex|--strategy=PyCompile=worker --noexperimental_worker_multiplex"
+    "worker-multiplex|worker|multiplex|--strategy=PyCompile=worker --experimental_worker_multiplex"
+    "worker-multiplex-serial|worker|multiplex|--strategy=PyCompile=worker --experimental_worker_multiplex --worker_extra_flag=PyCompile=--worker_impl=serial"
+    "worker-sandboxed|worker|singleplex|--strategy=PyCompile=worker --noexperimental_worker_multiplex --worker_sandboxing --experimental_worker_cancellation"
+    "standalone|local|none|--strategy=PyCompile=standalone"
+    "sandboxed|.*sandbox|none|--strategy=PyCompile=sandboxed"
+)
+REFERENCE=
+
+worker_logs() { (cd "$OUTPUT_BASE/bazel-workers" 2>/dev/null && ls -1 -- *.log 2>/dev/null) | LC_ALL=C sort || true; }
+
+for config in "${CONFIGS[@]}"; do
+    IFS='|' read -r name runner kind flags <<<"$config"
+    # shellcheck disable=SC2206 # flags are space-separated on purpose
+    flag_array=($flags)
+    bz clean >/dev/null 2>&1
+    logs_before=$(worker_logs)
+    t0=$SECONDS
+    if ! bz_build "$name" "${flag_array[@]}" //gen/...; then
+        failed "$name: bazel build //gen/... failed"
+        show_log "$name"
+        continue
+    fi
+    log "$name: built in $((SECONDS - t0)) s"
+    read -r count runners <<<"$(spawn_summary "$name")"
+    check "$name: $count PyCompile spawns (want $N_SRCS)" [ "$count" -eq "$N_SRCS" ]
+    check "$name: runner '$runners' matches '$runner'" matches "$runners" "^($runner)\$"
+    if [ "$kind" != none ]; then
+        new_logs=$(LC_ALL=C comm -13 <(echo "$logs_before") <(worker_logs) | tr '\n' ' ')
+        case $kind in
+            multiplex) want='^(multiplex-worker-[0-9]+-PyCompile\.log ?)+$' ;;
+            *) want='^(worker-[0-9]+-PyCompile\.log ?)+$' ;;
+        esac
+        check "$name: $kind worker started ($new_logs)" matches "$new_logs" "$want"
+        pids=$(worker_pids)
+        check "$name: worker processes stay alive after the build ($pids)" [ -n "$pids" ]
+        if [ "$kind" = multiplex ]; then
+            check "$name: one multiplex process" [ "$(echo "$pids" | wc -w)" -eq 1 ]
+        fi
+        if [[ "$flags" == *--worker_impl=serial* ]]; then
+            check "$name: worker started with --worker_impl=serial" \
+                grep -q -- '--persistent_worker --worker_impl=serial' <(worker_cmdlines)
+        fi
+    fi
+    if ! snapshot "$name"; then
+        failed "$name: outputs"
+        continue
+    fi
+    if [ -z "$REFERENCE" ]; then
+        REFERENCE=$name
+    else
+        check "$name: outputs byte-equal to $REFERENCE" diff -r -q "$SNAP/$REFERENCE" "$SNAP/$name"
+    fi
+done
+[ -n "$REFERENCE" ] || die "no strategy produced outputs"
+
+# ---------------------------------------------------------------------------------------------
+# 3. The pycs are what CPython 3.14 expects
+# ---------------------------------------------------------------------------------------------
+
+MANIFEST=$OUT/pycs.tsv # src_abs<TAB>short_path<TAB>pyc_abs
+while IFS=$'\t' read -r src short pyc; do
+    printf '%s\t%s\t%s\n' "$src" "$short" "$SNAP/$REFERENCE/$pyc"
+done <"$SOURCES_TSV" >"$MANIFEST"
+
+# load_check_pycs MANIFEST: CPython 3.14 (tests/oracle, pyodide) loads every pyc of MANIFEST
+# and finds it equal to what py_compile writes for the same source and dfile; then it runs one
+# of them as __main__. Equality is byte-for-byte, except for pycs with frozenset constants,
+# whose order differs in the 32-bit WebAssembly CPython: those must be equal as code objects.
+load_check_pycs() {
+    local manifest=$1 work=$OUT/oracle
+    rm -rf "$work"
+    mkdir -p "$work/reference"
+    python3 - "$manifest" "$work" <<'EOF'
+import json, sys
+manifest, work = sys.argv[1], sys.argv[2]
+compile_jobs, compare_jobs = [], []
+for line in open(manifest, encoding="utf-8"):
+    src, short, pyc = line.rstrip("\n").split("\t")
+    ref = "{}/reference/{}".format(work, short[:-3] + ".pyc")
+    compile_jobs.append({"src": src, "pyc": ref, "dfile": short, "optimize": 0,
+                         "invalidation_mode": "checked_hash"})
+    compare_jobs.append({"ours": pyc, "reference": ref, "name": short})
+json.dump({"jobs": compile_jobs}, open(work + "/compile.json", "w"))
+json.dump({"jobs": compare_jobs}, open(work + "/compare.json", "w"))
+EOF
+    node "$ORACLE_DIR/oracle.mjs" --target 3.14 compile --manifest "$work/compile.json" \
+        --results "$work/compile.results.json" 2>"$work/compile.err" || {
+        cat "$work/compile.err" >&2
+        return 1
+    }
+    node "$ORACLE_DIR/oracle.mjs" --target 3.14 compare --manifest "$work/compare.json" \
+        --results "$work/compare.results.json" 2>"$work/compare.err" || {
+        cat "$work/compare.err" >&2
+        return 1
+    }
+    python3 - "$work" <<'EOF' || return 1
+import json, sys
+work = sys.argv[1]
+compiled = json.load(open(work + "/compile.results.json"))["results"]
+jobs = json.load(open(work + "/compare.json"))["jobs"]
+results = json.load(open(work + "/compare.results.json"))["results"]
+bad = [j["src"] for j, r in zip(json.load(open(work + "/compile.json"))["jobs"], compiled) if not r.get("ok")]
+for src in bad:
+    print("oracle could not compile " + src, file=sys.stderr)
+identical = equal = 0
+for job, r in zip(jobs, results):
+    if r.get("identical_bytes"):
+        identical += 1
+    elif r.get("has_frozenset") and r.get("equal_objects"):
+        equal += 1
+    else:
+        bad.append(job["name"])
+        print("{}: differs from py_compile: {}".format(job["name"], r.get("diff") or r), file=sys.stderr)
+print("oracle: {} pycs identical to CPython 3.14's, {} equal as code objects (frozenset order), {} bad"
+      .format(identical, equal, len(bad)))
+sys.exit(1 if bad or len(results) != len(jobs) else 0)
+EOF
+    # Execute one module (gen/beta/mod_000.py prints its constant, 1000).
+    local run_out
+    run_out=$(node "$ORACLE_DIR/oracle.mjs" --target 3.14 run \
+        --pyc "$(awk -F'\t' '$2 == "gen/beta/mod_000.py" {print $3}' "$manifest")" 2>"$work/run.err") || {
+        cat "$work/run.err" >&2
+        return 1
+    }
+    [ "$run_out" = 1000 ] || {
+        echo "oracle run printed '$run_out', want 1000" >&2
+        return 1
+    }
+}
+
+check "pyc headers: magic 2b0e0d0a, flags 3, source hashes" \
+    python3 "$HERE/e2e_helpers.py" check-headers "$MANIFEST"
+t0=$SECONDS
+check "CPython 3.14 loads every pyc, equal to py_compile's output, and runs one" load_check_pycs "$MANIFEST"
+log "oracle check took $((SECONDS - t0)) s"
+
+# ---------------------------------------------------------------------------------------------
+# 4. A syntax error fails the build with our message; the worker survives it
+# ---------------------------------------------------------------------------------------------
+
+# expect_broken NAME FLAGS...: //broken must fail (exit 1) with the tool's own message
+expect_broken() {
+    local name=$1 rc=0
+    shift
+    bz_build "$name" "$@" //broken:broken || rc=$?
+    if [ "$rc" -ne 1 ]; then
+        failed "$name: building //broken exits with $rc (want 1: build failed)"
+        show_log "$name"
+        return
+    fi
+    pass "$name: building //broken fails"
+    local tool_out
+    tool_out=$(python3 "$HERE/e2e_helpers.py" tool-output "$LOGS/$name.out")
+    if grep -q 'broken/bad\.py' <<<"$tool_out" && grep -q 'SyntaxError' <<<"$tool_out"; then
+        pass "$name: the tool's message names broken/bad.py and SyntaxError"
+    else
+        failed "$name: the tool's message names broken/bad.py and SyntaxError"
+        show_log "$name"
+    fi
+}
+
+MX=(--strategy=PyCompile=worker --experimental_worker_multiplex)
+SX=(--strategy=PyCompile=worker --noexperimental_worker_multiplex)
+bz clean >/dev/null 2>&1
+if bz_build warm-multiplex "${MX[@]}" //gen/...; then
+    pids_before=$(worker_pids)
+    expect_broken broken-multiplex "${MX[@]}"
+    pids_after=$(worker_pids)
+    check "the multiplex worker survives a failed request ($pids_before/$pids_after)" \
+        test -n "$pids_before" -a "$pids_before" = "$pids_after"
+else
+    failed "warm-multiplex: bazel build //gen/... failed"
+    show_log warm-multiplex
+fi
+bz clean >/dev/null 2>&1
+expect_broken broken-singleplex "${SX[@]}"
+bz clean >/dev/null 2>&1
+expect_broken broken-standalone --strategy=PyCompile=standalone
+
+# ---------------------------------------------------------------------------------------------
+# 5. Editing one source recompiles only that source
+# ---------------------------------------------------------------------------------------------
+
+EDITED=gen/beta/mod_007.py
+EDITED_PYC=gen/beta/__pycache__/mod_007.cpython-314.pyc
+if bz_build incr-full "${MX[@]}" //gen/... && snapshot incr-before; then
+    bz_build incr-noop "${MX[@]}" //gen/... || failed "incr-noop: build failed"
+    read -r count _ <<<"$(spawn_summary incr-noop)"
+    check "unchanged rebuild runs no PyCompile spawn ($count)" [ "$count" -eq 0 ]
+
+    printf '\nEDITED = "this line was appended by e2e.sh"\n' >>"$WS/$EDITED"
+    if bz_build incr-edit "${MX[@]}" //gen/... && snapshot incr-after; then
+        read -r count _ <<<"$(spawn_summary incr-edit)"
+        check "after editing $EDITED, exactly one PyCompile spawn ($count)" [ "$count" -eq 1 ]
+        check "... and it compiled $EDITED" grep -qx "bazel-out/.*/bin/$EDITED_PYC" <(spawn_outputs incr-edit)
+        check "... its pyc changed" differ "$SNAP/incr-before/$EDITED_PYC" "$SNAP/incr-after/$EDITED_PYC"
+        changed=$(diff -r -q "$SNAP/incr-before" "$SNAP/incr-after" | wc -l || true)
+        check "... and no other pyc changed ($changed changed in total)" [ "$changed" -eq 1 ]
+        check "... its new pyc has the new source's hash" python3 "$HERE/e2e_helpers.py" check-headers \
+            <(printf '%s\t%s\t%s\n' "$WS/$EDITED" "$EDITED" "$SNAP/incr-after/$EDITED_PYC")
+    else
+        failed "incr-edit: build failed"
+        show_log incr-edit
+    fi
+else
+    failed "incr-full: build failed"
+    show_log incr-full
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 6. No worker outlives the Bazel server
+# ---------------------------------------------------------------------------------------------
+
+pids=$(worker_pids)
+check "worker processes are running before shutdown ($pids)" [ -n "$pids" ]
+bz shutdown >/dev/null 2>&1
+SERVER_STARTED=0
+for _ in $(seq 1 50); do
+    [ -z "$(worker_pids)" ] && break
+    sleep 0.2
+done
+left=$(worker_pids)
+check "no pycompile-worker process left after bazel shutdown (${left:-none})" [ -z "$left" ]
+if [ -n "$left" ]; then worker_cmdlines; fi
+
+python3 "$HERE/gen_sources.py" "$WS" >/dev/null # undo the edit
+
+log "total time $((SECONDS - START)) s"
+echo "bazel-e2e: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

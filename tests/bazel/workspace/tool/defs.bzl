@@ -1,0 +1,1 @@
+../../../../tools/bazel/defs.bzl
