@@ -90,10 +90,12 @@ class Oracle {
     this.target = target;
     this.dir = packageDir(target);
     const roots = new Set();
+    const topOf = (p) => path.resolve(p).split(path.sep).filter(Boolean)[0];
     for (const p of [process.cwd(), ...hostPaths]) {
-      const top = path.resolve(p).split(path.sep).filter(Boolean)[0];
-      if (top) roots.add(top);
+      roots.add(topOf(p));
+      roots.add(topOf(resolveHost(p))); // where symlinks lead (see resolveHost)
     }
+    roots.delete(undefined);
     for (const r of roots) {
       if (RESERVED.has(r)) die(`cannot expose host /${r} (pyodide uses that path)`);
     }
@@ -150,6 +152,31 @@ class Oracle {
       return { ok: false, exception: 'OracleCrash', error: String(err) };
     }
   }
+}
+
+// The path with symlinks resolved (pyodide 0.27's NODEFS cannot follow them),
+// for the nearest existing ancestor; with keepLeaf, the last component is kept
+// as given (py_compile must still see a target that is itself a symlink).
+function resolveHost(p, keepLeaf = false) {
+  const abs = path.resolve(p);
+  const base = keepLeaf ? path.dirname(abs) : abs;
+  let existing = base;
+  while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  let real;
+  try {
+    real = path.join(fs.realpathSync(existing), path.relative(existing, base));
+  } catch {
+    return p;
+  }
+  return keepLeaf ? path.join(real, path.basename(abs)) : real;
+}
+
+// Same semantics as the job says, with host paths resolved (see resolveHost).
+// py_compile names the file `dfile or src`, so dfile keeps the src as given.
+function resolveJob(verb, job) {
+  if (verb === 'compare') return { ...job, ours: resolveHost(job.ours), reference: resolveHost(job.reference) };
+  if (verb === 'run') return { ...job, pyc: resolveHost(job.pyc) };
+  return { ...job, src: resolveHost(job.src), dfile: job.dfile ?? job.src, pyc: resolveHost(job.pyc, true) };
 }
 
 function readJobs(manifestPath) {
@@ -213,17 +240,17 @@ async function main() {
     process.stdout.write(`${res.count}\n`);
   } else if (verb === 'run' && opts.manifest) {
     const results = [];
-    for (const job of jobs) results.push(await oracle.callSafe('run_pyc', { pyc: job.pyc }));
+    for (const job of jobs) results.push(await oracle.callSafe('run_pyc', { pyc: resolveHost(job.pyc) }));
     emit(opts, oracle, results);
   } else if (verb === 'run') {
-    const res = JSON.parse(oracle.call('run_pyc', { pyc: opts.pyc }));
+    const res = JSON.parse(oracle.call('run_pyc', { pyc: resolveHost(opts.pyc) }));
     process.stdout.write(res.stdout);
     process.stderr.write(res.stderr);
     process.exitCode = res.status;
   } else {
     const fn = verb === 'compare' ? 'compare_one' : 'compile_one';
     const results = [];
-    for (const job of jobs) results.push(await oracle.callSafe(fn, job));
+    for (const job of jobs) results.push(await oracle.callSafe(fn, resolveJob(verb, job)));
     emit(opts, oracle, results);
   }
   const secs = (ms) => (ms / 1000).toFixed(1);

@@ -1,0 +1,155 @@
+//! Syntax-error diagnostics of pycompile-worker against CPython 3.14's py_compile.
+//!
+//! Each tests/fixtures/broken/*.py is compiled by our binary (one-shot mode,
+//! `--src_name broken/<name>.py`) and by py_compile in the oracle; our stderr is
+//! compared with `str(PyCompileError)`. Prints `diagnostics: matched=M of N` and
+//! the mismatches. Asserted now: every broken file is rejected (non-zero exit,
+//! stderr names the file, no pyc written). Set REQUIRE_MATCHING_MESSAGES to true
+//! to require CPython's text as well.
+//!
+//! Needs node and the oracle packages: `bash tests/oracle/setup.sh`.
+
+#[path = "oracle/harness.rs"]
+mod harness;
+
+use harness::*;
+
+/// Flip to true to make every message mismatch a test failure.
+const REQUIRE_MATCHING_MESSAGES: bool = false;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MessageMatch {
+    /// stderr is exactly CPython's text (ignoring trailing newlines).
+    Exact,
+    /// CPython's text appears verbatim inside stderr (e.g. after a prefix).
+    Contained,
+    Differs,
+}
+
+fn compare_message(ours_stderr: &str, reference: &str) -> MessageMatch {
+    let ours = ours_stderr.trim_end_matches(['\n', '\r']);
+    let reference = reference.trim_end_matches(['\n', '\r']);
+    if ours == reference {
+        MessageMatch::Exact
+    } else if !reference.is_empty() && ours.contains(reference) {
+        MessageMatch::Contained
+    } else {
+        MessageMatch::Differs
+    }
+}
+
+/// The one place that decides whether our message counts as CPython's.
+fn message_matches(ours_stderr: &str, reference: &str) -> bool {
+    compare_message(ours_stderr, reference) != MessageMatch::Differs
+}
+
+fn indent(text: &str) -> String {
+    text.trim_end().lines().map(|l| format!("      | {l}\n")).collect()
+}
+
+#[test]
+fn broken_files_are_rejected_like_cpython() {
+    require_oracle();
+    let broken = fixtures("broken");
+    assert!(broken.len() >= 45, "expected 45+ broken fixtures, found {}", broken.len());
+    let work = target_dir().join("diagnostics");
+    fresh_dir(&work);
+
+    let jobs: Vec<Job> = broken
+        .iter()
+        .map(|path| {
+            let file = path.file_name().unwrap().to_str().unwrap();
+            Job { src: path.clone(), name: format!("broken/{file}"), pyc: work.join("ref").join(format!("{file}c")), optimize: 0 }
+        })
+        .collect();
+    let reference = oracle_compile("3.14", &jobs, "checked_hash", &work, "reference");
+
+    let mut failures = Vec::new();
+    let mut mismatches = Vec::new();
+    let (mut exact, mut contained) = (0, 0);
+    for (job, res) in jobs.iter().zip(&reference) {
+        if res["ok"] == true {
+            failures.push(format!("{}: CPython 3.14 compiles it, so it is not a broken fixture", job.name));
+            continue;
+        }
+        if res["exception"] != "PyCompileError" {
+            failures.push(format!("{}: oracle error: {} {}", job.name, res["exception"], res["error"]));
+            continue;
+        }
+        let expected = res["error"].as_str().unwrap_or("");
+        let pyc = work.join("ours").join(job.pyc.file_name().unwrap());
+        let out = ours_direct(&[
+            "--src", job.src.to_str().unwrap(),
+            "--src_name", &job.name,
+            "--pyc", pyc.to_str().unwrap(),
+            "--optimize", "0",
+            "--invalidation_mode", "checked_hash",
+            "--python_version", "3.14",
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            failures.push(format!("{}: accepted by our binary (exit 0); CPython says: {}", job.name, last_line(expected)));
+        } else if !stderr.contains(&job.name) && !stderr.contains(job.src.to_str().unwrap()) {
+            failures.push(format!("{}: our stderr does not name the file:\n{}", job.name, indent(&stderr)));
+        }
+        if pyc.exists() {
+            failures.push(format!("{}: our binary wrote {} for a broken file", job.name, pyc.display()));
+        }
+        match compare_message(&stderr, expected) {
+            MessageMatch::Exact => exact += 1,
+            MessageMatch::Contained => contained += 1,
+            MessageMatch::Differs => {}
+        }
+        if !message_matches(&stderr, expected) {
+            mismatches.push(format!("  {}\n    CPython:\n{}    ours:\n{}", job.name, indent(expected), indent(&stderr)));
+        }
+    }
+
+    let matched = exact + contained;
+    println!("diagnostics: matched={matched} of {}", jobs.len());
+    println!("  (exact={exact}, contained in a longer stderr={contained})");
+    for m in &mismatches {
+        print!("{m}");
+    }
+    if REQUIRE_MATCHING_MESSAGES && !mismatches.is_empty() {
+        failures.push(format!("{} message(s) differ from CPython's py_compile text", mismatches.len()));
+    }
+    assert!(failures.is_empty(), "diagnostics failures:\n{}", failures.join("\n"));
+}
+
+/// One invocation with good and broken files: non-zero exit, one error per broken
+/// file, and the good files are still compiled.
+#[test]
+fn batch_with_broken_files_still_compiles_the_others() {
+    let work = target_dir().join("diagnostics-batch");
+    fresh_dir(&work);
+    let valid = repo_root().join("tests/fixtures/valid");
+    let broken = repo_root().join("tests/fixtures/broken");
+    let files = [
+        (valid.join("hello.py"), "valid/hello.py", true),
+        (broken.join("unclosed_paren.py"), "broken/unclosed_paren.py", false),
+        (valid.join("scopes.py"), "valid/scopes.py", true),
+        (broken.join("tab_error.py"), "broken/tab_error.py", false),
+        (valid.join("empty.py"), "valid/empty.py", true),
+    ];
+    let jobs: Vec<Job> = files
+        .iter()
+        .map(|(src, name, _)| Job { src: src.clone(), name: name.to_string(), pyc: work.join(format!("{name}c")), optimize: 0 })
+        .collect();
+    let runs = ours_compile(&jobs, "3.14", "checked_hash", &work, jobs.len());
+    let run = &runs[0];
+    assert!(!run.status.success(), "exit status must be non-zero when a file fails; stderr:\n{}", run.stderr);
+    for (job, (_, name, good)) in jobs.iter().zip(&files) {
+        if *good {
+            assert!(job.pyc.is_file(), "{name} must still be compiled; stderr:\n{}", run.stderr);
+        } else {
+            assert!(!job.pyc.exists(), "{name} is broken but a pyc was written");
+            assert!(run.stderr.contains(name), "stderr must name {name}:\n{}", run.stderr);
+        }
+    }
+    for (_, name, good) in &files {
+        if *good {
+            assert!(!run.stderr.contains(name), "stderr names {name}, which compiled fine:\n{}", run.stderr);
+        }
+    }
+}
