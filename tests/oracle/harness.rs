@@ -5,9 +5,13 @@
 
 use serde_json::{Value, json};
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::Instant;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Longest a single run of our binary or of the oracle may take.
+const RUN_LIMIT: Duration = Duration::from_secs(900);
 
 pub const TARGETS: [&str; 4] = ["3.12", "3.13", "3.14", "3.15"];
 const PACKAGES: [&str; 4] = ["pyodide-312", "pyodide-313", "pyodide-314", "pyodide-315"];
@@ -68,14 +72,10 @@ fn read_json(path: &Path) -> Value {
 /// Echoes the oracle's own timing line(s) to stderr.
 pub fn oracle(target: &str, args: &[&str]) -> Output {
     let started = Instant::now();
-    let out = Command::new("node")
-        .arg(oracle_dir().join("oracle.mjs"))
-        .arg("--target")
-        .arg(target)
-        .args(args)
-        .current_dir(repo_root())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start node ({e}); {SETUP_HINT}"));
+    let out = output_with_timeout(
+        Command::new("node").arg(oracle_dir().join("oracle.mjs")).arg("--target").arg(target).args(args).current_dir(repo_root()),
+        RUN_LIMIT,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     for line in stderr.lines().filter(|l| l.starts_with("oracle: ")) {
         eprintln!("  [{:.1}s] {line}", started.elapsed().as_secs_f64());
@@ -219,11 +219,7 @@ pub fn ours_compile(jobs: &[Job], target: &str, mode: &str, work: &Path, chunk: 
         fs::create_dir_all(work).unwrap();
         fs::write(&params, lines.join("\n") + "\n").unwrap();
         let started = Instant::now();
-        let out = Command::new(ours_exe())
-            .arg(format!("@{}", params.display()))
-            .current_dir(repo_root())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", ours_exe().display()));
+        let out = output_with_timeout(Command::new(ours_exe()).arg(format!("@{}", params.display())).current_dir(repo_root()), RUN_LIMIT);
         runs.push(OursRun {
             status: out.status,
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -236,11 +232,44 @@ pub fn ours_compile(jobs: &[Job], target: &str, mode: &str, work: &Path, chunk: 
 
 /// Runs our binary once with flags given directly (not via a param file).
 pub fn ours_direct(args: &[&str]) -> Output {
-    Command::new(ours_exe())
-        .args(args)
-        .current_dir(repo_root())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", ours_exe().display()))
+    output_with_timeout(Command::new(ours_exe()).args(args).current_dir(repo_root()), RUN_LIMIT)
+}
+
+/// Runs a command, killing it after `limit` (so a hung binary fails the test
+/// instead of hanging it).
+pub fn output_with_timeout(cmd: &mut Command, limit: Duration) -> Output {
+    let program = format!("{:?}", cmd.get_program());
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{program} did not finish within {}s", limit.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output { status, stdout: out_reader.join().unwrap(), stderr: err_reader.join().unwrap() }
 }
 
 /// Last non-empty line of a (possibly multi-line) message.
