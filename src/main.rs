@@ -1,3 +1,5 @@
+//! `pycompile-worker`: see the crate documentation in `lib.rs`.
+
 fn main() {
-    println!("Hello, world!");
+    std::process::exit(pycompile_worker::run(std::env::args_os().skip(1)));
 }

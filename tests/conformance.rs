@@ -35,10 +35,19 @@ struct Case {
 
 fn cases() -> Vec<Case> {
     let (root, files) = corpus();
-    let mut cases: Vec<Case> = files.iter().map(|rel| Case { name: format!("Lib/{rel}"), src: root.join(rel) }).collect();
+    let mut cases: Vec<Case> = files
+        .iter()
+        .map(|rel| Case {
+            name: format!("Lib/{rel}"),
+            src: root.join(rel),
+        })
+        .collect();
     for path in fixtures("valid") {
         let file = path.file_name().unwrap().to_str().unwrap().to_string();
-        cases.push(Case { name: format!("fixtures/valid/{file}"), src: path });
+        cases.push(Case {
+            name: format!("fixtures/valid/{file}"),
+            src: path,
+        });
     }
     cases
 }
@@ -48,9 +57,16 @@ fn selected_targets() -> Vec<&'static str> {
         Ok(list) if !list.trim().is_empty() => {
             let wanted: Vec<&str> = list.split(',').map(str::trim).collect();
             for w in &wanted {
-                assert!(TARGETS.contains(w), "CONFORMANCE_TARGETS: unknown target {w}");
+                assert!(
+                    TARGETS.contains(w),
+                    "CONFORMANCE_TARGETS: unknown target {w}"
+                );
             }
-            TARGETS.iter().copied().filter(|t| wanted.contains(t)).collect()
+            TARGETS
+                .iter()
+                .copied()
+                .filter(|t| wanted.contains(t))
+                .collect()
         }
         _ => TARGETS.to_vec(),
     }
@@ -74,7 +90,12 @@ fn run_target(target: &str, cases: &[Case]) -> (Vec<(u8, OptSummary)>, Vec<Strin
     let jobs_for = |opt: u8, side: &str| -> Vec<Job> {
         cases
             .iter()
-            .map(|c| Job { src: c.src.clone(), name: c.name.clone(), pyc: work.join(format!("opt{opt}/{side}/{}c", c.name)), optimize: opt })
+            .map(|c| Job {
+                src: c.src.clone(),
+                name: c.name.clone(),
+                pyc: work.join(format!("opt{opt}/{side}/{}c", c.name)),
+                optimize: opt,
+            })
             .collect()
     };
 
@@ -82,11 +103,21 @@ fn run_target(target: &str, cases: &[Case]) -> (Vec<(u8, OptSummary)>, Vec<Strin
     let mut ours_runs = Vec::new();
     let mut ours_seconds = 0.0;
     for opt in OPTS {
-        let runs = ours_compile(&jobs_for(opt, "ours"), target, MODE, &work.join(format!("opt{opt}/params")), CHUNK);
+        let runs = ours_compile(
+            &jobs_for(opt, "ours"),
+            target,
+            MODE,
+            &work.join(format!("opt{opt}/params")),
+            CHUNK,
+        );
         ours_seconds += runs.iter().map(|r| r.seconds).sum::<f64>();
         ours_runs.push(runs);
     }
-    eprintln!("  [{target}] ours: {} files x {} levels in {ours_seconds:.1}s", cases.len(), OPTS.len());
+    eprintln!(
+        "  [{target}] ours: {} files x {} levels in {ours_seconds:.1}s",
+        cases.len(),
+        OPTS.len()
+    );
 
     // The oracle: all levels in one py_compile run, then one comparison run.
     let all_ref: Vec<Job> = OPTS.iter().flat_map(|&o| jobs_for(o, "ref")).collect();
@@ -108,17 +139,29 @@ fn run_target(target: &str, cases: &[Case]) -> (Vec<(u8, OptSummary)>, Vec<Strin
     let mut oracle_errors = Vec::new();
     for (job, res) in all_ref.iter().zip(&ref_results) {
         if res["ok"] != true && res["exception"] != "PyCompileError" {
-            oracle_errors.push(format!("target={target} oracle error on {} (opt {}): {} {}", job.name, job.optimize, res["exception"], res["error"]));
+            oracle_errors.push(format!(
+                "target={target} oracle error on {} (opt {}): {} {}",
+                job.name, job.optimize, res["exception"], res["error"]
+            ));
         }
     }
     for e in &oracle_errors {
         println!("  {e}");
     }
-    let rejected: Vec<usize> = (0..n).filter(|&i| ref_results[i]["exception"] == "PyCompileError").collect();
+    let rejected: Vec<usize> = (0..n)
+        .filter(|&i| ref_results[i]["exception"] == "PyCompileError")
+        .collect();
     if !rejected.is_empty() {
-        println!("target={target}: skipping {} file(s) that CPython {target} rejects:", rejected.len());
+        println!(
+            "target={target}: skipping {} file(s) that CPython {target} rejects:",
+            rejected.len()
+        );
         for &i in &rejected {
-            println!("  skip {}: {}", cases[i].name, last_line(ref_results[i]["error"].as_str().unwrap_or("?")));
+            println!(
+                "  skip {}: {}",
+                cases[i].name,
+                last_line(ref_results[i]["error"].as_str().unwrap_or("?"))
+            );
         }
     }
 
@@ -133,13 +176,25 @@ fn run_target(target: &str, cases: &[Case]) -> (Vec<(u8, OptSummary)>, Vec<Strin
             let k = level * n + i;
             let reference = &ref_results[k];
             let ours_pyc = &all_ours[k].pyc;
-            let stderr = runs.iter().find(|r| r.jobs.contains(&i)).map(|r| r.stderr.as_str()).unwrap_or("");
+            let stderr = runs
+                .iter()
+                .find(|r| r.jobs.contains(&i))
+                .map(|r| r.stderr.as_str())
+                .unwrap_or("");
             let ours_msg = || {
-                stderr.lines().find(|l| l.contains(&case.name)).map(str::to_string).unwrap_or_else(|| "no pyc written".into())
+                stderr
+                    .lines()
+                    .find(|l| l.contains(&case.name))
+                    .map(str::to_string)
+                    .unwrap_or_else(|| "no pyc written".into())
             };
             if reference["ok"] != true {
                 if ours_pyc.is_file() {
-                    let msg = format!("{}: ours compiled it, CPython rejects it: {}", case.name, last_line(reference["error"].as_str().unwrap_or("?")));
+                    let msg = format!(
+                        "{}: ours compiled it, CPython rejects it: {}",
+                        case.name,
+                        last_line(reference["error"].as_str().unwrap_or("?"))
+                    );
                     s.problems.push(msg.clone());
                     entries.push(json!({"file": case.name, "skipped": true, "ours_accepted": true, "reference_error": reference["error"]}));
                 } else {
@@ -150,7 +205,8 @@ fn run_target(target: &str, cases: &[Case]) -> (Vec<(u8, OptSummary)>, Vec<Strin
             s.files += 1;
             let Some(p) = pair_index[k] else {
                 let msg = ours_msg();
-                s.problems.push(format!("{}: ours failed: {msg}", case.name));
+                s.problems
+                    .push(format!("{}: ours failed: {msg}", case.name));
                 entries.push(json!({"file": case.name, "identical_bytes": false, "equal_objects": false, "ours_error": msg}));
                 continue;
             };
@@ -160,21 +216,38 @@ fn run_target(target: &str, cases: &[Case]) -> (Vec<(u8, OptSummary)>, Vec<Strin
             s.identical += identical as usize;
             s.equal += equal as usize;
             if !identical {
-                let diff = cmp["diff"].as_str().map(str::to_string).unwrap_or_else(|| cmp.to_string());
-                let fz = if cmp["has_frozenset"] == true { " [frozenset constant]" } else { "" };
+                let diff = cmp["diff"]
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| cmp.to_string());
+                let fz = if cmp["has_frozenset"] == true {
+                    " [frozenset constant]"
+                } else {
+                    ""
+                };
                 s.problems.push(format!("{}{fz}: {diff}", case.name));
                 entries.push(json!({"file": case.name, "result": cmp}));
             }
         }
-        println!("target={target} opt={opt} files={} identical_bytes={} equal_objects={}", s.files, s.identical, s.equal);
+        println!(
+            "target={target} opt={opt} files={} identical_bytes={} equal_objects={}",
+            s.files, s.identical, s.equal
+        );
         if s.ours_failed_runs > 0 {
-            println!("  ({} of {} runs of our binary exited non-zero)", s.ours_failed_runs, runs.len());
+            println!(
+                "  ({} of {} runs of our binary exited non-zero)",
+                s.ours_failed_runs,
+                runs.len()
+            );
         }
         for line in s.problems.iter().take(PRINT_LIMIT) {
             println!("  {line}");
         }
         if s.problems.len() > PRINT_LIMIT {
-            println!("  ... and {} more (see report-{target}.json)", s.problems.len() - PRINT_LIMIT);
+            println!(
+                "  ... and {} more (see report-{target}.json)",
+                s.problems.len() - PRINT_LIMIT
+            );
         }
         report_levels.push(json!({
             "optimize": opt, "files": s.files, "identical_bytes": s.identical, "equal_objects": s.equal,
@@ -190,7 +263,12 @@ fn run_target(target: &str, cases: &[Case]) -> (Vec<(u8, OptSummary)>, Vec<Strin
         "oracle_errors": oracle_errors,
         "levels": report_levels,
     });
-    write_json(&target_dir().join("conformance").join(format!("report-{target}.json")), &report);
+    write_json(
+        &target_dir()
+            .join("conformance")
+            .join(format!("report-{target}.json")),
+        &report,
+    );
     eprintln!("  [{target}] done in {:.1}s", t0.elapsed().as_secs_f64());
     (summaries, oracle_errors)
 }
@@ -208,20 +286,37 @@ fn conformance_against_cpython() {
         }
         for (opt, s) in &summaries {
             if s.files != cases.len() {
-                failures.push(format!("target={target} opt={opt}: CPython compiled only {} of {} files", s.files, cases.len()));
+                failures.push(format!(
+                    "target={target} opt={opt}: CPython compiled only {} of {} files",
+                    s.files,
+                    cases.len()
+                ));
             }
             if s.equal != s.files {
-                failures.push(format!("target={target} opt={opt}: equal_objects={} of {} (must be all)", s.equal, s.files));
+                failures.push(format!(
+                    "target={target} opt={opt}: equal_objects={} of {} (must be all)",
+                    s.equal, s.files
+                ));
             }
             if s.identical * 100 < s.files * 99 {
-                failures.push(format!("target={target} opt={opt}: identical_bytes={} of {} (< 99%)", s.identical, s.files));
+                failures.push(format!(
+                    "target={target} opt={opt}: identical_bytes={} of {} (< 99%)",
+                    s.identical, s.files
+                ));
             }
             if s.ours_failed_runs > 0 {
-                failures.push(format!("target={target} opt={opt}: our binary exited non-zero in {} run(s)", s.ours_failed_runs));
+                failures.push(format!(
+                    "target={target} opt={opt}: our binary exited non-zero in {} run(s)",
+                    s.ours_failed_runs
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "conformance failures:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "conformance failures:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// A pyc we produce is loaded and run by CPython 3.14 and prints what it should.
@@ -233,17 +328,33 @@ fn produced_pyc_runs_under_cpython_314() {
     let src = repo_root().join("tests/fixtures/valid/hello.py");
     let pyc = work.join("hello.pyc");
     let out = ours_direct(&[
-        "--src", src.to_str().unwrap(),
-        "--src_name", "fixtures/valid/hello.py",
-        "--pyc", pyc.to_str().unwrap(),
-        "--optimize", "0",
-        "--invalidation_mode", "checked_hash",
-        "--python_version", "3.14",
+        "--src",
+        src.to_str().unwrap(),
+        "--src_name",
+        "fixtures/valid/hello.py",
+        "--pyc",
+        pyc.to_str().unwrap(),
+        "--optimize",
+        "0",
+        "--invalidation_mode",
+        "checked_hash",
+        "--python_version",
+        "3.14",
     ]);
-    assert!(out.status.success(), "our binary failed: {}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "our binary failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     let run = oracle("3.14", &["run", "--pyc", pyc.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(run.status.success(), "CPython 3.14 could not run our pyc: {}\n{}", run.status, String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "CPython 3.14 could not run our pyc: {}\n{}",
+        run.status,
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert_eq!(stdout, "hello 42\n");
 }
 
@@ -260,23 +371,44 @@ fn fixtures_behave_like_cpython_314() {
         for path in fixtures("valid") {
             let file = path.file_name().unwrap().to_str().unwrap().to_string();
             let name = format!("fixtures/valid/{file}");
-            let job = |side: &str| Job { src: path.clone(), name: name.clone(), pyc: work.join(format!("opt{opt}/{side}/{file}c")), optimize: opt };
+            let job = |side: &str| Job {
+                src: path.clone(),
+                name: name.clone(),
+                pyc: work.join(format!("opt{opt}/{side}/{file}c")),
+                optimize: opt,
+            };
             ours_jobs.push(job("ours"));
             ref_jobs.push(job("ref"));
         }
     }
     for opt in OPTS {
-        let level: Vec<Job> = ours_jobs.iter().filter(|j| j.optimize == opt).cloned().collect();
-        ours_compile(&level, "3.14", MODE, &work.join(format!("opt{opt}/params")), CHUNK);
+        let level: Vec<Job> = ours_jobs
+            .iter()
+            .filter(|j| j.optimize == opt)
+            .cloned()
+            .collect();
+        ours_compile(
+            &level,
+            "3.14",
+            MODE,
+            &work.join(format!("opt{opt}/params")),
+            CHUNK,
+        );
     }
     let refs = oracle_compile("3.14", &ref_jobs, MODE, &work, "reference");
     let mut failures = Vec::new();
     let mut pycs = Vec::new();
     for ((o, r), res) in ours_jobs.iter().zip(&ref_jobs).zip(&refs) {
         if res["ok"] != true {
-            failures.push(format!("{} (opt {}): CPython 3.14 rejects this fixture: {}", o.name, o.optimize, res["error"]));
+            failures.push(format!(
+                "{} (opt {}): CPython 3.14 rejects this fixture: {}",
+                o.name, o.optimize, res["error"]
+            ));
         } else if !o.pyc.is_file() {
-            failures.push(format!("{} (opt {}): our binary wrote no pyc", o.name, o.optimize));
+            failures.push(format!(
+                "{} (opt {}): our binary wrote no pyc",
+                o.name, o.optimize
+            ));
         } else {
             pycs.push(o.pyc.clone());
             pycs.push(r.pyc.clone());
@@ -291,15 +423,24 @@ fn fixtures_behave_like_cpython_314() {
             if field(&res[0], key) != field(&res[1], key) {
                 failures.push(format!(
                     "{}: {key} differs under CPython 3.14\n    ours:      {}\n    reference: {}",
-                    pair[0].display(), field(&res[0], key), field(&res[1], key)
+                    pair[0].display(),
+                    field(&res[0], key),
+                    field(&res[1], key)
                 ));
             }
         }
         if res[1]["status"] != 0 {
-            failures.push(format!("{}: the reference itself fails: {}", pair[1].display(), res[1]["stderr"]));
+            failures.push(format!(
+                "{}: the reference itself fails: {}",
+                pair[1].display(),
+                res[1]["stderr"]
+            ));
         }
     }
-    println!("fixtures run under CPython 3.14: {checked} compared, {} problem(s)", failures.len());
+    println!(
+        "fixtures run under CPython 3.14: {checked} compared, {} problem(s)",
+        failures.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     let _ = fs::remove_dir_all(&work);
 }

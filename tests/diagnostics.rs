@@ -44,14 +44,21 @@ fn message_matches(ours_stderr: &str, reference: &str) -> bool {
 }
 
 fn indent(text: &str) -> String {
-    text.trim_end().lines().map(|l| format!("      | {l}\n")).collect()
+    text.trim_end()
+        .lines()
+        .map(|l| format!("      | {l}\n"))
+        .collect()
 }
 
 #[test]
 fn broken_files_are_rejected_like_cpython() {
     require_oracle();
     let broken = fixtures("broken");
-    assert!(broken.len() >= 45, "expected 45+ broken fixtures, found {}", broken.len());
+    assert!(
+        broken.len() >= 45,
+        "expected 45+ broken fixtures, found {}",
+        broken.len()
+    );
     let work = target_dir().join("diagnostics");
     fresh_dir(&work);
 
@@ -59,7 +66,12 @@ fn broken_files_are_rejected_like_cpython() {
         .iter()
         .map(|path| {
             let file = path.file_name().unwrap().to_str().unwrap();
-            Job { src: path.clone(), name: format!("broken/{file}"), pyc: work.join("ref").join(format!("{file}c")), optimize: 0 }
+            Job {
+                src: path.clone(),
+                name: format!("broken/{file}"),
+                pyc: work.join("ref").join(format!("{file}c")),
+                optimize: 0,
+            }
         })
         .collect();
     let reference = oracle_compile("3.14", &jobs, "checked_hash", &work, "reference");
@@ -69,31 +81,55 @@ fn broken_files_are_rejected_like_cpython() {
     let (mut exact, mut contained) = (0, 0);
     for (job, res) in jobs.iter().zip(&reference) {
         if res["ok"] == true {
-            failures.push(format!("{}: CPython 3.14 compiles it, so it is not a broken fixture", job.name));
+            failures.push(format!(
+                "{}: CPython 3.14 compiles it, so it is not a broken fixture",
+                job.name
+            ));
             continue;
         }
         if res["exception"] != "PyCompileError" {
-            failures.push(format!("{}: oracle error: {} {}", job.name, res["exception"], res["error"]));
+            failures.push(format!(
+                "{}: oracle error: {} {}",
+                job.name, res["exception"], res["error"]
+            ));
             continue;
         }
         let expected = res["error"].as_str().unwrap_or("");
         let pyc = work.join("ours").join(job.pyc.file_name().unwrap());
         let out = ours_direct(&[
-            "--src", job.src.to_str().unwrap(),
-            "--src_name", &job.name,
-            "--pyc", pyc.to_str().unwrap(),
-            "--optimize", "0",
-            "--invalidation_mode", "checked_hash",
-            "--python_version", "3.14",
+            "--src",
+            job.src.to_str().unwrap(),
+            "--src_name",
+            &job.name,
+            "--pyc",
+            pyc.to_str().unwrap(),
+            "--optimize",
+            "0",
+            "--invalidation_mode",
+            "checked_hash",
+            "--python_version",
+            "3.14",
         ]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         if out.status.success() {
-            failures.push(format!("{}: accepted by our binary (exit 0); CPython says: {}", job.name, last_line(expected)));
+            failures.push(format!(
+                "{}: accepted by our binary (exit 0); CPython says: {}",
+                job.name,
+                last_line(expected)
+            ));
         } else if !stderr.contains(&job.name) && !stderr.contains(job.src.to_str().unwrap()) {
-            failures.push(format!("{}: our stderr does not name the file:\n{}", job.name, indent(&stderr)));
+            failures.push(format!(
+                "{}: our stderr does not name the file:\n{}",
+                job.name,
+                indent(&stderr)
+            ));
         }
         if pyc.exists() {
-            failures.push(format!("{}: our binary wrote {} for a broken file", job.name, pyc.display()));
+            failures.push(format!(
+                "{}: our binary wrote {} for a broken file",
+                job.name,
+                pyc.display()
+            ));
         }
         match compare_message(&stderr, expected) {
             MessageMatch::Exact => exact += 1,
@@ -101,7 +137,12 @@ fn broken_files_are_rejected_like_cpython() {
             MessageMatch::Differs => {}
         }
         if !message_matches(&stderr, expected) {
-            mismatches.push(format!("  {}\n    CPython:\n{}    ours:\n{}", job.name, indent(expected), indent(&stderr)));
+            mismatches.push(format!(
+                "  {}\n    CPython:\n{}    ours:\n{}",
+                job.name,
+                indent(expected),
+                indent(&stderr)
+            ));
         }
     }
 
@@ -112,9 +153,16 @@ fn broken_files_are_rejected_like_cpython() {
         print!("{m}");
     }
     if REQUIRE_MATCHING_MESSAGES && !mismatches.is_empty() {
-        failures.push(format!("{} message(s) differ from CPython's py_compile text", mismatches.len()));
+        failures.push(format!(
+            "{} message(s) differ from CPython's py_compile text",
+            mismatches.len()
+        ));
     }
-    assert!(failures.is_empty(), "diagnostics failures:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "diagnostics failures:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// One invocation with good and broken files: non-zero exit, one error per broken
@@ -127,29 +175,54 @@ fn batch_with_broken_files_still_compiles_the_others() {
     let broken = repo_root().join("tests/fixtures/broken");
     let files = [
         (valid.join("hello.py"), "valid/hello.py", true),
-        (broken.join("unclosed_paren.py"), "broken/unclosed_paren.py", false),
+        (
+            broken.join("unclosed_paren.py"),
+            "broken/unclosed_paren.py",
+            false,
+        ),
         (valid.join("scopes.py"), "valid/scopes.py", true),
         (broken.join("tab_error.py"), "broken/tab_error.py", false),
         (valid.join("empty.py"), "valid/empty.py", true),
     ];
     let jobs: Vec<Job> = files
         .iter()
-        .map(|(src, name, _)| Job { src: src.clone(), name: name.to_string(), pyc: work.join(format!("{name}c")), optimize: 0 })
+        .map(|(src, name, _)| Job {
+            src: src.clone(),
+            name: name.to_string(),
+            pyc: work.join(format!("{name}c")),
+            optimize: 0,
+        })
         .collect();
     let runs = ours_compile(&jobs, "3.14", "checked_hash", &work, jobs.len());
     let run = &runs[0];
-    assert!(!run.status.success(), "exit status must be non-zero when a file fails; stderr:\n{}", run.stderr);
+    assert!(
+        !run.status.success(),
+        "exit status must be non-zero when a file fails; stderr:\n{}",
+        run.stderr
+    );
     for (job, (_, name, good)) in jobs.iter().zip(&files) {
         if *good {
-            assert!(job.pyc.is_file(), "{name} must still be compiled; stderr:\n{}", run.stderr);
+            assert!(
+                job.pyc.is_file(),
+                "{name} must still be compiled; stderr:\n{}",
+                run.stderr
+            );
         } else {
             assert!(!job.pyc.exists(), "{name} is broken but a pyc was written");
-            assert!(run.stderr.contains(name), "stderr must name {name}:\n{}", run.stderr);
+            assert!(
+                run.stderr.contains(name),
+                "stderr must name {name}:\n{}",
+                run.stderr
+            );
         }
     }
     for (_, name, good) in &files {
         if *good {
-            assert!(!run.stderr.contains(name), "stderr names {name}, which compiled fine:\n{}", run.stderr);
+            assert!(
+                !run.stderr.contains(name),
+                "stderr names {name}, which compiled fine:\n{}",
+                run.stderr
+            );
         }
     }
 }

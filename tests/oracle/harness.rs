@@ -15,7 +15,8 @@ const RUN_LIMIT: Duration = Duration::from_secs(900);
 
 pub const TARGETS: [&str; 4] = ["3.12", "3.13", "3.14", "3.15"];
 const PACKAGES: [&str; 4] = ["pyodide-312", "pyodide-313", "pyodide-314", "pyodide-315"];
-pub const SETUP_HINT: &str = "run `bash tests/oracle/setup.sh` (npm ci in tests/oracle; needs Node 20+)";
+pub const SETUP_HINT: &str =
+    "run `bash tests/oracle/setup.sh` (npm ci in tests/oracle; needs Node 20+)";
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -23,7 +24,10 @@ pub fn repo_root() -> PathBuf {
 
 /// Cargo's target directory (the parent of CARGO_TARGET_TMPDIR).
 pub fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").to_path_buf()
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target dir")
+        .to_path_buf()
 }
 
 pub fn ours_exe() -> PathBuf {
@@ -43,8 +47,15 @@ pub fn require_oracle() {
         Err(err) => panic!("node is not installed ({err}); {SETUP_HINT}"),
     }
     for pkg in PACKAGES {
-        let entry = oracle_dir().join("node_modules").join(pkg).join("pyodide.mjs");
-        assert!(entry.is_file(), "CPython oracle package {pkg} is missing ({} not found); {SETUP_HINT}", entry.display());
+        let entry = oracle_dir()
+            .join("node_modules")
+            .join(pkg)
+            .join("pyodide.mjs");
+        assert!(
+            entry.is_file(),
+            "CPython oracle package {pkg} is missing ({} not found); {SETUP_HINT}",
+            entry.display()
+        );
     }
 }
 
@@ -60,7 +71,8 @@ pub fn write_json(path: &Path, value: &Value) {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).unwrap();
     }
-    fs::write(path, serde_json::to_string_pretty(value).unwrap()).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    fs::write(path, serde_json::to_string_pretty(value).unwrap())
+        .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
 
 fn read_json(path: &Path) -> Value {
@@ -73,7 +85,12 @@ fn read_json(path: &Path) -> Value {
 pub fn oracle(target: &str, args: &[&str]) -> Output {
     let started = Instant::now();
     let out = output_with_timeout(
-        Command::new("node").arg(oracle_dir().join("oracle.mjs")).arg("--target").arg(target).args(args).current_dir(repo_root()),
+        Command::new("node")
+            .arg(oracle_dir().join("oracle.mjs"))
+            .arg("--target")
+            .arg(target)
+            .args(args)
+            .current_dir(repo_root()),
         RUN_LIMIT,
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -83,13 +100,26 @@ pub fn oracle(target: &str, args: &[&str]) -> Output {
     out
 }
 
-fn oracle_batch(target: &str, verb: &str, jobs: Vec<Value>, work: &Path, name: &str, extra: &[&str]) -> Vec<Value> {
+fn oracle_batch(
+    target: &str,
+    verb: &str,
+    jobs: Vec<Value>,
+    work: &Path,
+    name: &str,
+    extra: &[&str],
+) -> Vec<Value> {
     let manifest = work.join(format!("{name}.manifest.json"));
     let results = work.join(format!("{name}.results.json"));
     let _ = fs::remove_file(&results);
     let count = jobs.len();
     write_json(&manifest, &json!({ "jobs": jobs }));
-    let mut args = vec![verb, "--manifest", manifest.to_str().unwrap(), "--results", results.to_str().unwrap()];
+    let mut args = vec![
+        verb,
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     let out = oracle(target, &args);
     assert!(
@@ -100,7 +130,12 @@ fn oracle_batch(target: &str, verb: &str, jobs: Vec<Value>, work: &Path, name: &
     );
     let doc = read_json(&results);
     let list = doc["results"].as_array().cloned().unwrap_or_default();
-    assert_eq!(list.len(), count, "oracle {verb} returned {} results for {count} jobs", list.len());
+    assert_eq!(
+        list.len(),
+        count,
+        "oracle {verb} returned {} results for {count} jobs",
+        list.len()
+    );
     list
 }
 
@@ -115,7 +150,13 @@ pub struct Job {
 
 /// py_compile.compile for every job in one oracle run; one JSON result per job:
 /// {"ok": true} or {"ok": false, "error": str(PyCompileError), ...}.
-pub fn oracle_compile(target: &str, jobs: &[Job], mode: &str, work: &Path, name: &str) -> Vec<Value> {
+pub fn oracle_compile(
+    target: &str,
+    jobs: &[Job],
+    mode: &str,
+    work: &Path,
+    name: &str,
+) -> Vec<Value> {
     let list = jobs
         .iter()
         .map(|j| json!({"src": j.src, "dfile": j.name, "pyc": j.pyc, "optimize": j.optimize, "invalidation_mode": mode}))
@@ -124,8 +165,16 @@ pub fn oracle_compile(target: &str, jobs: &[Job], mode: &str, work: &Path, name:
 }
 
 /// Oracle comparison of (ours, reference) pyc pairs; one JSON result per pair.
-pub fn oracle_compare(target: &str, pairs: &[(PathBuf, PathBuf)], work: &Path, name: &str) -> Vec<Value> {
-    let list = pairs.iter().map(|(o, r)| json!({"ours": o, "reference": r})).collect();
+pub fn oracle_compare(
+    target: &str,
+    pairs: &[(PathBuf, PathBuf)],
+    work: &Path,
+    name: &str,
+) -> Vec<Value> {
+    let list = pairs
+        .iter()
+        .map(|(o, r)| json!({"ours": o, "reference": r}))
+        .collect();
     oracle_batch(target, "compare", list, work, name, &[])
 }
 
@@ -144,7 +193,11 @@ pub fn corpus() -> (PathBuf, Vec<String>) {
         let tmp = target_dir().join(format!("oracle-corpus.tmp{}", std::process::id()));
         fresh_dir(&tmp);
         let out = oracle("3.14", &["corpus", "--out", tmp.to_str().unwrap()]);
-        assert!(out.status.success(), "oracle corpus failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "oracle corpus failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let count = String::from_utf8_lossy(&out.stdout).trim().to_string();
         fs::write(tmp.join(".complete"), &count).unwrap();
         if root.exists() {
@@ -159,7 +212,12 @@ pub fn corpus() -> (PathBuf, Vec<String>) {
     collect_py(&root, &root, &mut files);
     files.sort();
     let expected: usize = fs::read_to_string(&stamp).unwrap().trim().parse().unwrap();
-    assert_eq!(files.len(), expected, "corpus in {} is incomplete; delete it and re-run", root.display());
+    assert_eq!(
+        files.len(),
+        expected,
+        "corpus in {} is incomplete; delete it and re-run",
+        root.display()
+    );
     assert!(files.len() > 500, "corpus has only {} files", files.len());
     (root, files)
 }
@@ -170,7 +228,13 @@ fn collect_py(root: &Path, dir: &Path, out: &mut Vec<String>) {
         if path.is_dir() {
             collect_py(root, &path, out);
         } else if path.extension().is_some_and(|e| e == "py") {
-            out.push(path.strip_prefix(root).unwrap().to_str().unwrap().replace('\\', "/"));
+            out.push(
+                path.strip_prefix(root)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .replace('\\', "/"),
+            );
         }
     }
 }
@@ -196,7 +260,13 @@ pub struct OursRun {
 
 /// Compiles jobs with our binary in one-shot mode, `chunk` triples per @param file.
 /// All jobs must share `optimize`.
-pub fn ours_compile(jobs: &[Job], target: &str, mode: &str, work: &Path, chunk: usize) -> Vec<OursRun> {
+pub fn ours_compile(
+    jobs: &[Job],
+    target: &str,
+    mode: &str,
+    work: &Path,
+    chunk: usize,
+) -> Vec<OursRun> {
     let mut runs = Vec::new();
     for (n, start) in (0..jobs.len()).step_by(chunk.max(1)).enumerate() {
         let range = start..(start + chunk).min(jobs.len());
@@ -219,7 +289,12 @@ pub fn ours_compile(jobs: &[Job], target: &str, mode: &str, work: &Path, chunk: 
         fs::create_dir_all(work).unwrap();
         fs::write(&params, lines.join("\n") + "\n").unwrap();
         let started = Instant::now();
-        let out = output_with_timeout(Command::new(ours_exe()).arg(format!("@{}", params.display())).current_dir(repo_root()), RUN_LIMIT);
+        let out = output_with_timeout(
+            Command::new(ours_exe())
+                .arg(format!("@{}", params.display()))
+                .current_dir(repo_root()),
+            RUN_LIMIT,
+        );
         runs.push(OursRun {
             status: out.status,
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -232,7 +307,10 @@ pub fn ours_compile(jobs: &[Job], target: &str, mode: &str, work: &Path, chunk: 
 
 /// Runs our binary once with flags given directly (not via a param file).
 pub fn ours_direct(args: &[&str]) -> Output {
-    output_with_timeout(Command::new(ours_exe()).args(args).current_dir(repo_root()), RUN_LIMIT)
+    output_with_timeout(
+        Command::new(ours_exe()).args(args).current_dir(repo_root()),
+        RUN_LIMIT,
+    )
 }
 
 /// Runs a command, killing it after `limit` (so a hung binary fails the test
@@ -269,10 +347,18 @@ pub fn output_with_timeout(cmd: &mut Command, limit: Duration) -> Output {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    Output { status, stdout: out_reader.join().unwrap(), stderr: err_reader.join().unwrap() }
+    Output {
+        status,
+        stdout: out_reader.join().unwrap(),
+        stderr: err_reader.join().unwrap(),
+    }
 }
 
 /// Last non-empty line of a (possibly multi-line) message.
 pub fn last_line(text: &str) -> &str {
-    text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim()
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
 }

@@ -1,0 +1,322 @@
+//! The command line, identical to rules_python's precompiler so this binary is a drop-in.
+//!
+//! The same flags arrive twice: on the process command line (one-shot mode, and the startup
+//! flags of a worker) and inside each `WorkRequest.arguments`. One parser serves both, and
+//! `@file` / `--flagfile=file` are expanded in both places, relative to the request's sandbox.
+
+use std::fs;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+
+use clap::{ColorChoice, Parser, ValueEnum};
+
+use crate::compile::{CompilerChoice, Job, PythonVersion, Settings};
+use crate::pyc::InvalidationMode;
+
+/// Compile Python sources to CPython .pyc files without a Python interpreter.
+///
+/// A drop-in for rules_python's precompiler (the PyCompile action): run once per action with
+/// `@paramfile`, or as a Bazel persistent worker (JSON protocol, singleplex or multiplex,
+/// cancellation, sandbox dirs) with `--persistent_worker`.
+#[derive(Debug, Parser)]
+#[command(name = "pycompile-worker", version, color = ColorChoice::Never, max_term_width = 100)]
+pub struct Args {
+    /// Source file to compile (repeatable; paired by position with --src_name and --pyc).
+    #[arg(long = "src", value_name = "PATH")]
+    pub src: Vec<String>,
+
+    /// Name recorded in the .pyc as co_filename, e.g. the source's short path (repeatable).
+    #[arg(long = "src_name", value_name = "NAME")]
+    pub src_name: Vec<String>,
+
+    /// Output .pyc path (repeatable). Missing parent directories are created.
+    #[arg(long = "pyc", value_name = "PATH")]
+    pub pyc: Vec<String>,
+
+    /// Optimization level: -1 (the worker's own level, which is 0), 0, 1 (-O) or 2 (-OO).
+    #[arg(long, value_name = "N", default_value_t = -1, allow_negative_numbers = true)]
+    pub optimize: i32,
+
+    /// TIMESTAMP, CHECKED_HASH or UNCHECKED_HASH (case-insensitive).
+    #[arg(
+        long = "invalidation_mode",
+        value_name = "MODE",
+        default_value = "CHECKED_HASH"
+    )]
+    pub invalidation_mode: String,
+
+    /// Target CPython MAJOR.MINOR, selecting the bytecode format [default: 3.14].
+    #[arg(long = "python_version", value_name = "X.Y")]
+    pub python_version: Option<String>,
+
+    /// Which compiler turns source into bytecode.
+    #[arg(long, value_enum, default_value_t = CompilerChoice::Auto)]
+    pub compiler: CompilerChoice,
+
+    /// Serve Bazel's JSON worker protocol on stdin/stdout instead of compiling once.
+    #[arg(long = "persistent_worker")]
+    pub persistent_worker: bool,
+
+    /// Worker implementation: `async` compiles requests concurrently, `serial` one at a time.
+    #[arg(long = "worker_impl", value_enum, default_value_t = WorkerImpl::Async)]
+    pub worker_impl: WorkerImpl,
+
+    /// Log level for stderr: DEBUG, INFO, WARNING, ERROR or CRITICAL.
+    #[arg(long = "log_level", value_name = "LEVEL", default_value = "ERROR")]
+    pub log_level: String,
+
+    /// How many files to compile at once [default: the number of available cores].
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<NonZeroUsize>,
+}
+
+/// `--worker_impl`, as rules_python's precompiler names them.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, ValueEnum)]
+pub enum WorkerImpl {
+    Serial,
+    Async,
+}
+
+impl Args {
+    /// Parses already-expanded arguments (without the program name).
+    pub fn parse_args(args: &[String]) -> Result<Self, String> {
+        let argv = std::iter::once("pycompile-worker".to_owned()).chain(args.iter().cloned());
+        Self::try_parse_from(argv).map_err(|error| error.render().to_string().trim_end().to_owned())
+    }
+
+    /// The number of compile threads.
+    pub fn jobs(&self) -> usize {
+        self.jobs
+            .or_else(|| std::thread::available_parallelism().ok())
+            .map_or(1, NonZeroUsize::get)
+    }
+
+    /// Validates the per-compile flags and pairs the triples, resolving paths against `base`.
+    pub fn compile_request(&self, base: Option<&Path>) -> Result<CompileRequest, String> {
+        if self.src.len() != self.src_name.len() || self.src.len() != self.pyc.len() {
+            return Err(format!(
+                "error: --src, --src_name and --pyc must be given the same number of times \
+                 (got {} --src, {} --src_name, {} --pyc)",
+                self.src.len(),
+                self.src_name.len(),
+                self.pyc.len()
+            ));
+        }
+        let optimize = match self.optimize {
+            // A worker runs without -O, so "the interpreter's level" is 0 (as in rules_python).
+            -1 | 0 => 0,
+            level @ (1 | 2) => level as u8,
+            other => {
+                return Err(format!(
+                    "error: invalid --optimize {other} (expected -1, 0, 1 or 2)"
+                ));
+            }
+        };
+        let invalidation = self
+            .invalidation_mode
+            .parse::<InvalidationMode>()
+            .map_err(|message| format!("error: {message}"))?;
+        let version = match &self.python_version {
+            Some(text) => text
+                .parse()
+                .map_err(|message| format!("error: {message}"))?,
+            None => PythonVersion::DEFAULT,
+        };
+        let resolve = |path: &str| match base {
+            Some(base) => base.join(path),
+            None => PathBuf::from(path),
+        };
+        let jobs = self
+            .src
+            .iter()
+            .zip(&self.src_name)
+            .zip(&self.pyc)
+            .map(|((src, src_name), pyc)| Job {
+                src: resolve(src),
+                src_name: src_name.clone(),
+                pyc: resolve(pyc),
+            })
+            .collect();
+        Ok(CompileRequest {
+            settings: Settings {
+                version,
+                optimize,
+                invalidation,
+                compiler: self.compiler,
+            },
+            jobs,
+        })
+    }
+}
+
+/// What one invocation or one work request asks to compile.
+#[derive(Clone, Debug)]
+pub struct CompileRequest {
+    pub settings: Settings,
+    pub jobs: Vec<Job>,
+}
+
+/// How deep param files may include other param files before we call it a loop.
+const MAX_FLAGFILE_DEPTH: usize = 16;
+
+/// Replaces every `@file` and `--flagfile=file` argument by the file's lines.
+///
+/// The format is Bazel's `multiline`: one argument per line, verbatim (a trailing `\r` is
+/// dropped). Relative file names resolve against `base` (the request's sandbox dir) when set,
+/// the working directory otherwise; we never chdir, since concurrent requests differ.
+/// `@@x` is not a flag file (Bazel's escape for a literal argument starting with `@`).
+pub fn expand_flagfiles(args: &[String], base: Option<&Path>) -> Result<Vec<String>, String> {
+    let mut out = Vec::with_capacity(args.len());
+    expand_into(args, base, 0, &mut out)?;
+    Ok(out)
+}
+
+fn expand_into(
+    args: &[String],
+    base: Option<&Path>,
+    depth: usize,
+    out: &mut Vec<String>,
+) -> Result<(), String> {
+    for arg in args {
+        let file = if let Some(rest) = arg.strip_prefix("--flagfile=") {
+            rest
+        } else if let Some(rest) = arg.strip_prefix('@').filter(|rest| !rest.starts_with('@')) {
+            rest
+        } else {
+            out.push(arg.clone());
+            continue;
+        };
+        if depth >= MAX_FLAGFILE_DEPTH {
+            return Err(format!(
+                "error: param files nested more than {MAX_FLAGFILE_DEPTH} deep at '{file}'"
+            ));
+        }
+        let path = match base {
+            Some(base) => base.join(file),
+            None => PathBuf::from(file),
+        };
+        let contents = fs::read_to_string(&path).map_err(|error| {
+            format!(
+                "error: cannot read param file '{}': {error}",
+                path.display()
+            )
+        })?;
+        let lines: Vec<String> = contents
+            .lines()
+            .map(|line| line.strip_suffix('\r').unwrap_or(line).to_owned())
+            .collect();
+        expand_into(&lines, base, depth + 1, out)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|arg| (*arg).to_owned()).collect()
+    }
+
+    #[test]
+    fn accepts_rules_python_request_flags() {
+        let args = Args::parse_args(&strings(&[
+            "--invalidation_mode",
+            "checked_hash",
+            "--src",
+            "pkg/a.py",
+            "--src_name",
+            "pkg/a.py",
+            "--pyc",
+            "out/a.pyc",
+            "--optimize",
+            "-1",
+            "--python_version=3.14",
+        ]))
+        .unwrap();
+        let request = args.compile_request(Some(Path::new("sandbox/1"))).unwrap();
+        assert_eq!(request.settings.optimize, 0);
+        assert_eq!(request.settings.invalidation, InvalidationMode::CheckedHash);
+        assert_eq!(request.jobs[0].src, Path::new("sandbox/1/pkg/a.py"));
+        assert_eq!(request.jobs[0].src_name, "pkg/a.py");
+        assert_eq!(request.jobs[0].pyc, Path::new("sandbox/1/out/a.pyc"));
+    }
+
+    #[test]
+    fn accepts_worker_startup_flags() {
+        let args = Args::parse_args(&strings(&[
+            "--persistent_worker",
+            "--worker_impl=serial",
+            "--log_level=DEBUG",
+        ]))
+        .unwrap();
+        assert!(args.persistent_worker);
+        assert_eq!(args.worker_impl, WorkerImpl::Serial);
+    }
+
+    #[test]
+    fn rejects_unpaired_triples_and_bad_values() {
+        let request = |args: &[&str]| {
+            Args::parse_args(&strings(args))
+                .unwrap()
+                .compile_request(None)
+        };
+        let err = request(&["--src", "a.py", "--src_name", "a.py"]).unwrap_err();
+        assert!(err.contains("same number of times"), "{err}");
+        let err = request(&["--optimize", "3"]).unwrap_err();
+        assert!(err.contains("invalid --optimize 3"), "{err}");
+        let err = request(&["--invalidation_mode", "never"]).unwrap_err();
+        assert!(err.contains("invalid invalidation mode 'never'"), "{err}");
+        let err = request(&["--python_version", "three"]).unwrap_err();
+        assert!(err.contains("invalid Python version 'three'"), "{err}");
+        assert!(Args::parse_args(&strings(&["--bogus"])).is_err());
+    }
+
+    #[test]
+    fn absolute_paths_ignore_the_sandbox() {
+        let args = Args::parse_args(&strings(&[
+            "--src",
+            "/abs/a.py",
+            "--src_name",
+            "a.py",
+            "--pyc",
+            "/abs/a.pyc",
+        ]))
+        .unwrap();
+        let request = args.compile_request(Some(Path::new("sandbox"))).unwrap();
+        assert_eq!(request.jobs[0].src, Path::new("/abs/a.py"));
+    }
+
+    #[test]
+    fn expands_nested_flagfiles_relative_to_base() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("outer.params"),
+            "--src\r\na.py\n@inner.params\n",
+        )
+        .unwrap();
+        fs::write(dir.path().join("inner.params"), "--pyc\nb c.pyc\n").unwrap();
+        let args = expand_flagfiles(
+            &strings(&["--flagfile=outer.params", "@@literal"]),
+            Some(dir.path()),
+        )
+        .unwrap();
+        assert_eq!(
+            args,
+            strings(&["--src", "a.py", "--pyc", "b c.pyc", "@@literal"])
+        );
+        let err = expand_flagfiles(&strings(&["@missing"]), Some(dir.path())).unwrap_err();
+        assert!(
+            err.contains("cannot read param file") && err.contains("missing"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn flagfile_loops_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("self.params"), "@self.params\n").unwrap();
+        let err = expand_flagfiles(&strings(&["@self.params"]), Some(dir.path())).unwrap_err();
+        assert!(err.contains("nested more than"), "{err}");
+    }
+}

@@ -1,0 +1,309 @@
+//! CPython-worded errors for sources the compiler rejects.
+//!
+//! Users see the `output` of a failed PyCompile action, so a rejected file should read exactly
+//! as `py_compile` reports it. serc's own texts are ruff-style ("Unexpected indentation at byte
+//! range 13..21"), so when serc rejects a file we ask rustpython-compiler, which carries most
+//! of CPython's diagnostics, for the exception, and render it the way
+//! `py_compile.PyCompileError` does. Decoding errors come from our own tokenizer rules.
+
+use rustpython_compiler::{CompileError as RpError, CompileOpts, Mode};
+
+use super::CompileFailure;
+
+/// A SyntaxError-like exception as CPython would raise it, with 1-based positions.
+#[derive(Clone, Debug, Default, Eq, PartialEq)]
+pub struct PyException {
+    /// `SyntaxError`, `IndentationError`, `TabError`, `RecursionError`, ...
+    pub kind: &'static str,
+    pub msg: String,
+    pub filename: Option<String>,
+    pub lineno: Option<usize>,
+    pub offset: Option<usize>,
+    pub end_lineno: Option<usize>,
+    pub end_offset: Option<usize>,
+    /// The offending source line, as CPython stores it in `SyntaxError.text`.
+    pub text: Option<String>,
+}
+
+impl PyException {
+    fn syntax(kind: &'static str, msg: impl Into<String>) -> Self {
+        Self {
+            kind,
+            msg: msg.into(),
+            ..Self::default()
+        }
+    }
+
+    /// `str(PyCompileError)`: the traceback of exactly `SyntaxError`, `Sorry: ...` otherwise.
+    pub fn py_compile_text(&self) -> String {
+        if self.kind == "SyntaxError" {
+            self.format_exception_only()
+        } else {
+            format!("Sorry: {}: {}", self.kind, self.str())
+        }
+    }
+
+    /// `str(exc)`: for SyntaxError and subclasses it appends the file's basename and line.
+    fn str(&self) -> String {
+        if !matches!(self.kind, "SyntaxError" | "IndentationError" | "TabError") {
+            return self.msg.clone();
+        }
+        let basename = self
+            .filename
+            .as_deref()
+            .map(|name| name.rsplit('/').next().unwrap_or(name));
+        match (basename, self.lineno) {
+            (Some(file), Some(line)) => format!("{} ({file}, line {line})", self.msg),
+            (Some(file), None) => format!("{} ({file})", self.msg),
+            (None, Some(line)) => format!("{} (line {line})", self.msg),
+            (None, None) => self.msg.clone(),
+        }
+    }
+
+    /// `traceback.format_exception_only` for a SyntaxError, without colour.
+    fn format_exception_only(&self) -> String {
+        let mut out = String::new();
+        let mut suffix = String::new();
+        match (self.lineno, &self.filename) {
+            (Some(line), file) => out.push_str(&format!(
+                "  File \"{}\", line {line}\n",
+                file.as_deref().unwrap_or("<string>")
+            )),
+            (None, Some(file)) => suffix = format!(" ({file})"),
+            (None, None) => {}
+        }
+        if let Some(text) = &self.text {
+            let rtext = text.trim_end_matches('\n');
+            let ltext = rtext.trim_start_matches([' ', '\n', '\x0c']);
+            let spaces = rtext.chars().count() - ltext.chars().count();
+            out.push_str(&format!("    {ltext}\n"));
+            if let Some(offset) = self.offset {
+                let width = rtext.chars().count();
+                let text_len = text.chars().count();
+                let mut offset = offset;
+                let mut end_offset = if self.lineno == self.end_lineno {
+                    self.end_offset.filter(|&end| end != 0).unwrap_or(offset)
+                } else {
+                    width + 1
+                };
+                if offset > text_len {
+                    offset = width + 1;
+                }
+                if end_offset > text_len {
+                    end_offset = width + 1;
+                }
+                if offset >= end_offset {
+                    end_offset = offset + 1;
+                }
+                let colno = offset as isize - 1 - spaces as isize;
+                let end_colno = end_offset as isize - 1 - spaces as isize;
+                if colno >= 0 {
+                    let pad: String = ltext
+                        .chars()
+                        .take(colno as usize)
+                        .map(|c| if c.is_whitespace() { c } else { ' ' })
+                        .collect();
+                    let carets = "^".repeat((end_colno - colno).max(0) as usize);
+                    out.push_str(&format!("    {pad}{carets}\n"));
+                }
+            }
+        }
+        let msg = if self.msg.is_empty() {
+            "<no detail available>"
+        } else {
+            &self.msg
+        };
+        out.push_str(&format!("{}: {msg}{suffix}\n", self.kind));
+        out
+    }
+}
+
+/// Explains why `source` was rejected, in CPython's words when we can reproduce them.
+///
+/// `engine_message` is the engine's own text, kept for the case where CPython's parser
+/// stand-in accepts the file: then we cannot tell what CPython would say and report the
+/// engine's reason as is, naming the file.
+pub fn explain_rejection(
+    source: &[u8],
+    filename: &str,
+    optimize: u8,
+    engine_message: &str,
+) -> CompileFailure {
+    match cpython_exception(source, filename, optimize) {
+        Some(exception) => CompileFailure::Rejected(exception.py_compile_text()),
+        None => CompileFailure::Unsupported(format!(
+            "{filename}: the embedded compiler cannot compile this file: {engine_message}"
+        )),
+    }
+}
+
+/// The exception CPython raises for `source`, or `None` if rustpython accepts it.
+pub fn cpython_exception(source: &[u8], filename: &str, optimize: u8) -> Option<PyException> {
+    let text = match decode(source, filename) {
+        Ok(text) => text,
+        Err(exception) => return Some(*exception),
+    };
+    let options = CompileOpts {
+        optimize,
+        ..CompileOpts::default()
+    };
+    let error = rustpython_compiler::compile(&text, Mode::Exec, filename, options).err()?;
+    Some(from_rustpython(&error, &text, filename))
+}
+
+/// Decodes source bytes as CPython's tokenizer does, with its error texts.
+pub fn decode(source: &[u8], filename: &str) -> Result<String, Box<PyException>> {
+    if source.contains(&0) {
+        return Err(Box::new(PyException::syntax(
+            "SyntaxError",
+            "source code string cannot contain null bytes",
+        )));
+    }
+    match serc::decode_source(source) {
+        Ok(text) => Ok(text.into_owned()),
+        Err(error) => Err(Box::new(decode_exception(&error, source, filename))),
+    }
+}
+
+fn decode_exception(error: &serc::SourceDecodeError, source: &[u8], filename: &str) -> PyException {
+    use serc::SourceDecodeError as E;
+    let at_line = |line: usize, msg: String| PyException {
+        kind: "SyntaxError",
+        msg,
+        filename: Some(filename.to_owned()),
+        lineno: Some(line),
+        ..PyException::default()
+    };
+    match error {
+        E::UnsupportedEncoding(name) => at_line(0, format!("unknown encoding: {name}")),
+        E::Utf8BomConflict(name) => at_line(0, format!("encoding problem: {name} with BOM")),
+        E::InvalidUtf8(utf8) => {
+            let position = utf8.valid_up_to();
+            let line = 1 + source[..position].iter().filter(|&&b| b == b'\n').count();
+            let byte = source[position];
+            at_line(
+                line,
+                format!(
+                    "Non-UTF-8 code starting with '\\x{byte:02x}' in file {filename} on line {line}, \
+                     but no encoding declared; see https://peps.python.org/pep-0263/ for details"
+                ),
+            )
+        }
+        other => at_line(0, other.to_string()),
+    }
+}
+
+/// Maps rustpython's error to the exception CPython raises for the same input.
+fn from_rustpython(error: &RpError, text: &str, filename: &str) -> PyException {
+    let msg = error.to_string();
+    let kind = exception_kind(error, &msg);
+    let (lineno, offset) = error.python_location();
+    let end = error.python_end_location();
+    let line_text = (lineno > 0)
+        .then(|| {
+            text.split_inclusive('\n')
+                .nth(lineno - 1)
+                .map(str::to_owned)
+        })
+        .flatten();
+    PyException {
+        kind,
+        msg,
+        filename: Some(filename.to_owned()),
+        lineno: (kind != "RecursionError").then_some(lineno),
+        offset: (kind != "RecursionError" && offset > 0).then_some(offset),
+        end_lineno: end.map(|(line, _)| line),
+        end_offset: end.map(|(_, col)| col),
+        text: if kind == "RecursionError" {
+            None
+        } else {
+            line_text
+        },
+    }
+}
+
+/// CPython raises subclasses of SyntaxError for indentation problems; py_compile formats
+/// those differently (`Sorry: IndentationError: ...`), so the class matters.
+fn exception_kind(error: &RpError, msg: &str) -> &'static str {
+    use rustpython_compiler::codegen::error::CodegenErrorType;
+    use rustpython_compiler::parser::{LexicalErrorType, ParseErrorType};
+    match error {
+        RpError::Codegen(codegen) if matches!(codegen.error, CodegenErrorType::RecursionError) => {
+            "RecursionError"
+        }
+        RpError::Parse(parse) => match &parse.error {
+            ParseErrorType::Lexical(LexicalErrorType::IndentationError)
+            | ParseErrorType::UnexpectedIndentation => "IndentationError",
+            _ => kind_from_message(msg),
+        },
+        RpError::Codegen(_) => kind_from_message(msg),
+    }
+}
+
+fn kind_from_message(msg: &str) -> &'static str {
+    if msg.starts_with("inconsistent use of tabs and spaces") {
+        "TabError"
+    } else if msg.starts_with("unexpected indent")
+        || msg.starts_with("expected an indented block")
+        || msg.starts_with("unindent does not match")
+        || msg.starts_with("unexpected unindent")
+        || msg.starts_with("too many levels of indentation")
+    {
+        "IndentationError"
+    } else {
+        "SyntaxError"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Expected texts are CPython 3.14.2's `str(py_compile.PyCompileError)` (pyodide 314.0.7).
+    #[test]
+    fn syntax_error_traceback_layout() {
+        let exception = PyException {
+            kind: "SyntaxError",
+            msg: "'(' was never closed".into(),
+            filename: Some("pkg/se.py".into()),
+            lineno: Some(1),
+            offset: Some(5),
+            end_lineno: Some(1),
+            end_offset: Some(6),
+            text: Some("x = (1,\n".into()),
+        };
+        assert_eq!(
+            exception.py_compile_text(),
+            "  File \"pkg/se.py\", line 1\n    x = (1,\n        ^\nSyntaxError: '(' was never closed\n"
+        );
+    }
+
+    #[test]
+    fn subclasses_use_sorry_form_with_basename() {
+        let exception = PyException {
+            kind: "IndentationError",
+            msg: "expected an indented block after function definition on line 1".into(),
+            filename: Some("pkg/ie.py".into()),
+            lineno: Some(2),
+            ..PyException::default()
+        };
+        assert_eq!(
+            exception.py_compile_text(),
+            "Sorry: IndentationError: expected an indented block after function definition on line 1 (ie.py, line 2)"
+        );
+    }
+
+    #[test]
+    fn null_bytes_have_no_location() {
+        let exception = cpython_exception(b"x = 1\0\n", "n.py", 0).unwrap();
+        assert_eq!(
+            exception.py_compile_text(),
+            "SyntaxError: source code string cannot contain null bytes\n"
+        );
+    }
+
+    #[test]
+    fn valid_source_has_no_exception() {
+        assert_eq!(cpython_exception(b"x = 1\n", "ok.py", 0), None);
+    }
+}

@@ -1,0 +1,38 @@
+//! The serc engine: CPython 3.12–3.15 bytecode with CPython's exact marshal.
+
+use super::{CompileFailure, diagnostics};
+use crate::pyc::Validation;
+
+/// Compiles with serc and wraps the module in a `.pyc` carrying `validation`.
+///
+/// serc writes the header itself so that the root object's marshal references follow
+/// py_compile's (the header is part of the same dump call there).
+pub fn compile(
+    source: &[u8],
+    filename: &str,
+    target: serc::PythonVersion,
+    optimize: u8,
+    validation: Validation,
+) -> Result<Vec<u8>, CompileFailure> {
+    let options = serc::CompileOptions {
+        python_version: target,
+        optimization_level: match optimize {
+            0 => serc::OptimizationLevel::Zero,
+            1 => serc::OptimizationLevel::One,
+            _ => serc::OptimizationLevel::Two,
+        },
+        ..serc::CompileOptions::default()
+    };
+    match serc::compile_bytes_with_options(source, filename, &options) {
+        Ok(module) => Ok(match validation {
+            Validation::Timestamp { mtime, size } => module.to_timestamp_pyc(mtime, size),
+            Validation::Hash { hash, checked } => module.to_hash_pyc_with_hash(hash, checked),
+        }),
+        Err(error) => Err(diagnostics::explain_rejection(
+            source,
+            filename,
+            optimize,
+            &error.to_string(),
+        )),
+    }
+}

@@ -1,0 +1,75 @@
+//! A drop-in replacement for rules_python's `precompiler`: compiles Python sources to the
+//! exact `.pyc` files CPython's `py_compile` writes, without a Python interpreter, once per
+//! invocation or as a Bazel persistent worker.
+//!
+//! Data flows one way: [`cli`] (flags, param files) → [`worker`] / [`oneshot`] (scheduling,
+//! cancellation, the single stdout writer) → [`compile`] (source to `.pyc` bytes) → [`pyc`]
+//! (header, source hash, atomic write). [`protocol`] holds the wire types and framing.
+
+pub mod cli;
+pub mod compile;
+pub mod oneshot;
+pub mod protocol;
+pub mod pyc;
+pub mod worker;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+use tracing_subscriber::filter::LevelFilter;
+
+/// Runs the program with `args` (without the program name) and returns its exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let args: Vec<String> = match args.into_iter().map(OsString::into_string).collect() {
+        Ok(args) => args,
+        Err(bad) => {
+            eprintln!("error: argument is not valid UTF-8: {bad:?}");
+            return 2;
+        }
+    };
+    let args = match cli::expand_flagfiles(&args, None) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}");
+            return 2;
+        }
+    };
+    let argv = std::iter::once("pycompile-worker".to_owned()).chain(args);
+    let args = match cli::Args::try_parse_from(argv) {
+        Ok(args) => args,
+        Err(error) => {
+            // --help and --version go to stdout with status 0, usage errors to stderr.
+            let _ = error.print();
+            return match error.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+                _ => 2,
+            };
+        }
+    };
+    init_logging(&args.log_level);
+    #[cfg(unix)]
+    pyc::umask();
+    if args.persistent_worker {
+        worker::serve(&args)
+    } else {
+        oneshot::run(&args)
+    }
+}
+
+/// Logs go to stderr only: stdout belongs to the worker protocol.
+fn init_logging(level: &str) {
+    let filter = match level.to_ascii_uppercase().as_str() {
+        "DEBUG" | "NOTSET" => LevelFilter::DEBUG,
+        "INFO" => LevelFilter::INFO,
+        "WARNING" | "WARN" => LevelFilter::WARN,
+        "CRITICAL" | "FATAL" => LevelFilter::ERROR,
+        "TRACE" => LevelFilter::TRACE,
+        _ => LevelFilter::ERROR,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(filter)
+        .with_ansi(false)
+        .try_init();
+}

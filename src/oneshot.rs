@@ -1,0 +1,68 @@
+//! One-shot mode: what Bazel runs per action without workers (remote execution, standalone or
+//! sandboxed strategies). Every file is compiled even when others fail; the exit status is 0
+//! only if all succeeded, and each failure is reported on stderr.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::cli::Args;
+use crate::compile::{self, COMPILE_STACK, JobError, NeverCancelled};
+
+pub fn run(args: &Args) -> i32 {
+    let request = match args.compile_request(None) {
+        Ok(request) => request,
+        Err(message) => {
+            eprintln!("{message}");
+            return 2;
+        }
+    };
+    if request.jobs.is_empty() {
+        eprintln!(
+            "error: nothing to compile: give --src, --src_name and --pyc, or --persistent_worker"
+        );
+        return 2;
+    }
+    let engine = match request.settings.engine() {
+        Ok(engine) => engine,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return 1;
+        }
+    };
+    let results: Vec<Mutex<Option<Result<(), JobError>>>> =
+        request.jobs.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let threads = args.jobs().min(request.jobs.len());
+    std::thread::scope(|scope| {
+        for index in 0..threads {
+            std::thread::Builder::new()
+                .name(format!("compile-{index}"))
+                .stack_size(COMPILE_STACK)
+                .spawn_scoped(scope, || {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = request.jobs.get(i) else {
+                            return;
+                        };
+                        let result =
+                            compile::run_job(job, &request.settings, engine, &NeverCancelled)
+                                .map(drop);
+                        *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                    }
+                })
+                .expect("spawning a compile thread");
+        }
+    });
+    let mut failed = false;
+    for result in results {
+        if let Some(Err(error)) = result.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            failed = true;
+            let text = error.to_string();
+            eprint!("{text}");
+            if !text.ends_with('\n') {
+                eprintln!();
+            }
+        }
+    }
+    i32::from(failed)
+}
