@@ -15,8 +15,8 @@ const RUN_LIMIT: Duration = Duration::from_secs(900);
 
 pub const TARGETS: [&str; 4] = ["3.12", "3.13", "3.14", "3.15"];
 const PACKAGES: [&str; 4] = ["pyodide-312", "pyodide-313", "pyodide-314", "pyodide-315"];
-pub const SETUP_HINT: &str =
-    "run `bash tests/oracle/setup.sh` (npm ci in tests/oracle; needs Node 20+)";
+pub const SETUP_HINT: &str = "run the test script `bash tests/run.sh`, or install just the oracle \
+     with `bash tests/oracle/setup.sh` (npm ci in tests/oracle; needs Node 20+)";
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
