@@ -176,27 +176,85 @@ fn decode_exception(error: &serc::SourceDecodeError, source: &[u8], filename: &s
     };
     match error {
         E::UnsupportedEncoding(name) => at_line(0, format!("unknown encoding: {name}")),
-        E::Utf8BomConflict(name) => at_line(0, format!("encoding problem: {name} with BOM")),
-        E::InvalidUtf8(utf8) => {
-            let position = utf8.valid_up_to();
-            let line = 1 + source[..position].iter().filter(|&&b| b == b'\n').count();
-            let byte = source[position];
-            at_line(
-                line,
-                format!(
-                    "Non-UTF-8 code starting with '\\x{byte:02x}' in file {filename} on line {line}, \
-                     but no encoding declared; see https://peps.python.org/pep-0263/ for details"
-                ),
-            )
+        E::Utf8BomConflict(name) => {
+            // The tokenizer reports the cookie's line, normalised codec name, and no caret.
+            let (line, text) = cookie_line(source).unwrap_or((1, String::new()));
+            PyException {
+                text: Some(text),
+                ..at_line(
+                    line,
+                    format!("encoding problem: {} with BOM", normal_codec_name(name)),
+                )
+            }
         }
+        E::InvalidUtf8(utf8) => non_utf8_exception(source, utf8.valid_up_to(), filename),
         other => at_line(0, other.to_string()),
+    }
+}
+
+/// CPython's tokenizer names the first undecodable byte and shows its line, decoded with
+/// replacement characters, with a caret under that byte.
+fn non_utf8_exception(source: &[u8], position: usize, filename: &str) -> PyException {
+    let line_start = source[..position]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line_end = source[position..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(source.len(), |i| position + i + 1);
+    let lineno = 1 + source[..line_start].iter().filter(|&&b| b == b'\n').count();
+    let offset = String::from_utf8_lossy(&source[line_start..position])
+        .chars()
+        .count()
+        + 1;
+    PyException {
+        kind: "SyntaxError",
+        msg: format!(
+            "Non-UTF-8 code starting with '\\x{:02x}' on line {lineno}, but no encoding declared; \
+             see https://peps.python.org/pep-0263/ for details",
+            source[position]
+        ),
+        filename: Some(filename.to_owned()),
+        lineno: Some(lineno),
+        offset: Some(offset),
+        end_lineno: Some(lineno),
+        end_offset: Some(offset + 1),
+        text: Some(String::from_utf8_lossy(&source[line_start..line_end]).into_owned()),
+    }
+}
+
+/// The line (1-based) and text of the PEP 263 cookie, on line 1 or 2.
+fn cookie_line(source: &[u8]) -> Option<(usize, String)> {
+    let source = source.strip_prefix(b"\xef\xbb\xbf").unwrap_or(source);
+    source
+        .split_inclusive(|&b| b == b'\n')
+        .take(2)
+        .enumerate()
+        .find(|(_, line)| {
+            let text = String::from_utf8_lossy(line);
+            let trimmed = text.trim_start();
+            trimmed.starts_with('#') && trimmed.contains("coding")
+        })
+        .map(|(index, line)| (index + 1, String::from_utf8_lossy(line).into_owned()))
+}
+
+/// The tokenizer's `get_normal_name`: spellings of UTF-8 and Latin-1 collapse to one name.
+fn normal_codec_name(name: &str) -> String {
+    let lower = name.to_ascii_lowercase().replace('_', "-");
+    let starts = |prefix: &str| lower == prefix || lower.starts_with(&format!("{prefix}-"));
+    if starts("utf-8") {
+        "utf-8".to_owned()
+    } else if starts("latin-1") || starts("iso-8859-1") || starts("iso-latin-1") {
+        "iso-8859-1".to_owned()
+    } else {
+        name.to_owned()
     }
 }
 
 /// Maps rustpython's error to the exception CPython raises for the same input.
 fn from_rustpython(error: &RpError, text: &str, filename: &str) -> PyException {
-    let msg = error.to_string();
-    let kind = exception_kind(error, &msg);
+    let raw = error.to_string();
     let (lineno, offset) = error.python_location();
     let end = error.python_end_location();
     let line_text = (lineno > 0)
@@ -206,20 +264,166 @@ fn from_rustpython(error: &RpError, text: &str, filename: &str) -> PyException {
                 .map(str::to_owned)
         })
         .flatten();
-    PyException {
+    let kind = exception_kind(error, &raw);
+    if kind == "RecursionError" {
+        return PyException {
+            kind,
+            msg: raw,
+            ..PyException::default()
+        };
+    }
+    let mut exception = PyException {
         kind,
-        msg,
+        msg: cpython_message(&raw, text),
         filename: Some(filename.to_owned()),
-        lineno: (kind != "RecursionError").then_some(lineno),
-        offset: (kind != "RecursionError" && offset > 0).then_some(offset),
+        lineno: Some(lineno),
+        offset: (offset > 0).then_some(offset),
         end_lineno: end.map(|(line, _)| line),
         end_offset: end.map(|(_, col)| col),
-        text: if kind == "RecursionError" {
-            None
-        } else {
-            line_text
-        },
+        text: line_text,
+    };
+    if raised_by_compiler(error, &exception.msg) {
+        // Errors found after parsing (symtable, code generator) get their source line from
+        // the file named by co_filename, read relative to the working directory; when no
+        // such file exists, CPython shows no line and no caret.
+        exception.text = program_text(filename, lineno);
     }
+    if exception
+        .msg
+        .starts_with("multiple exception types must be parenthesized")
+    {
+        extend_over_as_target(&mut exception);
+    }
+    exception
+}
+
+/// CPython's wording for messages where rustpython's parser (ruff's) words them its own way.
+fn cpython_message(raw: &str, text: &str) -> String {
+    let renamed = match raw {
+        "Unexpected indentation" => Some("unexpected indent"),
+        "Expected a statement" => Some("invalid syntax"),
+        "Positional argument cannot follow keyword argument" => {
+            Some("positional argument follows keyword argument")
+        }
+        _ => None,
+    };
+    if let Some(message) = renamed {
+        return message.to_owned();
+    }
+    if let Some(token) = raw.strip_prefix("Got unexpected token ") {
+        return unexpected_character(token.chars().next().unwrap_or(' '));
+    }
+    if let Some(rest) =
+        raw.strip_prefix("Multiple exception types must be parenthesized when using ")
+    {
+        return format!(
+            "multiple exception types must be parenthesized when using {}",
+            rest.replace('`', "'")
+        );
+    }
+    if raw.starts_with("f-string: ") || raw.starts_with("t-string: ") {
+        return raw.replace('`', "'");
+    }
+    if raw.starts_with("unterminated triple-quoted string literal (detected at line ") {
+        // CPython's tokenizer counts the lines it read; the end of input is not a line.
+        return format!(
+            "unterminated triple-quoted string literal (detected at line {})",
+            text.lines().count()
+        );
+    }
+    raw.to_owned()
+}
+
+/// The tokenizer's message for a character that cannot start a token.
+fn unexpected_character(c: char) -> String {
+    if c.is_ascii() {
+        "invalid syntax".to_owned()
+    } else if c.is_control() || c.is_whitespace() {
+        format!("invalid non-printable character U+{:04X}", u32::from(c))
+    } else {
+        format!("invalid character '{c}' (U+{:04X})", u32::from(c))
+    }
+}
+
+/// CPython reports errors from the symbol table and the code generator through
+/// `PyErr_ProgramTextObject`, which rereads the source line from disk; rustpython raises some
+/// of them from its parser, so they are recognised by message too.
+fn raised_by_compiler(error: &RpError, msg: &str) -> bool {
+    const COMPILER_MESSAGES: &[&str] = &[
+        "'await' outside",
+        "'yield' outside",
+        "'return' outside",
+        "'break' outside",
+        "'continue' not properly",
+        "'return' with value in async generator",
+        "'yield from' inside async function",
+        "'break', 'continue' and 'return' cannot appear in an except* block",
+        "asynchronous comprehension outside",
+        "duplicate argument",
+        "duplicate type parameter",
+        "keyword argument repeated",
+        "import * only allowed at module level",
+        "nonlocal declaration not allowed at module level",
+        "no binding for nonlocal",
+        "name '",
+        "annotated name",
+        "from __future__ imports must occur",
+        "not a chance",
+        "future feature",
+        "alternative patterns bind different names",
+        "name capture",
+        "wildcard makes remaining patterns unreachable",
+        "multiple assignments to name",
+        "attribute name repeated in class pattern",
+        "starred assignment target must be in a list or tuple",
+        "multiple starred expressions in assignment",
+        "too many expressions in star-unpacking",
+        "can't use starred expression here",
+        "assignment expression cannot be used in a comprehension iterable expression",
+        "assignment expression within a comprehension cannot be used in a class body",
+        "assignment expression cannot rebind comprehension iteration variable",
+        "comprehension inner loop cannot rebind assignment expression target",
+    ];
+    matches!(error, RpError::Codegen(_))
+        || COMPILER_MESSAGES
+            .iter()
+            .any(|prefix| msg.starts_with(prefix))
+}
+
+/// Line `lineno` of the file `filename` as CPython rereads it, if that file exists.
+fn program_text(filename: &str, lineno: usize) -> Option<String> {
+    let bytes = std::fs::read(filename).ok()?;
+    let text = decode(&bytes, filename).ok()?;
+    text.split_inclusive('\n')
+        .nth(lineno.checked_sub(1)?)
+        .map(str::to_owned)
+}
+
+/// CPython's caret for `except A, B as e:` covers the `as` target as well.
+fn extend_over_as_target(exception: &mut PyException) {
+    let (Some(text), Some(end)) = (&exception.text, exception.end_offset) else {
+        return;
+    };
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = end - 1;
+    let skip_space = |i: &mut usize| {
+        while chars.get(*i).is_some_and(|c| *c == ' ' || *c == '\t') {
+            *i += 1;
+        }
+    };
+    skip_space(&mut i);
+    if chars.get(i..i + 2) != Some(&['a', 's'][..]) {
+        return;
+    }
+    i += 2;
+    skip_space(&mut i);
+    while chars
+        .get(i)
+        .is_some_and(|c| c.is_alphanumeric() || *c == '_')
+    {
+        i += 1;
+    }
+    exception.end_offset = Some(i + 1);
 }
 
 /// CPython raises subclasses of SyntaxError for indentation problems; py_compile formats
