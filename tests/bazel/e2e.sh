@@ -325,17 +325,20 @@ log "oracle check took $((SECONDS - t0)) s"
 # 4. A syntax error fails the build with our message; the worker survives it
 # ---------------------------------------------------------------------------------------------
 
-# expect_broken NAME FLAGS...: //broken must fail (exit 1) with the tool's own message
+# expect_broken NAME RUNNER FLAGS...: //broken must fail (exit 1) in one PyCompile spawn on
+# RUNNER, with the tool's own message
 expect_broken() {
-    local name=$1 rc=0
-    shift
+    local name=$1 runner=$2 rc=0 count runners
+    shift 2
     bz_build "$name" "$@" //broken:broken || rc=$?
     if [ "$rc" -ne 1 ]; then
         failed "$name: building //broken exits with $rc (want 1: build failed)"
         show_log "$name"
         return
     fi
-    pass "$name: building //broken fails"
+    read -r count runners <<<"$(spawn_summary "$name")"
+    check "$name: building //broken fails in $count PyCompile spawn on '$runners'" \
+        test "$count $runners" = "1 $runner"
     local tool_out
     tool_out=$(python3 "$HERE/e2e_helpers.py" tool-output "$LOGS/$name.out")
     if grep -q 'broken/bad\.py' <<<"$tool_out" && grep -q 'SyntaxError' <<<"$tool_out"; then
@@ -351,7 +354,7 @@ SX=(--strategy=PyCompile=worker --noexperimental_worker_multiplex)
 bz clean >/dev/null 2>&1
 if bz_build warm-multiplex "${MX[@]}" //gen/...; then
     pids_before=$(worker_pids)
-    expect_broken broken-multiplex "${MX[@]}"
+    expect_broken broken-multiplex worker "${MX[@]}"
     pids_after=$(worker_pids)
     check "the multiplex worker survives a failed request ($pids_before/$pids_after)" \
         test -n "$pids_before" -a "$pids_before" = "$pids_after"
@@ -360,9 +363,9 @@ else
     show_log warm-multiplex
 fi
 bz clean >/dev/null 2>&1
-expect_broken broken-singleplex "${SX[@]}"
+expect_broken broken-singleplex worker "${SX[@]}"
 bz clean >/dev/null 2>&1
-expect_broken broken-standalone --strategy=PyCompile=standalone
+expect_broken broken-standalone local --strategy=PyCompile=standalone
 
 # ---------------------------------------------------------------------------------------------
 # 5. Editing one source recompiles only that source
