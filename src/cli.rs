@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{ColorChoice, Parser, ValueEnum};
 
-use crate::compile::{CompilerChoice, Job, PythonVersion, Settings};
+use crate::compile::{CompilerChoice, InterpreterSpec, Job, PythonVersion, Settings};
 use crate::pyc::InvalidationMode;
 
 /// Compile Python sources to CPython .pyc files without a Python interpreter.
@@ -52,6 +52,14 @@ pub struct Args {
     /// Which compiler turns source into bytecode.
     #[arg(long, value_enum, default_value_t = CompilerChoice::Auto)]
     pub compiler: CompilerChoice,
+
+    /// The CPython to compile for Python X.Y with (repeatable), for --compiler interpreter and
+    /// for versions the embedded compilers do not serve (--compiler auto). Without one for X.Y,
+    /// the PYCOMPILE_WORKER_PYTHON_INTERPRETERS environment variable is read (X.Y=PATH entries
+    /// separated by ':', ';' on Windows, e.g. "3.11=/usr/bin/python3.11:3.10=/opt/py/bin/python3"),
+    /// then pythonX.Y is looked up on PATH. The interpreter's own version must be X.Y.
+    #[arg(long = "python_interpreter", value_name = "X.Y=PATH")]
+    pub python_interpreter: Vec<InterpreterSpec>,
 
     /// Serve Bazel's JSON worker protocol on stdin/stdout instead of compiling once.
     #[arg(long = "persistent_worker")]
@@ -143,6 +151,11 @@ impl Args {
                 optimize,
                 invalidation,
                 compiler: self.compiler,
+                interpreters: self
+                    .python_interpreter
+                    .iter()
+                    .map(|spec| spec.resolved(base))
+                    .collect(),
             },
             jobs,
         })
@@ -240,6 +253,45 @@ mod tests {
         assert_eq!(request.jobs[0].src, Path::new("sandbox/1/pkg/a.py"));
         assert_eq!(request.jobs[0].src_name, "pkg/a.py");
         assert_eq!(request.jobs[0].pyc, Path::new("sandbox/1/out/a.pyc"));
+    }
+
+    #[test]
+    fn python_interpreter_flags_resolve_against_the_sandbox() {
+        let args = Args::parse_args(&strings(&[
+            "--python_interpreter",
+            "3.10=external/py310/bin/python3",
+            "--python_interpreter=3.9=/usr/bin/python3.9",
+        ]))
+        .unwrap();
+        let request = args.compile_request(Some(Path::new("sb"))).unwrap();
+        let paths: Vec<_> = request
+            .settings
+            .interpreters
+            .iter()
+            .map(|spec| (spec.version.to_string(), spec.path.clone()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                (
+                    "3.10".to_owned(),
+                    PathBuf::from("sb/external/py310/bin/python3")
+                ),
+                ("3.9".to_owned(), PathBuf::from("/usr/bin/python3.9")),
+            ]
+        );
+        let err = Args::parse_args(&strings(&["--python_interpreter", "python3.9"])).unwrap_err();
+        assert!(err.contains("expected X.Y=PATH"), "{err}");
+    }
+
+    #[test]
+    fn help_documents_the_interpreter_variable() {
+        use clap::CommandFactory;
+        let help = Args::command().render_long_help().to_string();
+        assert!(
+            help.contains(crate::compile::interpreter::ENV_VAR),
+            "{help}"
+        );
     }
 
     #[test]

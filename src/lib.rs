@@ -48,6 +48,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         }
     };
     init_logging(&args.log_level);
+    // A panic is contained per file and answered as an error; its report is one log line on
+    // stderr, never a backtrace in the middle of a user's build output.
+    std::panic::set_hook(Box::new(|info| tracing::error!("internal error: {info}")));
+    // Startup flags every request falls back on: the cap on interpreter helpers per version
+    // and the worker's own --python_interpreter list (relative paths: the working directory).
+    compile::interpreter::configure(args.jobs(), args.python_interpreter.clone());
     #[cfg(unix)]
     pyc::umask();
     if args.persistent_worker {

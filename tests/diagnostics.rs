@@ -3,9 +3,9 @@
 //! Each tests/fixtures/broken/*.py is compiled by our binary (one-shot mode,
 //! `--src_name broken/<name>.py`) and by py_compile in the oracle; our stderr is
 //! compared with `str(PyCompileError)`. Prints `diagnostics: matched=M of N` and
-//! the mismatches. Asserted now: every broken file is rejected (non-zero exit,
-//! stderr names the file wherever CPython's text does, no pyc written). Set REQUIRE_MATCHING_MESSAGES to true
-//! to require CPython's text as well.
+//! the mismatches. Asserted: every broken file is rejected (non-zero exit, stderr names the
+//! file wherever CPython's text does, no pyc written), and our text is exactly CPython's except
+//! for the files in KNOWN_CARET_DIFFERENCES, whose message line must still match.
 //!
 //! Needs node and the oracle packages: `bash tests/oracle/setup.sh`.
 
@@ -14,8 +14,14 @@ mod harness;
 
 use harness::*;
 
-/// Flip to true to make every message mismatch a test failure.
-const REQUIRE_MATCHING_MESSAGES: bool = false;
+/// Files where our caret differs from CPython's while the message is the same. CPython's PEG
+/// rules locate these errors at other tokens than rustpython's parser does: the missing-comma
+/// rule underlines both expressions around the gap, and the keyword-argument rule points at
+/// the last token it read (the closing parenthesis).
+const KNOWN_CARET_DIFFERENCES: &[&str] = &[
+    "broken/missing_comma.py",
+    "broken/positional_after_keyword.py",
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum MessageMatch {
@@ -149,6 +155,11 @@ fn broken_files_are_rejected_like_cpython() {
             MessageMatch::Differs => {}
         }
         if !message_matches(&stderr, expected) {
+            if !KNOWN_CARET_DIFFERENCES.contains(&job.name.as_str()) {
+                failures.push(format!("{}: message differs from CPython's", job.name));
+            } else if last_line(&stderr) != last_line(expected) {
+                failures.push(format!("{}: message line differs from CPython's", job.name));
+            }
             mismatches.push(format!(
                 "  {}\n    CPython:\n{}    ours:\n{}",
                 job.name,
@@ -163,12 +174,6 @@ fn broken_files_are_rejected_like_cpython() {
     println!("  (exact={exact}, contained in a longer stderr={contained})");
     for m in &mismatches {
         print!("{m}");
-    }
-    if REQUIRE_MATCHING_MESSAGES && !mismatches.is_empty() {
-        failures.push(format!(
-            "{} message(s) differ from CPython's py_compile text",
-            mismatches.len()
-        ));
     }
     assert!(
         failures.is_empty(),

@@ -8,7 +8,7 @@
 
 use rustpython_compiler::{CompileError as RpError, CompileOpts, Mode};
 
-use super::CompileFailure;
+use super::{CompileFailure, escape, indentation};
 
 /// A SyntaxError-like exception as CPython would raise it, with 1-based positions.
 #[derive(Clone, Debug, Default, Eq, PartialEq)]
@@ -148,7 +148,21 @@ pub fn cpython_exception(source: &[u8], filename: &str, optimize: u8) -> Option<
         ..CompileOpts::default()
     };
     let error = rustpython_compiler::compile(&text, Mode::Exec, filename, options).err()?;
-    Some(from_rustpython(&error, &text, filename))
+    let exception = from_rustpython(&error, &text, filename);
+    // The tokenizer meets an ambiguous tab before any later error: prefer the TabError then.
+    match indentation::first_tab_error(&text) {
+        Some(line) if exception.lineno.is_none_or(|error_line| line <= error_line) => {
+            Some(PyException {
+                kind: "TabError",
+                msg: "inconsistent use of tabs and spaces in indentation".to_owned(),
+                filename: Some(filename.to_owned()),
+                lineno: Some(line),
+                text: text.split_inclusive('\n').nth(line - 1).map(str::to_owned),
+                ..PyException::default()
+            })
+        }
+        _ => Some(exception),
+    }
 }
 
 /// Decodes source bytes as CPython's tokenizer does, with its error texts.
@@ -294,6 +308,12 @@ fn from_rustpython(error: &RpError, text: &str, filename: &str) -> PyException {
     {
         extend_over_as_target(&mut exception);
     }
+    if exception.msg == "f-string: expecting '}'" {
+        move_caret_to_closing_quote(&mut exception);
+    }
+    if raw == "Got unexpected unicode" {
+        escape::explain(&mut exception);
+    }
     exception
 }
 
@@ -342,6 +362,21 @@ fn unexpected_character(c: char) -> String {
         format!("invalid non-printable character U+{:04X}", u32::from(c))
     } else {
         format!("invalid character '{c}' (U+{:04X})", u32::from(c))
+    }
+}
+
+/// CPython points an unclosed replacement field at the end of the f-string.
+fn move_caret_to_closing_quote(exception: &mut PyException) {
+    let (Some(text), Some(offset)) = (&exception.text, exception.offset) else {
+        return;
+    };
+    if let Some(quote) = text
+        .chars()
+        .skip(offset)
+        .position(|c| c == '"' || c == '\'')
+    {
+        exception.offset = Some(offset + quote + 1);
+        exception.end_offset = Some(offset + quote + 2);
     }
 }
 

@@ -83,7 +83,7 @@ pub fn run_job(
     }
     let (source, mtime, mode) = read_source(&job.src)?;
     let compiled = panic::catch_unwind(AssertUnwindSafe(|| {
-        compile_pyc(&source, &job.src_name, mtime, engine, settings)
+        compile_pyc(&source, &job.src_name, mtime, engine, settings, gate)
     }))
     .map_err(|panic| JobError::Internal {
         path: job.src.display().to_string(),
@@ -92,6 +92,11 @@ pub fn run_job(
     let pyc = compiled.map_err(|failure| match failure {
         CompileFailure::Rejected(text) => JobError::Rejected(text),
         CompileFailure::Unsupported(text) => JobError::Unsupported(text),
+        CompileFailure::Internal(message) => JobError::Internal {
+            path: job.src.display().to_string(),
+            message,
+        },
+        CompileFailure::Cancelled => JobError::Cancelled,
     })?;
     if gate.is_cancelled() {
         return Err(JobError::Cancelled);

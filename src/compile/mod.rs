@@ -6,6 +6,9 @@
 //! the protocol code.
 
 pub mod diagnostics;
+mod escape;
+mod indentation;
+pub mod interpreter;
 mod job;
 mod limits;
 mod rustpython_engine;
@@ -14,6 +17,7 @@ mod serc_engine;
 use std::fmt;
 use std::str::FromStr;
 
+pub use interpreter::{Interpreter, InterpreterSpec};
 pub use job::{Gate, Job, JobError, JobReport, NeverCancelled, run_job};
 
 use crate::pyc::{InvalidationMode, Validation};
@@ -80,7 +84,8 @@ pub enum CompilerChoice {
     Serc,
     /// The embedded RustPython compiler (3.14 bytecode only; equal code objects, not bytes).
     Rustpython,
-    /// A real CPython of the requested version.
+    /// A real CPython of the requested version: --python_interpreter X.Y=PATH, else
+    /// $PYCOMPILE_WORKER_PYTHON_INTERPRETERS, else pythonX.Y on PATH.
     Interpreter,
 }
 
@@ -92,6 +97,8 @@ pub struct Settings {
     pub optimize: u8,
     pub invalidation: InvalidationMode,
     pub compiler: CompilerChoice,
+    /// `--python_interpreter` flags of the request (paths already resolved against its sandbox).
+    pub interpreters: Vec<InterpreterSpec>,
 }
 
 /// The engine chosen for a request, resolved once per request so that an unsupported
@@ -100,6 +107,8 @@ pub struct Settings {
 pub enum Engine {
     Serc(serc::PythonVersion),
     Rustpython,
+    /// A real CPython and its helper processes (which live as long as the process).
+    Interpreter(&'static Interpreter),
 }
 
 impl Engine {
@@ -116,6 +125,7 @@ impl Engine {
             Self::Rustpython => {
                 format!("rustpython-compiler {} (CPython 3.14)", RUSTPYTHON_VERSION)
             }
+            Self::Interpreter(interpreter) => interpreter.describe(),
         }
     }
 
@@ -124,6 +134,7 @@ impl Engine {
         match self {
             Self::Serc(version) => version.target().magic_number,
             Self::Rustpython => serc::PythonVersion::Py314.target().magic_number,
+            Self::Interpreter(interpreter) => interpreter.magic(),
         }
     }
 
@@ -135,6 +146,7 @@ impl Engine {
                 .parse()
                 .expect("serc versions are MAJOR.MINOR"),
             Self::Rustpython => PythonVersion::DEFAULT,
+            Self::Interpreter(interpreter) => interpreter.version(),
         }
     }
 }
@@ -148,11 +160,20 @@ impl Settings {
     pub fn engine(&self) -> Result<Engine, String> {
         let version = self.version;
         match self.compiler {
-            CompilerChoice::Auto | CompilerChoice::Serc => match version.serc() {
+            CompilerChoice::Auto => match version.serc() {
+                Some(target) => Ok(Engine::Serc(target)),
+                None => self.interpreter().map_err(|error| {
+                    format!(
+                        "Python {version} is not supported by the embedded compilers (serc serves 3.12, 3.13, 3.14 and 3.15), \
+                         so a CPython {version} interpreter compiles for it, but {error}"
+                    )
+                }),
+            },
+            CompilerChoice::Serc => match version.serc() {
                 Some(target) => Ok(Engine::Serc(target)),
                 None => Err(format!(
                     "Python {version} is not supported by the embedded compilers (serc serves 3.12, 3.13, 3.14 and 3.15); \
-                     a CPython {version} interpreter is needed to compile for it"
+                     use --compiler interpreter (or auto) with a CPython {version} interpreter"
                 )),
             },
             CompilerChoice::Rustpython if version == PythonVersion::DEFAULT => {
@@ -161,10 +182,12 @@ impl Settings {
             CompilerChoice::Rustpython => Err(format!(
                 "--compiler rustpython emits CPython 3.14 bytecode only, but --python_version is {version}"
             )),
-            CompilerChoice::Interpreter => Err(format!(
-                "--compiler interpreter is not available in this build for Python {version}"
-            )),
+            CompilerChoice::Interpreter => self.interpreter().map_err(|error| error.to_string()),
         }
+    }
+
+    fn interpreter(&self) -> Result<Engine, interpreter::InterpreterError> {
+        interpreter::resolve(self.version, &self.interpreters).map(Engine::Interpreter)
     }
 }
 
@@ -195,19 +218,31 @@ pub enum CompileFailure {
     /// CPython accepts the source but this engine cannot compile it.
     #[error("{0}")]
     Unsupported(String),
+    /// The compiler itself failed (e.g. an interpreter helper died); nothing about the source.
+    #[error("{0}")]
+    Internal(String),
+    /// The request was cancelled while the compile was in flight.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// Compiles `source` (the raw bytes of the file) to a complete `.pyc` for `engine`.
 ///
 /// `filename` becomes `co_filename` (py_compile's `dfile`); `mtime` is only used by the
-/// timestamp invalidation mode.
+/// timestamp invalidation mode. `gate` lets an engine that waits (on an interpreter) stop
+/// waiting once the request is cancelled.
 pub fn compile_pyc(
     source: &[u8],
     filename: &str,
     mtime: u64,
     engine: Engine,
     settings: &Settings,
+    gate: &dyn Gate,
 ) -> Result<Vec<u8>, CompileFailure> {
+    if let Engine::Interpreter(interpreter) = engine {
+        // The interpreter enforces its own limits and writes its own header.
+        return interpreter.compile(source, filename, mtime, settings, gate);
+    }
     let validation = Validation::new(settings.invalidation, engine.magic(), source, mtime);
     limits::check(source, filename, engine.version())?;
     match engine {
@@ -217,6 +252,7 @@ pub fn compile_pyc(
         Engine::Rustpython => {
             rustpython_engine::compile(source, filename, settings.optimize, validation)
         }
+        Engine::Interpreter(_) => unreachable!("handled above"),
     }
 }
 
@@ -246,6 +282,7 @@ mod tests {
             optimize: 0,
             invalidation: InvalidationMode::CheckedHash,
             compiler,
+            interpreters: Vec::new(),
         }
     }
 

@@ -1,0 +1,436 @@
+//! Helper processes of one interpreter: spawning, the framed pipe protocol, and the pool that
+//! lends them to compile threads.
+//!
+//! Each helper runs `helper.py` and answers one request at a time. A reader thread per helper
+//! turns its stdout into frames on a channel, so a compile thread can wait for its reply with
+//! a timeout and give up when its request is cancelled. Replies carry the request's sequence
+//! number: a helper whose caller gave up is returned to the pool, and its next user skips the
+//! stale reply instead of waiting for a fresh process.
+
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use tracing::{debug, info, warn};
+
+use super::super::Gate;
+
+/// The helper program, passed with `-c`.
+const HELPER: &str = include_str!("helper.py");
+
+/// How often a waiting thread looks at its request's cancellation flag.
+const POLL: Duration = Duration::from_millis(20);
+
+/// How long a new helper may take to start and introduce itself.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Upper bound on one frame from a helper; anything larger means the process does not speak
+/// our protocol (e.g. the path is not a Python at all).
+const MAX_FRAME: usize = 1 << 31;
+
+/// What a helper says about its interpreter when it starts.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
+pub struct Hello {
+    pub implementation: String,
+    pub major: u8,
+    pub minor: u8,
+    /// `sys.version`'s first word, e.g. `3.11.7`.
+    pub version: String,
+    /// `importlib.util.MAGIC_NUMBER` in hex.
+    pub magic: String,
+    /// `sys.executable`.
+    pub executable: String,
+    pub pid: u32,
+}
+
+impl Hello {
+    /// The same interpreter, apart from the process.
+    fn same_interpreter(&self, other: &Self) -> bool {
+        (&self.implementation, &self.version, &self.magic)
+            == (&other.implementation, &other.version, &other.magic)
+    }
+}
+
+/// Why a helper could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error("cannot run '{path}': {source}")]
+    Exec { path: String, source: io::Error },
+    #[error(
+        "'{path}' did not start pycompile-worker's helper ({detail}); it must be CPython 3.8 or newer"
+    )]
+    NoHello { path: String, detail: String },
+}
+
+/// One request to a helper.
+pub struct Request<'a> {
+    pub source: &'a [u8],
+    pub dfile: &'a str,
+    pub optimize: u8,
+    /// 0 timestamp, 1 checked hash, 2 unchecked hash (helper.py's numbering).
+    pub mode: u8,
+    pub mtime: u32,
+    pub size: u32,
+}
+
+/// A helper's answer.
+#[derive(Debug, Eq, PartialEq)]
+pub enum Reply {
+    /// The complete `.pyc`.
+    Pyc(Vec<u8>),
+    /// `str(py_compile.PyCompileError)`.
+    Rejected(String),
+    /// The helper itself failed (a Python traceback).
+    Failed(String),
+}
+
+/// Why a call produced no reply.
+#[derive(Debug)]
+pub enum CallError {
+    Cancelled,
+    /// The helper is gone or broke the protocol; it must not be reused.
+    Broken(String),
+}
+
+/// A running helper process.
+pub struct Helper {
+    child: Child,
+    stdin: ChildStdin,
+    frames: Receiver<io::Result<Vec<u8>>>,
+    last_seq: u64,
+    pub pid: u32,
+}
+
+impl Helper {
+    /// Starts `program` with the helper and waits for its hello.
+    pub fn spawn(program: &Path) -> Result<(Self, Hello), SpawnError> {
+        let path = program.display().to_string();
+        let mut command = Command::new(program);
+        // Not `-I`: it implies `-E`, which would ignore PYTHONHASHSEED. Instead every PYTHON*
+        // variable is removed (what `-E` does) and the two we need are set; `-s` drops the
+        // user site, `-S` the site module, and helper.py drops the working directory from
+        // sys.path, which runs from `/` (or the temp dir) anyway.
+        command
+            .args(["-s", "-S", "-B", "-c", HELPER])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .current_dir(neutral_dir());
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("PYTHON") {
+                command.env_remove(&key);
+            }
+        }
+        command
+            .env("PYTHONHASHSEED", "0")
+            .env("PYTHONDONTWRITEBYTECODE", "1");
+        let mut child = command.spawn().map_err(|source| SpawnError::Exec {
+            path: path.clone(),
+            source,
+        })?;
+        let pid = child.id();
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (sender, frames) = mpsc::channel();
+        thread::Builder::new()
+            .name(format!("python-helper-{pid}"))
+            .spawn(move || {
+                let mut stdout = BufReader::new(stdout);
+                loop {
+                    let frame = read_frame(&mut stdout);
+                    let end = frame.is_err();
+                    if sender.send(frame).is_err() || end {
+                        return;
+                    }
+                }
+            })
+            .map_err(|source| SpawnError::Exec {
+                path: path.clone(),
+                source,
+            })?;
+        let mut helper = Self {
+            child,
+            stdin,
+            frames,
+            last_seq: 0,
+            pid,
+        };
+        let no_hello = |detail: String| SpawnError::NoHello {
+            path: path.clone(),
+            detail,
+        };
+        let frame = match helper.frames.recv_timeout(HELLO_TIMEOUT) {
+            Ok(Ok(frame)) => frame,
+            Ok(Err(error)) => return Err(no_hello(helper.end(&error.to_string()))),
+            Err(_) => return Err(no_hello(helper.end("no answer in time"))),
+        };
+        match serde_json::from_slice::<Hello>(&frame) {
+            Ok(hello) => {
+                debug!(pid, path, version = hello.version, "helper started");
+                Ok((helper, hello))
+            }
+            Err(error) => Err(no_hello(helper.end(&format!("unreadable hello: {error}")))),
+        }
+    }
+
+    /// Sends `request` and waits for its reply, giving up when `gate` is cancelled.
+    pub fn call(&mut self, request: &Request<'_>, gate: &dyn Gate) -> Result<Reply, CallError> {
+        self.last_seq += 1;
+        let seq = self.last_seq;
+        self.send(seq, request).map_err(|error| {
+            CallError::Broken(self.end(&format!("writing to it failed: {error}")))
+        })?;
+        loop {
+            match self.frames.recv_timeout(POLL) {
+                Ok(Ok(frame)) => {
+                    let Some((head, body)) = frame.split_first_chunk::<9>() else {
+                        return Err(CallError::Broken(self.end("it sent a short frame")));
+                    };
+                    let reply_seq = u64::from_le_bytes(head[..8].try_into().expect("8 bytes"));
+                    if reply_seq < seq {
+                        // The answer to a request whose caller was cancelled.
+                        continue;
+                    }
+                    if reply_seq > seq {
+                        return Err(CallError::Broken(
+                            self.end("it answered an unknown request"),
+                        ));
+                    }
+                    return match head[8] {
+                        0 => Ok(Reply::Pyc(body.to_vec())),
+                        1 => Ok(Reply::Rejected(String::from_utf8_lossy(body).into_owned())),
+                        2 => Ok(Reply::Failed(String::from_utf8_lossy(body).into_owned())),
+                        other => Err(CallError::Broken(
+                            self.end(&format!("it sent an unknown status {other}")),
+                        )),
+                    };
+                }
+                Ok(Err(error)) => return Err(CallError::Broken(self.end(&error.to_string()))),
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(CallError::Broken(self.end("its output ended")));
+                }
+                Err(RecvTimeoutError::Timeout) if gate.is_cancelled() => {
+                    return Err(CallError::Cancelled);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        }
+    }
+
+    fn send(&mut self, seq: u64, request: &Request<'_>) -> io::Result<()> {
+        let too_big = || io::Error::other("request larger than 4 GiB");
+        let name = request.dfile.as_bytes();
+        let mut head = Vec::with_capacity(4 + 27 + name.len());
+        let length = 27 + name.len() + request.source.len();
+        head.extend_from_slice(&u32::try_from(length).map_err(|_| too_big())?.to_le_bytes());
+        head.extend_from_slice(&seq.to_le_bytes());
+        head.push(request.optimize);
+        head.push(request.mode);
+        head.extend_from_slice(&request.mtime.to_le_bytes());
+        head.extend_from_slice(&request.size.to_le_bytes());
+        head.extend_from_slice(
+            &u32::try_from(name.len())
+                .map_err(|_| too_big())?
+                .to_le_bytes(),
+        );
+        head.extend_from_slice(name);
+        self.stdin.write_all(&head)?;
+        self.stdin.write_all(request.source)?;
+        self.stdin.flush()
+    }
+
+    /// Stops the process and describes how it ended, for an error message.
+    fn end(&mut self, what: &str) -> String {
+        let status = self.stop();
+        match status {
+            Some(status) => format!("{what}; the process {}", describe_exit(status)),
+            None => what.to_owned(),
+        }
+    }
+
+    /// Reaps the process, killing it if it has not exited on its own within a moment.
+    fn stop(&mut self) -> Option<ExitStatus> {
+        let deadline = Instant::now() + Duration::from_millis(200);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
+                Ok(None) => {
+                    let _ = self.child.kill();
+                    return self.child.wait().ok();
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn describe_exit(status: ExitStatus) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return format!("was killed by signal {signal}");
+        }
+    }
+    match status.code() {
+        Some(code) => format!("exited with status {code}"),
+        None => "ended".to_owned(),
+    }
+}
+
+fn read_frame(input: &mut impl Read) -> io::Result<Vec<u8>> {
+    let mut length = [0; 4];
+    input.read_exact(&mut length)?;
+    let length = u32::from_le_bytes(length) as usize;
+    if length > MAX_FRAME {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("it sent a frame of {length} bytes, not pycompile-worker's protocol"),
+        ));
+    }
+    let mut frame = vec![0; length];
+    input.read_exact(&mut frame)?;
+    Ok(frame)
+}
+
+/// A directory the helper can run in without its contents mattering.
+fn neutral_dir() -> PathBuf {
+    if cfg!(unix) {
+        PathBuf::from("/")
+    } else {
+        std::env::temp_dir()
+    }
+}
+
+/// Why no helper could be lent.
+#[derive(Debug)]
+pub enum AcquireError {
+    Cancelled,
+    Spawn(SpawnError),
+    /// A new helper reports a different interpreter than the pool's first one.
+    Changed(Hello),
+}
+
+/// Up to `max` helpers of one interpreter, started on demand and reused.
+pub struct Pool {
+    program: PathBuf,
+    hello: Hello,
+    max: usize,
+    state: Mutex<State>,
+    freed: Condvar,
+}
+
+struct State {
+    idle: Vec<Helper>,
+    /// Helpers in existence: idle, lent out, or being started.
+    live: usize,
+}
+
+impl Pool {
+    /// A pool holding `first`, whose hello was `hello`; new helpers run `program`.
+    pub fn new(program: PathBuf, first: Helper, hello: Hello, max: usize) -> Self {
+        Self {
+            program,
+            hello,
+            max: max.max(1),
+            state: Mutex::new(State {
+                idle: vec![first],
+                live: 1,
+            }),
+            freed: Condvar::new(),
+        }
+    }
+
+    pub fn hello(&self) -> &Hello {
+        &self.hello
+    }
+
+    pub fn program(&self) -> &Path {
+        &self.program
+    }
+
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Lends an idle helper, starts one if fewer than `max` exist, or waits for one.
+    pub fn acquire(&self, gate: &dyn Gate) -> Result<Helper, AcquireError> {
+        let mut state = self.lock();
+        loop {
+            if let Some(helper) = state.idle.pop() {
+                return Ok(helper);
+            }
+            if state.live < self.max {
+                state.live += 1;
+                drop(state);
+                return self.start();
+            }
+            if gate.is_cancelled() {
+                return Err(AcquireError::Cancelled);
+            }
+            state = self
+                .freed
+                .wait_timeout(state, POLL)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    fn start(&self) -> Result<Helper, AcquireError> {
+        let started = Helper::spawn(&self.program);
+        let failed = |error| {
+            self.forget_one();
+            Err(error)
+        };
+        match started {
+            Ok((helper, hello)) if hello.same_interpreter(&self.hello) => {
+                info!(
+                    pid = helper.pid,
+                    program = %self.program.display(),
+                    "started a Python {} helper",
+                    hello.version
+                );
+                Ok(helper)
+            }
+            Ok((_, hello)) => failed(AcquireError::Changed(hello)),
+            Err(error) => failed(AcquireError::Spawn(error)),
+        }
+    }
+
+    /// Takes back a helper that answered (or whose caller gave up waiting).
+    pub fn release(&self, helper: Helper) {
+        self.lock().idle.push(helper);
+        self.freed.notify_one();
+    }
+
+    /// Takes back a helper that must not be used again.
+    pub fn discard(&self, helper: Helper) {
+        warn!(pid = helper.pid, "discarding a broken Python helper");
+        drop(helper);
+        self.forget_one();
+    }
+
+    fn forget_one(&self) {
+        self.lock().live -= 1;
+        self.freed.notify_one();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
