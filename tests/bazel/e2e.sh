@@ -21,7 +21,10 @@
 # Everything Bazel writes goes to target/bazel-e2e/ (a separate --output_user_root); the
 # server is shut down on exit. Runs offline once the packages are installed.
 #
-# Usage: tests/bazel/e2e.sh            (env: PYCOMPILE_WORKER_BIN=/path/to/pycompile-worker)
+# Usage: tests/bazel/e2e.sh
+#   env: PYCOMPILE_WORKER_BIN=/path/to/pycompile-worker (default: cargo build --release),
+#        PYCOMPILE_E2E_BAZEL=/path/to/bazel (default: bazel-4, else bazel),
+#        PYCOMPILE_E2E_BUILD_TIMEOUT=seconds per build (default 150)
 
 set -euo pipefail
 
@@ -66,10 +69,16 @@ differ() { ! cmp -s "$1" "$2"; } # differ FILE FILE
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! command -v bazel >/dev/null 2>&1; then
-    log "bazel not found: installing Debian's bazel-bootstrap"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bazel-bootstrap >/dev/null
+# Debian's bazel-bootstrap installs /usr/bin/bazel-4 (and /usr/bin/bazel); prefer the versioned
+# name so that a bazelisk or newer Bazel earlier on PATH is not picked up.
+BAZEL=${PYCOMPILE_E2E_BAZEL:-}
+if [ -z "$BAZEL" ]; then
+    if ! command -v bazel-4 >/dev/null 2>&1 && ! command -v bazel >/dev/null 2>&1; then
+        log "bazel not found: installing Debian's bazel-bootstrap"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bazel-bootstrap >/dev/null
+    fi
+    BAZEL=$(command -v bazel-4 || command -v bazel)
 fi
 command -v python3 >/dev/null 2>&1 || die "python3 is needed (source generation, checks)"
 command -v node >/dev/null 2>&1 || die "node is needed (the CPython oracle in tests/oracle)"
@@ -112,7 +121,7 @@ BAZEL_STARTUP=(
 SERVER_STARTED=0
 bz() {
     SERVER_STARTED=1
-    (cd "$WS" && bazel "${BAZEL_STARTUP[@]}" "$@")
+    (cd "$WS" && "$BAZEL" "${BAZEL_STARTUP[@]}" "$@")
 }
 # bz_build LOGNAME ARGS...: a bounded build; console to $LOGS/LOGNAME.out, spawns to
 # $LOGS/LOGNAME.exec.json. Returns Bazel's exit code. SIGINT lets Bazel cancel cleanly.
@@ -121,13 +130,13 @@ bz_build() {
     shift
     SERVER_STARTED=1
     local rc=0
-    (cd "$WS" && timeout -s INT -k 60 "$BUILD_TIMEOUT" bazel "${BAZEL_STARTUP[@]}" build \
+    (cd "$WS" && timeout -s INT -k 60 "$BUILD_TIMEOUT" "$BAZEL" "${BAZEL_STARTUP[@]}" build \
         --execution_log_json_file="$LOGS/$name.exec.json" "$@") >"$LOGS/$name.out" 2>&1 || rc=$?
     return "$rc"
 }
 cleanup() {
     if [ "$SERVER_STARTED" = 1 ]; then
-        (cd "$WS" && bazel "${BAZEL_STARTUP[@]}" shutdown) >/dev/null 2>&1 || true
+        (cd "$WS" && "$BAZEL" "${BAZEL_STARTUP[@]}" shutdown) >/dev/null 2>&1 || true
     fi
 }
 trap cleanup EXIT
@@ -159,7 +168,7 @@ bz info release >"$LOGS/info.out" 2>&1 || {
     cat "$LOGS/info.out"
     die "bazel does not start"
 }
-log "Bazel: $(grep -v '^\(Starting\|Extracting\|WARNING\)' "$LOGS/info.out" | tail -n 1)"
+log "Bazel: $BAZEL ($(dpkg-query -W -f '${Package} ${Version}' bazel-bootstrap 2>/dev/null || echo '?'))"
 BAZEL_BIN=$(bz info bazel-bin 2>/dev/null)
 OUTPUT_BASE=$(bz info output_base 2>/dev/null)
 
