@@ -3,11 +3,29 @@
 //!
 //! For every target and optimize level, the CPython 3.14 stdlib (559 files) and
 //! tests/fixtures/valid/*.py are compiled by our binary (one-shot mode, @param
-//! files) and by py_compile, then compared. One line per (target, opt):
+//! files) and by py_compile, then compared. Two lines per (target, opt):
 //!   target=3.14 opt=0 files=N identical_bytes=B equal_objects=E
-//! followed by the non-identical files and their first difference. Reports go to
-//! <target dir>/conformance/report-<target>.json.
-//! Only 3.14 is asserted on: equal_objects == files, identical_bytes >= 99 %.
+//!     explained: oracle_intern_state=K patch_level=P unexplained=U
+//! followed by every non-identical file with its category and first difference.
+//! Reports go to <target dir>/conformance/report-<target>.json.
+//!
+//! Each file falls in exactly one category, computed mechanically:
+//! * identical: byte-identical pycs;
+//! * oracle_intern_state: the oracle's `compare` says
+//!   identical_modulo_oracle_intern_state: equal objects, and the bytes differ
+//!   only in the interning/sharing of strings that were already interned in the
+//!   oracle process before it compiled (pyodide imports weakref, inspect, typing,
+//!   asyncio.events, ... at startup, so e.g. 'finalize._Info' exists interned and
+//!   CPython's code constructor leaves the equal __qualname__ constant
+//!   un-interned; a fresh interpreter, which serc models, interns it). The pyc
+//!   then depends on the compiling process, not on the source; see
+//!   tests/oracle/README.md, "Oracle intern state";
+//! * patch_level: listed in PATCH_LEVEL (a proven CPython patch-level change
+//!   between the oracle's release and the one serc targets; currently none);
+//! * unexplained: everything else, including any file our binary failed on.
+//! Asserted for 3.14 only: no file unexplained; equal_objects for every file
+//! outside patch_level; identical_bytes + oracle_intern_state >= 99 %. The other
+//! targets are report-only.
 //! CONFORMANCE_TARGETS=3.14,3.13 restricts the targets (default: all four).
 //!
 //! Needs node and the oracle packages: `bash tests/oracle/setup.sh`.
@@ -26,6 +44,29 @@ const MODE: &str = "checked_hash";
 const CHUNK: usize = 300;
 const PRINT_LIMIT: usize = 100;
 const ASSERTED_TARGET: &str = "3.14";
+
+/// A byte difference proven to come from a CPython patch-level change between
+/// the oracle's release (3.14.2 / 3.15.0rc1) and the release serc targets
+/// (3.14.5 / 3.15.0rc2). An entry needs the CPython issue/PR/commit that made
+/// the change, and covers one function of one file.
+struct PatchLevel {
+    file: &'static str,
+    function: &'static str,
+    cpython_change: &'static str,
+}
+
+/// Empty: the one candidate, Lib/pydoc.py `Helper.interact` (CPython 3.14.2 and
+/// 3.15.0rc1 keep a NOP for the line of `if not request: break` in the
+/// try body, at the jump target before `request = request.strip()`; we drop it;
+/// reduced to tests/fixtures/valid/loop_try_break_nop.py), is NOT explained: the
+/// change logs of 3.14.3, 3.14.4, 3.14.5 and 3.15.0rc2 (Misc/NEWS.d) list no
+/// change to the compiler's NOP or line-number handling, and no matching CPython
+/// issue or PR was found. It stays unexplained and fails the test.
+const PATCH_LEVEL: &[PatchLevel] = &[];
+
+fn patch_level(file: &str) -> Option<&'static PatchLevel> {
+    PATCH_LEVEL.iter().find(|p| p.file == file)
+}
 
 /// A source to compile: the name used as --src_name / dfile, and its path.
 struct Case {
@@ -77,6 +118,14 @@ struct OptSummary {
     files: usize,
     identical: usize,
     equal: usize,
+    /// Not identical, explained by the oracle process's intern state.
+    intern_state: usize,
+    /// Not identical, listed in PATCH_LEVEL.
+    patch_level: usize,
+    /// Not identical and not explained (also: our binary failed).
+    unexplained: Vec<String>,
+    /// Files whose objects differ although they are not in PATCH_LEVEL.
+    unequal_outside_patch_level: Vec<String>,
     ours_failed_runs: usize,
     problems: Vec<String>,
 }
@@ -206,8 +255,10 @@ fn run_target(target: &str, cases: &[Case]) -> (Vec<(u8, OptSummary)>, Vec<Strin
             let Some(p) = pair_index[k] else {
                 let msg = ours_msg();
                 s.problems
-                    .push(format!("{}: ours failed: {msg}", case.name));
-                entries.push(json!({"file": case.name, "identical_bytes": false, "equal_objects": false, "ours_error": msg}));
+                    .push(format!("unexplained {}: ours failed: {msg}", case.name));
+                s.unexplained.push(case.name.clone());
+                s.unequal_outside_patch_level.push(case.name.clone());
+                entries.push(json!({"file": case.name, "category": "unexplained", "identical_bytes": false, "equal_objects": false, "ours_error": msg}));
                 continue;
             };
             let cmp = &compared[p];
@@ -215,7 +266,21 @@ fn run_target(target: &str, cases: &[Case]) -> (Vec<(u8, OptSummary)>, Vec<Strin
             let equal = cmp["equal_objects"] == true;
             s.identical += identical as usize;
             s.equal += equal as usize;
+            let patch = patch_level(&case.name);
+            if !equal && patch.is_none() {
+                s.unequal_outside_patch_level.push(case.name.clone());
+            }
             if !identical {
+                let category = if cmp["identical_modulo_oracle_intern_state"] == true {
+                    s.intern_state += 1;
+                    "oracle_intern_state".to_string()
+                } else if let Some(p) = patch {
+                    s.patch_level += 1;
+                    format!("patch_level [{} {}]", p.function, p.cpython_change)
+                } else {
+                    s.unexplained.push(case.name.clone());
+                    "unexplained".to_string()
+                };
                 let diff = cmp["diff"]
                     .as_str()
                     .map(str::to_string)
@@ -225,13 +290,20 @@ fn run_target(target: &str, cases: &[Case]) -> (Vec<(u8, OptSummary)>, Vec<Strin
                 } else {
                     ""
                 };
-                s.problems.push(format!("{}{fz}: {diff}", case.name));
-                entries.push(json!({"file": case.name, "result": cmp}));
+                s.problems
+                    .push(format!("{category} {}{fz}: {diff}", case.name));
+                entries.push(json!({"file": case.name, "category": category, "result": cmp}));
             }
         }
         println!(
             "target={target} opt={opt} files={} identical_bytes={} equal_objects={}",
             s.files, s.identical, s.equal
+        );
+        println!(
+            "  explained: oracle_intern_state={} patch_level={} unexplained={}",
+            s.intern_state,
+            s.patch_level,
+            s.unexplained.len()
         );
         if s.ours_failed_runs > 0 {
             println!(
@@ -251,6 +323,7 @@ fn run_target(target: &str, cases: &[Case]) -> (Vec<(u8, OptSummary)>, Vec<Strin
         }
         report_levels.push(json!({
             "optimize": opt, "files": s.files, "identical_bytes": s.identical, "equal_objects": s.equal,
+            "oracle_intern_state": s.intern_state, "patch_level": s.patch_level, "unexplained": s.unexplained,
             "ours_failed_runs": s.ours_failed_runs,
             "ours_stderr": runs.iter().filter(|r| !r.stderr.is_empty()).map(|r| r.stderr.clone()).collect::<Vec<_>>(),
             "entries": entries,
@@ -292,16 +365,26 @@ fn conformance_against_cpython() {
                     cases.len()
                 ));
             }
-            if s.equal != s.files {
+            if !s.unexplained.is_empty() {
                 failures.push(format!(
-                    "target={target} opt={opt}: equal_objects={} of {} (must be all)",
-                    s.equal, s.files
+                    "target={target} opt={opt}: {} file(s) differ without an explanation: {}",
+                    s.unexplained.len(),
+                    s.unexplained.join(", ")
                 ));
             }
-            if s.identical * 100 < s.files * 99 {
+            if !s.unequal_outside_patch_level.is_empty() {
                 failures.push(format!(
-                    "target={target} opt={opt}: identical_bytes={} of {} (< 99%)",
-                    s.identical, s.files
+                    "target={target} opt={opt}: equal_objects={} of {}; objects differ outside \
+                     the patch-level list in: {}",
+                    s.equal,
+                    s.files,
+                    s.unequal_outside_patch_level.join(", ")
+                ));
+            }
+            if (s.identical + s.intern_state) * 100 < s.files * 99 {
+                failures.push(format!(
+                    "target={target} opt={opt}: identical_bytes={} + oracle_intern_state={} of {} (< 99%)",
+                    s.identical, s.intern_state, s.files
                 ));
             }
             if s.ours_failed_runs > 0 {
@@ -317,6 +400,91 @@ fn conformance_against_cpython() {
         "conformance failures:\n{}",
         failures.join("\n")
     );
+}
+
+/// The oracle's intern-state classification says yes only where it must: for
+/// tests/fixtures/valid/oracle_interned_qualname.py against CPython 3.14 it
+/// names exactly 'finalize._Info' (interned in the oracle at startup), and it
+/// refuses (a) the same pair swapped (reference interned where ours is not, a
+/// direction pre-existing interned strings cannot cause) and (b) our pyc against
+/// a copy whose 'UniqueOuterQz.UniqueInnerQz' constant (a string not interned
+/// in the oracle) is marked un-interned: objects equal, bytes differ in that
+/// type code only.
+#[test]
+fn oracle_intern_state_classification_is_strict() {
+    require_oracle();
+    let work = target_dir().join("conformance/intern-state");
+    fresh_dir(&work);
+    let src = repo_root().join("tests/fixtures/valid/oracle_interned_qualname.py");
+    let job = |side: &str| Job {
+        src: src.clone(),
+        name: "fixtures/valid/oracle_interned_qualname.py".into(),
+        pyc: work.join(format!("{side}.pyc")),
+        optimize: 0,
+    };
+    let (ours, reference) = (job("ours"), job("ref"));
+    let runs = ours_compile(std::slice::from_ref(&ours), "3.14", MODE, &work, 1);
+    assert!(
+        runs[0].status.success(),
+        "our binary failed: {}",
+        runs[0].stderr
+    );
+    let res = oracle_compile("3.14", std::slice::from_ref(&reference), MODE, &work, "ref");
+    assert_eq!(res[0]["ok"], true, "oracle compile failed: {}", res[0]);
+
+    let mut bytes = fs::read(&ours.pyc).unwrap();
+    let needle = b"UniqueOuterQz.UniqueInnerQz";
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("qualname constant in our pyc");
+    // Short ASCII string: type byte, one length byte, the characters.
+    assert_eq!(
+        (bytes[at - 2], bytes[at - 1] as usize),
+        (b'Z' | 0x80, needle.len()),
+        "our pyc no longer writes the constant as an interned, referenced short string"
+    );
+    bytes[at - 2] = b'z' | 0x80;
+    let mutated = work.join("mutated.pyc");
+    fs::write(&mutated, &bytes).unwrap();
+
+    let pairs = vec![
+        (ours.pyc.clone(), reference.pyc.clone()),
+        (reference.pyc.clone(), ours.pyc.clone()),
+        (ours.pyc.clone(), mutated.clone()),
+    ];
+    let cmp = oracle_compare("3.14", &pairs, &work, "compare");
+    let flag = |v: &Value, k: &str| v[k] == true;
+    assert!(
+        flag(&cmp[0], "identical_modulo_oracle_intern_state") && !flag(&cmp[0], "identical_bytes"),
+        "ours vs reference must be classified as oracle intern state: {}",
+        cmp[0]
+    );
+    assert_eq!(
+        cmp[0]["intern_state"]["strings"],
+        json!(["finalize._Info"]),
+        "{}",
+        cmp[0]
+    );
+    for (i, what) in [(1, "the swapped pair"), (2, "the mutated copy")] {
+        assert!(
+            flag(&cmp[i], "equal_objects") && !flag(&cmp[i], "identical_bytes"),
+            "{what}: expected equal objects and different bytes: {}",
+            cmp[i]
+        );
+        assert!(
+            !flag(&cmp[i], "identical_modulo_oracle_intern_state"),
+            "{what} must not be classified as oracle intern state: {}",
+            cmp[i]
+        );
+    }
+    let reason = cmp[2]["intern_state"]["reason"].as_str().unwrap_or("");
+    assert!(
+        reason.contains("UniqueOuterQz.UniqueInnerQz"),
+        "the mutated copy must be refused for its non-interned string: {}",
+        cmp[2]
+    );
+    let _ = fs::remove_dir_all(&work);
 }
 
 /// A pyc we produce is loaded and run by CPython 3.14 and prints what it should.

@@ -22,11 +22,17 @@
 //   compare --manifest M.json [--results R.json]
 //         M.json: {"jobs": [{"ours": PYC, "reference": PYC}]}. Result per job:
 //         {"identical_bytes", "equal_headers", "equal_objects", "has_frozenset",
-//          "identical_modulo_frozenset_order",
+//          "identical_modulo_frozenset_order", "identical_modulo_oracle_intern_state",
+//          "intern_state": null | {"strings", "positions", "reason"?},
 //          "diff": null | "co_consts[3].co_qualname: 'a' != 'b'; ..."}
 //         Objects are compared by every co_* attribute, recursively, constants
 //         type-exactly (floats/complex by repr, frozensets as sets). When objects are
 //         equal but bytes differ, "diff" names the first differing marshal token.
+//         identical_modulo_oracle_intern_state: the bytes differ only in how strings
+//         are interned/shared (z/Z, a/A, u/t, FLAG_REF, back-references and their
+//         numbering), ours interned where the reference is not, and every such string
+//         was already interned in the oracle process before compiling (probed before
+//         anything is unmarshalled); see oracle_impl.py.
 //   run --pyc FILE                check the magic, unmarshal, exec as __main__; copy the
 //                                 program's stdout/stderr; exit with its status
 //                                 (2 = bad magic)
@@ -253,6 +259,9 @@ async function main() {
     process.exitCode = res.status;
   } else {
     const fn = verb === 'compare' ? 'compare_one' : 'compile_one';
+    // Probe the intern state of candidate strings before anything is unmarshalled
+    // (see "oracle intern state" in oracle_impl.py).
+    if (verb === 'compare') oracle.call('intern_prepass', jobs.map((j) => resolveJob(verb, j)));
     const results = [];
     for (const job of jobs) results.push(await oracle.callSafe(fn, resolveJob(verb, job)));
     emit(opts, oracle, results);

@@ -438,6 +438,187 @@ def _canonical_body(data):
     return bytes(out)
 
 
+# Byte identity up to the oracle process's own intern state.
+#
+# CPython's code-object constructor interns co_qualname (and names) in place.
+# When an equal interned string already exists in the process (for example the
+# qualname 'finalize._Info' of a class in a module that pyodide imports at
+# startup), co_qualname is swapped to that existing object and the equal
+# constant in co_consts stays a separate, non-interned object; in a process
+# where no such string exists the constant itself becomes interned and
+# co_qualname shares it. marshal then writes z/a/u instead of Z/A/t, a second
+# full copy instead of a back-reference, and the reference numbers that follow
+# shift. Such a pyc depends on what the compiling process had imported, not on
+# the source. A pair is `identical_modulo_oracle_intern_state` when
+#   * headers are equal and the unmarshalled objects are equal,
+#   * the two marshal streams, read as graphs, are identical except at str
+#     positions, where only the type code (interned or not), FLAG_REF, and
+#     inline-versus-back-reference may differ (reference numbers are compared
+#     through the graph, so renumbering is allowed, nothing else is),
+#   * wherever interned-ness differs, ours is interned and the reference is not
+#     (the only direction a pre-existing interned string can cause), and
+#   * every string whose representation differs was already interned in this
+#     process before anything was unmarshalled (`intern_prepass`, which runs
+#     first: a fresh copy `s2` of the value is probed with sys.intern(s2) is not s2).
+# The compare process starts exactly like the compile process (same pyodide,
+# this file, setcwd, info), so its startup intern table is the one py_compile
+# started from. A string interned only by an earlier compile in the compile
+# process would probe as absent here and the pair stays unexplained (fails safe).
+
+_STR_ASCII = {"z": False, "a": False, "Z": True, "A": True}
+_STR_UNICODE = {"u": False, "t": True}
+_STR_CODES = set(_STR_ASCII) | set(_STR_UNICODE)
+
+
+class _Backref:
+    __slots__ = ("target",)
+
+    def __init__(self, target):
+        self.target = target
+
+
+class _RefGraphReader(_GraphReader):
+    """Like _GraphReader, but keeps back-references visible as _Backref."""
+
+    def node(self):
+        if self.data[self.pos] & 0x7F == ord("r"):
+            self.pos += 1
+            index = self.count(self.take(4))
+            if not 0 <= index < len(self.refs):
+                raise ValueError(f"bad back-reference {index}")
+            return _Backref(self.refs[index])
+        return _GraphReader.node(self)
+
+
+def _str_value(node):
+    raw = node.parts[0]
+    data = raw[1:] if node.code in "zZ" else raw[4:]
+    if node.code in _STR_ASCII:
+        return ("ascii", data.decode("latin-1"))
+    return ("unicode", data.decode("utf-8", "surrogatepass"))
+
+
+def _str_form(item):
+    node = item.target if isinstance(item, _Backref) else item
+    interned = _STR_ASCII.get(node.code, _STR_UNICODE.get(node.code))
+    if isinstance(item, _Backref):
+        form = "backref"
+    else:
+        form = "inline+ref" if node.flag else "inline"
+    return (bool(interned), form)
+
+
+def _intern_only_diff(ours, ref):
+    """(None, positions) when the streams differ only in str representation,
+    positions being [(value, path, ours_form, ref_form)]; else (reason, None)."""
+    a_root = _RefGraphReader(ours).node()
+    b_root = _RefGraphReader(ref).node()
+    mapping = {}
+    positions = []
+    stack = [(a_root, b_root, "")]
+    while stack:
+        a, b, path = stack.pop()
+        na = a.target if isinstance(a, _Backref) else a
+        nb = b.target if isinstance(b, _Backref) else b
+        a_str, b_str = na.code in _STR_CODES, nb.code in _STR_CODES
+        if a_str or b_str:
+            if not (a_str and b_str):
+                return f"{path or '<top>'}: str vs {na.code if not a_str else nb.code}", None
+            va, vb = _str_value(na), _str_value(nb)
+            if va != vb:
+                return f"{path or '<top>'}: str {va!r} != {vb!r}", None
+            fa, fb = _str_form(a), _str_form(b)
+            if fa != fb:
+                positions.append((va[1], path, fa, fb))
+            continue
+        if isinstance(a, _Backref) != isinstance(b, _Backref):
+            return f"{path or '<top>'}: back-reference on one side only", None
+        if isinstance(a, _Backref):
+            if mapping.get(id(na)) is not nb:
+                return f"{path or '<top>'}: back-references to different objects", None
+            continue
+        if na.code != nb.code or na.flag != nb.flag or len(na.parts) != len(nb.parts):
+            return f"{path or '<top>'}: {na.code}{'+ref' if na.flag else ''} != {nb.code}{'+ref' if nb.flag else ''}", None
+        if na.flag:
+            mapping[id(na)] = nb
+        children = []
+        for i, (x, y) in enumerate(zip(na.parts, nb.parts)):
+            if isinstance(x, bytes) or isinstance(y, bytes):
+                if x != y:
+                    return f"{path or '<top>'}: {na.code} payload differs", None
+            else:
+                children.append((x, y, f"{path}/{na.code}{i}"))
+        stack.extend(reversed(children))
+    return None, positions
+
+
+_PREINTERNED = {}  # str value -> bool, probed before anything was unmarshalled
+_INTERN_PREPASS = {}  # (ours, reference) -> (reason, positions)
+_UNMARSHALLED = False
+
+
+def _probe_interned(value):
+    """Whether an interned string equal to value exists. Probes each value once:
+    a probe interns its fresh copy when none existed."""
+    if value not in _PREINTERNED:
+        if len(value) <= 1:  # '' and one-character latin-1 strings are singletons
+            _PREINTERNED[value] = True
+        else:
+            fresh = "".join(list(value))
+            _PREINTERNED[value] = sys.intern(fresh) is not fresh
+    return _PREINTERNED[value]
+
+
+def intern_prepass(arg):
+    """Runs before any compare_one: finds pairs that may differ only in string
+    representation and probes those strings' intern state. Returns a count."""
+    if _UNMARSHALLED:
+        raise RuntimeError("intern_prepass must run before anything is unmarshalled")
+    pairs = json.loads(arg)
+    found = 0
+    for pair in pairs:
+        with open(pair["ours"], "rb") as fh:
+            ours = fh.read()
+        with open(pair["reference"], "rb") as fh:
+            ref = fh.read()
+        if ours == ref or ours[:16] != ref[:16]:
+            continue
+        try:
+            reason, positions = _intern_only_diff(ours[16:], ref[16:])
+        except Exception as exc:  # malformed stream: compare_one reports it
+            reason, positions = f"marshal graph: {type(exc).__name__}: {exc}", None
+        if positions:
+            for value, *_ in positions:
+                _probe_interned(value)
+            found += 1
+        _INTERN_PREPASS[(pair["ours"], pair["reference"])] = (reason, positions)
+    return json.dumps({"candidates": found})
+
+
+def _classify_intern_state(pair):
+    """(explained, detail) for a pair whose objects are equal but bytes differ."""
+    key = (pair["ours"], pair["reference"])
+    if key not in _INTERN_PREPASS:
+        return False, {"reason": "no intern prepass for this pair (oracle restarted?)"}
+    reason, positions = _INTERN_PREPASS[key]
+    if reason is not None:
+        return False, {"reason": reason}
+    if not positions:
+        return False, {"reason": "no string representation differs"}
+    strings = sorted({p[0] for p in positions})
+    detail = {"strings": strings, "positions": len(positions)}
+    for value, path, (a_interned, a_form), (b_interned, b_form) in positions:
+        if a_interned != b_interned and not (a_interned and not b_interned):
+            detail["reason"] = (f"{value!r} at {path}: reference interned, ours not "
+                                "(not explained by oracle intern state)")
+            return False, detail
+    absent = [s for s in strings if not _PREINTERNED.get(s, False)]
+    if absent:
+        detail["reason"] = f"not interned in the oracle before compiling: {_short(absent)}"
+        return False, detail
+    return True, detail
+
+
 def compare_one(arg):
     pair = json.loads(arg)
     with open(pair["ours"], "rb") as fh:
@@ -450,11 +631,15 @@ def compare_one(arg):
         "equal_objects": False,
         "has_frozenset": False,
         "identical_modulo_frozenset_order": ours == ref,
+        "identical_modulo_oracle_intern_state": ours == ref,
+        "intern_state": None,
         "diff": None,
     }
     notes = []
     if not result["equal_headers"]:
         notes.append(f"header: ours {_describe_header(ours[:16])} != reference {_describe_header(ref[:16])}")
+    global _UNMARSHALLED
+    _UNMARSHALLED = True
     try:
         ref_code = marshal.loads(ref[16:])
     except Exception as exc:
@@ -474,6 +659,13 @@ def compare_one(arg):
     elif not result["identical_bytes"] and ours[16:] != ref[16:]:
         mdiff = _marshal_diff(ours[16:], ref[16:])
         notes.append(mdiff or f"body bytes {_bytes_diff(ours[16:], ref[16:])}")
+        if result["equal_headers"]:
+            explained, detail = _classify_intern_state(pair)
+            result["identical_modulo_oracle_intern_state"] = explained
+            result["intern_state"] = detail
+            if explained:
+                notes.append("only the interning of strings already interned in the oracle "
+                             f"process differs: {_short(detail['strings'])}")
         if result["has_frozenset"] and result["equal_headers"]:
             try:
                 same = _canonical_body(ours[16:]) == _canonical_body(ref[16:])
