@@ -147,21 +147,29 @@ pub fn cpython_exception(source: &[u8], filename: &str, optimize: u8) -> Option<
         optimize,
         ..CompileOpts::default()
     };
-    let error = rustpython_compiler::compile(&text, Mode::Exec, filename, options).err()?;
-    let exception = from_rustpython(&error, &text, filename);
-    // The tokenizer meets an ambiguous tab before any later error: prefer the TabError then.
-    match indentation::first_tab_error(&text) {
-        Some(line) if exception.lineno.is_none_or(|error_line| line <= error_line) => {
-            Some(PyException {
-                kind: "TabError",
-                msg: "inconsistent use of tabs and spaces in indentation".to_owned(),
-                filename: Some(filename.to_owned()),
-                lineno: Some(line),
-                text: text.split_inclusive('\n').nth(line - 1).map(str::to_owned),
-                ..PyException::default()
-            })
+    let rejected = rustpython_compiler::compile(&text, Mode::Exec, filename, options)
+        .err()
+        .map(|error| from_rustpython(&error, &text, filename));
+    let indentation = indentation::first_problem(&text).map(|(line, problem)| PyException {
+        kind: problem.kind(),
+        msg: problem.message().to_owned(),
+        filename: Some(filename.to_owned()),
+        lineno: Some(line),
+        text: text.split_inclusive('\n').nth(line - 1).map(str::to_owned),
+        ..PyException::default()
+    });
+    // The tokenizer meets an indentation problem before any later error, and rustpython
+    // does not check these at all.
+    match (rejected, indentation) {
+        (Some(rejected), Some(indentation))
+            if rejected
+                .lineno
+                .is_none_or(|line| indentation.lineno.is_some_and(|own| own <= line)) =>
+        {
+            Some(indentation)
         }
-        _ => Some(exception),
+        (Some(rejected), _) => Some(rejected),
+        (None, indentation) => indentation,
     }
 }
 

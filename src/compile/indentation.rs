@@ -1,4 +1,5 @@
-//! CPython's tokenizer check for ambiguous tabs, which rustpython does not make.
+//! CPython's tokenizer checks of indentation that rustpython does not make: ambiguous tabs
+//! and the 100-level limit.
 //!
 //! The tokenizer measures every indentation twice, with tabs to multiples of 8 and with tabs
 //! counting 1; when the two measures disagree about whether a line is indented more, less or
@@ -6,8 +7,45 @@
 //! `TabError: inconsistent use of tabs and spaces in indentation`. rustpython reports such
 //! files as some other indentation error, so the diagnostics layer asks this module first.
 
-/// The 1-based line of the first ambiguous indentation, if any.
-pub fn first_tab_error(text: &str) -> Option<usize> {
+/// An indentation error that the tokenizer raises and rustpython does not.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Problem {
+    /// `TabError: inconsistent use of tabs and spaces in indentation`.
+    AmbiguousTabs,
+    /// `IndentationError: too many levels of indentation` (more than 99 nested blocks).
+    TooDeep,
+}
+
+impl Problem {
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::AmbiguousTabs => "TabError",
+            Self::TooDeep => "IndentationError",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::AmbiguousTabs => "inconsistent use of tabs and spaces in indentation",
+            Self::TooDeep => "too many levels of indentation",
+        }
+    }
+}
+
+/// The tokenizer's indentation stack holds at most this many levels (MAXINDENT).
+const MAX_INDENT: usize = 100;
+
+/// The 1-based line of the first ambiguous tab, if any (other problems ignored).
+#[cfg(test)]
+fn first_tab_error(text: &str) -> Option<usize> {
+    match first_problem(text) {
+        Some((line, Problem::AmbiguousTabs)) => Some(line),
+        _ => None,
+    }
+}
+
+/// The first indentation problem of `text` and its 1-based line, if any.
+pub fn first_problem(text: &str) -> Option<(usize, Problem)> {
     const TAB_SIZE: usize = 8;
     let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
     let mut brackets = 0usize;
@@ -41,13 +79,17 @@ pub fn first_tab_error(text: &str) -> Option<usize> {
             let blank = rest.is_empty() || rest.starts_with(['#', '\n', '\r']);
             if !blank {
                 let &(top, alt_top) = stack.last().expect("the stack keeps its base");
+                let tabs = Some((index + 1, Problem::AmbiguousTabs));
                 if col == top {
                     if alt != alt_top {
-                        return Some(index + 1);
+                        return tabs;
                     }
                 } else if col > top {
+                    if stack.len() >= MAX_INDENT {
+                        return Some((index + 1, Problem::TooDeep));
+                    }
                     if alt <= alt_top {
-                        return Some(index + 1);
+                        return tabs;
                     }
                     stack.push((col, alt));
                 } else {
@@ -59,7 +101,7 @@ pub fn first_tab_error(text: &str) -> Option<usize> {
                         return None; // a plain IndentationError, which rustpython words
                     }
                     if alt != alt_top {
-                        return Some(index + 1);
+                        return tabs;
                     }
                 }
             }
@@ -142,6 +184,24 @@ mod tests {
         );
         // A tab alone is 8 columns and 1 alternative column: consistent when used alone.
         assert_eq!(first_tab_error("if x:\n\tif y:\n\t\tz\n\tw\n"), None);
+    }
+
+    /// CPython 3.11 and 3.14: 99 nested blocks compile; the 100th level raises
+    /// `Sorry: IndentationError: too many levels of indentation (blocks.py, line 101)`.
+    #[test]
+    fn at_most_99_nested_blocks() {
+        let nested = |depth: usize| {
+            let mut text: String = (0..depth)
+                .map(|i| format!("{}if x:\n", " ".repeat(i)))
+                .collect();
+            text.push_str(&format!("{}pass\n", " ".repeat(depth)));
+            text
+        };
+        assert_eq!(super::first_problem(&nested(99)), None);
+        assert_eq!(
+            super::first_problem(&nested(101)),
+            Some((101, super::Problem::TooDeep))
+        );
     }
 
     #[test]
