@@ -142,8 +142,9 @@ impl fmt::Display for Origin {
 #[derive(Debug, thiserror::Error)]
 pub enum InterpreterError {
     #[error(
-        "no CPython {version} interpreter found: {looked}. Pass --python_interpreter \
-         {version}=/path/to/python{version} or set {ENV_VAR}={version}=/path/to/python{version}"
+        "no CPython {version} interpreter found; pass --python_interpreter \
+         {version}=/path/to/python{version} or set {ENV_VAR}={version}=/path/to/python{version} \
+         (looked for: {looked})"
     )]
     NotFound {
         version: PythonVersion,
@@ -213,13 +214,20 @@ impl Interpreter {
         self.pool.program()
     }
 
-    /// e.g. `CPython 3.11.7 interpreter /usr/bin/python3.11 (up to 4 helper processes)`.
+    /// e.g. `CPython 3.11.7 interpreter /usr/bin/python3.11 (up to 4 helper processes, a
+    /// fresh fork per compile)`.
     pub fn describe(&self) -> String {
+        let hello = self.pool.hello();
         format!(
-            "CPython {} interpreter {} (up to {} helper processes)",
-            self.pool.hello().version,
+            "CPython {} interpreter {} (up to {} helper processes, {})",
+            hello.version,
             self.pool.program().display(),
-            self.pool.max()
+            self.pool.max(),
+            if hello.fork {
+                "a fresh fork per compile"
+            } else {
+                "compiling in-process"
+            }
         )
     }
 

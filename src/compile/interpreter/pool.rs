@@ -11,11 +11,10 @@ use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
 use tracing::{debug, info, warn};
 
 use super::super::Gate;
@@ -23,18 +22,23 @@ use super::super::Gate;
 /// The helper program, passed with `-c`.
 const HELPER: &str = include_str!("helper.py");
 
+/// helper.py's `REQUEST` struct: seq u64, optimize u8, mode u8, mtime u32, size u32,
+/// dfile length u32.
+const REQUEST_HEAD: usize = 8 + 1 + 1 + 4 + 4 + 4;
+
 /// How often a waiting thread looks at its request's cancellation flag.
 const POLL: Duration = Duration::from_millis(20);
 
 /// How long a new helper may take to start and introduce itself.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Upper bound on one frame from a helper; anything larger means the process does not speak
+/// Upper bounds on a frame from a helper; anything larger means the process does not speak
 /// our protocol (e.g. the path is not a Python at all).
-const MAX_FRAME: usize = 1 << 31;
+const MAX_FRAME: u64 = 1 << 31;
+const MAX_HELLO: u64 = 1 << 16;
 
 /// What a helper says about its interpreter when it starts.
-#[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
+#[derive(Clone, Debug, Eq, PartialEq)]
 pub struct Hello {
     pub implementation: String,
     pub major: u8,
@@ -46,9 +50,45 @@ pub struct Hello {
     /// `sys.executable`.
     pub executable: String,
     pub pid: u32,
+    /// Whether each compile runs in a fresh fork of the helper.
+    pub fork: bool,
 }
 
 impl Hello {
+    /// Parses helper.py's hello: one field per line.
+    fn parse(frame: &[u8]) -> Result<Self, String> {
+        let text = String::from_utf8_lossy(frame);
+        let fields: Vec<&str> = text.split('\n').collect();
+        let [
+            implementation,
+            major,
+            minor,
+            version,
+            magic,
+            executable,
+            pid,
+            fork,
+        ] = fields.as_slice()
+        else {
+            return Err(format!("unreadable hello {text:?}"));
+        };
+        fn number<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, String> {
+            field
+                .parse()
+                .map_err(|_| format!("unreadable hello {text:?}"))
+        }
+        Ok(Self {
+            implementation: (*implementation).to_owned(),
+            major: number(major, &text)?,
+            minor: number(minor, &text)?,
+            version: (*version).to_owned(),
+            magic: (*magic).to_owned(),
+            executable: (*executable).to_owned(),
+            pid: number(pid, &text)?,
+            fork: *fork == "1",
+        })
+    }
+
     /// The same interpreter, apart from the process.
     fn same_interpreter(&self, other: &Self) -> bool {
         (&self.implementation, &self.version, &self.magic)
@@ -62,7 +102,7 @@ pub enum SpawnError {
     #[error("cannot run '{path}': {source}")]
     Exec { path: String, source: io::Error },
     #[error(
-        "'{path}' did not start pycompile-worker's helper ({detail}); it must be CPython 3.8 or newer"
+        "'{path}' did not start pycompile-worker's helper (it must be CPython 3.8 or newer): {detail}"
     )]
     NoHello { path: String, detail: String },
 }
@@ -97,13 +137,78 @@ pub enum CallError {
     Broken(String),
 }
 
+/// How much of a helper's stderr is kept for error messages.
+const STDERR_TAIL: usize = 2048;
+
 /// A running helper process.
 pub struct Helper {
     child: Child,
     stdin: ChildStdin,
     frames: Receiver<io::Result<Vec<u8>>>,
+    stderr: Arc<StderrTail>,
     last_seq: u64,
     pub pid: u32,
+}
+
+/// The end of a helper's stderr. Once the helper has said hello its stderr is passed on to
+/// ours (warnings, crash reports); before that it only goes into the startup error.
+#[derive(Default)]
+struct StderrTail {
+    state: Mutex<TailState>,
+    ended: Condvar,
+}
+
+#[derive(Default)]
+struct TailState {
+    /// The last [`STDERR_TAIL`] bytes.
+    tail: Vec<u8>,
+    forwarding: bool,
+    ended: bool,
+}
+
+impl StderrTail {
+    /// Reads `input` to its end, remembering the last bytes and forwarding when asked to.
+    fn follow(&self, mut input: impl Read) {
+        let mut buffer = [0; 4096];
+        loop {
+            let read = match input.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(read) => read,
+            };
+            let mut state = self.lock();
+            if state.forwarding {
+                let _ = io::stderr().write_all(&buffer[..read]);
+            }
+            state.tail.extend_from_slice(&buffer[..read]);
+            let excess = state.tail.len().saturating_sub(STDERR_TAIL);
+            state.tail.drain(..excess);
+        }
+        self.lock().ended = true;
+        self.ended.notify_all();
+    }
+
+    /// Passes on what was kept so far and everything that follows.
+    fn forward(&self) {
+        let mut state = self.lock();
+        if !state.tail.is_empty() {
+            let _ = io::stderr().write_all(&state.tail);
+        }
+        state.forwarding = true;
+    }
+
+    /// The text kept so far, once the stream ended (or after a short wait).
+    fn text(&self) -> String {
+        let state = self.lock();
+        let (state, _) = self
+            .ended
+            .wait_timeout_while(state, Duration::from_millis(200), |state| !state.ended)
+            .unwrap_or_else(PoisonError::into_inner);
+        String::from_utf8_lossy(&state.tail).trim().to_owned()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, TailState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Helper {
@@ -111,16 +216,21 @@ impl Helper {
     pub fn spawn(program: &Path) -> Result<(Self, Hello), SpawnError> {
         let path = program.display().to_string();
         let mut command = Command::new(program);
-        // Not `-I`: it implies `-E`, which would ignore PYTHONHASHSEED. Instead every PYTHON*
-        // variable is removed (what `-E` does) and the two we need are set; `-s` drops the
-        // user site, `-S` the site module, and helper.py drops the working directory from
-        // sys.path, which runs from `/` (or the temp dir) anyway.
+        // Not `-I`: it implies `-E`, which would ignore PYTHONHASHSEED (and frozenset order in
+        // .pyc files before 3.11 depends on the hash seed). Instead every PYTHON* variable is
+        // removed (what `-E` does) and the two we need are set; `-s` drops the user site, and
+        // helper.py drops the working directory from sys.path (it runs in `/` anyway). `site`
+        // itself must run (no `-S`): what it loads is part of what py_compile's output depends
+        // on (see helper.py).
         command
-            .args(["-s", "-S", "-B", "-c", HELPER])
+            .args(["-s", "-B", "-c", HELPER])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .current_dir(neutral_dir());
+        // Its own process group, so that ending a helper ends the children it forks.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("PYTHON") {
                 command.env_remove(&key);
@@ -136,13 +246,26 @@ impl Helper {
         let pid = child.id();
         let stdin = child.stdin.take().expect("stdin is piped");
         let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr_pipe = child.stderr.take().expect("stderr is piped");
+        let stderr = Arc::new(StderrTail::default());
+        let tail = Arc::clone(&stderr);
+        let spawned = thread::Builder::new()
+            .name(format!("python-stderr-{pid}"))
+            .spawn(move || tail.follow(stderr_pipe));
+        if let Err(source) = spawned {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(SpawnError::Exec { path, source });
+        }
         let (sender, frames) = mpsc::channel();
         thread::Builder::new()
             .name(format!("python-helper-{pid}"))
             .spawn(move || {
                 let mut stdout = BufReader::new(stdout);
+                let mut limit = MAX_HELLO;
                 loop {
-                    let frame = read_frame(&mut stdout);
+                    let frame = read_frame(&mut stdout, limit);
+                    limit = MAX_FRAME;
                     let end = frame.is_err();
                     if sender.send(frame).is_err() || end {
                         return;
@@ -157,6 +280,7 @@ impl Helper {
             child,
             stdin,
             frames,
+            stderr,
             last_seq: 0,
             pid,
         };
@@ -169,12 +293,13 @@ impl Helper {
             Ok(Err(error)) => return Err(no_hello(helper.end(&error.to_string()))),
             Err(_) => return Err(no_hello(helper.end("no answer in time"))),
         };
-        match serde_json::from_slice::<Hello>(&frame) {
+        match Hello::parse(&frame) {
             Ok(hello) => {
+                helper.stderr.forward();
                 debug!(pid, path, version = hello.version, "helper started");
                 Ok((helper, hello))
             }
-            Err(error) => Err(no_hello(helper.end(&format!("unreadable hello: {error}")))),
+            Err(error) => Err(no_hello(helper.end(&error))),
         }
     }
 
@@ -225,8 +350,8 @@ impl Helper {
     fn send(&mut self, seq: u64, request: &Request<'_>) -> io::Result<()> {
         let too_big = || io::Error::other("request larger than 4 GiB");
         let name = request.dfile.as_bytes();
-        let mut head = Vec::with_capacity(4 + 27 + name.len());
-        let length = 27 + name.len() + request.source.len();
+        let mut head = Vec::with_capacity(4 + REQUEST_HEAD + name.len());
+        let length = REQUEST_HEAD + name.len() + request.source.len();
         head.extend_from_slice(&u32::try_from(length).map_err(|_| too_big())?.to_le_bytes());
         head.extend_from_slice(&seq.to_le_bytes());
         head.push(request.optimize);
@@ -246,11 +371,17 @@ impl Helper {
 
     /// Stops the process and describes how it ended, for an error message.
     fn end(&mut self, what: &str) -> String {
-        let status = self.stop();
-        match status {
-            Some(status) => format!("{what}; the process {}", describe_exit(status)),
-            None => what.to_owned(),
+        let mut message = what.to_owned();
+        if let Some(status) = self.stop() {
+            message.push_str("; the process ");
+            message.push_str(&describe_exit(status));
         }
+        let stderr = self.stderr.text();
+        if !stderr.is_empty() {
+            message.push_str(", its stderr ending with:\n");
+            message.push_str(&stderr);
+        }
+        message
     }
 
     /// Reaps the process, killing it if it has not exited on its own within a moment.
@@ -261,19 +392,29 @@ impl Helper {
                 Ok(Some(status)) => return Some(status),
                 Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
                 Ok(None) => {
-                    let _ = self.child.kill();
+                    self.kill();
                     return self.child.wait().ok();
                 }
                 Err(_) => return None,
             }
         }
     }
+
+    /// Kills the helper and the children it forked. Only while it is unreaped: until then its
+    /// pid (and so its process group id) cannot belong to anyone else.
+    fn kill(&mut self) {
+        #[cfg(unix)]
+        if let Some(group) = rustix::process::Pid::from_raw(self.pid as i32) {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
+        let _ = self.child.kill();
+    }
 }
 
 impl Drop for Helper {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
+            self.kill();
         }
         let _ = self.child.wait();
     }
@@ -293,18 +434,28 @@ fn describe_exit(status: ExitStatus) -> String {
     }
 }
 
-fn read_frame(input: &mut impl Read) -> io::Result<Vec<u8>> {
+fn read_frame(input: &mut impl Read, limit: u64) -> io::Result<Vec<u8>> {
+    let ended = || io::Error::new(io::ErrorKind::UnexpectedEof, "its output ended");
     let mut length = [0; 4];
-    input.read_exact(&mut length)?;
-    let length = u32::from_le_bytes(length) as usize;
-    if length > MAX_FRAME {
+    input
+        .read_exact(&mut length)
+        .map_err(|error| match error.kind() {
+            io::ErrorKind::UnexpectedEof => ended(),
+            _ => error,
+        })?;
+    let length = u64::from(u32::from_le_bytes(length));
+    if length > limit {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("it sent a frame of {length} bytes, not pycompile-worker's protocol"),
+            format!("it announced a frame of {length} bytes: not pycompile-worker's protocol"),
         ));
     }
-    let mut frame = vec![0; length];
-    input.read_exact(&mut frame)?;
+    // Grown as bytes arrive, not allocated up front from an untrusted length.
+    let mut frame = Vec::new();
+    input.take(length).read_to_end(&mut frame)?;
+    if frame.len() as u64 != length {
+        return Err(ended());
+    }
     Ok(frame)
 }
 
