@@ -116,8 +116,12 @@ while 1:
             break
         q = p[:8]
         if F:
-            os.write(b, q)
-            os.close(b)
+            try:
+                os.write(b, q)
+                os.close(b)
+            except OSError:
+                # The parent is gone: end without compiling, so the worker sees the helper end.
+                os._exit(1)
         o = p[8]
         m = p[9]
         t = int.from_bytes(p[10:14], "little")
