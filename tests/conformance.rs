@@ -25,9 +25,11 @@
 //! * known_engine_divergence: listed in KNOWN_ENGINE_DIVERGENCES (serc differs from
 //!   CPython and no CPython change explains it; not corrected yet, said in the issue note);
 //! * unexplained: everything else, including any file our binary failed on.
+//!
 //! Asserted for 3.14 only: no file unexplained; equal_objects for every file
 //! outside the two lists; identical_bytes + oracle_intern_state >= 99 %. The other
 //! targets are report-only.
+//!
 //! CONFORMANCE_TARGETS=3.14,3.13 restricts the targets (default: all four).
 //!
 //! Needs node and the oracle packages: `bash tests/oracle/setup.sh`.
