@@ -381,6 +381,7 @@ def main():
         "ours_multiplex_j2": (ours + ["--jobs", "2"], True, "cpython-314"),
         "ours_multiplex_j1": (ours + ["--jobs", "1"], True, "cpython-314"),
         "ours_singleplex": (ours, False, "cpython-314"),
+        "ours_singleplex_serial": (ours + ["--worker_impl", "serial"], False, "cpython-314"),
         "py_multiplex": (theirs, True, "cpython-py"),
         "py_singleplex": (theirs, False, "cpython-py"),
     }
@@ -484,6 +485,11 @@ def main():
     print(report)
 
 
+def verdict(ratio):
+    """`ratio` is their time over ours."""
+    return f"**{ratio:.2f}×** " + ("faster" if ratio >= 1 else "(slower)")
+
+
 def render(results, corpus, args, py_version, oneshot_sources, empty_sources):
     w = results["workers"]
     o = results["oneshot"]
@@ -534,7 +540,7 @@ def render(results, corpus, args, py_version, oneshot_sources, empty_sources):
         add(
             f"| {mode} | {wall(a):.2f} s ({rate(a):.0f} files/s, {noise(a)}) | "
             f"{wall(b):.2f} s ({rate(b):.0f} files/s, {noise(b)}) | "
-            f"**{wall(b) / wall(a):.2f}×** faster |"
+            f"{verdict(wall(b) / wall(a))} |"
         )
 
     def first(name):
@@ -557,7 +563,9 @@ def render(results, corpus, args, py_version, oneshot_sources, empty_sources):
         ("multiplex, --jobs 1", "ours_multiplex_j1"),
         ("multiplex, --jobs 2", "ours_multiplex_j2"),
         ("singleplex", "ours_singleplex"),
+        ("singleplex, --worker_impl serial", "ours_singleplex_serial"),
         ("CPython worker, multiplex", "py_multiplex"),
+        ("CPython worker, singleplex", "py_singleplex"),
     ):
         hwm = max(r["hwm_kib"] or 0 for r in w[name]) / 1024
         add(
@@ -593,7 +601,7 @@ def render(results, corpus, args, py_version, oneshot_sources, empty_sources):
         add(
             f"| {label} | {per_action(a):.2f} ms/action {oneshot_noise(a)} | "
             f"{per_action(b):.2f} ms/action {oneshot_noise(b)} | "
-            f"**{per_action(b) / per_action(a):.2f}×** faster |"
+            f"{verdict(per_action(b) / per_action(a))} |"
         )
     add("")
     add("Where a one-shot action's time goes (medians, ms; each line is a difference of rows):")
@@ -618,6 +626,12 @@ def render(results, corpus, args, py_version, oneshot_sources, empty_sources):
         f"{per_action('py') - per_action('py_empty'):.2f} |"
     )
     add(f"| **total per action** | {per_action('ours'):.2f} | {per_action('py'):.2f} |")
+    raw_serc = median([r["stages"]["serc"]["time"]["median_s"] for r in raw["rust"]])
+    raw_py = median([r["stages"]["total"]["time"]["median_s"] for r in raw["py"]])
+    add(
+        "| for comparison: the average corpus file compiled warm, in memory (section 3 / "
+        f"files) | {1000 * raw_serc / len(corpus):.2f} | {1000 * raw_py / len(corpus):.2f} |"
+    )
     add("")
 
     def raw_stage(side, stage, clock="time"):
@@ -656,10 +670,13 @@ def render(results, corpus, args, py_version, oneshot_sources, empty_sources):
             f"{t / py_total:.2f}× | {c / py_cpu:.2f}× |"
         )
     serc_cpu = raw_stage("rust", "serc", "cpu")
-    for side in sorted(k for k in raw if k.startswith("py") and k != "py"):
-        c = median([s["cpu"]["total"]["median_s"] for s in raw[side]])
+    newer = [
+        f"CPython {side[2:]}: **{serc_cpu / median([s['cpu']['total']['median_s'] for s in raw[side]]):.2f}×**"
+        for side in sorted(k for k in raw if k.startswith("py") and k != "py")
+    ]
+    if newer:
         add("")
-        add(f"serc vs CPython {side[2:]} (CPU): **{serc_cpu / c:.2f}×** the time.")
+        add("serc's CPU time relative to newer CPythons (the same work): " + ", ".join(newer) + ".")
     add("")
     add("Where serc's time goes (wall, same files):")
     add("")

@@ -23,34 +23,37 @@ if [[ ! -f $ZIP ]]; then
 fi
 
 echo "[bench] building (release)" >&2
-cargo build --release --ignore-rust-version --bin pycompile-worker >&2
-RAW=$(cargo bench --no-run --ignore-rust-version --bench raw --message-format=json-render-diagnostics |
+# One cargo run builds both, so the library is compiled once, with the release profile.
+ARTIFACTS=$(cargo build --release --ignore-rust-version --bin pycompile-worker --bench raw \
+    --message-format=json-render-diagnostics |
     "$PYTHON" -c '
 import json, sys
 for line in sys.stdin:
     message = json.loads(line)
-    if message.get("reason") == "compiler-artifact" and message["target"]["name"] == "raw" \
-            and message.get("executable"):
-        print(message["executable"])
+    if message.get("reason") == "compiler-artifact" and message.get("executable"):
+        print(message["target"]["name"], message["executable"])
 ')
-if [[ -z $RAW ]]; then
-    echo "benches/run.sh: building benches/raw.rs failed; run" \
-        "cargo bench --no-run --ignore-rust-version --bench raw" >&2
+BINARY=$(awk '$1 == "pycompile-worker" { print $2 }' <<<"$ARTIFACTS")
+RAW=$(awk '$1 == "raw" { print $2 }' <<<"$ARTIFACTS")
+if [[ -z $BINARY || -z $RAW ]]; then
+    echo "benches/run.sh: the release build did not produce pycompile-worker and raw" >&2
     exit 1
 fi
 
-# Newer native CPythons, if installed, join the raw compile table (serc emits 3.14 bytecode).
+# Newer native CPythons, if installed (on PATH or under pyenv), join the raw compile table:
+# serc emits 3.14 bytecode, and CPython's compiler got slower after 3.11.
 EXTRA=()
 for version in 3.12 3.13 3.14; do
-    if command -v "python$version" >/dev/null 2>&1; then
-        real=$("python$version" -c 'import os, sys; print(os.path.realpath(sys.executable))' \
+    for candidate in "python$version" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$version"*/bin/"python$version"; do
+        real=$("$candidate" -c 'import os, sys; print(os.path.realpath(sys.executable))' \
             2>/dev/null) || continue
         EXTRA+=(--raw-python "$real")
-    fi
+        break
+    done
 done
 
 exec "$PYTHON" benches/driver.py \
-    --binary target/release/pycompile-worker \
+    --binary "$BINARY" \
     --raw "$RAW" \
     --zip "$ZIP" \
     --python "$PYTHON" \
