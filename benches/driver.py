@@ -163,6 +163,23 @@ def proc_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy():
+    """CPU seconds the whole machine has spent busy (all cores), from /proc/stat."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return float("nan")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu():
+    """CPU seconds of this driver process (all threads)."""
+    t = os.times()
+    return t.user + t.system
+
+
 def env():
     return {**os.environ, **ACTION_ENV}
 
@@ -213,6 +230,7 @@ def run_worker(cmd, work, sources, run, tag, multiplex, inflight, warmup):
     first_response = time.perf_counter() - spawned
     failures = []
     cpu_before = proc_cpu(worker.pid)
+    busy_before, own_before = machine_busy(), own_cpu()
     started = time.perf_counter()
     if multiplex:
         slots = threading.Semaphore(inflight)
@@ -238,6 +256,8 @@ def run_worker(cmd, work, sources, run, tag, multiplex, inflight, warmup):
                 failures.append(response)
     wall = time.perf_counter() - started
     cpu = proc_cpu(worker.pid) - cpu_before
+    # What everything else on the machine used meanwhile, in cores: the noise indicator.
+    others = (machine_busy() - busy_before - cpu - (own_cpu() - own_before)) / wall
     memory = proc_status(worker.pid)
     worker.stdin.close()
     worker.wait(timeout=60)
@@ -251,6 +271,7 @@ def run_worker(cmd, work, sources, run, tag, multiplex, inflight, warmup):
         "hwm_kib": memory.get("VmHWM"),
         "rss_kib": memory.get("VmRSS"),
         "failures": len(failures),
+        "other_load_cores": max(0.0, others),
     }
 
 
@@ -270,6 +291,7 @@ def run_oneshot(cmd_prefix, work, sources, run, tag):
     environment = env()
     failures = 0
     before = os.times()
+    busy_before, own_before = machine_busy(), own_cpu()
     started = time.perf_counter()
     for path in params:
         done = subprocess.run(
@@ -282,10 +304,12 @@ def run_oneshot(cmd_prefix, work, sources, run, tag):
         failures += done.returncode != 0
     wall = time.perf_counter() - started
     after = os.times()
+    busy = machine_busy() - busy_before - (own_cpu() - own_before)
     cpu = (after.children_user - before.children_user) + (
         after.children_system - before.children_system
     )
-    return {"wall_s": wall, "cpu_s": cpu, "failures": failures}
+    others = (busy - cpu) / wall
+    return {"wall_s": wall, "cpu_s": cpu, "failures": failures, "other_load_cores": max(0.0, others)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -529,7 +553,9 @@ def render(results, corpus, args, py_version, oneshot_sources, empty_sources):
     add("")
     add(f"Wall time from the first request to the last response; multiplex keeps at most "
         f"{args.inflight} requests in flight (Bazel's default multiplex cap). CPU is the "
-        "worker process's user+system time during the burst.")
+        "worker process's user+system time during the burst. Other load is what every other "
+        f"process on the machine used meanwhile, in cores out of {info['nproc']}: above about "
+        "0.2 the machine was shared and the wall times suffer (multiplex most).")
     add("")
     add("| mode | ours | CPython worker | ours vs CPython |")
     add("|---|---|---|---|")
@@ -557,8 +583,8 @@ def render(results, corpus, args, py_version, oneshot_sources, empty_sources):
         f"{cpu('py_multiplex') / cpu('ours_multiplex_j2'):.2f}× less CPU |"
     )
     add("")
-    add("| our worker | wall | files/s | CPU | peak RSS (VmHWM) |")
-    add("|---|---|---|---|---|")
+    add("| worker | wall | files/s | CPU | peak RSS (VmHWM) | other load |")
+    add("|---|---|---|---|---|---|")
     for label, name in (
         ("multiplex, --jobs 1", "ours_multiplex_j1"),
         ("multiplex, --jobs 2", "ours_multiplex_j2"),
@@ -570,7 +596,8 @@ def render(results, corpus, args, py_version, oneshot_sources, empty_sources):
         hwm = max(r["hwm_kib"] or 0 for r in w[name]) / 1024
         add(
             f"| {label} | {wall(name):.2f} s {noise(name)} | {rate(name):.0f} | "
-            f"{cpu(name):.2f} s | {hwm:.1f} MiB |"
+            f"{cpu(name):.2f} s | {hwm:.1f} MiB | "
+            f"{median([r['other_load_cores'] for r in w[name]]):.2f} cores |"
         )
     add("")
     add(
@@ -603,6 +630,9 @@ def render(results, corpus, args, py_version, oneshot_sources, empty_sources):
             f"{per_action(b):.2f} ms/action {oneshot_noise(b)} | "
             f"{verdict(per_action(b) / per_action(a))} |"
         )
+    others = median([r["other_load_cores"] for runs in o.values() for r in runs])
+    add("")
+    add(f"Other load during the one-shot runs: {others:.2f} cores (median).")
     add("")
     add("Where a one-shot action's time goes (medians, ms; each line is a difference of rows):")
     add("")
@@ -678,13 +708,13 @@ def render(results, corpus, args, py_version, oneshot_sources, empty_sources):
         add("")
         add("serc's CPU time relative to newer CPythons (the same work): " + ", ".join(newer) + ".")
     add("")
-    add("Where serc's time goes (wall, same files):")
+    add("Where serc's time goes (thread CPU time, same files):")
     add("")
-    serc = raw_stage("rust", "serc")
+    serc = raw_stage("rust", "serc", "cpu")
     parts = {
-        "serc compile (parse + codegen)": raw_stage("rust", "serc_compile"),
-        "serc marshal + header": raw_stage("rust", "serc_marshal"),
-        "source hash (SipHash-1-3)": raw_stage("rust", "source_hash"),
+        "serc compile (parse + codegen)": raw_stage("rust", "serc_compile", "cpu"),
+        "serc marshal + header": raw_stage("rust", "serc_marshal", "cpu"),
+        "source hash (SipHash-1-3)": raw_stage("rust", "source_hash", "cpu"),
     }
     parts["rest of `compile_pyc` (nesting pre-check)"] = serc - sum(parts.values())
     add("| stage | seconds | share |")
@@ -692,7 +722,7 @@ def render(results, corpus, args, py_version, oneshot_sources, empty_sources):
     for label, value in parts.items():
         add(f"| {label} | {value:.3f} | {100 * value / serc:.0f}% |")
     add(
-        f"| CPython {py_version} for comparison: compile / marshal / hash | "
+        f"| CPython {py_version} for comparison (wall): compile / marshal / hash | "
         f"{raw_stage('py', 'compile'):.3f} / {raw_stage('py', 'marshal'):.3f} / "
         f"{raw_stage('py', 'source_hash'):.3f} | |"
     )
