@@ -141,10 +141,10 @@ impl Engine {
     /// The CPython version whose limits and messages apply.
     fn version(self) -> PythonVersion {
         match self {
-            Self::Serc(version) => version
-                .to_string()
-                .parse()
-                .expect("serc versions are MAJOR.MINOR"),
+            Self::Serc(version) => {
+                let (major, minor, _) = version.target().version;
+                PythonVersion { major, minor }
+            }
             Self::Rustpython => PythonVersion::DEFAULT,
             Self::Interpreter(interpreter) => interpreter.version(),
         }
