@@ -353,10 +353,15 @@ def machine():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--binary", required=True, help="release pycompile-worker")
-    parser.add_argument("--raw", required=True, help="the benches/raw.rs executable")
-    parser.add_argument("--zip", required=True, help="pyodide's python_stdlib.zip")
+    parser.add_argument("--binary", help="release pycompile-worker")
+    parser.add_argument("--raw", help="the benches/raw.rs executable")
+    parser.add_argument("--zip", help="pyodide's python_stdlib.zip")
     parser.add_argument("--out", default="target/bench")
+    parser.add_argument(
+        "--render-only",
+        metavar="RESULTS_JSON",
+        help="only rewrite <out>/report.md from an earlier run's results.json",
+    )
     parser.add_argument("--python", default=os.path.realpath(sys.executable))
     parser.add_argument(
         "--python-flags",
@@ -376,6 +381,17 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--raw-rounds", type=int, default=5)
     args = parser.parse_args()
+    if args.render_only:
+        with open(args.render_only, encoding="utf-8") as f:
+            results = json.load(f)
+        report = render(results)
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "report.md"), "w", encoding="utf-8") as f:
+            f.write(report)
+        print(report)
+        return
+    if not (args.binary and args.raw and args.zip):
+        parser.error("--binary, --raw and --zip are required (run benches/run.sh)")
 
     here = os.path.dirname(os.path.abspath(__file__))
     out = os.path.abspath(args.out)
@@ -501,9 +517,14 @@ def main():
         )
     results["raw"] = raw
 
+    results["counts"] = {
+        "corpus": len(corpus),
+        "oneshot": len(oneshot_sources),
+        "empty": len(empty_sources),
+    }
     with open(os.path.join(out, "results.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=1)
-    report = render(results, corpus, args, py_version, oneshot_sources, empty_sources)
+    report = render(results)
     with open(os.path.join(out, "report.md"), "w", encoding="utf-8") as f:
         f.write(report)
     print(report)
@@ -514,7 +535,15 @@ def verdict(ratio):
     return f"**{ratio:.2f}×** " + ("faster" if ratio >= 1 else "(slower)")
 
 
-def render(results, corpus, args, py_version, oneshot_sources, empty_sources):
+def render(results):
+    args = argparse.Namespace(**results["config"])
+    py_version = results["python"]
+    counts = results.get("counts") or {
+        "corpus": results["raw"]["rust"][0]["files"],
+        "oneshot": min(args.oneshot_files, results["raw"]["rust"][0]["files"]),
+        "empty": 50,
+    }
+    n_corpus, n_oneshot, n_empty = counts["corpus"], counts["oneshot"], counts["empty"]
     w = results["workers"]
     o = results["oneshot"]
     raw = results["raw"]
@@ -543,7 +572,7 @@ def render(results, corpus, args, py_version, oneshot_sources, empty_sources):
         "benches/py_precompiler.py (py_compile per request; worker requests on a thread pool)."
     )
     add(
-        f"Corpus: {len(corpus)} .py files of CPython 3.14's stdlib (pyodide 314.0.7's "
+        f"Corpus: {n_corpus} .py files of CPython 3.14's stdlib (pyodide 314.0.7's "
         f"python_stdlib.zip, the files CPython {py_version} also compiles), replicated to "
         f"{n} distinct files. Medians of {args.rounds} rounds (raw: {args.raw_rounds}); "
         "±x% is half the min–max spread of the rounds, a measure of the machine's noise."
@@ -612,7 +641,7 @@ def render(results, corpus, args, py_version, oneshot_sources, empty_sources):
     def oneshot_noise(name):
         return spread([r["per_action_ms"] for r in o[name]])
 
-    add(f"## 2. One-shot: one process per action ({len(oneshot_sources)} files, sequential)")
+    add(f"## 2. One-shot: one process per action ({n_oneshot} files, sequential)")
     add("")
     add(
         "Each action is `<binary> @paramfile` with rules_python's flags, run by the driver one "
@@ -622,8 +651,8 @@ def render(results, corpus, args, py_version, oneshot_sources, empty_sources):
     add("| source | ours | CPython one-shot | ours vs CPython |")
     add("|---|---|---|---|")
     for label, a, b in (
-        (f"{len(oneshot_sources)} stdlib files", "ours", "py"),
-        (f"empty file ×{len(empty_sources)} (fixed cost)", "ours_empty", "py_empty"),
+        (f"{n_oneshot} stdlib files", "ours", "py"),
+        (f"empty file ×{n_empty} (fixed cost)", "ours_empty", "py_empty"),
     ):
         add(
             f"| {label} | {per_action(a):.2f} ms/action {oneshot_noise(a)} | "
@@ -660,7 +689,7 @@ def render(results, corpus, args, py_version, oneshot_sources, empty_sources):
     raw_py = median([r["stages"]["total"]["time"]["median_s"] for r in raw["py"]])
     add(
         "| for comparison: the average corpus file compiled warm, in memory (section 3 / "
-        f"files) | {1000 * raw_serc / len(corpus):.2f} | {1000 * raw_py / len(corpus):.2f} |"
+        f"files) | {1000 * raw_serc / n_corpus:.2f} | {1000 * raw_py / n_corpus:.2f} |"
     )
     add("")
 
@@ -675,7 +704,7 @@ def render(results, corpus, args, py_version, oneshot_sources, empty_sources):
 
     py_total = raw_stage("py", "total")
     py_cpu = median([s["cpu"]["total"]["median_s"] for s in raw["py"]])
-    add(f"## 3. Raw compile speed, one thread, sources in memory ({len(corpus)} files)")
+    add(f"## 3. Raw compile speed, one thread, sources in memory ({n_corpus} files)")
     add("")
     add("| engine | wall | thread CPU | vs CPython (wall) | vs CPython (CPU) |")
     add("|---|---|---|---|---|")
@@ -708,23 +737,35 @@ def render(results, corpus, args, py_version, oneshot_sources, empty_sources):
         add("")
         add("serc's CPU time relative to newer CPythons (the same work): " + ", ".join(newer) + ".")
     add("")
-    add("Where serc's time goes (thread CPU time, same files):")
+    add("Where serc's time goes (same files):")
     add("")
-    serc = raw_stage("rust", "serc", "cpu")
-    parts = {
-        "serc compile (parse + codegen)": raw_stage("rust", "serc_compile", "cpu"),
-        "serc marshal + header": raw_stage("rust", "serc_marshal", "cpu"),
-        "source hash (SipHash-1-3)": raw_stage("rust", "source_hash", "cpu"),
-    }
-    parts["rest of `compile_pyc` (nesting pre-check)"] = serc - sum(parts.values())
-    add("| stage | seconds | share |")
-    add("|---|---|---|")
-    for label, value in parts.items():
-        add(f"| {label} | {value:.3f} | {100 * value / serc:.0f}% |")
+    add("| stage | thread CPU | share | wall |")
+    add("|---|---|---|---|")
+    stages = (
+        ("serc compile (parse + codegen)", "serc_compile"),
+        ("serc marshal + header", "serc_marshal"),
+        ("source hash (SipHash-1-3)", "source_hash"),
+    )
+    totals = {clock: raw_stage("rust", "serc", clock) for clock in ("cpu", "time")}
+    rest = dict(totals)
+    for label, stage in stages:
+        c, t = raw_stage("rust", stage, "cpu"), raw_stage("rust", stage)
+        rest["cpu"] -= c
+        rest["time"] -= t
+        add(f"| {label} | {c:.3f} s | {100 * c / totals['cpu']:.0f}% | {t:.3f} s |")
     add(
-        f"| CPython {py_version} for comparison (wall): compile / marshal / hash | "
+        f"| rest of `compile_pyc` (nesting pre-check) | {rest['cpu']:.3f} s | "
+        f"{100 * rest['cpu'] / totals['cpu']:.0f}% | {rest['time']:.3f} s |"
+    )
+    add(
+        f"| CPython {py_version} for comparison: compile / marshal / hash | | | "
         f"{raw_stage('py', 'compile'):.3f} / {raw_stage('py', 'marshal'):.3f} / "
-        f"{raw_stage('py', 'source_hash'):.3f} | |"
+        f"{raw_stage('py', 'source_hash'):.3f} s |"
+    )
+    add("")
+    add(
+        "(Thread CPU time comes from /proc/thread-self/schedstat, which the kernel updates "
+        "at scheduler ticks: a few ms of granularity, so trust it only for the longer stages.)"
     )
     add("")
     return "\n".join(lines) + "\n"
