@@ -104,6 +104,10 @@ impl<'a> Visitor<'a> for DepthMeter {
 fn longest_logical_line(source: &[u8]) -> usize {
     let mut longest = 0;
     let mut start = 0;
+    // Bytes of plain string literals on the current line: they cannot nest, so a long
+    // docstring does not send its file down the slow path. f- and t-strings hold
+    // expressions and count in full.
+    let mut literal_bytes = 0;
     let mut brackets: usize = 0;
     let mut i = 0;
     while i < source.len() {
@@ -115,6 +119,14 @@ fn longest_logical_line(source: &[u8]) -> usize {
                 continue;
             }
             quote @ (b'\'' | b'"') => {
+                let prefix = source[..i]
+                    .iter()
+                    .rev()
+                    .take_while(|b| b.is_ascii_alphabetic());
+                let interpolated = prefix
+                    .into_iter()
+                    .any(|b| matches!(b, b'f' | b'F' | b't' | b'T'));
+                let literal_start = i;
                 let triple = source[i..].starts_with(&[quote; 3]);
                 i += if triple { 3 } else { 1 };
                 while i < source.len() {
@@ -129,20 +141,24 @@ fn longest_logical_line(source: &[u8]) -> usize {
                     }
                     i += 1;
                 }
+                if !interpolated {
+                    literal_bytes += i.min(source.len()) - literal_start;
+                }
                 continue;
             }
             b'(' | b'[' | b'{' => brackets += 1,
             b')' | b']' | b'}' => brackets = brackets.saturating_sub(1),
             b'\\' => i += 1,
             b'\n' if brackets == 0 => {
-                longest = longest.max(i - start);
+                longest = longest.max(i - start - literal_bytes);
                 start = i + 1;
+                literal_bytes = 0;
             }
             _ => {}
         }
         i += 1;
     }
-    longest.max(source.len().saturating_sub(start))
+    longest.max(source.len().saturating_sub(start + literal_bytes))
 }
 
 #[cfg(test)]
@@ -156,8 +172,18 @@ mod tests {
         assert_eq!(longest_logical_line(b"x = 1 + \\\n2\n"), 11);
         // Newlines inside triple-quoted strings do not end the line, brackets in strings
         // and comments do not open one.
-        assert_eq!(longest_logical_line(b"s = '('\nt\n"), 7);
+        assert_eq!(longest_logical_line(b"s = '('\nt\n"), 4);
         assert_eq!(longest_logical_line(b"# (\nx\n"), 3);
+    }
+
+    #[test]
+    fn plain_strings_do_not_count_but_interpolated_ones_do() {
+        let docstring = format!("def f():\n    \"\"\"{}\"\"\"\n", "doc ".repeat(1000));
+        assert!(longest_logical_line(docstring.as_bytes()) < 20);
+        let fstring = format!("x = f'{{{}}}'\n", vec!["1"; 1000].join("+"));
+        assert!(longest_logical_line(fstring.as_bytes()) > 1999);
+        let tstring = format!("x = rt'{{{}}}'\n", vec!["1"; 1000].join("+"));
+        assert!(longest_logical_line(tstring.as_bytes()) > 1999);
     }
 
     fn chain(terms: usize) -> Vec<u8> {
