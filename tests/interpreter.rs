@@ -907,11 +907,17 @@ fn a_killed_helper_is_replaced() {
             .unwrap();
         assert!(status.success());
     }
+    // The killed helper may already have forked the child that serves the next compile, so
+    // that one can still succeed through it; by the compile after, the pool must have noticed
+    // the death and started a new helper. Every compile must give py_compile's bytes.
     compile(&mut worker, 3);
-    let second = worker.helpers();
-    assert_eq!(second.len(), 1, "{second:?}");
-    assert!(second.is_disjoint(&first), "{first:?} then {second:?}");
     compile(&mut worker, 4);
+    compile(&mut worker, 5);
+    let second = worker.helpers();
+    assert!(
+        second.iter().any(|pid| !first.contains(pid)),
+        "no new helper after the kill: {first:?} then {second:?}"
+    );
     worker.finish();
 }
 
