@@ -53,13 +53,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     std::panic::set_hook(Box::new(|info| tracing::error!("internal error: {info}")));
     // Startup flags every request falls back on: the cap on interpreter helpers per version
     // and the worker's own --python_interpreter list (relative paths: the working directory).
-    compile::interpreter::configure(args.jobs(), args.python_interpreter.clone());
+    // The core count is read once: it costs a dozen system calls (cgroup quota files).
+    let jobs = args.jobs();
+    compile::interpreter::configure(jobs, args.python_interpreter.clone());
     #[cfg(unix)]
     pyc::umask();
     if args.persistent_worker {
-        worker::serve(&args)
+        worker::serve(&args, jobs)
     } else {
-        oneshot::run(&args)
+        oneshot::run(&args, jobs)
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::cli::Args;
 use crate::compile::{self, COMPILE_STACK, JobError, NeverCancelled};
 
-pub fn run(args: &Args) -> i32 {
+pub fn run(args: &Args, jobs: usize) -> i32 {
     let request = match args.compile_request(None) {
         Ok(request) => request,
         Err(message) => {
@@ -32,7 +32,7 @@ pub fn run(args: &Args) -> i32 {
     let results: Vec<Mutex<Option<Result<(), JobError>>>> =
         request.jobs.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
-    let threads = args.jobs().min(request.jobs.len());
+    let threads = jobs.min(request.jobs.len());
     std::thread::scope(|scope| {
         for index in 0..threads {
             std::thread::Builder::new()

@@ -30,7 +30,7 @@ use crate::compile::{self, COMPILE_STACK, Gate, JobError};
 use crate::protocol::{Inbound, RequestReader, WorkRequest, WorkResponse};
 
 /// Runs the worker until stdin ends. Returns the process exit code.
-pub fn serve(startup: &Args) -> i32 {
+pub fn serve(startup: &Args, jobs: usize) -> i32 {
     let wire = match take_stdout() {
         Ok(wire) => wire,
         Err(error) => {
@@ -62,7 +62,7 @@ pub fn serve(startup: &Args) -> i32 {
                     .expect("the serial loop does not panic");
             });
         }
-        WorkerImpl::Async => serve_async(inbound, &responses, startup.jobs()),
+        WorkerImpl::Async => serve_async(inbound, &responses, jobs),
     }
     drop(responses);
     match writer.join() {
@@ -184,11 +184,17 @@ fn serve_async(inbound: Receiver<Inbound>, responses: &Sender<WorkResponse>, job
             Inbound::Request(request) => {
                 let id = request.request_id;
                 let slot = Arc::new(Slot::new(id));
-                if let Some(previous) = lock(&registry).insert(id, Arc::clone(&slot))
-                    && id != 0
-                {
+                let in_flight = {
+                    let mut registry = lock(&registry);
+                    // Singleplex requests all use id 0 and come one at a time: the newest wins.
+                    let in_flight = id != 0 && registry.contains_key(&id);
+                    if !in_flight {
+                        registry.insert(id, Arc::clone(&slot));
+                    }
+                    in_flight
+                };
+                if in_flight {
                     warn!(request_id = id, "request id reused while still in flight");
-                    lock(&registry).insert(id, previous);
                     slot.settle(
                         WorkResponse::new(
                             id,
