@@ -11,8 +11,10 @@ mod indentation;
 pub mod interpreter;
 mod job;
 mod limits;
+mod pyc_edit;
 mod rustpython_engine;
 mod serc_engine;
+mod try_exit_nop;
 
 use std::fmt;
 use std::str::FromStr;

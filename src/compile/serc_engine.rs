@@ -1,6 +1,6 @@
 //! The serc engine: CPython 3.12–3.15 bytecode with CPython's exact marshal.
 
-use super::{CompileFailure, diagnostics};
+use super::{CompileFailure, diagnostics, try_exit_nop};
 use crate::pyc::Validation;
 
 /// Compiles with serc and wraps the module in a `.pyc` carrying `validation`.
@@ -24,10 +24,16 @@ pub fn compile(
         ..serc::CompileOptions::default()
     };
     match serc::compile_bytes_with_options(source, filename, &options) {
-        Ok(module) => Ok(match validation {
-            Validation::Timestamp { mtime, size } => module.to_timestamp_pyc(mtime, size),
-            Validation::Hash { hash, checked } => module.to_hash_pyc_with_hash(hash, checked),
-        }),
+        Ok(module) => {
+            let mut pyc = match validation {
+                Validation::Timestamp { mtime, size } => module.to_timestamp_pyc(mtime, size),
+                Validation::Hash { hash, checked } => module.to_hash_pyc_with_hash(hash, checked),
+            };
+            if target == serc::PythonVersion::Py314 {
+                try_exit_nop::restore(source, filename, &mut pyc);
+            }
+            Ok(pyc)
+        }
         Err(error) => Err(diagnostics::explain_rejection(
             source,
             filename,

@@ -1,0 +1,286 @@
+//! Divergence: the NOP CPython 3.14 keeps where a try body ends in a one-line `if … : break`.
+//!
+//! ```python
+//! while True:
+//!     try:
+//!         request = getline()
+//!         if not request: break          # line 12
+//!     except EOFError:
+//!         break
+//!     request = request.strip()          # line 15
+//! ```
+//!
+//! CPython compiles the end of the try body to a `POP_BLOCK` without a location, alone in the
+//! block that `if not request` jumps to. That block has one predecessor, the jump, so line
+//! number propagation gives the `POP_BLOCK` the jump's location; it becomes a NOP, and
+//! `remove_redundant_nops` keeps it because the instruction after it (line 15) is on another
+//! line and the comparison with a previous line starts afresh in each basic block. CPython
+//! 3.14.2 and 3.15.0rc1 (and 3.13, where serc agrees) therefore write
+//! `POP_JUMP_IF_TRUE → NOP (line 12)` before `request = request.strip()`. serc 0.1.10 drops
+//! that NOP when the instruction just before it in the code — the `break` path's last
+//! instruction — is also on line 12, i.e. when the if's body is on the if's line (with the
+//! body on its own line serc keeps it). Found in Lib/pydoc.py (`Helper.interact`); reduced in
+//! tests/fixtures/valid/loop_try_break_nop*.py, compared with CPython 3.14.2 by
+//! tests/conformance.rs.
+//!
+//! The correction is narrow on purpose: the syntax tree must show a `try`/`except` (no `else`,
+//! no `finally`) followed by another statement, whose body ends in an `if`/`elif` chain with no
+//! `else` whose last branch ends in `break`, `continue` or `return`; the bytecode must show
+//! the conditional jump of that branch as the only jump into the instruction after the exit
+//! path, that exit path ending on the jump's line, and no NOP already there. Only then is a NOP
+//! with the jump's location inserted (see [`super::pyc_edit`] for how the edit is checked).
+//!
+//! Left alone: when an `except` clause runs on into the code after the try (its last jump
+//! also lands there), serc drops the NOP *and* keeps a later `LOAD_FAST` that CPython turns
+//! into `LOAD_FAST_BORROW` (its borrow analysis sees a different block structure); inserting
+//! the NOP alone would not give CPython's code, so we do not (fixture
+//! loop_try_handler_continues.py, a known divergence in tests/conformance.rs). 3.14 bytecode only:
+//! serc's 3.15 output has the same divergence, not corrected (other opcode numbers).
+
+use std::ops::RangeInclusive;
+
+use ruff_source_file::LineIndex;
+use ruff_text_size::Ranged;
+use rustpython_compiler::ast::{self, visitor::Visitor};
+use rustpython_compiler::parser;
+
+use super::diagnostics;
+use super::pyc_edit::{self, Decoded, Instruction, marshal, op};
+
+/// Size of a pyc header: the marshal stream starts after it.
+const HEADER: usize = 16;
+
+/// Restores the NOPs in `pyc`, which serc compiled for 3.14 from `source`.
+pub fn restore(source: &[u8], filename: &str, pyc: &mut Vec<u8>) {
+    if !may_apply(source) {
+        return;
+    }
+    let Ok(text) = diagnostics::decode(source, filename) else {
+        return;
+    };
+    let Ok(parsed) = parser::parse_module(&text) else {
+        return;
+    };
+    let lines = LineIndex::from_source_text(&text);
+    let mut finder = Finder {
+        lines: &lines,
+        branches: Vec::new(),
+    };
+    finder.visit_body(&parsed.syntax().body);
+    if finder.branches.is_empty() {
+        return;
+    }
+    match correct(&pyc[HEADER..], &finder.branches) {
+        Ok(Some(stream)) => {
+            tracing::debug!(file = filename, "restored CPython's try-exit NOP");
+            pyc.truncate(HEADER);
+            pyc.extend_from_slice(&stream);
+        }
+        Ok(None) => {}
+        Err(refused) => {
+            tracing::warn!(
+                file = filename,
+                ?refused,
+                "left serc's try-exit bytecode as is"
+            );
+        }
+    }
+}
+
+/// A cheap test that rules out almost every file: the pattern needs a `:` followed on the
+/// same line by `break`, `continue` or `return`.
+fn may_apply(source: &[u8]) -> bool {
+    source.split(|&b| b == b'\n' || b == b'\r').any(|line| {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            return false;
+        };
+        let rest = &line[colon..];
+        [&b"break"[..], b"continue", b"return"]
+            .iter()
+            .any(|word| rest.windows(word.len()).any(|w| w == *word))
+    })
+}
+
+/// Collects, for each try statement that matches, the lines of its last branch's test.
+struct Finder<'a> {
+    lines: &'a LineIndex,
+    branches: Vec<RangeInclusive<i32>>,
+}
+
+impl<'a> Visitor<'a> for Finder<'a> {
+    fn visit_body(&mut self, body: &'a [ast::Stmt]) {
+        for pair in body.windows(2) {
+            if let ast::Stmt::Try(statement) = &pair[0]
+                && let Some(test) = exiting_branch_test(statement)
+            {
+                let line = |offset| self.lines.line_index(offset).get() as i32;
+                self.branches.push(line(test.start())..=line(test.end()));
+            }
+        }
+        ast::visitor::walk_body(self, body);
+    }
+}
+
+/// The test of the last branch of the `if` that ends `statement`'s body, when the pattern
+/// holds.
+fn exiting_branch_test(statement: &ast::StmtTry) -> Option<&ast::Expr> {
+    if statement.handlers.is_empty()
+        || !statement.orelse.is_empty()
+        || !statement.finalbody.is_empty()
+    {
+        return None;
+    }
+    let ast::Stmt::If(branch) = statement.body.last()? else {
+        return None;
+    };
+    let (test, body) = match branch.elif_else_clauses.last() {
+        None => (&*branch.test, &branch.body),
+        Some(clause) => (clause.test.as_ref()?, &clause.body),
+    };
+    matches!(
+        body.last()?,
+        ast::Stmt::Break(_) | ast::Stmt::Continue(_) | ast::Stmt::Return(_)
+    )
+    .then_some(test)
+}
+
+/// The corrected marshal stream, `None` when nothing matched.
+fn correct(
+    stream: &[u8],
+    branches: &[RangeInclusive<i32>],
+) -> Result<Option<Vec<u8>>, pyc_edit::Refused> {
+    let objects = marshal::code_objects(stream)
+        .map_err(|_| pyc_edit::Refused::Malformed("marshal stream"))?;
+    let mut replacements = Vec::new();
+    for fields in &objects {
+        let (
+            marshal::Field::Inline {
+                object: code_at,
+                payload: code,
+            },
+            marshal::Field::Inline {
+                object: lines_at,
+                payload: lines,
+            },
+            marshal::Field::Inline {
+                object: handlers_at,
+                payload: handlers,
+            },
+        ) = (&fields.code, &fields.line_table, &fields.exception_table)
+        else {
+            continue;
+        };
+        let mut tables = (
+            stream[code.clone()].to_vec(),
+            stream[lines.clone()].to_vec(),
+            stream[handlers.clone()].to_vec(),
+        );
+        let mut changed = false;
+        loop {
+            let decoded = Decoded::new(&tables.0, &tables.1, &tables.2, fields.first_line)?;
+            let Some((jump, at)) = missing_nop(&decoded, branches) else {
+                break;
+            };
+            let location = decoded.location(&decoded.instructions[jump]);
+            tables = decoded.insert_nop(at, location, jump)?;
+            changed = true;
+        }
+        if changed {
+            replacements.push((code_at.clone(), tables.0));
+            replacements.push((lines_at.clone(), tables.1));
+            replacements.push((handlers_at.clone(), tables.2));
+        }
+    }
+    if replacements.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(marshal::splice(stream, &mut replacements)))
+}
+
+/// The first conditional jump (index) of a matching branch whose NOP is missing, and where
+/// the NOP belongs.
+fn missing_nop(decoded: &Decoded, branches: &[RangeInclusive<i32>]) -> Option<(usize, usize)> {
+    let instructions = &decoded.instructions;
+    let line = |instruction: &Instruction| decoded.location(instruction).line;
+    instructions.iter().enumerate().find_map(|(index, jump)| {
+        if !(op::POP_JUMP_IF_FALSE..=op::POP_JUMP_IF_TRUE).contains(&jump.opcode) {
+            return None;
+        }
+        let jump_line = line(jump);
+        if !branches.iter().any(|lines| lines.contains(&jump_line)) {
+            return None;
+        }
+        let at = jump.target()?;
+        let landing = instructions.iter().position(|i| i.start == at)?;
+        let before = &instructions[landing.checked_sub(1)?];
+        let after = &instructions[landing];
+        let exits = matches!(
+            before.opcode,
+            op::RETURN_VALUE
+                | op::JUMP_FORWARD
+                | op::JUMP_BACKWARD
+                | op::JUMP_BACKWARD_NO_INTERRUPT
+        );
+        // A handler that carries on after the try also jumps there; serc then differs in
+        // more than the NOP (see the module comment), so such code is left alone.
+        let only_jump_in = instructions
+            .iter()
+            .enumerate()
+            .all(|(other, i)| other == index || i.target() != Some(at));
+        (at > jump.start
+            && exits
+            && line(before) == jump_line
+            && after.opcode != op::NOP
+            && line(after) != jump_line
+            && only_jump_in)
+            .then_some((index, at))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_filter_needs_an_exit_after_a_colon() {
+        assert!(may_apply(b"x = 1\n    if not r: break\n"));
+        assert!(may_apply(b"if a: return 1\r"));
+        assert!(!may_apply(b"if a:\n    break\n"));
+        assert!(!may_apply(b"return x\nd = {1: 2}\n"));
+    }
+
+    fn branch_lines(source: &str) -> Vec<RangeInclusive<i32>> {
+        let parsed = parser::parse_module(source).expect("parses");
+        let lines = LineIndex::from_source_text(source);
+        let mut finder = Finder {
+            lines: &lines,
+            branches: Vec::new(),
+        };
+        finder.visit_body(&parsed.syntax().body);
+        finder.branches
+    }
+
+    #[test]
+    fn the_tree_must_show_a_plain_try_ending_in_an_exiting_branch() {
+        let base = "while 1:\n    try:\n        x()\n        if a: break\n    except E:\n        pass\n    y()\n";
+        assert_eq!(branch_lines(base), vec![4..=4]);
+        let elif = base.replace(
+            "if a: break",
+            "if a: break\n        elif (b or\n c): continue",
+        );
+        assert_eq!(branch_lines(&elif), vec![5..=6]);
+        // Not without a following statement, nor with an else, a finally, a trailing else
+        // branch or a branch that does not leave.
+        assert!(branch_lines(&base.replace("    y()\n", "")).is_empty());
+        let with_else = base.replace("    y()", "    else:\n        z()\n    y()");
+        assert!(branch_lines(&with_else).is_empty());
+        let with_finally = base.replace("    y()", "    finally:\n        z()\n    y()");
+        assert!(branch_lines(&with_finally).is_empty());
+        let trailing_else = base.replace("if a: break", "if a: break\n        else: z()");
+        assert!(branch_lines(&trailing_else).is_empty());
+        assert!(branch_lines(&base.replace("if a: break", "if a: z()")).is_empty());
+        // Nested bodies are searched too.
+        let nested = "def f():\n    with c:\n        while 1:\n            try:\n                x()\n                if a: return\n            except E:\n                pass\n            y()\n";
+        assert_eq!(branch_lines(nested), vec![6..=6]);
+    }
+}
