@@ -62,7 +62,7 @@ struct PatchLevel {
 /// Empty. The one candidate once was Lib/pydoc.py `Helper.interact` (CPython 3.14.2 and
 /// 3.15.0rc1 keep a NOP serc drops); no CPython change between 3.14.2 and 3.14.5 or 3.15.0rc1
 /// and rc2 explains it (Misc/NEWS.d read, no matching issue or PR found), so it is treated as
-/// serc's divergence: corrected for 3.14 by src/compile/try_exit_nop.rs, listed below for 3.15.
+/// serc's divergence, corrected by src/compile/try_exit_nop.rs.
 const PATCH_LEVEL: &[PatchLevel] = &[];
 
 /// A difference that is serc's, not CPython's, as far as we can tell, and that our layer does
@@ -80,35 +80,14 @@ struct Divergence {
 ///
 /// The try-exit NOP (src/compile/try_exit_nop.rs has the analysis): CPython keeps a NOP with
 /// the line of a one-line `if …: break` that ends a try body; serc 0.1.10 drops it. Corrected
-/// for 3.14, not for 3.15 (serc's 3.15 opcodes differ and our editor knows 3.14's only), nor
-/// where an except clause carries on after the try (serc then also differs in a
-/// LOAD_FAST_BORROW).
-const KNOWN_ENGINE_DIVERGENCES: &[Divergence] = &[
-    Divergence {
-        file: "Lib/pydoc.py",
-        function: "Helper.interact",
-        targets: &["3.15"],
-        what: "try-exit NOP dropped by serc",
-    },
-    Divergence {
-        file: "fixtures/valid/loop_try_break_nop.py",
-        function: "interact",
-        targets: &["3.15"],
-        what: "try-exit NOP dropped by serc",
-    },
-    Divergence {
-        file: "fixtures/valid/loop_try_exit_nop_variants.py",
-        function: "(most)",
-        targets: &["3.15"],
-        what: "try-exit NOP dropped by serc",
-    },
-    Divergence {
-        file: "fixtures/valid/loop_try_handler_continues.py",
-        function: "interact, star",
-        targets: &["3.14", "3.15"],
-        what: "try-exit NOP dropped by serc, LOAD_FAST for CPython's LOAD_FAST_BORROW; not corrected",
-    },
-];
+/// for 3.14 and 3.15 except where an except clause carries on after the try (serc then also
+/// differs in a LOAD_FAST_BORROW).
+const KNOWN_ENGINE_DIVERGENCES: &[Divergence] = &[Divergence {
+    file: "fixtures/valid/loop_try_handler_continues.py",
+    function: "interact, star",
+    targets: &["3.14", "3.15"],
+    what: "try-exit NOP dropped by serc, LOAD_FAST for CPython's LOAD_FAST_BORROW; not corrected",
+}];
 
 fn patch_level(file: &str) -> Option<&'static PatchLevel> {
     PATCH_LEVEL.iter().find(|p| p.file == file)

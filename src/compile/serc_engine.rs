@@ -1,5 +1,6 @@
 //! The serc engine: CPython 3.12–3.15 bytecode with CPython's exact marshal.
 
+use super::pyc_edit::Opcodes;
 use super::{CompileFailure, diagnostics, try_exit_nop};
 use crate::pyc::Validation;
 
@@ -29,8 +30,14 @@ pub fn compile(
                 Validation::Timestamp { mtime, size } => module.to_timestamp_pyc(mtime, size),
                 Validation::Hash { hash, checked } => module.to_hash_pyc_with_hash(hash, checked),
             };
-            if target == serc::PythonVersion::Py314 {
-                try_exit_nop::restore(source, filename, &mut pyc);
+            match target {
+                serc::PythonVersion::Py314 => {
+                    try_exit_nop::restore(source, filename, &Opcodes::PY314, &mut pyc)
+                }
+                serc::PythonVersion::Py315 => {
+                    try_exit_nop::restore(source, filename, &Opcodes::PY315, &mut pyc)
+                }
+                _ => {}
             }
             Ok(pyc)
         }

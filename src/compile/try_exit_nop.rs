@@ -1,4 +1,4 @@
-//! Divergence: the NOP CPython 3.14 keeps where a try body ends in a one-line `if … : break`.
+//! Divergence: the NOP CPython 3.14 keeps where a try body ends in a one-line `if …: break`.
 //!
 //! ```python
 //! while True:
@@ -34,8 +34,10 @@
 //! also lands there), serc drops the NOP *and* keeps a later `LOAD_FAST` that CPython turns
 //! into `LOAD_FAST_BORROW` (its borrow analysis sees a different block structure); inserting
 //! the NOP alone would not give CPython's code, so we do not (fixture
-//! loop_try_handler_continues.py, a known divergence in tests/conformance.rs). 3.14 bytecode only:
-//! serc's 3.15 output has the same divergence, not corrected (other opcode numbers).
+//! loop_try_handler_continues.py, a known divergence in tests/conformance.rs).
+//!
+//! Applied to 3.14 and 3.15 output alike: serc 0.1.10 drops the NOP for both, and CPython
+//! 3.15.0rc1 keeps it like 3.14.2.
 
 use std::ops::RangeInclusive;
 
@@ -45,13 +47,14 @@ use rustpython_compiler::ast::{self, visitor::Visitor};
 use rustpython_compiler::parser;
 
 use super::diagnostics;
-use super::pyc_edit::{self, Decoded, Instruction, marshal, op};
+use super::pyc_edit::{self, Decoded, Instruction, Opcodes, marshal};
 
 /// Size of a pyc header: the marshal stream starts after it.
 const HEADER: usize = 16;
 
-/// Restores the NOPs in `pyc`, which serc compiled for 3.14 from `source`.
-pub fn restore(source: &[u8], filename: &str, pyc: &mut Vec<u8>) {
+/// Restores the NOPs in `pyc`, which serc compiled from `source` for the target whose
+/// opcodes are `ops`.
+pub fn restore(source: &[u8], filename: &str, ops: &Opcodes, pyc: &mut Vec<u8>) {
     if !may_apply(source) {
         return;
     }
@@ -70,7 +73,7 @@ pub fn restore(source: &[u8], filename: &str, pyc: &mut Vec<u8>) {
     if finder.branches.is_empty() {
         return;
     }
-    match correct(&pyc[HEADER..], &finder.branches) {
+    match correct(&pyc[HEADER..], &finder.branches, ops) {
         Ok(Some(stream)) => {
             tracing::debug!(file = filename, "restored CPython's try-exit NOP");
             pyc.truncate(HEADER);
@@ -148,6 +151,7 @@ fn exiting_branch_test(statement: &ast::StmtTry) -> Option<&ast::Expr> {
 fn correct(
     stream: &[u8],
     branches: &[RangeInclusive<i32>],
+    ops: &Opcodes,
 ) -> Result<Option<Vec<u8>>, pyc_edit::Refused> {
     let objects = marshal::code_objects(stream)
         .map_err(|_| pyc_edit::Refused::Malformed("marshal stream"))?;
@@ -177,8 +181,8 @@ fn correct(
         );
         let mut changed = false;
         loop {
-            let decoded = Decoded::new(&tables.0, &tables.1, &tables.2, fields.first_line)?;
-            let Some((jump, at)) = missing_nop(&decoded, branches) else {
+            let decoded = Decoded::new(&tables.0, &tables.1, &tables.2, fields.first_line, ops)?;
+            let Some((jump, at)) = missing_nop(&decoded, branches, ops) else {
                 break;
             };
             let location = decoded.location(&decoded.instructions[jump]);
@@ -199,11 +203,15 @@ fn correct(
 
 /// The first conditional jump (index) of a matching branch whose NOP is missing, and where
 /// the NOP belongs.
-fn missing_nop(decoded: &Decoded, branches: &[RangeInclusive<i32>]) -> Option<(usize, usize)> {
+fn missing_nop(
+    decoded: &Decoded,
+    branches: &[RangeInclusive<i32>],
+    ops: &Opcodes,
+) -> Option<(usize, usize)> {
     let instructions = &decoded.instructions;
     let line = |instruction: &Instruction| decoded.location(instruction).line;
     instructions.iter().enumerate().find_map(|(index, jump)| {
-        if !(op::POP_JUMP_IF_FALSE..=op::POP_JUMP_IF_TRUE).contains(&jump.opcode) {
+        if !ops.is_conditional_jump(jump.opcode) {
             return None;
         }
         let jump_line = line(jump);
@@ -214,13 +222,13 @@ fn missing_nop(decoded: &Decoded, branches: &[RangeInclusive<i32>]) -> Option<(u
         let landing = instructions.iter().position(|i| i.start == at)?;
         let before = &instructions[landing.checked_sub(1)?];
         let after = &instructions[landing];
-        let exits = matches!(
-            before.opcode,
-            op::RETURN_VALUE
-                | op::JUMP_FORWARD
-                | op::JUMP_BACKWARD
-                | op::JUMP_BACKWARD_NO_INTERRUPT
-        );
+        let exits = [
+            ops.return_value,
+            ops.jump_forward,
+            ops.jump_backward,
+            ops.jump_backward_no_interrupt,
+        ]
+        .contains(&before.opcode);
         // A handler that carries on after the try also jumps there; serc then differs in
         // more than the NOP (see the module comment), so such code is left alone.
         let only_jump_in = instructions
@@ -230,7 +238,7 @@ fn missing_nop(decoded: &Decoded, branches: &[RangeInclusive<i32>]) -> Option<(u
         (at > jump.start
             && exits
             && line(before) == jump_line
-            && after.opcode != op::NOP
+            && after.opcode != ops.nop
             && line(after) != jump_line
             && only_jump_in)
             .then_some((index, at))

@@ -1,4 +1,4 @@
-//! Small, checked edits of CPython 3.14 code objects inside a marshal stream.
+//! Small, checked edits of CPython 3.14 and 3.15 code objects inside a marshal stream.
 //!
 //! serc writes CPython's exact marshal, so where its bytecode diverges from CPython's we
 //! correct the bytecode in place instead of re-serialising anything: decode the instructions,
@@ -13,51 +13,133 @@ pub mod marshal;
 
 use locations::Location;
 
-/// CPython 3.14 opcodes the edits need (`opcode.opmap` of 3.14.2).
-pub mod op {
-    pub const NOP: u8 = 27;
-    pub const RETURN_VALUE: u8 = 35;
-    pub const END_ASYNC_FOR: u8 = 68;
-    pub const EXTENDED_ARG: u8 = 69;
-    pub const FOR_ITER: u8 = 70;
-    pub const JUMP_BACKWARD: u8 = 75;
-    pub const JUMP_BACKWARD_NO_INTERRUPT: u8 = 76;
-    pub const JUMP_FORWARD: u8 = 77;
-    /// POP_JUMP_IF_FALSE, _NONE, _NOT_NONE and _TRUE are 100 to 103.
-    pub const POP_JUMP_IF_FALSE: u8 = 100;
-    pub const POP_JUMP_IF_TRUE: u8 = 103;
-    pub const SEND: u8 = 106;
+/// The opcodes the edits need, for one target (from `opcode.opmap` and
+/// `opcode._cache_format` of CPython 3.14.2 and 3.15.0rc1, the oracles).
+#[derive(Debug)]
+pub struct Opcodes {
+    pub nop: u8,
+    pub return_value: u8,
+    pub extended_arg: u8,
+    pub jump_forward: u8,
+    pub jump_backward: u8,
+    pub jump_backward_no_interrupt: u8,
+    /// POP_JUMP_IF_FALSE; _NONE, _NOT_NONE and _TRUE follow it.
+    pub pop_jump_if_false: u8,
+    /// Other relative jumps forward: FOR_ITER, SEND.
+    forward: [u8; 2],
+    /// END_ASYNC_FOR counts its "target" backward like JUMP_BACKWARD (`dis._is_backward_jump`).
+    end_async_for: u8,
+    /// Inline cache units after an instruction, where not 0.
+    caches: &'static [(u8, u8)],
+}
 
-    /// Inline cache units after an instruction (`dis._inline_cache_entries` of 3.14.2).
-    pub fn caches(opcode: u8) -> usize {
-        match opcode {
-            80 => 9,           // LOAD_ATTR
-            44 => 5,           // BINARY_OP
-            92 | 110 => 4,     // LOAD_GLOBAL, STORE_ATTR
-            39 | 52 | 55 => 3, // TO_BOOL, CALL, CALL_KW
-            // STORE_SUBSCR, COMPARE_OP, CONTAINS_OP, LOAD_SUPER_ATTR, UNPACK_SEQUENCE
-            38 | 56 | 57 | 96 | 119 => 1,
-            FOR_ITER | SEND | JUMP_BACKWARD => 1,
-            POP_JUMP_IF_FALSE..=POP_JUMP_IF_TRUE => 1,
-            _ => 0,
+impl Opcodes {
+    pub const PY314: Opcodes = Opcodes {
+        nop: 27,
+        return_value: 35,
+        extended_arg: 69,
+        jump_forward: 77,
+        jump_backward: 75,
+        jump_backward_no_interrupt: 76,
+        pop_jump_if_false: 100,
+        forward: [70, 106],
+        end_async_for: 68,
+        caches: &[
+            (38, 1),  // STORE_SUBSCR
+            (39, 3),  // TO_BOOL
+            (44, 5),  // BINARY_OP
+            (52, 3),  // CALL
+            (55, 3),  // CALL_KW
+            (56, 1),  // COMPARE_OP
+            (57, 1),  // CONTAINS_OP
+            (70, 1),  // FOR_ITER
+            (75, 1),  // JUMP_BACKWARD
+            (80, 9),  // LOAD_ATTR
+            (92, 4),  // LOAD_GLOBAL
+            (96, 1),  // LOAD_SUPER_ATTR
+            (100, 1), // POP_JUMP_IF_FALSE
+            (101, 1), // POP_JUMP_IF_NONE
+            (102, 1), // POP_JUMP_IF_NOT_NONE
+            (103, 1), // POP_JUMP_IF_TRUE
+            (106, 1), // SEND
+            (110, 4), // STORE_ATTR
+            (119, 1), // UNPACK_SEQUENCE
+        ],
+    };
+
+    pub const PY315: Opcodes = Opcodes {
+        nop: 25,
+        return_value: 33,
+        extended_arg: 67,
+        jump_forward: 76,
+        jump_backward: 74,
+        jump_backward_no_interrupt: 75,
+        pop_jump_if_false: 99,
+        forward: [68, 105],
+        end_async_for: 66,
+        caches: &[
+            (4, 1),   // CALL_FUNCTION_EX
+            (36, 1),  // STORE_SUBSCR
+            (37, 3),  // TO_BOOL
+            (42, 5),  // BINARY_OP
+            (50, 3),  // CALL
+            (53, 3),  // CALL_KW
+            (54, 1),  // COMPARE_OP
+            (55, 1),  // CONTAINS_OP
+            (68, 1),  // FOR_ITER
+            (70, 1),  // GET_ITER
+            (74, 1),  // JUMP_BACKWARD
+            (79, 9),  // LOAD_ATTR
+            (91, 4),  // LOAD_GLOBAL
+            (95, 1),  // LOAD_SUPER_ATTR
+            (99, 1),  // POP_JUMP_IF_FALSE
+            (100, 1), // POP_JUMP_IF_NONE
+            (101, 1), // POP_JUMP_IF_NOT_NONE
+            (102, 1), // POP_JUMP_IF_TRUE
+            (105, 1), // SEND
+            (109, 4), // STORE_ATTR
+            (118, 1), // UNPACK_SEQUENCE
+            (128, 1), // RESUME
+        ],
+    };
+
+    fn caches(&self, opcode: u8) -> usize {
+        self.caches
+            .iter()
+            .find(|(op, _)| *op == opcode)
+            .map_or(0, |(_, n)| usize::from(*n))
+    }
+
+    /// One of the four POP_JUMP_IF_* instructions.
+    pub fn is_conditional_jump(&self, opcode: u8) -> bool {
+        (self.pop_jump_if_false..self.pop_jump_if_false + 4).contains(&opcode)
+    }
+
+    fn direction(&self, opcode: u8) -> Option<Direction> {
+        if opcode == self.jump_forward
+            || self.forward.contains(&opcode)
+            || self.is_conditional_jump(opcode)
+        {
+            Some(Direction::Forward)
+        } else if [
+            self.jump_backward,
+            self.jump_backward_no_interrupt,
+            self.end_async_for,
+        ]
+        .contains(&opcode)
+        {
+            Some(Direction::Backward)
+        } else {
+            None
         }
     }
+}
 
-    /// Relative jumps counted forward from the end of the instruction's caches.
-    pub fn jumps_forward(opcode: u8) -> bool {
-        matches!(
-            opcode,
-            FOR_ITER | JUMP_FORWARD | SEND | POP_JUMP_IF_FALSE..=POP_JUMP_IF_TRUE
-        )
-    }
-
-    /// Relative jumps counted backward (`dis._is_backward_jump`).
-    pub fn jumps_backward(opcode: u8) -> bool {
-        matches!(
-            opcode,
-            JUMP_BACKWARD | JUMP_BACKWARD_NO_INTERRUPT | END_ASYNC_FOR
-        )
-    }
+/// How a relative jump counts its argument, from the end of its inline caches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Forward,
+    Backward,
 }
 
 /// One instruction, positions in code units.
@@ -71,18 +153,17 @@ pub struct Instruction {
     pub arg: u32,
     /// The unit after the instruction's inline caches.
     pub end: usize,
+    /// Set for relative jumps.
+    pub jump: Option<Direction>,
 }
 
 impl Instruction {
     /// The unit a jump lands on, or `None` for other instructions (or a target before 0).
     pub fn target(&self) -> Option<usize> {
         let arg = self.arg as usize;
-        if op::jumps_forward(self.opcode) {
-            Some(self.end + arg)
-        } else if op::jumps_backward(self.opcode) {
-            self.end.checked_sub(arg)
-        } else {
-            None
+        match self.jump? {
+            Direction::Forward => Some(self.end + arg),
+            Direction::Backward => self.end.checked_sub(arg),
         }
     }
 
@@ -102,7 +183,7 @@ pub enum Refused {
 }
 
 /// Decodes `co_code` into instructions.
-pub fn instructions(code: &[u8]) -> Result<Vec<Instruction>, Refused> {
+pub fn instructions(code: &[u8], ops: &Opcodes) -> Result<Vec<Instruction>, Refused> {
     if !code.len().is_multiple_of(2) {
         return Err(Refused::Malformed("odd code length"));
     }
@@ -112,7 +193,7 @@ pub fn instructions(code: &[u8]) -> Result<Vec<Instruction>, Refused> {
     while unit < units {
         let start = unit;
         let mut arg: u32 = 0;
-        while code[2 * unit] == op::EXTENDED_ARG {
+        while code[2 * unit] == ops.extended_arg {
             arg = (arg << 8) | u32::from(code[2 * unit + 1]);
             unit += 1;
             if unit >= units || unit - start > 3 {
@@ -121,7 +202,7 @@ pub fn instructions(code: &[u8]) -> Result<Vec<Instruction>, Refused> {
         }
         let opcode = code[2 * unit];
         arg = (arg << 8) | u32::from(code[2 * unit + 1]);
-        let end = unit + 1 + op::caches(opcode);
+        let end = unit + 1 + ops.caches(opcode);
         if end > units {
             return Err(Refused::Malformed("caches past the end"));
         }
@@ -131,6 +212,7 @@ pub fn instructions(code: &[u8]) -> Result<Vec<Instruction>, Refused> {
             opcode,
             arg,
             end,
+            jump: ops.direction(opcode),
         });
         unit = end;
     }
@@ -147,6 +229,7 @@ pub struct Decoded {
     pub handlers: Vec<exceptions::Entry>,
     code: Vec<u8>,
     first_line: i32,
+    nop: u8,
 }
 
 impl Decoded {
@@ -156,8 +239,9 @@ impl Decoded {
         line_table: &[u8],
         exception_table: &[u8],
         first_line: i32,
+        ops: &Opcodes,
     ) -> Result<Self, Refused> {
-        let instructions = instructions(code)?;
+        let instructions = instructions(code, ops)?;
         let locations = locations::decode(line_table, first_line)
             .map_err(|_| Refused::Malformed("line table"))?;
         if locations.len() != code.len() / 2
@@ -176,6 +260,7 @@ impl Decoded {
             handlers,
             code: code.to_vec(),
             first_line,
+            nop: ops.nop,
         })
     }
 
@@ -203,7 +288,7 @@ impl Decoded {
         let mut code = Vec::with_capacity(self.code.len() + 2);
         for (index, instruction) in self.instructions.iter().enumerate() {
             if instruction.start == at {
-                code.extend_from_slice(&[op::NOP, 0]);
+                code.extend_from_slice(&[self.nop, 0]);
             }
             let units = &self.code[2 * instruction.start..2 * instruction.end];
             let Some(target) = instruction.target() else {
@@ -220,7 +305,7 @@ impl Decoded {
             } else {
                 instruction.end
             };
-            let arg = if op::jumps_forward(instruction.opcode) {
+            let arg = if instruction.jump == Some(Direction::Forward) {
                 new_target.checked_sub(new_end)
             } else {
                 new_end.checked_sub(new_target)
@@ -308,8 +393,9 @@ mod tests {
                     continue;
                 };
                 let handlers = fields.exception_table.payload(&stream).unwrap_or(b"");
-                let decoded = Decoded::new(code, lines, handlers, fields.first_line)
-                    .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+                let decoded =
+                    Decoded::new(code, lines, handlers, fields.first_line, &Opcodes::PY314)
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
                 let starts: Vec<_> = decoded.instructions.iter().map(|i| i.start).collect();
                 for instruction in &decoded.instructions {
                     if let Some(target) = instruction.target() {
@@ -331,24 +417,26 @@ mod tests {
         let code = fields.code.payload(&stream).expect("inline");
         let lines = fields.line_table.payload(&stream).expect("inline");
         let handlers = fields.exception_table.payload(&stream).expect("inline");
-        let decoded = Decoded::new(code, lines, handlers, fields.first_line).expect("decodes");
+        let ops = &Opcodes::PY314;
+        let decoded = Decoded::new(code, lines, handlers, fields.first_line, ops).expect("decodes");
         let (jump, conditional) = decoded
             .instructions
             .iter()
             .enumerate()
-            .find(|(_, i)| i.opcode == op::POP_JUMP_IF_TRUE)
+            .find(|(_, i)| i.opcode == ops.pop_jump_if_false + 3)
             .expect("the if");
         let at = conditional.target().expect("a jump");
         let location = decoded.location(conditional);
         let (code, lines, handlers) = decoded.insert_nop(at, location, jump).expect("inserts");
-        let edited = Decoded::new(&code, &lines, &handlers, fields.first_line).expect("decodes");
+        let edited =
+            Decoded::new(&code, &lines, &handlers, fields.first_line, ops).expect("decodes");
         assert_eq!(edited.instructions.len(), decoded.instructions.len() + 1);
         assert_eq!(
             edited.instructions[jump].target(),
             Some(at),
             "lands on the NOP"
         );
-        assert_eq!(&code[2 * at..2 * at + 2], &[op::NOP, 0]);
+        assert_eq!(&code[2 * at..2 * at + 2], &[ops.nop, 0]);
         assert_eq!(edited.locations[at], location);
         // Everything after the NOP moved by one unit, jumps into it included.
         for (old, new) in decoded.instructions.iter().zip(&edited.instructions) {
