@@ -6,6 +6,7 @@
 //! of CPython's diagnostics, for the exception, and render it the way
 //! `py_compile.PyCompileError` does. Decoding errors come from our own tokenizer rules.
 
+use rustpython_compiler::parser;
 use rustpython_compiler::{CompileError as RpError, CompileOpts, Mode};
 
 use super::{CompileFailure, escape, indentation};
@@ -322,7 +323,50 @@ fn from_rustpython(error: &RpError, text: &str, filename: &str) -> PyException {
     if raw == "Got unexpected unicode" {
         escape::explain(&mut exception);
     }
+    if exception.kind == "SyntaxError" && exception.msg.ends_with("' was never closed") {
+        invalid_syntax_before_the_end(&mut exception, text);
+    }
     exception
+}
+
+/// rustpython says "'(' was never closed" whenever a bracket is still open at the end of the
+/// input. CPython says so when its parser ran into the end, or when it stopped at a token on a
+/// line after the bracket's (the check in `_PyPegen_tokenize_full_source_to_check_for_errors`);
+/// when it stops on the bracket's own line, as in `def f(:`, it reports "invalid syntax" at
+/// that token. So we ask the parser where it stopped.
+fn invalid_syntax_before_the_end(exception: &mut PyException, text: &str) {
+    let Err(error) = parser::parse_module(text) else {
+        return;
+    };
+    let (start, end) = (
+        error.location.start().to_usize(),
+        error.location.end().to_usize(),
+    );
+    if start >= text.len() || text[start..].trim().is_empty() {
+        return;
+    }
+    let position = |offset: usize| {
+        let before = &text[..offset];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        (
+            before.matches('\n').count() + 1,
+            before[line_start..].chars().count() + 1,
+        )
+    };
+    let (lineno, offset) = position(start);
+    if exception.lineno.is_none_or(|bracket_line| lineno > bracket_line) {
+        return;
+    }
+    let (end_lineno, end_offset) = position(end.max(start + 1).min(text.len()));
+    exception.msg = "invalid syntax".to_owned();
+    exception.lineno = Some(lineno);
+    exception.offset = Some(offset);
+    exception.end_lineno = Some(end_lineno);
+    exception.end_offset = Some(end_offset);
+    exception.text = text
+        .split_inclusive('\n')
+        .nth(lineno - 1)
+        .map(str::to_owned);
 }
 
 /// CPython's wording for messages where rustpython's parser (ruff's) words them its own way.
