@@ -9,7 +9,7 @@
 use rustpython_compiler::parser;
 use rustpython_compiler::{CompileError as RpError, CompileOpts, Mode};
 
-use super::{CompileFailure, escape, indentation};
+use super::{CompileFailure, carets, escape, indentation};
 
 /// A SyntaxError-like exception as CPython would raise it, with 1-based positions.
 #[derive(Clone, Debug, Default, Eq, PartialEq)]
@@ -326,6 +326,7 @@ fn from_rustpython(error: &RpError, text: &str, filename: &str) -> PyException {
     if exception.kind == "SyntaxError" && exception.msg.ends_with("' was never closed") {
         invalid_syntax_before_the_end(&mut exception, text);
     }
+    carets::correct(&mut exception, text);
     exception
 }
 
@@ -345,16 +346,12 @@ fn invalid_syntax_before_the_end(exception: &mut PyException, text: &str) {
     if start >= text.len() || text[start..].trim().is_empty() {
         return;
     }
-    let position = |offset: usize| {
-        let before = &text[..offset];
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        (
-            before.matches('\n').count() + 1,
-            before[line_start..].chars().count() + 1,
-        )
-    };
+    let position = |offset| carets::position(text, offset);
     let (lineno, offset) = position(start);
-    if exception.lineno.is_none_or(|bracket_line| lineno > bracket_line) {
+    if exception
+        .lineno
+        .is_none_or(|bracket_line| lineno > bracket_line)
+    {
         return;
     }
     let (end_lineno, end_offset) = position(end.max(start + 1).min(text.len()));

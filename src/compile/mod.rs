@@ -5,6 +5,7 @@
 //! is decided here from `--python_version` and `--compiler`, so adding an engine never touches
 //! the protocol code.
 
+mod carets;
 pub mod diagnostics;
 mod escape;
 mod indentation;

@@ -1,0 +1,172 @@
+//! Where CPython's parser points for two errors that rustpython locates differently.
+//!
+//! Both rules were read off CPython 3.14.2's output (tests/fixtures/broken/missing_comma*.py,
+//! positional_after_keyword*.py, keyword_after_expression.py; tests/diagnostics.rs compares):
+//!
+//! - "invalid syntax. Perhaps you forgot a comma?" comes from the grammar rule
+//!   `a=disjunction b=expression_without_invalid` inside brackets and covers `a` to `b`
+//!   (`[f(1) + 2 3]` underlines `f(1) + 2 3`); rustpython underlines only `b` in collections.
+//!   When the second word is a keyword that cannot start an expression (`(abc def)`) the rule
+//!   does not match and CPython reports plain "invalid syntax" at that keyword.
+//! - "positional argument follows keyword argument" points at the call's closing parenthesis;
+//!   rustpython points at the positional argument.
+
+use ruff_text_size::{Ranged, TextRange, TextSize};
+use rustpython_compiler::ast::{self, visitor::Visitor};
+use rustpython_compiler::parser;
+
+use super::diagnostics::PyException;
+
+/// Keywords that cannot start an expression, so `a <keyword>` is no missing comma.
+const STATEMENT_KEYWORDS: &[&str] = &[
+    "and", "as", "assert", "break", "class", "continue", "def", "del", "elif", "else", "except",
+    "finally", "for", "from", "global", "if", "import", "in", "is", "nonlocal", "or", "pass",
+    "raise", "return", "try", "while", "with",
+];
+
+/// Applies the rule for the message of `exception`, if it has one.
+pub fn correct(exception: &mut PyException, text: &str) {
+    match exception.msg.as_str() {
+        "invalid syntax. Perhaps you forgot a comma?" => missing_comma(exception, text),
+        "positional argument follows keyword argument" => positional_after_keyword(exception, text),
+        _ => {}
+    }
+}
+
+fn missing_comma(exception: &mut PyException, text: &str) {
+    let parsed = parser::parse_unchecked_source(text, ast::PySourceType::Python);
+    let Some(error) = parsed.errors().first() else {
+        return;
+    };
+    let second = error.location.start();
+    let word: String = text[second.to_usize()..]
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    if STATEMENT_KEYWORDS.contains(&word.as_str()) {
+        exception.msg = "invalid syntax".to_owned();
+        let end = second + TextSize::of(word.as_str());
+        locate(exception, text, TextRange::new(second, end));
+        return;
+    }
+    let mut ranges = Ranges::default();
+    ranges.visit_body(&parsed.syntax().body);
+    let before = TextSize::new(text[..second.to_usize()].trim_end().len() as u32);
+    let first_start = ranges.starting_before(before);
+    let second_end = ranges.ending_after(second);
+    if let (Some(start), Some(end)) = (first_start, second_end) {
+        locate(exception, text, TextRange::new(start, end));
+    }
+}
+
+fn positional_after_keyword(exception: &mut PyException, text: &str) {
+    let (Some(line), Some(column)) = (exception.lineno, exception.offset) else {
+        return;
+    };
+    let Some(at) = byte_offset(text, line, column) else {
+        return;
+    };
+    let parsed = parser::parse_unchecked_source(text, ast::PySourceType::Python);
+    let mut ranges = Ranges::default();
+    ranges.visit_body(&parsed.syntax().body);
+    let call = ranges
+        .calls
+        .iter()
+        // The call whose arguments hold the argument: not a call that starts with it.
+        .filter(|call| call.start() < at && call.contains(at))
+        .min_by_key(|call| call.len());
+    if let Some(call) = call
+        && text[..call.end().to_usize()].ends_with(')')
+    {
+        let close = call.end() - TextSize::of(')');
+        locate(exception, text, TextRange::new(close, call.end()));
+    }
+}
+
+/// Every expression's range, and every call's.
+#[derive(Default)]
+struct Ranges {
+    expressions: Vec<TextRange>,
+    calls: Vec<TextRange>,
+}
+
+impl Ranges {
+    /// The start of the longest expression that ends exactly at `end`.
+    fn starting_before(&self, end: TextSize) -> Option<TextSize> {
+        self.expressions
+            .iter()
+            .filter(|range| range.end() == end)
+            .map(|range| range.start())
+            .min()
+    }
+
+    /// The end of the longest expression that starts exactly at `start`.
+    fn ending_after(&self, start: TextSize) -> Option<TextSize> {
+        self.expressions
+            .iter()
+            .filter(|range| range.start() == start)
+            .map(|range| range.end())
+            .max()
+    }
+}
+
+impl<'a> Visitor<'a> for Ranges {
+    fn visit_expr(&mut self, expr: &'a ast::Expr) {
+        self.expressions.push(expr.range());
+        if let ast::Expr::Call(call) = expr {
+            self.calls.push(call.range());
+        }
+        ast::visitor::walk_expr(self, expr);
+    }
+}
+
+/// Points `exception` at `range` of `text`: 1-based line and character columns, and the
+/// range's first line as the source line shown.
+fn locate(exception: &mut PyException, text: &str, range: TextRange) {
+    let (line, column) = position(text, range.start().to_usize());
+    let (end_line, end_column) = position(text, range.end().to_usize());
+    exception.lineno = Some(line);
+    exception.offset = Some(column);
+    exception.end_lineno = Some(end_line);
+    exception.end_offset = Some(end_column);
+    exception.text = text.split_inclusive('\n').nth(line - 1).map(str::to_owned);
+}
+
+/// The 1-based line and character column of a byte offset.
+pub fn position(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
+}
+
+/// The byte offset of a 1-based line and character column.
+fn byte_offset(text: &str, line: usize, column: usize) -> Option<TextSize> {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.checked_sub(1)?)
+        .map(str::len)
+        .sum();
+    let within: usize = text[line_start..]
+        .chars()
+        .take(column.checked_sub(1)?)
+        .map(char::len_utf8)
+        .sum();
+    u32::try_from(line_start + within).ok().map(TextSize::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_characters() {
+        let text = "é = 1\nab(c)\n";
+        assert_eq!(position(text, 0), (1, 1));
+        assert_eq!(position(text, "é = 1\na".len()), (2, 2));
+        assert_eq!(byte_offset(text, 2, 2), Some(TextSize::new(8)));
+        assert_eq!(byte_offset(text, 1, 3), Some(TextSize::new(3)));
+    }
+}
