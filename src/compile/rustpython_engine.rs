@@ -7,6 +7,10 @@
 use rustpython_compiler::core::bytecode::{CodeFlags, CodeObject, ConstantData};
 use rustpython_compiler::{CompileOpts, Mode};
 
+use ruff_source_file::LineIndex;
+use rustpython_compiler::ast::{self, visitor::Visitor};
+
+use super::pyc_edit::locations::{self, Location};
 use super::{CompileFailure, diagnostics};
 use crate::pyc::Validation;
 
@@ -35,6 +39,9 @@ pub fn compile(
             )
         })?;
     fix_annotate_qualnames(&mut code, "");
+    if optimize >= 2 {
+        fix_removed_docstring_locations(&mut code, &text);
+    }
     let magic = serc::PythonVersion::Py314.target().magic_number;
     let mut pyc = validation.header(magic).to_vec();
     pyc.push(TYPE_CODE);
@@ -66,6 +73,81 @@ fn fix_annotate_qualnames(code: &mut CodeObject, prefix: &str) {
                 format!("{}.", inner.qualname)
             };
             fix_annotate_qualnames(inner, &inner_prefix);
+        }
+    }
+}
+
+/// Divergence: at -OO, a function or class whose body is only a docstring compiles to the
+/// implicit `return None`, and CPython 3.14 gives that return the location of a `pass` in the
+/// docstring's place: its first line, from its column to 4 columns further (`reset` in
+/// Lib/codecs.py, line 207 column 8: CPython writes 207–207, 8–12). rustpython-compiler 0.6.0
+/// gives it the docstring's line and the next, from its column to column 0. 16 of 559 stdlib
+/// files differed only in this at -OO.
+fn fix_removed_docstring_locations(code: &mut CodeObject, text: &str) {
+    let Ok(parsed) = rustpython_compiler::parser::parse_module(text) else {
+        return;
+    };
+    let lines = LineIndex::from_source_text(text);
+    let mut places = Vec::new();
+    for statement in walk_statements(&parsed.syntax().body) {
+        let body = match statement {
+            ast::Stmt::FunctionDef(def) => &def.body,
+            ast::Stmt::ClassDef(class) => &class.body,
+            _ => continue,
+        };
+        if let [ast::Stmt::Expr(expression)] = &body[..]
+            && expression.value.is_string_literal_expr()
+        {
+            let start = expression.range.start();
+            let line = lines.line_index(start);
+            let line_start = lines.line_start(line, text);
+            places.push((line.get() as i32, (start - line_start).to_u32() as i32));
+        }
+    }
+    if !places.is_empty() {
+        relocate(code, &places);
+    }
+}
+
+/// Every statement of `body`, nested ones included.
+fn walk_statements(body: &[ast::Stmt]) -> Vec<&ast::Stmt> {
+    struct All<'a>(Vec<&'a ast::Stmt>);
+    impl<'a> Visitor<'a> for All<'a> {
+        fn visit_stmt(&mut self, stmt: &'a ast::Stmt) {
+            self.0.push(stmt);
+            ast::visitor::walk_stmt(self, stmt);
+        }
+    }
+    let mut all = All(Vec::new());
+    all.visit_body(body);
+    all.0
+}
+
+/// Gives every code unit located at one of `places` (line, column) CPython's `pass` location.
+fn relocate(code: &mut CodeObject, places: &[(i32, i32)]) {
+    let first_line = code.first_line_number.map_or(1, |line| line.get() as i32);
+    if let Ok(mut units) = locations::decode(&code.linetable, first_line)
+        && locations::encode(&units, first_line)[..] == code.linetable[..]
+    {
+        let mut changed = false;
+        for unit in units.iter_mut() {
+            if places.contains(&(unit.line, unit.column)) && unit.end_line != unit.line {
+                *unit = Location {
+                    line: unit.line,
+                    end_line: unit.line,
+                    column: unit.column,
+                    end_column: unit.column + 4,
+                };
+                changed = true;
+            }
+        }
+        if changed {
+            code.linetable = locations::encode(&units, first_line).into_boxed_slice();
+        }
+    }
+    for constant in code.constants.iter_mut() {
+        if let ConstantData::Code { code: inner } = constant {
+            relocate(inner, places);
         }
     }
 }
@@ -111,6 +193,42 @@ mod tests {
                 "__annotate__",
                 "g"
             ]
+        );
+    }
+
+    /// CPython 3.14.2 at -OO: Lib/codecs.py `IncrementalEncoder.reset` (docstring at line 207,
+    /// column 8) returns with the location 207–207, columns 8–12; the same shape here.
+    #[test]
+    fn a_removed_docstring_leaves_a_pass_location() {
+        let source =
+            "class C:\n    def reset(self):\n        \"\"\"\n        doc\n        \"\"\"\n";
+        let options = CompileOpts {
+            optimize: 2,
+            ..CompileOpts::default()
+        };
+        let mut code = rustpython_compiler::compile(source, Mode::Exec, "c.py", options).unwrap();
+        fix_removed_docstring_locations(&mut code, source);
+        let class = code.constants.iter().find_map(|c| match c {
+            ConstantData::Code { code } => Some(code),
+            _ => None,
+        });
+        let reset = class
+            .and_then(|class| {
+                class.constants.iter().find_map(|c| match c {
+                    ConstantData::Code { code } if code.obj_name == "reset" => Some(code),
+                    _ => None,
+                })
+            })
+            .expect("reset");
+        let units = locations::decode(&reset.linetable, 2).expect("decodes");
+        let after_resume: Vec<_> = units[1..]
+            .iter()
+            .map(|l| (l.line, l.end_line, l.column, l.end_column))
+            .collect();
+        assert!(!after_resume.is_empty());
+        assert!(
+            after_resume.iter().all(|l| *l == (3, 3, 8, 12)),
+            "{after_resume:?}"
         );
     }
 }
