@@ -9,7 +9,7 @@
 use rustpython_compiler::parser;
 use rustpython_compiler::{CompileError as RpError, CompileOpts, Mode};
 
-use super::{CompileFailure, carets, escape, indentation};
+use super::{CompileFailure, carets, encodings, escape, indentation};
 
 /// A SyntaxError-like exception as CPython would raise it, with 1-based positions.
 #[derive(Clone, Debug, Default, Eq, PartialEq)]
@@ -130,11 +130,29 @@ pub fn explain_rejection(
     optimize: u8,
     engine_message: &str,
 ) -> CompileFailure {
+    if let Some(failure) = undecodable_here(source, filename) {
+        return failure;
+    }
     match cpython_exception(source, filename, optimize) {
         Some(exception) => CompileFailure::Rejected(exception.py_compile_text()),
         None => CompileFailure::Unsupported(format!(
             "{filename}: the embedded compiler cannot compile this file: {engine_message}"
         )),
+    }
+}
+
+/// A source whose cookie names a codec CPython has and serc lacks: not the file's fault.
+pub fn undecodable_here(source: &[u8], filename: &str) -> Option<CompileFailure> {
+    match serc::decode_source(source) {
+        Err(serc::SourceDecodeError::UnsupportedEncoding(name))
+            if encodings::cpython_decodes(&name) =>
+        {
+            Some(CompileFailure::Unsupported(format!(
+                "{filename}: the embedded compiler cannot decode source encoding '{name}' \
+                 (CPython can); compile this file with --compiler interpreter"
+            )))
+        }
+        _ => None,
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod carets;
 pub mod diagnostics;
+mod encodings;
 mod escape;
 mod indentation;
 pub mod interpreter;
