@@ -261,8 +261,12 @@ fn encodings_only_cpython_decodes_are_reported_as_ours() {
         ..job.clone()
     };
     let results = oracle_compile("3.14", &[reference], "checked_hash", &work, "cp1250");
-    assert_eq!(results[0]["ok"], true, "CPython compiles it: {}", results[0]);
-    let runs = ours_compile(&[job.clone()], "3.14", "checked_hash", &work, 1);
+    assert_eq!(
+        results[0]["ok"], true,
+        "CPython compiles it: {}",
+        results[0]
+    );
+    let runs = ours_compile(std::slice::from_ref(&job), "3.14", "checked_hash", &work, 1);
     assert!(!runs[0].status.success());
     assert!(!job.pyc.exists(), "no pyc may be written");
     let stderr = &runs[0].stderr;
