@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark: bash benches/run.sh [driver options, e.g. --rounds 5 --requests 2000]
 #
-# Builds the release binary and benches/raw.rs, installs the stdlib corpus if missing
+# Builds the shipped binary (tools/dist.sh) and benches/raw.rs, installs the stdlib corpus if missing
 # (npm ci of tests/oracle, for pyodide 314.0.7's python_stdlib.zip), then runs
 # benches/driver.py, which prints a markdown report and writes target/bench/report.md and
 # target/bench/results.json. Not part of `cargo test`. See benches/README.md.
@@ -22,21 +22,21 @@ if [[ ! -f $ZIP ]]; then
     npm ci --prefix tests/oracle --no-audit --no-fund >&2
 fi
 
-echo "[bench] building (release)" >&2
-# One cargo run builds both, so the library is compiled once, with the release profile.
-ARTIFACTS=$(cargo build --release --ignore-rust-version --bin pycompile-worker --bench raw \
+echo "[bench] building benches/raw.rs (dist profile)" >&2
+RAW=$(cargo build --profile dist --ignore-rust-version --bench raw \
     --message-format=json-render-diagnostics |
     "$PYTHON" -c '
 import json, sys
 for line in sys.stdin:
     message = json.loads(line)
-    if message.get("reason") == "compiler-artifact" and message.get("executable"):
-        print(message["target"]["name"], message["executable"])
+    if message.get("reason") == "compiler-artifact" and message["target"]["name"] == "raw":
+        print(message["executable"])
 ')
-BINARY=$(awk '$1 == "pycompile-worker" { print $2 }' <<<"$ARTIFACTS")
-RAW=$(awk '$1 == "raw" { print $2 }' <<<"$ARTIFACTS")
+echo "[bench] building the shipped binary (tools/dist.sh: dist profile, static on Linux)" >&2
+# After the bench build, which relinks target/dist/pycompile-worker without the static flags.
+BINARY=$(bash tools/dist.sh)
 if [[ -z $BINARY || -z $RAW ]]; then
-    echo "benches/run.sh: the release build did not produce pycompile-worker and raw" >&2
+    echo "benches/run.sh: the dist build did not produce pycompile-worker and raw" >&2
     exit 1
 fi
 
