@@ -450,4 +450,75 @@ mod tests {
             assert_eq!(new.handler, old.handler + 1, "handlers follow the code");
         }
     }
+
+    /// A code object made of `units` (opcode, argument) pairs with no locations and the given
+    /// exception table entries.
+    fn synthetic(units: &[(u8, u8)], handlers: &[exceptions::Entry]) -> Decoded {
+        let code: Vec<u8> = units.iter().flat_map(|&(op, arg)| [op, arg]).collect();
+        let lines = locations::encode(&vec![Location::NONE; units.len()], 1);
+        Decoded::new(
+            &code,
+            &lines,
+            &exceptions::encode(handlers),
+            1,
+            &Opcodes::PY314,
+        )
+        .expect("well formed")
+    }
+
+    #[test]
+    fn an_insertion_that_would_widen_a_jump_is_refused() {
+        let ops = &Opcodes::PY314;
+        // JUMP_FORWARD 255 over 255 NOPs, then RETURN_VALUE; a NOP inserted inside the jump's
+        // span would need an argument of 256, i.e. an EXTENDED_ARG.
+        let mut units = vec![(ops.jump_forward, 255)];
+        units.extend(std::iter::repeat_n((ops.nop, 0), 255));
+        units.push((ops.return_value, 0));
+        let decoded = synthetic(&units, &[]);
+        assert_eq!(decoded.instructions[0].target(), Some(256));
+        assert_eq!(
+            decoded.insert_nop(10, Location::NONE, 5),
+            Err(Refused::ArgumentWidth)
+        );
+        // Below 255 the same edit is made, and the jump still lands on RETURN_VALUE.
+        let mut units = vec![(ops.jump_forward, 254)];
+        units.extend(std::iter::repeat_n((ops.nop, 0), 254));
+        units.push((ops.return_value, 0));
+        let (code, _, _) = synthetic(&units, &[])
+            .insert_nop(10, Location::NONE, 5)
+            .expect("edits");
+        let edited = instructions(&code, ops).expect("decodes");
+        assert_eq!(edited[0].arg, 255);
+        let target = edited[0].target().expect("a jump");
+        assert_eq!(code[2 * target], ops.return_value);
+    }
+
+    #[test]
+    fn no_insertion_inside_an_instruction_or_at_a_handler() {
+        let ops = &Opcodes::PY314;
+        // POP_JUMP_IF_FALSE carries one cache unit: unit 2 is inside it.
+        let units = [
+            (ops.nop, 0),
+            (ops.pop_jump_if_false, 1),
+            (0, 0),
+            (ops.nop, 0),
+            (ops.return_value, 0),
+        ];
+        let handler = exceptions::Entry {
+            start: 0,
+            end: 1,
+            handler: 4,
+            depth_lasti: 0,
+        };
+        let decoded = synthetic(&units, &[handler]);
+        assert_eq!(
+            decoded.insert_nop(2, Location::NONE, 1),
+            Err(Refused::Position)
+        );
+        assert_eq!(
+            decoded.insert_nop(4, Location::NONE, 1),
+            Err(Refused::Position)
+        );
+        assert!(decoded.insert_nop(3, Location::NONE, 1).is_ok());
+    }
 }
