@@ -10,6 +10,7 @@ use rustpython_compiler::{CompileOpts, Mode};
 use ruff_source_file::LineIndex;
 use rustpython_compiler::ast::{self, visitor::Visitor};
 
+use super::pyc_edit::Reference;
 use super::pyc_edit::locations::{self, Location};
 use super::{CompileFailure, diagnostics};
 use crate::pyc::Validation;
@@ -78,6 +79,36 @@ fn fix_annotate_qualnames(code: &mut CodeObject, prefix: &str) {
             fix_annotate_qualnames(inner, &inner_prefix);
         }
     }
+}
+
+/// Every code object of `text` compiled by rustpython-compiler (pre-order, as marshal writes
+/// them), for checking an edit of serc's output against: its code objects equal CPython 3.14's
+/// for the whole stdlib (tests/conformance_rustpython.rs).
+pub fn reference_tables(text: &str, filename: &str, optimize: u8) -> Option<Vec<Reference>> {
+    let options = CompileOpts {
+        optimize,
+        ..CompileOpts::default()
+    };
+    let code = rustpython_compiler::compile(text, Mode::Exec, filename, options).ok()?;
+    fn walk(code: &CodeObject, out: &mut Vec<Reference>) {
+        out.push(Reference {
+            first_line: code.first_line_number.map_or(1, |line| line.get() as i32),
+            stack_size: code.max_stackdepth,
+            tables: (
+                code.instructions.original_bytes(),
+                code.linetable.to_vec(),
+                code.exceptiontable.to_vec(),
+            ),
+        });
+        for constant in code.constants.iter() {
+            if let ConstantData::Code { code } = constant {
+                walk(code, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&code, &mut out);
+    Some(out)
 }
 
 /// Divergence: at -OO, a function or class whose body is only a docstring compiles to the

@@ -1,7 +1,7 @@
 //! The serc engine: CPython 3.12–3.15 bytecode with CPython's exact marshal.
 
 use super::pyc_edit::Opcodes;
-use super::{CompileFailure, diagnostics, try_exit_nop};
+use super::{CompileFailure, diagnostics, rustpython_engine, try_exit_nop};
 use crate::pyc::Validation;
 
 /// Compiles with serc and wraps the module in a `.pyc` carrying `validation`.
@@ -32,10 +32,19 @@ pub fn compile(
             };
             match target {
                 serc::PythonVersion::Py314 => {
-                    try_exit_nop::restore(source, filename, &Opcodes::PY314, &mut pyc)
+                    // rustpython-compiler emits 3.14 bytecode: it can check an edit.
+                    let reference =
+                        |text: &str| rustpython_engine::reference_tables(text, filename, optimize);
+                    try_exit_nop::restore(
+                        source,
+                        filename,
+                        &Opcodes::PY314,
+                        Some(&reference),
+                        &mut pyc,
+                    )
                 }
                 serc::PythonVersion::Py315 => {
-                    try_exit_nop::restore(source, filename, &Opcodes::PY315, &mut pyc)
+                    try_exit_nop::restore(source, filename, &Opcodes::PY315, None, &mut pyc)
                 }
                 _ => {}
             }

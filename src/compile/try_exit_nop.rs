@@ -17,26 +17,28 @@
 //! line and the comparison with a previous line starts afresh in each basic block. CPython
 //! 3.14.2 and 3.15.0rc1 (and 3.13, where serc agrees) therefore write
 //! `POP_JUMP_IF_TRUE → NOP (line 12)` before `request = request.strip()`. serc 0.1.10 drops
-//! that NOP when the instruction just before it in the code — the `break` path's last
-//! instruction — is also on line 12, i.e. when the if's body is on the if's line (with the
-//! body on its own line serc keeps it). Found in Lib/pydoc.py (`Helper.interact`); reduced in
-//! tests/fixtures/valid/loop_try_break_nop*.py, compared with CPython 3.14.2 by
+//! that NOP when the if's body is on the if's line (with the body on its own line it keeps
+//! it). Found in Lib/pydoc.py (`Helper.interact`); reduced in
+//! tests/fixtures/valid/loop_try_*.py, compared with CPython 3.14.2 and 3.15.0rc1 by
 //! tests/conformance.rs.
 //!
 //! The correction is narrow on purpose: the syntax tree must show a `try`/`except` (no `else`,
 //! no `finally`) followed by another statement, whose body ends in an `if`/`elif` chain with no
 //! `else` whose last branch ends in `break`, `continue` or `return`; the bytecode must show
-//! the conditional jump of that branch as the only jump into the instruction after the exit
-//! path, that exit path ending on the jump's line, and no NOP already there. Only then is a NOP
-//! with the jump's location inserted (see [`super::pyc_edit`] for how the edit is checked).
+//! the conditional jump of that branch as the only jump from inside the try into the
+//! instruction after the exit path, an exit path that does not fall through, a next
+//! instruction on another line and no NOP already there. Only then is a NOP with the jump's
+//! location inserted (see [`super::pyc_edit`] for how the edit is checked).
 //!
-//! Left alone: when an `except` clause runs on into the code after the try (its last jump
-//! also lands there), serc drops the NOP *and* keeps a later `LOAD_FAST` that CPython turns
-//! into `LOAD_FAST_BORROW` (its borrow analysis sees a different block structure); inserting
-//! the NOP alone would not give CPython's code, so we do not (fixture
-//! loop_try_handler_continues.py, a known divergence in tests/conformance.rs).
-//!
-//! Applied to 3.14 and 3.15 output alike: serc 0.1.10 drops the NOP for both, and CPython
+//! When an `except` clause carries on after the try (its last jump lands there too), serc can
+//! also differ in which loads borrow (`LOAD_FAST` where CPython's borrow analysis writes
+//! `LOAD_FAST_BORROW`), which we cannot decide from the bytecode. For 3.14 the second engine
+//! decides: rustpython-compiler's code for that object (equal to CPython's for the whole
+//! stdlib) is taken if, and only if, it is ours plus the NOP but for borrowed loads, with the
+//! same line table, exception table and stack size. For 3.15, which rustpython does not
+//! target, that case is left as serc writes it (tests/fixtures/valid/
+//! loop_try_handler_continues.py, a known 3.15 divergence in tests/conformance.rs).
+//! Applied to 3.14 and 3.15 output otherwise: serc drops the NOP for both, and CPython
 //! 3.15.0rc1 keeps it like 3.14.2.
 
 use std::ops::RangeInclusive;
@@ -47,14 +49,24 @@ use rustpython_compiler::ast::{self, visitor::Visitor};
 use rustpython_compiler::parser;
 
 use super::diagnostics;
-use super::pyc_edit::{self, Decoded, Instruction, Opcodes, marshal};
+use super::pyc_edit::{self, Decoded, Instruction, Opcodes, Reference, marshal};
+
+/// Compiles decoded source text with a second engine, for checking an edit against.
+pub type ReferenceCompiler<'a> = dyn Fn(&str) -> Option<Vec<Reference>> + 'a;
 
 /// Size of a pyc header: the marshal stream starts after it.
 const HEADER: usize = 16;
 
 /// Restores the NOPs in `pyc`, which serc compiled from `source` for the target whose
-/// opcodes are `ops`.
-pub fn restore(source: &[u8], filename: &str, ops: &Opcodes, pyc: &mut Vec<u8>) {
+/// opcodes are `ops`. `reference` compiles the decoded source with a second engine whose code
+/// objects equal CPython's, when there is one for the target.
+pub fn restore(
+    source: &[u8],
+    filename: &str,
+    ops: &Opcodes,
+    reference: Option<&ReferenceCompiler<'_>>,
+    pyc: &mut Vec<u8>,
+) {
     if !may_apply(source) {
         return;
     }
@@ -73,7 +85,13 @@ pub fn restore(source: &[u8], filename: &str, ops: &Opcodes, pyc: &mut Vec<u8>) 
     if finder.branches.is_empty() {
         return;
     }
-    match correct(&pyc[HEADER..], &finder.branches, ops) {
+    let mut compile_reference = || reference.and_then(|compile| compile(&text));
+    match correct(
+        &pyc[HEADER..],
+        &finder.branches,
+        ops,
+        &mut compile_reference,
+    ) {
         Ok(Some(stream)) => {
             tracing::debug!(file = filename, "restored CPython's try-exit NOP");
             pyc.truncate(HEADER);
@@ -147,16 +165,19 @@ fn exiting_branch_test(statement: &ast::StmtTry) -> Option<&ast::Expr> {
     .then_some(test)
 }
 
-/// The corrected marshal stream, `None` when nothing matched.
+/// The corrected marshal stream, `None` when nothing matched. `reference` compiles the
+/// source with the second engine, asked only when an except clause carries on after the try.
 fn correct(
     stream: &[u8],
     branches: &[RangeInclusive<i32>],
     ops: &Opcodes,
+    reference: &mut dyn FnMut() -> Option<Vec<Reference>>,
 ) -> Result<Option<Vec<u8>>, pyc_edit::Refused> {
     let objects = marshal::code_objects(stream)
         .map_err(|_| pyc_edit::Refused::Malformed("marshal stream"))?;
+    let mut references: Option<Option<Vec<Reference>>> = None;
     let mut replacements = Vec::new();
-    for fields in &objects {
+    for (index, fields) in objects.iter().enumerate() {
         let (
             marshal::Field::Inline {
                 object: code_at,
@@ -182,11 +203,32 @@ fn correct(
         let mut changed = false;
         loop {
             let decoded = Decoded::new(&tables.0, &tables.1, &tables.2, fields.first_line, ops)?;
-            let Some((jump, at)) = missing_nop(&decoded, branches, ops) else {
+            let Some(missing) = missing_nop(&decoded, branches, ops) else {
                 break;
             };
-            let location = decoded.location(&decoded.instructions[jump]);
-            tables = decoded.insert_nop(at, location, jump)?;
+            let location = decoded.location(&decoded.instructions[missing.jump]);
+            let with_nop = decoded.insert_nop(missing.at, location, missing.jump)?;
+            if !missing.handler_continues {
+                tables = with_nop;
+                changed = true;
+                continue;
+            }
+            // serc may also differ in which loads borrow: take the second engine's code for
+            // this object, but only if it is ours plus the NOP, but for borrows.
+            let all = references.get_or_insert_with(&mut *reference);
+            let Some(theirs) = all
+                .as_ref()
+                .filter(|all| all.len() == objects.len())
+                .map(|all| &all[index])
+                .filter(|theirs| {
+                    theirs.first_line == fields.first_line
+                        && theirs.stack_size == fields.stack_size
+                        && pyc_edit::same_but_for_borrows(&with_nop, &theirs.tables, ops)
+                })
+            else {
+                break;
+            };
+            tables = theirs.tables.clone();
             changed = true;
         }
         if changed {
@@ -201,13 +243,20 @@ fn correct(
     Ok(Some(marshal::splice(stream, &mut replacements)))
 }
 
-/// The first conditional jump (index) of a matching branch whose NOP is missing, and where
-/// the NOP belongs.
+/// A NOP to restore: the conditional jump (an index) that lands on it, and where it goes.
+struct Missing {
+    jump: usize,
+    at: usize,
+    /// Another jump, from after the try (an except clause carrying on), lands there too.
+    handler_continues: bool,
+}
+
+/// The first conditional jump of a matching branch whose NOP is missing.
 fn missing_nop(
     decoded: &Decoded,
     branches: &[RangeInclusive<i32>],
     ops: &Opcodes,
-) -> Option<(usize, usize)> {
+) -> Option<Missing> {
     let instructions = &decoded.instructions;
     let line = |instruction: &Instruction| decoded.location(instruction).line;
     instructions.iter().enumerate().find_map(|(index, jump)| {
@@ -229,19 +278,23 @@ fn missing_nop(
             ops.jump_backward_no_interrupt,
         ]
         .contains(&before.opcode);
-        // A handler that carries on after the try also jumps there; serc then differs in
-        // more than the NOP (see the module comment), so such code is left alone.
-        let only_jump_in = instructions
-            .iter()
-            .enumerate()
-            .all(|(other, i)| other == index || i.target() != Some(at));
+        let jumps_in = |from_before: bool| {
+            instructions.iter().enumerate().any(|(other, i)| {
+                other != index && (i.start < at) == from_before && i.target() == Some(at)
+            })
+        };
+        // A second jump from inside the try makes the block CPython's NOP sits in a join
+        // point: it gets no line, and CPython drops it too.
         (at > jump.start
             && exits
-            && line(before) == jump_line
             && after.opcode != ops.nop
             && line(after) != jump_line
-            && only_jump_in)
-            .then_some((index, at))
+            && !jumps_in(true))
+        .then(|| Missing {
+            jump: index,
+            at,
+            handler_continues: jumps_in(false),
+        })
     })
 }
 

@@ -33,6 +33,7 @@ impl Field {
 /// The editable fields of one code object, in stream order.
 #[derive(Debug, Clone)]
 pub struct CodeFields {
+    pub stack_size: u32,
     pub code: Field,
     pub first_line: i32,
     pub line_table: Field,
@@ -158,11 +159,14 @@ impl Walker<'_> {
 
     fn code(&mut self) -> Result<(), Malformed> {
         // argcount, posonlyargcount, kwonlyargcount, stacksize, flags
-        self.take(20)?;
+        self.take(12)?;
+        let stack_size = self.u32()?;
+        self.take(4)?;
         let code = self.object()?;
         // Reserve this code object's slot before its constants add theirs (pre-order).
         let slot = self.found.len();
         self.found.push(CodeFields {
+            stack_size,
             code,
             first_line: 0,
             line_table: Field::Shared,

@@ -29,6 +29,9 @@ pub struct Opcodes {
     forward: [u8; 2],
     /// END_ASYNC_FOR counts its "target" backward like JUMP_BACKWARD (`dis._is_backward_jump`).
     end_async_for: u8,
+    /// (LOAD_FAST, LOAD_FAST_BORROW) and (LOAD_FAST_LOAD_FAST,
+    /// LOAD_FAST_BORROW_LOAD_FAST_BORROW): the strong and the borrowing form of a load.
+    pub borrows: [(u8, u8); 2],
     /// Inline cache units after an instruction, where not 0.
     caches: &'static [(u8, u8)],
 }
@@ -44,6 +47,7 @@ impl Opcodes {
         pop_jump_if_false: 100,
         forward: [70, 106],
         end_async_for: 68,
+        borrows: [(84, 86), (89, 87)],
         caches: &[
             (38, 1),  // STORE_SUBSCR
             (39, 3),  // TO_BOOL
@@ -77,6 +81,7 @@ impl Opcodes {
         pop_jump_if_false: 99,
         forward: [68, 105],
         end_async_for: 66,
+        borrows: [(83, 85), (88, 86)],
         caches: &[
             (4, 1),   // CALL_FUNCTION_EX
             (36, 1),  // STORE_SUBSCR
@@ -221,6 +226,30 @@ pub fn instructions(code: &[u8], ops: &Opcodes) -> Result<Vec<Instruction>, Refu
 
 /// New `co_code`, `co_linetable` and `co_exceptiontable`.
 pub type Tables = (Vec<u8>, Vec<u8>, Vec<u8>);
+
+/// The same code object as compiled by another engine, to check an edit against.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub first_line: i32,
+    pub stack_size: u32,
+    pub tables: Tables,
+}
+
+/// Whether `ours` and `reference` are the same code but for loads that one side borrows
+/// (LOAD_FAST_BORROW) and the other does not: same line and exception tables, same length,
+/// every unit equal or the two forms of one load with the same argument.
+pub fn same_but_for_borrows(ours: &Tables, reference: &Tables, ops: &Opcodes) -> bool {
+    ours.1 == reference.1
+        && ours.2 == reference.2
+        && ours.0.len() == reference.0.len()
+        && ours.0.chunks(2).zip(reference.0.chunks(2)).all(|(a, b)| {
+            a[1] == b[1]
+                && (a[0] == b[0]
+                    || ops.borrows.iter().any(|&(strong, borrow)| {
+                        (a[0], b[0]) == (strong, borrow) || (a[0], b[0]) == (borrow, strong)
+                    }))
+        })
+}
 
 /// A code object's three editable tables, decoded.
 pub struct Decoded {
