@@ -11,6 +11,7 @@
 //! - "positional argument follows keyword argument" points at the call's closing parenthesis;
 //!   rustpython points at the positional argument.
 
+use ruff_source_file::{LineIndex, OneIndexed, PositionEncoding, SourceLocation};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 use rustpython_compiler::ast::{self, visitor::Visitor};
 use rustpython_compiler::parser;
@@ -122,7 +123,7 @@ impl<'a> Visitor<'a> for Ranges {
 
 /// Points `exception` at `range` of `text`: 1-based line and character columns, and the
 /// range's first line as the source line shown.
-fn locate(exception: &mut PyException, text: &str, range: TextRange) {
+pub fn locate(exception: &mut PyException, text: &str, range: TextRange) {
     let (line, column) = position(text, range.start().to_usize());
     let (end_line, end_column) = position(text, range.end().to_usize());
     exception.lineno = Some(line);
@@ -132,29 +133,20 @@ fn locate(exception: &mut PyException, text: &str, range: TextRange) {
     exception.text = text.split_inclusive('\n').nth(line - 1).map(str::to_owned);
 }
 
-/// The 1-based line and character column of a byte offset.
+/// The 1-based line and character column of a byte offset. The text comes from serc's
+/// decoder: BOM removed and newlines normalised, so ruff's line index counts as CPython does.
 pub fn position(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (
-        before.matches('\n').count() + 1,
-        before[line_start..].chars().count() + 1,
-    )
+    let at = LineIndex::from_source_text(text).line_column(TextSize::new(offset as u32), text);
+    (at.line.get(), at.column.get())
 }
 
 /// The byte offset of a 1-based line and character column.
 fn byte_offset(text: &str, line: usize, column: usize) -> Option<TextSize> {
-    let line_start: usize = text
-        .split_inclusive('\n')
-        .take(line.checked_sub(1)?)
-        .map(str::len)
-        .sum();
-    let within: usize = text[line_start..]
-        .chars()
-        .take(column.checked_sub(1)?)
-        .map(char::len_utf8)
-        .sum();
-    u32::try_from(line_start + within).ok().map(TextSize::new)
+    let location = SourceLocation {
+        line: OneIndexed::new(line)?,
+        character_offset: OneIndexed::new(column)?,
+    };
+    Some(LineIndex::from_source_text(text).offset(location, text, PositionEncoding::Utf32))
 }
 
 #[cfg(test)]

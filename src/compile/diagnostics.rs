@@ -6,6 +6,7 @@
 //! of CPython's diagnostics, for the exception, and render it the way
 //! `py_compile.PyCompileError` does. Decoding errors come from our own tokenizer rules.
 
+use ruff_text_size::{TextRange, TextSize};
 use rustpython_compiler::parser;
 use rustpython_compiler::{CompileError as RpError, CompileOpts, Mode};
 
@@ -364,24 +365,20 @@ fn invalid_syntax_before_the_end(exception: &mut PyException, text: &str) {
     if start >= text.len() || text[start..].trim().is_empty() {
         return;
     }
-    let position = |offset| carets::position(text, offset);
-    let (lineno, offset) = position(start);
+    let (lineno, _) = carets::position(text, start);
     if exception
         .lineno
         .is_none_or(|bracket_line| lineno > bracket_line)
     {
         return;
     }
-    let (end_lineno, end_offset) = position(end.max(start + 1).min(text.len()));
     exception.msg = "invalid syntax".to_owned();
-    exception.lineno = Some(lineno);
-    exception.offset = Some(offset);
-    exception.end_lineno = Some(end_lineno);
-    exception.end_offset = Some(end_offset);
-    exception.text = text
-        .split_inclusive('\n')
-        .nth(lineno - 1)
-        .map(str::to_owned);
+    let end = end.max(start + 1).min(text.len());
+    carets::locate(
+        exception,
+        text,
+        TextRange::new(TextSize::new(start as u32), TextSize::new(end as u32)),
+    );
 }
 
 /// CPython's wording for messages where rustpython's parser (ruff's) words them its own way.
