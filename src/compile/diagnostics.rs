@@ -131,10 +131,11 @@ pub fn explain_rejection(
     optimize: u8,
     engine_message: &str,
 ) -> CompileFailure {
-    if let Some(failure) = undecodable_here(source, filename) {
-        return failure;
-    }
-    match cpython_exception(source, filename, optimize) {
+    let text = match decode_for_engine(source, filename) {
+        Ok(text) => text,
+        Err(failure) => return failure,
+    };
+    match text_exception(&text, filename, optimize) {
         Some(exception) => CompileFailure::Rejected(exception.py_compile_text()),
         None => CompileFailure::Unsupported(format!(
             "{filename}: the embedded compiler cannot compile this file: {engine_message}"
@@ -142,35 +143,24 @@ pub fn explain_rejection(
     }
 }
 
-/// A source whose cookie names a codec CPython has and serc lacks: not the file's fault.
-pub fn undecodable_here(source: &[u8], filename: &str) -> Option<CompileFailure> {
-    match serc::decode_source(source) {
-        Err(serc::SourceDecodeError::UnsupportedEncoding(name))
-            if encodings::cpython_decodes(&name) =>
-        {
-            Some(CompileFailure::Unsupported(format!(
-                "{filename}: the embedded compiler cannot decode source encoding '{name}' \
-                 (CPython can); compile this file with --compiler interpreter"
-            )))
-        }
-        _ => None,
+/// The exception CPython raises for `source`, or `None` if rustpython accepts it.
+pub fn cpython_exception(source: &[u8], filename: &str, optimize: u8) -> Option<PyException> {
+    match decode(source, filename) {
+        Ok(text) => text_exception(&text, filename, optimize),
+        Err(exception) => Some(*exception),
     }
 }
 
-/// The exception CPython raises for `source`, or `None` if rustpython accepts it.
-pub fn cpython_exception(source: &[u8], filename: &str, optimize: u8) -> Option<PyException> {
-    let text = match decode(source, filename) {
-        Ok(text) => text,
-        Err(exception) => return Some(*exception),
-    };
+/// The exception CPython raises for decoded `text`, or `None` if rustpython accepts it.
+fn text_exception(text: &str, filename: &str, optimize: u8) -> Option<PyException> {
     let options = CompileOpts {
         optimize,
         ..CompileOpts::default()
     };
-    let rejected = rustpython_compiler::compile(&text, Mode::Exec, filename, options)
+    let rejected = rustpython_compiler::compile(text, Mode::Exec, filename, options)
         .err()
-        .map(|error| from_rustpython(&error, &text, filename));
-    let indentation = indentation::first_problem(&text).map(|(line, problem)| PyException {
+        .map(|error| from_rustpython(&error, text, filename));
+    let indentation = indentation::first_problem(text).map(|(line, problem)| PyException {
         kind: problem.kind(),
         msg: problem.message().to_owned(),
         filename: Some(filename.to_owned()),
@@ -193,17 +183,53 @@ pub fn cpython_exception(source: &[u8], filename: &str, optimize: u8) -> Option<
     }
 }
 
+/// Why a source does not decode.
+enum Undecodable {
+    NullByte,
+    Serc(serc::SourceDecodeError),
+}
+
+/// Decodes as CPython's tokenizer does (serc's decoder, after CPython's null-byte check).
+fn decode_source(source: &[u8]) -> Result<String, Undecodable> {
+    if source.contains(&0) {
+        return Err(Undecodable::NullByte);
+    }
+    serc::decode_source(source)
+        .map(|text| text.into_owned())
+        .map_err(Undecodable::Serc)
+}
+
 /// Decodes source bytes as CPython's tokenizer does, with its error texts.
 pub fn decode(source: &[u8], filename: &str) -> Result<String, Box<PyException>> {
-    if source.contains(&0) {
-        return Err(Box::new(PyException::syntax(
+    decode_source(source)
+        .map_err(|problem| Box::new(undecodable_exception(&problem, source, filename)))
+}
+
+/// Decodes for an engine: like [`decode`], except that a cookie naming a codec CPython has
+/// and serc lacks is not the file's fault, so it is our limitation, not CPython's error.
+pub fn decode_for_engine(source: &[u8], filename: &str) -> Result<String, CompileFailure> {
+    decode_source(source).map_err(|problem| match problem {
+        Undecodable::Serc(serc::SourceDecodeError::UnsupportedEncoding(name))
+            if encodings::cpython_decodes(&name) =>
+        {
+            CompileFailure::Unsupported(format!(
+                "{filename}: the embedded compiler cannot decode source encoding '{name}' \
+                 (CPython can); compile this file with --compiler interpreter"
+            ))
+        }
+        problem => CompileFailure::Rejected(
+            undecodable_exception(&problem, source, filename).py_compile_text(),
+        ),
+    })
+}
+
+fn undecodable_exception(problem: &Undecodable, source: &[u8], filename: &str) -> PyException {
+    match problem {
+        Undecodable::NullByte => PyException::syntax(
             "SyntaxError",
             "source code string cannot contain null bytes",
-        )));
-    }
-    match serc::decode_source(source) {
-        Ok(text) => Ok(text.into_owned()),
-        Err(error) => Err(Box::new(decode_exception(&error, source, filename))),
+        ),
+        Undecodable::Serc(error) => decode_exception(error, source, filename),
     }
 }
 

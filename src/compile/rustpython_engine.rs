@@ -24,11 +24,7 @@ pub fn compile(
     optimize: u8,
     validation: Validation,
 ) -> Result<Vec<u8>, CompileFailure> {
-    if let Some(failure) = diagnostics::undecodable_here(source, filename) {
-        return Err(failure);
-    }
-    let text = diagnostics::decode(source, filename)
-        .map_err(|exception| CompileFailure::Rejected(exception.py_compile_text()))?;
+    let text = diagnostics::decode_for_engine(source, filename)?;
     let options = CompileOpts {
         optimize,
         ..CompileOpts::default()
