@@ -88,7 +88,7 @@ pub fn reference_tables(text: &str, filename: &str, optimize: u8) -> Option<Vec<
     let code = rustpython_compiler::compile(text, Mode::Exec, filename, options).ok()?;
     fn walk(code: &CodeObject, out: &mut Vec<Reference>) {
         out.push(Reference {
-            first_line: code.first_line_number.map_or(1, |line| line.get() as i32),
+            first_line: first_line(code),
             stack_size: code.max_stackdepth,
             tables: (
                 code.instructions.original_bytes(),
@@ -117,48 +117,53 @@ fn fix_removed_docstring_locations(code: &mut CodeObject, text: &str) {
     let Ok(parsed) = rustpython_compiler::parser::parse_module(text) else {
         return;
     };
-    let lines = LineIndex::from_source_text(text);
-    let mut places = Vec::new();
-    for statement in walk_statements(&parsed.syntax().body) {
-        let body = match statement {
-            ast::Stmt::FunctionDef(def) => &def.body,
-            ast::Stmt::ClassDef(class) => &class.body,
-            _ => continue,
-        };
-        if let [ast::Stmt::Expr(expression)] = &body[..]
-            && expression.value.is_string_literal_expr()
-        {
-            let start = expression.range.start();
-            let line = lines.line_index(start);
-            let line_start = lines.line_start(line, text);
-            places.push((line.get() as i32, (start - line_start).to_u32() as i32));
-        }
-    }
-    if !places.is_empty() {
-        relocate(code, &places);
+    let mut finder = LoneDocstrings {
+        lines: LineIndex::from_source_text(text),
+        text,
+        places: Vec::new(),
+    };
+    finder.visit_body(&parsed.syntax().body);
+    if !finder.places.is_empty() {
+        relocate(code, &finder.places);
     }
 }
 
-/// Every statement of `body`, nested ones included.
-fn walk_statements(body: &[ast::Stmt]) -> Vec<&ast::Stmt> {
-    struct All<'a>(Vec<&'a ast::Stmt>);
-    impl<'a> Visitor<'a> for All<'a> {
-        fn visit_stmt(&mut self, stmt: &'a ast::Stmt) {
-            self.0.push(stmt);
-            ast::visitor::walk_stmt(self, stmt);
+/// Collects the (line, column) of every docstring that is a function's or class's whole body.
+struct LoneDocstrings<'a> {
+    lines: LineIndex,
+    text: &'a str,
+    places: Vec<(i32, i32)>,
+}
+
+impl<'a> Visitor<'a> for LoneDocstrings<'_> {
+    fn visit_stmt(&mut self, statement: &'a ast::Stmt) {
+        let body = match statement {
+            ast::Stmt::FunctionDef(def) => Some(&def.body),
+            ast::Stmt::ClassDef(class) => Some(&class.body),
+            _ => None,
+        };
+        if let Some([ast::Stmt::Expr(expression)]) = body.map(|body| &body[..])
+            && expression.value.is_string_literal_expr()
+        {
+            let start = expression.range.start();
+            let line = self.lines.line_index(start);
+            let line_start = self.lines.line_start(line, self.text);
+            self.places
+                .push((line.get() as i32, (start - line_start).to_u32() as i32));
         }
+        ast::visitor::walk_stmt(self, statement);
     }
-    let mut all = All(Vec::new());
-    all.visit_body(body);
-    all.0
+}
+
+/// `co_firstlineno` of a rustpython code object.
+fn first_line(code: &CodeObject) -> i32 {
+    code.first_line_number.map_or(1, |line| line.get() as i32)
 }
 
 /// Gives every code unit located at one of `places` (line, column) CPython's `pass` location.
 fn relocate(code: &mut CodeObject, places: &[(i32, i32)]) {
-    let first_line = code.first_line_number.map_or(1, |line| line.get() as i32);
-    if let Ok(mut units) = locations::decode(&code.linetable, first_line)
-        && locations::encode(&units, first_line)[..] == code.linetable[..]
-    {
+    let first_line = first_line(code);
+    if let Some(mut units) = locations::decode_exact(&code.linetable, first_line) {
         let mut changed = false;
         for unit in units.iter_mut() {
             if places.contains(&(unit.line, unit.column)) && unit.end_line != unit.line {

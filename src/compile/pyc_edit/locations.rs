@@ -124,6 +124,13 @@ impl Reader<'_> {
     }
 }
 
+/// [`decode`], only if the table is exactly what [`encode`] writes for the result: an edit
+/// re-encodes the whole table, so anything else would change bytes the edit did not mean to.
+pub fn decode_exact(table: &[u8], first_line: i32) -> Option<Vec<Location>> {
+    let units = decode(table, first_line).ok()?;
+    (encode(&units, first_line) == table).then_some(units)
+}
+
 fn signed(raw: u32) -> i32 {
     if raw & 1 != 0 {
         -((raw >> 1) as i32)

@@ -271,13 +271,9 @@ impl Decoded {
         ops: &Opcodes,
     ) -> Result<Self, Refused> {
         let instructions = instructions(code, ops)?;
-        let locations = locations::decode(line_table, first_line)
-            .map_err(|_| Refused::Malformed("line table"))?;
-        if locations.len() != code.len() / 2
-            || locations::encode(&locations, first_line) != line_table
-        {
-            return Err(Refused::Malformed("line table does not round-trip"));
-        }
+        let locations = locations::decode_exact(line_table, first_line)
+            .filter(|locations| locations.len() == code.len() / 2)
+            .ok_or(Refused::Malformed("line table does not round-trip"))?;
         let handlers = exceptions::decode(exception_table)
             .map_err(|_| Refused::Malformed("exception table"))?;
         if exceptions::encode(&handlers) != exception_table {
