@@ -185,27 +185,17 @@ fn correct(
     let mut references: Option<Option<Vec<Reference>>> = None;
     let mut replacements = Vec::new();
     for (index, fields) in objects.iter().enumerate() {
-        let (
-            marshal::Field::Inline {
-                object: code_at,
-                payload: code,
-            },
-            marshal::Field::Inline {
-                object: lines_at,
-                payload: lines,
-            },
-            marshal::Field::Inline {
-                object: handlers_at,
-                payload: handlers,
-            },
-        ) = (&fields.code, &fields.line_table, &fields.exception_table)
-        else {
+        let (Some(code), Some(lines), Some(handlers)) = (
+            fields.code.inline(),
+            fields.line_table.inline(),
+            fields.exception_table.inline(),
+        ) else {
             continue;
         };
         let mut tables = (
-            stream[code.clone()].to_vec(),
-            stream[lines.clone()].to_vec(),
-            stream[handlers.clone()].to_vec(),
+            stream[code.1].to_vec(),
+            stream[lines.1].to_vec(),
+            stream[handlers.1].to_vec(),
         );
         let mut changed = false;
         loop {
@@ -239,9 +229,9 @@ fn correct(
             changed = true;
         }
         if changed {
-            replacements.push((code_at.clone(), tables.0));
-            replacements.push((lines_at.clone(), tables.1));
-            replacements.push((handlers_at.clone(), tables.2));
+            replacements.push((code.0, tables.0));
+            replacements.push((lines.0, tables.1));
+            replacements.push((handlers.0, tables.2));
         }
     }
     if replacements.is_empty() {

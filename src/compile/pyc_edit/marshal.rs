@@ -21,12 +21,17 @@ pub enum Field {
 }
 
 impl Field {
-    #[cfg(test)]
-    pub fn payload<'a>(&self, stream: &'a [u8]) -> Option<&'a [u8]> {
+    /// The object's range and its payload's, unless it is shared.
+    pub fn inline(&self) -> Option<(Range<usize>, Range<usize>)> {
         match self {
-            Field::Inline { payload, .. } => Some(&stream[payload.clone()]),
+            Field::Inline { object, payload } => Some((object.clone(), payload.clone())),
             Field::Shared => None,
         }
+    }
+
+    #[cfg(test)]
+    pub fn payload<'a>(&self, stream: &'a [u8]) -> Option<&'a [u8]> {
+        self.inline().map(|(_, payload)| &stream[payload])
     }
 }
 
@@ -248,11 +253,10 @@ mod tests {
         let mut replacements: Vec<_> = found
             .iter()
             .flat_map(|fields| [&fields.code, &fields.line_table])
-            .filter_map(|field| match field {
-                Field::Inline { object, payload } => {
-                    Some((object.clone(), stream[payload.clone()].to_vec()))
-                }
-                Field::Shared => None,
+            .filter_map(|field| {
+                field
+                    .inline()
+                    .map(|(object, payload)| (object, stream[payload].to_vec()))
             })
             .collect();
         assert!(!replacements.is_empty());
