@@ -1,6 +1,6 @@
-//! Where CPython's parser points for two errors that rustpython locates differently.
+//! Where CPython's parser points for errors that rustpython locates differently.
 //!
-//! Both rules were read off CPython 3.14.2's output (tests/fixtures/broken/missing_comma*.py,
+//! The rules were read off CPython 3.14.2's output (tests/fixtures/broken/missing_comma*.py,
 //! positional_after_keyword*.py, keyword_after_expression.py; tests/diagnostics.rs compares):
 //!
 //! - "invalid syntax. Perhaps you forgot a comma?" comes from the grammar rule
@@ -10,6 +10,7 @@
 //!   does not match and CPython reports plain "invalid syntax" at that keyword.
 //! - "positional argument follows keyword argument" points at the call's closing parenthesis;
 //!   rustpython points at the positional argument.
+//! - "'(' was never closed": see [`invalid_syntax_before_the_end`].
 
 use ruff_source_file::{LineIndex, OneIndexed, PositionEncoding, SourceLocation};
 use ruff_text_size::{Ranged, TextRange, TextSize};
@@ -27,11 +28,46 @@ const STATEMENT_KEYWORDS: &[&str] = &[
 
 /// Applies the rule for the message of `exception`, if it has one.
 pub fn correct(exception: &mut PyException, text: &str) {
+    if exception.kind == "SyntaxError" && exception.msg.ends_with("' was never closed") {
+        return invalid_syntax_before_the_end(exception, text);
+    }
     match exception.msg.as_str() {
         "invalid syntax. Perhaps you forgot a comma?" => missing_comma(exception, text),
         "positional argument follows keyword argument" => positional_after_keyword(exception, text),
         _ => {}
     }
+}
+
+/// rustpython says "'(' was never closed" whenever a bracket is still open at the end of the
+/// input. CPython says so when its parser ran into the end, or when it stopped at a token on a
+/// line after the bracket's (the check in `_PyPegen_tokenize_full_source_to_check_for_errors`);
+/// when it stops on the bracket's own line, as in `def f(:`, it reports "invalid syntax" at
+/// that token. So we ask the parser where it stopped.
+fn invalid_syntax_before_the_end(exception: &mut PyException, text: &str) {
+    let Err(error) = parser::parse_module(text) else {
+        return;
+    };
+    let (start, end) = (
+        error.location.start().to_usize(),
+        error.location.end().to_usize(),
+    );
+    if start >= text.len() || text[start..].trim().is_empty() {
+        return;
+    }
+    let (lineno, _) = position(text, start);
+    if exception
+        .lineno
+        .is_none_or(|bracket_line| lineno > bracket_line)
+    {
+        return;
+    }
+    exception.msg = "invalid syntax".to_owned();
+    let end = end.max(start + 1).min(text.len());
+    locate(
+        exception,
+        text,
+        TextRange::new(TextSize::new(start as u32), TextSize::new(end as u32)),
+    );
 }
 
 fn missing_comma(exception: &mut PyException, text: &str) {

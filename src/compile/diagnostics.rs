@@ -6,8 +6,6 @@
 //! of CPython's diagnostics, for the exception, and render it the way
 //! `py_compile.PyCompileError` does. Decoding errors come from our own tokenizer rules.
 
-use ruff_text_size::{TextRange, TextSize};
-use rustpython_compiler::parser;
 use rustpython_compiler::{CompileError as RpError, CompileOpts, Mode};
 
 use super::{CompileFailure, carets, encodings, escape, indentation};
@@ -368,43 +366,8 @@ fn from_rustpython(error: &RpError, text: &str, filename: &str) -> PyException {
     if raw == "Got unexpected unicode" {
         escape::explain(&mut exception);
     }
-    if exception.kind == "SyntaxError" && exception.msg.ends_with("' was never closed") {
-        invalid_syntax_before_the_end(&mut exception, text);
-    }
     carets::correct(&mut exception, text);
     exception
-}
-
-/// rustpython says "'(' was never closed" whenever a bracket is still open at the end of the
-/// input. CPython says so when its parser ran into the end, or when it stopped at a token on a
-/// line after the bracket's (the check in `_PyPegen_tokenize_full_source_to_check_for_errors`);
-/// when it stops on the bracket's own line, as in `def f(:`, it reports "invalid syntax" at
-/// that token. So we ask the parser where it stopped.
-fn invalid_syntax_before_the_end(exception: &mut PyException, text: &str) {
-    let Err(error) = parser::parse_module(text) else {
-        return;
-    };
-    let (start, end) = (
-        error.location.start().to_usize(),
-        error.location.end().to_usize(),
-    );
-    if start >= text.len() || text[start..].trim().is_empty() {
-        return;
-    }
-    let (lineno, _) = carets::position(text, start);
-    if exception
-        .lineno
-        .is_none_or(|bracket_line| lineno > bracket_line)
-    {
-        return;
-    }
-    exception.msg = "invalid syntax".to_owned();
-    let end = end.max(start + 1).min(text.len());
-    carets::locate(
-        exception,
-        text,
-        TextRange::new(TextSize::new(start as u32), TextSize::new(end as u32)),
-    );
 }
 
 /// CPython's wording for messages where rustpython's parser (ruff's) words them its own way.
