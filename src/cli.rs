@@ -92,8 +92,15 @@ impl Args {
         Self::try_parse_from(argv).map_err(|error| error.render().to_string().trim_end().to_owned())
     }
 
-    /// The number of compile threads.
+    /// The number of compile threads: `--jobs`, else the cores this process may use.
+    ///
+    /// A one-shot run of at most one file (what Bazel sends per action) has no use for more
+    /// than one, so it does not ask: the core count costs a dozen system calls (cgroup quota
+    /// files), about 1% of such an action.
     pub fn jobs(&self) -> usize {
+        if self.jobs.is_none() && !self.persistent_worker && self.src.len() <= 1 {
+            return 1;
+        }
         self.jobs
             .or_else(|| std::thread::available_parallelism().ok())
             .map_or(1, NonZeroUsize::get)
@@ -229,6 +236,23 @@ mod tests {
 
     fn strings(args: &[&str]) -> Vec<String> {
         args.iter().map(|arg| (*arg).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_single_file_one_shot_run_needs_one_thread() {
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let one = ["--src", "a.py", "--src_name", "a.py", "--pyc", "a.pyc"];
+        let two = [
+            &one[..],
+            &["--src", "b.py", "--src_name", "b.py", "--pyc", "b.pyc"],
+        ]
+        .concat();
+        let jobs = |args: &[&str]| Args::parse_args(&strings(args)).unwrap().jobs();
+        assert_eq!(jobs(&one), 1);
+        assert_eq!(jobs(&[]), 1);
+        assert_eq!(jobs(&two), cores);
+        assert_eq!(jobs(&["--persistent_worker"]), cores);
+        assert_eq!(jobs(&[&one[..], &["--jobs", "3"]].concat()), 3);
     }
 
     #[test]

@@ -32,26 +32,29 @@ pub fn run(args: &Args, jobs: usize) -> i32 {
     let results: Vec<Mutex<Option<Result<(), JobError>>>> =
         request.jobs.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
-    let threads = jobs.min(request.jobs.len());
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(job) = request.jobs.get(i) else {
+                return;
+            };
+            let result =
+                compile::run_job(job, &request.settings, engine, &NeverCancelled).map(drop);
+            *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+        }
+    };
+    // The main thread compiles too, so a single file (one action's usual load) starts no
+    // thread at all.
+    let helpers = jobs.min(request.jobs.len()).saturating_sub(1);
     std::thread::scope(|scope| {
-        for index in 0..threads {
+        for index in 0..helpers {
             std::thread::Builder::new()
                 .name(format!("compile-{index}"))
                 .stack_size(COMPILE_STACK)
-                .spawn_scoped(scope, || {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(job) = request.jobs.get(i) else {
-                            return;
-                        };
-                        let result =
-                            compile::run_job(job, &request.settings, engine, &NeverCancelled)
-                                .map(drop);
-                        *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
-                    }
-                })
+                .spawn_scoped(scope, work)
                 .expect("spawning a compile thread");
         }
+        compile::on_compile_stack(work);
     });
     let mut failed = false;
     for result in results {

@@ -200,17 +200,13 @@ impl Settings {
 /// Only the pages actually touched are committed, so this costs address space, not memory.
 pub const COMPILE_STACK: usize = 1 << 30;
 
-/// Runs `f` on a fresh thread with [`COMPILE_STACK`], for callers outside the worker pool.
-pub fn on_compile_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("compile".into())
-            .stack_size(COMPILE_STACK)
-            .spawn_scoped(scope, f)
-            .expect("spawning a compile thread")
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
+/// Runs `f` on the current thread, on a fresh stack of [`COMPILE_STACK`] bytes, for callers
+/// outside the worker pool.
+///
+/// Switching stacks instead of starting a thread keeps a one-shot action on its core, its
+/// warm caches and the main heap: 7–11% of a single-file action (measured, benches/README.md).
+pub fn on_compile_stack<T>(f: impl FnOnce() -> T) -> T {
+    stacker::grow(COMPILE_STACK, f)
 }
 
 /// Why a source produced no `.pyc`.
