@@ -16,6 +16,7 @@
 //! byte scan first proves most files shallow: an expression nested `d` deep needs a logical
 //! line of at least `d` bytes, so a file whose logical lines are all short cannot be too deep.
 
+use memchr::{memchr, memchr2, memchr3};
 use rustpython_compiler::ast::{self, visitor::Visitor};
 use rustpython_compiler::parser;
 
@@ -111,14 +112,19 @@ fn longest_logical_line(source: &[u8]) -> usize {
     let mut brackets: usize = 0;
     let mut i = 0;
     while i < source.len() {
-        match source[i] {
+        let byte = source[i];
+        // Most bytes are none of the few that matter: one table lookup each.
+        if !SPECIAL[usize::from(byte)] {
+            i += 1;
+            continue;
+        }
+        match byte {
             b'#' => {
-                while i < source.len() && source[i] != b'\n' {
-                    i += 1;
-                }
+                i = memchr(b'\n', &source[i..]).map_or(source.len(), |n| i + n);
                 continue;
             }
-            quote @ (b'\'' | b'"') => {
+            b'\'' | b'"' => {
+                let quote = byte;
                 let prefix = source[..i]
                     .iter()
                     .rev()
@@ -130,16 +136,30 @@ fn longest_logical_line(source: &[u8]) -> usize {
                 let triple = source[i..].starts_with(&[quote; 3]);
                 i += if triple { 3 } else { 1 };
                 while i < source.len() {
+                    let rest = &source[i..];
+                    let found = if triple {
+                        memchr2(b'\\', quote, rest)
+                    } else {
+                        memchr3(b'\\', b'\n', quote, rest)
+                    };
+                    let Some(offset) = found else {
+                        i = source.len();
+                        break;
+                    };
+                    i += offset;
                     match source[i] {
-                        b'\\' => i += 1,
-                        b'\n' if !triple => break,
-                        c if c == quote && (!triple || source[i..].starts_with(&[quote; 3])) => {
-                            i += if triple { 3 } else { 1 };
+                        b'\\' => i += 2,
+                        b'\n' => break,
+                        _ if !triple => {
+                            i += 1;
                             break;
                         }
-                        _ => {}
+                        _ if source[i..].starts_with(&[quote; 3]) => {
+                            i += 3;
+                            break;
+                        }
+                        _ => i += 1,
                     }
-                    i += 1;
                 }
                 if !interpolated {
                     literal_bytes += i.min(source.len()) - literal_start;
@@ -161,6 +181,18 @@ fn longest_logical_line(source: &[u8]) -> usize {
     longest.max(source.len().saturating_sub(start + literal_bytes))
 }
 
+/// The bytes [`longest_logical_line`] acts on: comment, quotes, brackets, backslash, newline.
+static SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let bytes = b"#'\"([{)]}\\\n";
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +206,12 @@ mod tests {
         // and comments do not open one.
         assert_eq!(longest_logical_line(b"s = '('\nt\n"), 4);
         assert_eq!(longest_logical_line(b"# (\nx\n"), 3);
+        // An escaped quote does not end a string, a triple-quoted one holds quotes and
+        // newlines, and an unterminated string or comment runs to the end of the file.
+        assert_eq!(longest_logical_line(b"s = 'a\\'('\nxy\n"), 4);
+        assert_eq!(longest_logical_line(b"s = '''a'b\n(c'''\nxy\n"), 4);
+        assert_eq!(longest_logical_line(b"s = ('abc\\"), 5);
+        assert_eq!(longest_logical_line(b"x = 1 # (("), 10);
     }
 
     #[test]

@@ -43,6 +43,8 @@
 
 use std::ops::RangeInclusive;
 
+use memchr::{memchr, memchr2_iter, memmem};
+
 use ruff_source_file::LineIndex;
 use ruff_text_size::Ranged;
 use rustpython_compiler::ast::{self, visitor::Visitor};
@@ -113,19 +115,30 @@ pub fn restore(
 /// whose next line with code starts an `except` clause. (Checked against the stdlib: the
 /// colon test alone let 66 of 559 files through to a full parse, this lets 2.)
 fn may_apply(source: &[u8]) -> bool {
-    let mut lines = source
-        .split(|&b| b == b'\n' || b == b'\r')
-        .map(|line| line.trim_ascii_start())
-        .filter(|line| !line.is_empty() && !line.starts_with(b"#"));
-    let mut exits = false;
-    lines.any(|line| {
-        let follows_exit = exits && line.starts_with(b"except");
-        exits = line.iter().position(|&b| b == b':').is_some_and(|colon| {
-            [&b"break"[..], b"continue", b"return"]
-                .iter()
-                .any(|word| line[colon..].windows(word.len()).any(|w| w == *word))
-        });
-        follows_exit
+    // The last line with code before the current one.
+    let mut previous: &[u8] = b"";
+    let mut start = 0;
+    for end in memchr2_iter(b'\n', b'\r', source).chain(std::iter::once(source.len())) {
+        let line = source[start..end].trim_ascii_start();
+        start = end + 1;
+        if line.is_empty() || line.starts_with(b"#") {
+            continue;
+        }
+        if line.starts_with(b"except") && exits_after_colon(previous) {
+            return true;
+        }
+        previous = line;
+    }
+    false
+}
+
+/// Whether `line` has a `:` followed somewhere by `break`, `continue` or `return`.
+fn exits_after_colon(line: &[u8]) -> bool {
+    memchr(b':', line).is_some_and(|colon| {
+        let rest = &line[colon..];
+        [&b"break"[..], b"continue", b"return"]
+            .iter()
+            .any(|word| memmem::find(rest, word).is_some())
     })
 }
 
