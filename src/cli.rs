@@ -73,7 +73,8 @@ pub struct Args {
     #[arg(long = "log_level", value_name = "LEVEL", default_value = "ERROR")]
     pub log_level: String,
 
-    /// How many files to compile at once [default: the number of available cores].
+    /// How many files to compile at once [default: the number of available cores; one for a
+    /// one-shot run of a single file].
     #[arg(long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
 }
