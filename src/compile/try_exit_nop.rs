@@ -44,7 +44,6 @@
 use std::ops::RangeInclusive;
 
 use memchr::{memchr, memchr2_iter, memmem};
-
 use ruff_source_file::LineIndex;
 use ruff_text_size::Ranged;
 use rustpython_compiler::ast::{self, visitor::Visitor};
