@@ -28,14 +28,23 @@ const STATEMENT_KEYWORDS: &[&str] = &[
 
 /// Applies the rule for the message of `exception`, if it has one.
 pub fn correct(exception: &mut PyException, text: &str) {
-    if exception.kind == "SyntaxError" && exception.msg.ends_with("' was never closed") {
-        return invalid_syntax_before_the_end(exception, text);
-    }
-    match exception.msg.as_str() {
-        "invalid syntax. Perhaps you forgot a comma?" => missing_comma(exception, text),
-        "positional argument follows keyword argument" => positional_after_keyword(exception, text),
-        _ => {}
-    }
+    let rule: fn(&mut PyException, &Source) =
+        if exception.kind == "SyntaxError" && exception.msg.ends_with("' was never closed") {
+            invalid_syntax_before_the_end
+        } else {
+            match exception.msg.as_str() {
+                "invalid syntax. Perhaps you forgot a comma?" => missing_comma,
+                "positional argument follows keyword argument" => positional_after_keyword,
+                _ => return,
+            }
+        };
+    rule(exception, &Source::new(text));
+}
+
+/// The decoded source and its line index, built once per correction.
+struct Source<'a> {
+    text: &'a str,
+    lines: LineIndex,
 }
 
 /// rustpython says "'(' was never closed" whenever a bracket is still open at the end of the
@@ -43,7 +52,8 @@ pub fn correct(exception: &mut PyException, text: &str) {
 /// line after the bracket's (the check in `_PyPegen_tokenize_full_source_to_check_for_errors`);
 /// when it stops on the bracket's own line, as in `def f(:`, it reports "invalid syntax" at
 /// that token. So we ask the parser where it stopped.
-fn invalid_syntax_before_the_end(exception: &mut PyException, text: &str) {
+fn invalid_syntax_before_the_end(exception: &mut PyException, source: &Source) {
+    let text = source.text;
     let Err(error) = parser::parse_module(text) else {
         return;
     };
@@ -54,7 +64,7 @@ fn invalid_syntax_before_the_end(exception: &mut PyException, text: &str) {
     if start >= text.len() || text[start..].trim().is_empty() {
         return;
     }
-    let (lineno, _) = position(text, start);
+    let (lineno, _) = source.position(start);
     if exception
         .lineno
         .is_none_or(|bracket_line| lineno > bracket_line)
@@ -63,14 +73,14 @@ fn invalid_syntax_before_the_end(exception: &mut PyException, text: &str) {
     }
     exception.msg = "invalid syntax".to_owned();
     let end = end.max(start + 1).min(text.len());
-    locate(
+    source.locate(
         exception,
-        text,
         TextRange::new(TextSize::new(start as u32), TextSize::new(end as u32)),
     );
 }
 
-fn missing_comma(exception: &mut PyException, text: &str) {
+fn missing_comma(exception: &mut PyException, source: &Source) {
+    let text = source.text;
     let parsed = parser::parse_unchecked_source(text, ast::PySourceType::Python);
     let Some(error) = parsed.errors().first() else {
         return;
@@ -83,7 +93,7 @@ fn missing_comma(exception: &mut PyException, text: &str) {
     if STATEMENT_KEYWORDS.contains(&word.as_str()) {
         exception.msg = "invalid syntax".to_owned();
         let end = second + TextSize::of(word.as_str());
-        locate(exception, text, TextRange::new(second, end));
+        source.locate(exception, TextRange::new(second, end));
         return;
     }
     let mut ranges = Ranges::default();
@@ -92,15 +102,16 @@ fn missing_comma(exception: &mut PyException, text: &str) {
     let first_start = ranges.starting_before(before);
     let second_end = ranges.ending_after(second);
     if let (Some(start), Some(end)) = (first_start, second_end) {
-        locate(exception, text, TextRange::new(start, end));
+        source.locate(exception, TextRange::new(start, end));
     }
 }
 
-fn positional_after_keyword(exception: &mut PyException, text: &str) {
+fn positional_after_keyword(exception: &mut PyException, source: &Source) {
+    let text = source.text;
     let (Some(line), Some(column)) = (exception.lineno, exception.offset) else {
         return;
     };
-    let Some(at) = byte_offset(text, line, column) else {
+    let Some(at) = source.byte_offset(line, column) else {
         return;
     };
     let parsed = parser::parse_unchecked_source(text, ast::PySourceType::Python);
@@ -116,7 +127,7 @@ fn positional_after_keyword(exception: &mut PyException, text: &str) {
         && text[..call.end().to_usize()].ends_with(')')
     {
         let close = call.end() - TextSize::of(')');
-        locate(exception, text, TextRange::new(close, call.end()));
+        source.locate(exception, TextRange::new(close, call.end()));
     }
 }
 
@@ -157,32 +168,51 @@ impl<'a> Visitor<'a> for Ranges {
     }
 }
 
-/// Points `exception` at `range` of `text`: 1-based line and character columns, and the
-/// range's first line as the source line shown.
-pub fn locate(exception: &mut PyException, text: &str, range: TextRange) {
-    let (line, column) = position(text, range.start().to_usize());
-    let (end_line, end_column) = position(text, range.end().to_usize());
-    exception.lineno = Some(line);
-    exception.offset = Some(column);
-    exception.end_lineno = Some(end_line);
-    exception.end_offset = Some(end_column);
-    exception.text = text.split_inclusive('\n').nth(line - 1).map(str::to_owned);
-}
+impl<'a> Source<'a> {
+    /// The text comes from serc's decoder: BOM removed and newlines normalised, so ruff's line
+    /// index counts lines as CPython does.
+    fn new(text: &'a str) -> Self {
+        Source {
+            text,
+            lines: LineIndex::from_source_text(text),
+        }
+    }
 
-/// The 1-based line and character column of a byte offset. The text comes from serc's
-/// decoder: BOM removed and newlines normalised, so ruff's line index counts as CPython does.
-pub fn position(text: &str, offset: usize) -> (usize, usize) {
-    let at = LineIndex::from_source_text(text).line_column(TextSize::new(offset as u32), text);
-    (at.line.get(), at.column.get())
-}
+    /// Points `exception` at `range`: 1-based line and character columns, and the range's
+    /// first line as the source line shown.
+    fn locate(&self, exception: &mut PyException, range: TextRange) {
+        let (line, column) = self.position(range.start().to_usize());
+        let (end_line, end_column) = self.position(range.end().to_usize());
+        exception.lineno = Some(line);
+        exception.offset = Some(column);
+        exception.end_lineno = Some(end_line);
+        exception.end_offset = Some(end_column);
+        exception.text = self
+            .text
+            .split_inclusive('\n')
+            .nth(line - 1)
+            .map(str::to_owned);
+    }
 
-/// The byte offset of a 1-based line and character column.
-fn byte_offset(text: &str, line: usize, column: usize) -> Option<TextSize> {
-    let location = SourceLocation {
-        line: OneIndexed::new(line)?,
-        character_offset: OneIndexed::new(column)?,
-    };
-    Some(LineIndex::from_source_text(text).offset(location, text, PositionEncoding::Utf32))
+    /// The 1-based line and character column of a byte offset.
+    fn position(&self, offset: usize) -> (usize, usize) {
+        let at = self
+            .lines
+            .line_column(TextSize::new(offset as u32), self.text);
+        (at.line.get(), at.column.get())
+    }
+
+    /// The byte offset of a 1-based line and character column.
+    fn byte_offset(&self, line: usize, column: usize) -> Option<TextSize> {
+        let location = SourceLocation {
+            line: OneIndexed::new(line)?,
+            character_offset: OneIndexed::new(column)?,
+        };
+        Some(
+            self.lines
+                .offset(location, self.text, PositionEncoding::Utf32),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -192,9 +222,10 @@ mod tests {
     #[test]
     fn positions_count_characters() {
         let text = "é = 1\nab(c)\n";
-        assert_eq!(position(text, 0), (1, 1));
-        assert_eq!(position(text, "é = 1\na".len()), (2, 2));
-        assert_eq!(byte_offset(text, 2, 2), Some(TextSize::new(8)));
-        assert_eq!(byte_offset(text, 1, 3), Some(TextSize::new(3)));
+        let source = Source::new(text);
+        assert_eq!(source.position(0), (1, 1));
+        assert_eq!(source.position("é = 1\na".len()), (2, 2));
+        assert_eq!(source.byte_offset(2, 2), Some(TextSize::new(8)));
+        assert_eq!(source.byte_offset(1, 3), Some(TextSize::new(3)));
     }
 }
