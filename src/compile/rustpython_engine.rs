@@ -25,23 +25,9 @@ pub fn compile(
     validation: Validation,
 ) -> Result<Vec<u8>, CompileFailure> {
     let text = diagnostics::decode_for_engine(source, filename)?;
-    let options = CompileOpts {
-        optimize,
-        ..CompileOpts::default()
-    };
-    let mut code =
-        rustpython_compiler::compile(&text, Mode::Exec, filename, options).map_err(|_| {
-            diagnostics::explain_rejection(
-                source,
-                filename,
-                optimize,
-                "rustpython rejected the source",
-            )
-        })?;
-    fix_annotate_qualnames(&mut code, "");
-    if optimize >= 2 {
-        fix_removed_docstring_locations(&mut code, &text);
-    }
+    let code = compile_code(&text, filename, optimize).map_err(|_| {
+        diagnostics::explain_rejection(source, filename, optimize, "rustpython rejected the source")
+    })?;
     let magic = serc::PythonVersion::Py314.target().magic_number;
     let mut pyc = validation.header(magic).to_vec();
     pyc.push(TYPE_CODE);
@@ -77,15 +63,29 @@ fn fix_annotate_qualnames(code: &mut CodeObject, prefix: &str) {
     }
 }
 
-/// Every code object of `text` compiled by rustpython-compiler (pre-order, as marshal writes
-/// them), for checking an edit of serc's output against: its code objects equal CPython 3.14's
-/// for the whole stdlib (tests/conformance_rustpython.rs).
-pub fn reference_tables(text: &str, filename: &str, optimize: u8) -> Option<Vec<Reference>> {
+/// rustpython-compiler's module code for `text`, with this engine's corrections applied.
+fn compile_code(
+    text: &str,
+    filename: &str,
+    optimize: u8,
+) -> Result<CodeObject, rustpython_compiler::CompileError> {
     let options = CompileOpts {
         optimize,
         ..CompileOpts::default()
     };
-    let code = rustpython_compiler::compile(text, Mode::Exec, filename, options).ok()?;
+    let mut code = rustpython_compiler::compile(text, Mode::Exec, filename, options)?;
+    fix_annotate_qualnames(&mut code, "");
+    if optimize >= 2 {
+        fix_removed_docstring_locations(&mut code, text);
+    }
+    Ok(code)
+}
+
+/// Every code object of `text` as this engine compiles it (pre-order, as marshal writes
+/// them), for checking an edit of serc's output against: its code objects equal CPython 3.14's
+/// for the whole stdlib (tests/conformance_rustpython.rs).
+pub fn reference_tables(text: &str, filename: &str, optimize: u8) -> Option<Vec<Reference>> {
+    let code = compile_code(text, filename, optimize).ok()?;
     fn walk(code: &CodeObject, out: &mut Vec<Reference>) {
         out.push(Reference {
             first_line: first_line(code),
