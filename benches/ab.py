@@ -24,6 +24,8 @@ import statistics
 import sys
 import time
 
+from driver import ACTION_ENV, request_args
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
@@ -68,23 +70,11 @@ def main():
     for i, source in enumerate(sources):
         pyc = os.path.join(args.work, "out", f"{i}.pyc")
         params = os.path.join(args.work, "params", f"{i}.params")
-        name = os.path.relpath(source, args.corpus) if not args.empty else "empty.py"
         with open(params, "w", encoding="utf-8") as f:
-            f.write(
-                "\n".join(
-                    ["--invalidation_mode", "checked_hash", "--src", source, "--src_name", name]
-                    + ["--pyc", pyc, "--optimize", "0", "--python_version", "3.14"]
-                )
-                + "\n"
-            )
+            f.write("\n".join(request_args(source, pyc)) + "\n")
         actions.append(("@" + params, pyc))
 
-    base_env = {
-        "PATH": "/usr/bin:/bin",
-        "PYTHONHASHSEED": "0",
-        "PYTHONNOUSERSITE": "1",
-        "PYTHONSAFEPATH": "1",
-    }
+    base_env = {"PATH": "/usr/bin:/bin", **ACTION_ENV}
     devnull = os.open(os.devnull, os.O_WRONLY)
     quiet = [(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)]
     results = {name: {"rounds": [], "samples": [], "faults": [], "cpu": [], "failed": 0}

@@ -25,13 +25,7 @@ fi
 echo "[bench] building benches/raw.rs (dist profile)" >&2
 RAW=$(cargo build --profile dist --ignore-rust-version --bench raw \
     --message-format=json-render-diagnostics |
-    "$PYTHON" -c '
-import json, sys
-for line in sys.stdin:
-    message = json.loads(line)
-    if message.get("reason") == "compiler-artifact" and message["target"]["name"] == "raw":
-        print(message["executable"])
-')
+    "$PYTHON" tools/cargo_executable.py raw)
 echo "[bench] building the shipped binary (tools/dist.sh: dist profile, static on Linux)" >&2
 # After the bench build, which relinks target/dist/pycompile-worker without the static flags.
 BINARY=$(bash tools/dist.sh)

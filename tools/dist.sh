@@ -17,13 +17,7 @@ cd "$(dirname "$0")/.."
 build() {
     cargo rustc --profile dist --ignore-rust-version --bin pycompile-worker \
         --message-format=json-render-diagnostics -- "$@" |
-        python3 -c '
-import json, sys
-for line in sys.stdin:
-    message = json.loads(line)
-    if message.get("reason") == "compiler-artifact" and message.get("executable"):
-        print(message["executable"])
-'
+        python3 tools/cargo_executable.py pycompile-worker
 }
 
 if [[ $(uname -s) == Linux ]] && built=$(build -C relocation-model=static -C target-feature=+crt-static); then
