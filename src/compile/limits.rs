@@ -53,7 +53,8 @@ pub fn check(source: &[u8], filename: &str, version: PythonVersion) -> Result<()
         exceeded: false,
     };
     meter.visit_body(&parsed.syntax().body);
-    // A tree this deep is dropped recursively; that is safe on the compile threads' stacks.
+    // A tree this deep is dropped recursively; that is safe on every compile stack
+    // (`COMPILE_STACK`).
     if meter.exceeded {
         return Err(CompileFailure::Rejected(
             "Sorry: RecursionError: maximum recursion depth exceeded during compilation".to_owned(),
