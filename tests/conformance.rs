@@ -62,7 +62,7 @@ struct PatchLevel {
 /// Empty. The one candidate once was Lib/pydoc.py `Helper.interact` (CPython 3.14.2 and
 /// 3.15.0rc1 keep a NOP serc drops); no CPython change between 3.14.2 and 3.14.5 or 3.15.0rc1
 /// and rc2 explains it (Misc/NEWS.d read, no matching issue or PR found), so it is treated as
-/// serc's divergence, corrected by src/compile/try_exit_nop.rs.
+/// serc's divergence, corrected by src/compile/corrections/try_exit_nop.rs.
 const PATCH_LEVEL: &[PatchLevel] = &[];
 
 /// A difference that is serc's, not CPython's, as far as we can tell, and that our layer does
@@ -78,7 +78,7 @@ struct Divergence {
 /// saying plainly what is wrong; each one is in the issue note. An entry for the asserted
 /// target that no longer differs fails the test too, so the list cannot go stale.
 ///
-/// The try-exit NOP (src/compile/try_exit_nop.rs has the analysis): CPython keeps a NOP with
+/// The try-exit NOP (src/compile/corrections/try_exit_nop.rs has the analysis): CPython keeps a NOP with
 /// the line of a one-line `if …: break` that ends a try body; serc 0.1.10 drops it. Corrected
 /// for 3.14 and 3.15, except, for 3.15, where an except clause carries on after the try (serc
 /// then also differs in a LOAD_FAST_BORROW, and only for 3.14 does a second engine decide).

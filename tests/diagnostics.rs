@@ -16,7 +16,7 @@ use harness::*;
 
 /// Files where our caret differs from CPython's while the message is the same. Empty: the
 /// two there were (missing comma, positional argument after keyword argument) are located
-/// like CPython's parser does by src/compile/carets.rs. Kept so that a future engine
+/// like CPython's parser does by src/compile/diagnostics/carets.rs. Kept so that a future engine
 /// difference can be listed, and said, instead of silently accepted.
 const KNOWN_CARET_DIFFERENCES: &[&str] = &[];
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes src/compile/encodings_list.rs: the text encodings CPython 3.14 can decode a source
+"""Writes src/compile/diagnostics/encodings_list.rs: the text encodings CPython 3.14 can decode a source
 file with, as normalised names (module names of Lib/encodings/ and every alias in
 Lib/encodings/aliases.py), read from the oracle's stdlib zip.
 
@@ -41,7 +41,7 @@ def main(zip_path):
            "pub const CPYTHON_SOURCE_ENCODINGS: &[&str] = &["]
     out += [f'    "{name}",' for name in sorted(known)]
     out += ["];", ""]
-    with open("src/compile/encodings_list.rs", "w") as f:
+    with open("src/compile/diagnostics/encodings_list.rs", "w") as f:
         f.write("\n".join(out))
     print(f"{len(known)} names")
 

@@ -7,7 +7,11 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use super::{CompileFailure, Engine, Settings, compile_pyc};
+use super::engines::Engine;
+use super::failure::CompileFailure;
+use super::gate::Gate;
+use super::pipeline::compile_pyc;
+use super::settings::Settings;
 use crate::pyc::StagedPyc;
 
 /// One file to compile. Paths are already resolved against the request's sandbox.
@@ -17,31 +21,6 @@ pub struct Job {
     /// The name recorded as `co_filename` (rules_python passes the source's short path).
     pub src_name: String,
     pub pyc: PathBuf,
-}
-
-/// The last word on whether a finished `.pyc` may still appear on disk.
-///
-/// A cancelled request must write nothing after its cancel response, so the rename that
-/// publishes the file runs under the gate and the gate refuses once the request is settled.
-pub trait Gate: Sync {
-    /// Runs `publish` unless the request was cancelled; `None` means it was.
-    fn publish(&self, publish: &mut dyn FnMut() -> io::Result<()>) -> Option<io::Result<()>>;
-
-    /// Lets a job skip work nobody waits for any more.
-    fn is_cancelled(&self) -> bool;
-}
-
-/// The gate of one-shot mode, where nothing is ever cancelled.
-pub struct NeverCancelled;
-
-impl Gate for NeverCancelled {
-    fn publish(&self, publish: &mut dyn FnMut() -> io::Result<()>) -> Option<io::Result<()>> {
-        Some(publish())
-    }
-
-    fn is_cancelled(&self) -> bool {
-        false
-    }
 }
 
 /// What a finished job tells a verbose response.

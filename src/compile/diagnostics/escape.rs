@@ -6,7 +6,7 @@
 //! literal. rustpython only says "Got unexpected unicode" at the escape, so we rebuild the
 //! codec's error from the literal around that position.
 
-use super::diagnostics::PyException;
+use super::exception::PyException;
 
 /// Rewrites `exception` (located at the bad escape) into CPython's codec error.
 pub fn explain(exception: &mut PyException) {

@@ -49,8 +49,8 @@ use ruff_text_size::Ranged;
 use rustpython_compiler::ast::{self, visitor::Visitor};
 use rustpython_compiler::parser;
 
-use super::diagnostics;
 use super::pyc_edit::{self, Decoded, Instruction, Opcodes, Reference, marshal};
+use crate::compile::diagnostics;
 
 /// Compiles decoded source text with a second engine, for checking an edit against.
 pub type ReferenceCompiler<'a> = dyn Fn(&str) -> Option<Vec<Reference>> + 'a;

@@ -17,59 +17,19 @@ use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use tracing::{info, warn};
 
 use self::pool::{AcquireError, CallError, Hello, Helper, Pool, Reply, Request, SpawnError};
-use super::{CompileFailure, Gate, PythonVersion, Settings};
+use crate::compile::failure::CompileFailure;
+use crate::compile::gate::Gate;
+use crate::compile::settings::{InterpreterSpec, PythonVersion, Settings};
 use crate::pyc::InvalidationMode;
 
 /// Environment variable listing interpreters: `X.Y=PATH` entries separated by the platform's
 /// path-list separator (`:` on Unix, `;` on Windows), e.g. `3.11=/usr/bin/python3.11:3.10=/opt/py310/bin/python3`.
 pub const ENV_VAR: &str = "PYCOMPILE_WORKER_PYTHON_INTERPRETERS";
-
-/// `--python_interpreter X.Y=PATH`: use the interpreter at PATH to compile for Python X.Y.
-#[derive(Clone, Debug, Eq, PartialEq)]
-pub struct InterpreterSpec {
-    pub version: PythonVersion,
-    pub path: PathBuf,
-}
-
-impl FromStr for InterpreterSpec {
-    type Err = String;
-
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        let invalid = || {
-            format!(
-                "invalid interpreter '{value}' (expected X.Y=PATH, e.g. 3.11=/usr/bin/python3.11)"
-            )
-        };
-        let (version, path) = value.split_once('=').ok_or_else(invalid)?;
-        if path.is_empty() {
-            return Err(invalid());
-        }
-        Ok(Self {
-            version: version.parse().map_err(|_| invalid())?,
-            path: PathBuf::from(path),
-        })
-    }
-}
-
-impl InterpreterSpec {
-    /// Resolves a relative path against `base` (a request's sandbox dir).
-    pub fn resolved(&self, base: Option<&Path>) -> Self {
-        let path = match base {
-            Some(base) if self.path.is_relative() => base.join(&self.path),
-            _ => self.path.clone(),
-        };
-        Self {
-            version: self.version,
-            path,
-        }
-    }
-}
 
 /// Parses [`ENV_VAR`]'s value.
 pub fn parse_env_list(value: &str) -> Result<Vec<InterpreterSpec>, String> {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{debug, info, warn};
 
-use super::super::Gate;
+use crate::compile::gate::Gate;
 
 /// The helper program, passed with `-c`.
 const HELPER: &str = include_str!("helper.py");

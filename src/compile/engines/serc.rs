@@ -1,7 +1,10 @@
 //! The serc engine: CPython 3.12–3.15 bytecode with CPython's exact marshal.
 
-use super::pyc_edit::Opcodes;
-use super::{CompileFailure, diagnostics, rustpython_engine, try_exit_nop};
+use super::rustpython;
+use crate::compile::corrections::pyc_edit::Opcodes;
+use crate::compile::corrections::try_exit_nop;
+use crate::compile::diagnostics;
+use crate::compile::failure::CompileFailure;
 use crate::pyc::Validation;
 
 /// Compiles with serc and wraps the module in a `.pyc` carrying `validation`.
@@ -34,7 +37,7 @@ pub fn compile(
                 serc::PythonVersion::Py314 => {
                     // rustpython-compiler emits 3.14 bytecode: it can check an edit.
                     let reference =
-                        |text: &str| rustpython_engine::reference_tables(text, filename, optimize);
+                        |text: &str| rustpython::reference_tables(text, filename, optimize);
                     try_exit_nop::restore(
                         source,
                         filename,

@@ -17,7 +17,7 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 use rustpython_compiler::ast::{self, visitor::Visitor};
 use rustpython_compiler::parser;
 
-use super::diagnostics::PyException;
+use super::exception::PyException;
 
 /// Keywords that cannot start an expression, so `a <keyword>` is no missing comma.
 const STATEMENT_KEYWORDS: &[&str] = &[

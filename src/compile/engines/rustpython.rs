@@ -10,9 +10,10 @@ use rustpython_compiler::{CompileOpts, Mode};
 use ruff_source_file::LineIndex;
 use rustpython_compiler::ast::{self, visitor::Visitor};
 
-use super::pyc_edit::Reference;
-use super::pyc_edit::locations::{self, Location};
-use super::{CompileFailure, diagnostics};
+use crate::compile::corrections::pyc_edit::Reference;
+use crate::compile::corrections::pyc_edit::locations::{self, Location};
+use crate::compile::diagnostics;
+use crate::compile::failure::CompileFailure;
 use crate::pyc::Validation;
 
 /// The marshal type code of a code object.
