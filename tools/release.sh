@@ -72,7 +72,7 @@ NAME=pycompile-worker-$VERSION-$PLATFORM.tar.gz
 # GNU tar (macOS: `brew install gnu-tar` provides gtar) for the reproducibility flags.
 TAR=$(command -v gtar || command -v tar)
 "$TAR" -C "$STAGE" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --format=ustar \
-    -cf - LICENSE "$EXE" | gzip -9 -n >"$OUT/$NAME.tmp"
+    -cf - LICENSE "$EXE" | gzip -n >"$OUT/$NAME.tmp"
 mv "$OUT/$NAME.tmp" "$OUT/$NAME"
 if command -v sha256sum >/dev/null 2>&1; then
     SHA=$(sha256sum "$OUT/$NAME" | cut -d' ' -f1)

@@ -480,6 +480,9 @@ fi
 # 6. Version routing: only the served versions (3.12-3.15) reach our binary
 # ---------------------------------------------------------------------------------------------
 
+# A worker where the spawn supports one (ours), else standalone (the fallback stand-in).
+EITHER=(--strategy=PyCompile=worker,local --experimental_worker_multiplex)
+
 # gen/epsilon's pycs for VERSION (XY tag), in their sources' own __pycache__
 epsilon_pycs() {
     (cd "$WS" && find gen/epsilon -name '*.py' | LC_ALL=C sort | while read -r src; do
@@ -487,28 +490,28 @@ epsilon_pycs() {
     done)
 }
 N_EPSILON=$(epsilon_pycs 311 | wc -l)
-# routed NAME VERSION TAG WANT_TOOL: builds gen/epsilon for VERSION; every PyCompile spawn must
-# run WANT_TOOL and write the sibling-correct pyc
+# routed NAME VERSION TAG WANT_TOOL WANT_RUNNER: builds gen/epsilon for VERSION; every PyCompile
+# spawn must run WANT_TOOL on WANT_RUNNER and write the sibling-correct pyc
 routed() {
-    local name=$1 version=$2 tag=$3 want=$4 count runners tools
+    local name=$1 version=$2 tag=$3 want=$4 want_runner=$5 count runners tools
     bz clean >/dev/null 2>&1
-    if ! bz_build "$name" "${MX[@]}" "--//rules:python_version=$version" //gen/epsilon; then
+    if ! bz_build "$name" "${EITHER[@]}" "--//rules:python_version=$version" //gen/epsilon; then
         failed "$name: building //gen/epsilon for Python $version failed"
         show_log "$name"
         return
     fi
     read -r count runners <<<"$(spawn_summary "$name")"
     tools=$(python3 "$HERE/e2e_helpers.py" execlog-tools "$LOGS/$name.exec.json")
-    check "$name: $count PyCompile spawns (want $N_EPSILON), all run by '$tools' (want $want)" \
-        test "$count $tools" = "$N_EPSILON $want"
+    check "$name: $count PyCompile spawns (want $N_EPSILON), all run by '$tools' on '$runners' (want $want on $want_runner)" \
+        test "$count $tools $runners" = "$N_EPSILON $want $want_runner"
     local missing=0 pyc
     for pyc in $(epsilon_pycs "$tag"); do [ -f "$BAZEL_BIN/$pyc" ] || missing=$((missing + 1)); done
     check "$name: every cpython-$tag pyc is in its source's own __pycache__ ($missing missing)" [ "$missing" -eq 0 ]
 }
-routed py311 3.11 311 fallback_precompiler
+routed py311 3.11 311 fallback_precompiler local
 check "py311: the outputs are the fallback's markers, not pycs" \
     grep -qx "fallback precompiler: python 3.11" "$BAZEL_BIN/gen/epsilon/sub/deeper/__pycache__/mod_004.cpython-311.pyc"
-routed py312 3.12 312 precompiler_linux_x86_64
+routed py312 3.12 312 precompiler_linux_x86_64 worker
 check "py312: the pycs carry CPython 3.12's magic (cb0d0d0a)" \
     test "$(od -A n -t x1 -N 4 "$BAZEL_BIN/gen/epsilon/sub/deeper/__pycache__/mod_004.cpython-312.pyc" | tr -d ' ')" = cb0d0d0a
 
@@ -516,8 +519,7 @@ check "py312: the pycs carry CPython 3.12's magic (cb0d0d0a)" \
 # 7. The execution requirements come from --@pycompile_worker//tools/bazel:execution_requirements
 # ---------------------------------------------------------------------------------------------
 
-# Same strategy flags for both: a worker when the spawn supports one, else standalone.
-EITHER=(--strategy=PyCompile=worker,local --experimental_worker_multiplex)
+# Same strategy flags (EITHER) for every run: only the flag differs.
 N_ALPHA=$(cd "$WS" && ls gen/alpha/*.py | wc -l)
 flag_run() { # flag_run NAME WANT_RUNNER FLAGS...
     local name=$1 want=$2 count runners

@@ -40,10 +40,10 @@ def _pycompile_impl(mctx):
             sha256 = entry.get("sha256", ""),
         )
 
-    # The repositories depend only on versions.bzl and the root module's tags.
-    if hasattr(mctx, "extension_metadata"):
-        return mctx.extension_metadata(reproducible = True)
-    return None
+    # The repositories depend only on versions.bzl and the root module's tags, so Bazel need
+    # not record them in MODULE.bazel.lock (`reproducible` is in Bazel 7.4.1: rules_rust 0.73.0
+    # uses it unconditionally, crate_universe/extensions.bzl:990).
+    return mctx.extension_metadata(reproducible = True)
 
 pycompile = module_extension(
     implementation = _pycompile_impl,
