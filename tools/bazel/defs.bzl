@@ -86,10 +86,11 @@ provider key (`x in testing.ExecutionInfo` fails), so rules that must also run o
 def _pycompile_tool_impl(ctx):
     binary = ctx.executable.binary
 
-    # Keep a Windows ".exe" suffix so that the symlinked tool stays runnable there.
+    # Keep a Windows ".exe" (or, for the no-binary stub, ".bat") suffix so that the symlinked
+    # tool stays runnable there.
     name = ctx.label.name
-    if binary.extension == "exe" and not name.endswith(".exe"):
-        name += ".exe"
+    if binary.extension in ("exe", "bat") and not name.endswith("." + binary.extension):
+        name += "." + binary.extension
     executable = ctx.actions.declare_file(name)
     ctx.actions.symlink(
         output = executable,
