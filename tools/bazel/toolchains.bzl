@@ -24,8 +24,10 @@ def pycompile_worker_toolchains(name, precompiler, exec_compatible_with = []):
     """
     py_exec_tools_toolchain(
         name = name + "_exec_tools",
-        # exec_interpreter keeps rules_python's default: rules_python uses it outside
-        # precompiling too (py_test main validation, python/private/common.bzl:643).
+        # exec_interpreter keeps rules_python's default, as rules_python's own exec-tools
+        # toolchains do (python/private/hermetic_runtime_repo_setup.bzl:272-277): rules_python
+        # runs other build tools with this toolchain's exec runtime too (actions_run,
+        # python/private/common.bzl:589-666, used by py_executable.bzl:1124 and the zipapp rule).
         precompiler = precompiler,
         visibility = ["//visibility:private"],
     )
