@@ -2,11 +2,17 @@
 # End-to-end test of pycompile-worker inside a real Bazel (Debian's bazel-bootstrap 4.2.3).
 #
 # The workspace tests/bazel/workspace issues PyCompile actions exactly like rules_python's
-# precompile step (see rules/py_precompile.bzl). This script
+# precompile step (see rules/py_precompile.bzl), through this repository's own
+# @pycompile_worker//tools/bazel targets. This script
 #   1. runs the Starlark lint (lint.sh), installs what is missing (bazel-bootstrap via apt-get,
 #      buildifier and the oracle's npm packages),
-#      builds the binary (cargo build --release) unless PYCOMPILE_WORKER_BIN names one, copies
-#      it to workspace/tool/bin/ and generates ~200 Python sources (gen_sources.py);
+#      builds the binary (cargo build --release) unless PYCOMPILE_WORKER_BIN names one, packs it
+#      with tools/release.sh into a release archive whose versions.bzl entry (a file:// URL and
+#      its sha256) the workspace's WORKSPACE feeds to the module's repository rule, and
+#      generates ~220 Python sources (gen_sources.py);
+#   1b. checks the download path: the archive holds the binary, the fetched repository is the
+#      binary, a wrong sha256 fails the fetch, a platform without a pinned binary fails its
+#      action with our message;
 #   2. builds //gen/... as a singleplex worker, a multiplex worker, a multiplex worker started
 #      with --worker_impl=serial, a sandboxed singleplex worker, and without workers
 #      (standalone, sandboxed), cleaning in between, and checks that every run executed one
@@ -16,7 +22,11 @@
 #   4. builds //broken (a syntax error) with each kind of runner: the build fails and the tool's
 #      own message names broken/bad.py and SyntaxError; a multiplex worker survives it;
 #   5. edits one source: exactly one PyCompile spawn re-runs, and only its pyc changes;
-#   6. `bazel shutdown` leaves no pycompile-worker process behind.
+#   6. version routing: a 3.11 target runs the stand-in for rules_python's own precompiler and
+#      never our binary, a 3.12 target runs ours;
+#   7. the execution requirements flag: with --@pycompile_worker//tools/bazel:execution_requirements=
+#      (empty) the same strategy flags give standalone spawns instead of worker ones;
+#   8. `bazel shutdown` leaves no pycompile-worker process behind.
 #
 # Everything Bazel writes goes to target/bazel-e2e/ (a separate --output_user_root); the
 # server is shut down on exit. Runs offline once the packages are installed.
@@ -98,14 +108,37 @@ fi
 
 check "Starlark lint (tests/bazel/lint.sh)" bash "$HERE/lint.sh"
 
-mkdir -p "$WS/tool/bin" "$LOGS"
+mkdir -p "$LOGS"
 rm -rf "${SNAP:?}" "${LOGS:?}"/*
 mkdir -p "$SNAP"
-# A copy, not a symlink: Bazel then digests exactly this binary, and the tool path inside
-# the execroot is what the worker processes are recognised by.
-install -m 0755 "$BIN" "$WS/tool/bin/pycompile-worker"
+
+# The release archive of the binary under test, and its versions.bzl entry, pinned into the
+# workspace (//pinned:release.bzl, git-ignored) for the WORKSPACE's pycompile_worker_binary.
+DIST=$OUT/dist
+rm -rf "$DIST"
+ENTRY=$(bash "$REPO/tools/release.sh" --binary "$BIN" --url-base "file://$DIST" --out "$DIST") ||
+    die "tools/release.sh failed"
+ARCHIVE=$(ls "$DIST"/pycompile-worker-*-linux_x86_64.tar.gz)
+mkdir -p "$WS/pinned"
+printf '# Written by tests/bazel/e2e.sh (git-ignored).\n' >"$WS/pinned/BUILD.bazel"
+printf '"""Written by tests/bazel/e2e.sh: the entry tools/release.sh printed."""\n\nE2E_RELEASE = {\n%s\n}\n' \
+    "$ENTRY" >"$WS/pinned/release.bzl"
+log "release archive $ARCHIVE"
+archive_holds_binary() {
+    local unpacked=$OUT/unpacked
+    rm -rf "$unpacked" && mkdir -p "$unpacked" && tar -C "$unpacked" -xzf "$ARCHIVE" &&
+        [ "$(cd "$unpacked" && ls | tr '\n' ' ')" = "LICENSE pycompile-worker " ] &&
+        cmp "$unpacked/pycompile-worker" "$BIN" && [ -x "$unpacked/pycompile-worker" ]
+}
+check "release.sh: the archive holds LICENSE and exactly the binary under test" archive_holds_binary
+check "release.sh: the entry pins the archive's sha256 and file:// URL" \
+    grep -q "\"sha256\": \"$(sha256sum "$ARCHIVE" | cut -d' ' -f1)\"" <<<"$ENTRY"
+rebuilt=$(bash "$REPO/tools/release.sh" --binary "$BIN" --url-base "file://$DIST" --out "$OUT/dist2" 2>/dev/null)
+check "release.sh: the archive is reproducible (same entry twice)" \
+    test "$rebuilt" = "$ENTRY"
+
 N_SRCS=$(python3 "$HERE/gen_sources.py" "$WS")
-log "generated $N_SRCS sources in $WS/gen (and broken/bad.py)"
+log "generated $N_SRCS sources in $WS/gen (and broken/bad.py, nobinary/ok.py)"
 
 # ---------------------------------------------------------------------------------------------
 # Bazel helpers
@@ -142,7 +175,7 @@ cleanup() {
 trap cleanup EXIT
 
 # Worker processes of this script's Bazel: the tool path is inside our output root.
-WORKER_PATTERN="$USER_ROOT/.*/tool/pycompile-worker --persistent_worker"
+WORKER_PATTERN="$USER_ROOT/.*/tools/bazel/precompiler_linux_x86_64 --persistent_worker"
 worker_pids() { pgrep -f -- "$WORKER_PATTERN" | sort -n | tr '\n' ' ' || true; }
 worker_cmdlines() { pgrep -a -f -- "$WORKER_PATTERN" || true; }
 
@@ -171,6 +204,30 @@ bz info release >"$LOGS/info.out" 2>&1 || {
 log "Bazel: $BAZEL ($(dpkg-query -W -f '${Package} ${Version}' bazel-bootstrap 2>/dev/null || echo '?'))"
 BAZEL_BIN=$(bz info bazel-bin 2>/dev/null)
 OUTPUT_BASE=$(bz info output_base 2>/dev/null)
+
+# ---------------------------------------------------------------------------------------------
+# 1b. The download path of the prebuilt binary (tools/bazel/repositories.bzl)
+# ---------------------------------------------------------------------------------------------
+
+if bz_build fetch @pycompile_worker_linux_x86_64//:pycompile-worker; then
+    check "the repository rule fetched the pinned archive: its pycompile-worker is the binary under test" \
+        cmp "$OUTPUT_BASE/external/pycompile_worker_linux_x86_64/pycompile-worker" "$BIN"
+else
+    failed "fetching @pycompile_worker_linux_x86_64 (file:// URL, pinned sha256) failed"
+    show_log fetch
+fi
+# The same archive with a wrong sha256 (WORKSPACE: e2e_wrong_sha256) must not be accepted.
+wrong_sha_fails() {
+    local rc=0
+    bz_build wrong-sha256 @e2e_wrong_sha256//:pycompile-worker || rc=$?
+    [ "$rc" -ne 0 ] &&
+        grep -q "Checksum was $(sha256sum "$ARCHIVE" | cut -d' ' -f1) but wanted 0123456789abcdef" \
+            "$LOGS/wrong-sha256.out" &&
+        [ ! -e "$OUTPUT_BASE/external/e2e_wrong_sha256/pycompile-worker" ]
+}
+if ! check "a wrong sha256 fails the fetch with Bazel's 'Checksum was ... but wanted ...'" wrong_sha_fails; then
+    show_log wrong-sha256
+fi
 
 # snapshot NAME: copy every expected pyc into $SNAP/NAME (missing ones are reported)
 snapshot() {
@@ -376,6 +433,19 @@ expect_broken broken-singleplex worker "${SX[@]}"
 bz clean >/dev/null 2>&1
 expect_broken broken-standalone local --strategy=PyCompile=standalone
 
+# A platform without a pinned binary (WORKSPACE: pycompile_worker_linux_aarch64 has no urls):
+# the build fails in the action, not in analysis, with a message naming the platform.
+no_binary_fails() {
+    local rc=0
+    bz_build nobinary --strategy=PyCompile=standalone //nobinary || rc=$?
+    [ "$rc" -eq 1 ] &&
+        python3 "$HERE/e2e_helpers.py" tool-output "$LOGS/nobinary.out" |
+        grep -q "no prebuilt binary is pinned for the exec platform linux_aarch64"
+}
+if ! check "no pinned binary: the action fails with our message naming linux_aarch64" no_binary_fails; then
+    show_log nobinary
+fi
+
 # ---------------------------------------------------------------------------------------------
 # 5. Editing one source recompiles only that source
 # ---------------------------------------------------------------------------------------------
@@ -407,7 +477,71 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-# 6. No worker outlives the Bazel server
+# 6. Version routing: only the served versions (3.12-3.15) reach our binary
+# ---------------------------------------------------------------------------------------------
+
+# A worker where the spawn supports one (ours), else standalone (the fallback stand-in).
+EITHER=(--strategy=PyCompile=worker,local --experimental_worker_multiplex)
+
+# gen/epsilon's pycs for VERSION (XY tag), in their sources' own __pycache__
+epsilon_pycs() {
+    (cd "$WS" && find gen/epsilon -name '*.py' | LC_ALL=C sort | while read -r src; do
+        printf '%s/__pycache__/%s.cpython-%s.pyc\n' "$(dirname "$src")" "$(basename "$src" .py)" "$1"
+    done)
+}
+N_EPSILON=$(epsilon_pycs 311 | wc -l)
+# routed NAME VERSION TAG WANT_TOOL WANT_RUNNER: builds gen/epsilon for VERSION; every PyCompile
+# spawn must run WANT_TOOL on WANT_RUNNER and write the sibling-correct pyc
+routed() {
+    local name=$1 version=$2 tag=$3 want=$4 want_runner=$5 count runners tools
+    bz clean >/dev/null 2>&1
+    if ! bz_build "$name" "${EITHER[@]}" "--//rules:python_version=$version" //gen/epsilon; then
+        failed "$name: building //gen/epsilon for Python $version failed"
+        show_log "$name"
+        return
+    fi
+    read -r count runners <<<"$(spawn_summary "$name")"
+    tools=$(python3 "$HERE/e2e_helpers.py" execlog-tools "$LOGS/$name.exec.json")
+    check "$name: $count PyCompile spawns (want $N_EPSILON), all run by '$tools' on '$runners' (want $want on $want_runner)" \
+        test "$count $tools $runners" = "$N_EPSILON $want $want_runner"
+    local missing=0 pyc
+    for pyc in $(epsilon_pycs "$tag"); do [ -f "$BAZEL_BIN/$pyc" ] || missing=$((missing + 1)); done
+    check "$name: every cpython-$tag pyc is in its source's own __pycache__ ($missing missing)" [ "$missing" -eq 0 ]
+}
+routed py311 3.11 311 fallback_precompiler local
+check "py311: the outputs are the fallback's markers, not pycs" \
+    grep -qx "fallback precompiler: python 3.11" "$BAZEL_BIN/gen/epsilon/sub/deeper/__pycache__/mod_004.cpython-311.pyc"
+routed py312 3.12 312 precompiler_linux_x86_64 worker
+check "py312: the pycs carry CPython 3.12's magic (cb0d0d0a)" \
+    test "$(od -A n -t x1 -N 4 "$BAZEL_BIN/gen/epsilon/sub/deeper/__pycache__/mod_004.cpython-312.pyc" | tr -d ' ')" = cb0d0d0a
+
+# ---------------------------------------------------------------------------------------------
+# 7. The execution requirements come from --@pycompile_worker//tools/bazel:execution_requirements
+# ---------------------------------------------------------------------------------------------
+
+# Same strategy flags (EITHER) for every run: only the flag differs.
+N_ALPHA=$(cd "$WS" && ls gen/alpha/*.py | wc -l)
+flag_run() { # flag_run NAME WANT_RUNNER FLAGS...
+    local name=$1 want=$2 count runners
+    shift 2
+    bz clean >/dev/null 2>&1
+    if ! bz_build "$name" "${EITHER[@]}" "$@" //gen/alpha; then
+        failed "$name: build failed"
+        show_log "$name"
+        return
+    fi
+    read -r count runners <<<"$(spawn_summary "$name")"
+    check "$name: $count PyCompile spawns on '$runners' (want $N_ALPHA on $want)" \
+        test "$count $runners" = "$N_ALPHA $want"
+}
+flag_run reqs-default worker
+flag_run reqs-empty local --@pycompile_worker//tools/bazel:execution_requirements=
+flag_run reqs-no-workers local "--@pycompile_worker//tools/bazel:execution_requirements=supports-workers=0,requires-worker-protocol=json"
+bz clean >/dev/null 2>&1
+bz_build warm-end "${MX[@]}" //gen/alpha || failed "warm-end: build failed"
+
+# ---------------------------------------------------------------------------------------------
+# 8. No worker outlives the Bazel server
 # ---------------------------------------------------------------------------------------------
 
 pids=$(worker_pids)

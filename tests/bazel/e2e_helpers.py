@@ -5,6 +5,8 @@
                            stream of pretty-printed JSON objects, one per executed spawn):
                            prints "<count> <runners,...>" of the PyCompile spawns
   execlog-outputs FILE     prints the outputs of those spawns, one per line
+  execlog-tools FILE       prints the distinct executables (file names of the first command
+                           argument) of those spawns, comma-separated
   tool-output FILE         print the lines of a captured Bazel console log that Bazel itself
                            did not write (i.e. the failed actions' stderr / WorkResponse.output)
   check-headers MANIFEST   check every pyc of MANIFEST (lines "src<TAB>src_name<TAB>pyc"):
@@ -19,11 +21,11 @@ import sys
 MAGIC_314 = bytes.fromhex("2b0e0d0a")
 
 
-def execlog(path, list_outputs=False):
+def execlog(path, list_outputs=False, list_tools=False):
     with open(path, encoding="utf-8") as f:
         text = f.read()
     decoder = json.JSONDecoder()
-    pos, count, runners, outputs = 0, 0, set(), []
+    pos, count, runners, outputs, tools = 0, 0, set(), [], set()
     while True:
         while pos < len(text) and text[pos].isspace():
             pos += 1
@@ -35,7 +37,11 @@ def execlog(path, list_outputs=False):
         count += 1
         runners.add(spawn.get("runner", "?"))
         outputs.extend(spawn.get("listedOutputs", []))
-    if list_outputs:
+        args = spawn.get("commandArgs", [])
+        tools.add(args[0].rsplit("/", 1)[-1] if args else "?")
+    if list_tools:
+        print(",".join(sorted(tools)) or "-")
+    elif list_outputs:
         for output in sorted(outputs):
             print(output)
     else:
@@ -91,6 +97,8 @@ def main():
         execlog(arg)
     elif verb == "execlog-outputs":
         execlog(arg, list_outputs=True)
+    elif verb == "execlog-tools":
+        execlog(arg, list_tools=True)
     elif verb == "tool-output":
         tool_output(arg)
     elif verb == "check-headers":

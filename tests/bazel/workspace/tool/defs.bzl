@@ -1,1 +1,0 @@
-../../../../tools/bazel/defs.bzl
