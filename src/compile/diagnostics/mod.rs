@@ -4,18 +4,18 @@
 //! as `py_compile` reports it. serc's own texts are ruff-style ("Unexpected indentation at byte
 //! range 13..21"), so when serc rejects a file we ask rustpython-compiler, which carries most
 //! of CPython's diagnostics, for the exception, and render it the way
-//! `py_compile.PyCompileError` does. Decoding errors come from our own tokenizer rules.
+//! `py_compile.PyCompileError` does. Decoding errors come from `compile::decoding`, worded as CPython's tokenizer words them.
 
 use rustpython_compiler::{CompileError as RpError, CompileOpts, Mode};
 
 mod carets;
-mod encodings;
 mod escape;
 mod exception;
 mod indentation;
 
 pub use exception::PyException;
 
+use crate::compile::decoding::{self, Undecodable};
 use crate::compile::failure::CompileFailure;
 
 /// Explains why `source` was rejected, in CPython's words when we can reproduce them.
@@ -81,53 +81,63 @@ fn text_exception(text: &str, filename: &str, optimize: u8) -> Option<PyExceptio
     }
 }
 
-/// Why a source does not decode.
-enum Undecodable {
-    NullByte,
-    Serc(serc::SourceDecodeError),
-}
-
-/// Decodes as CPython's tokenizer does (serc's decoder, after CPython's null-byte check).
-fn decode_source(source: &[u8]) -> Result<String, Undecodable> {
-    if source.contains(&0) {
-        return Err(Undecodable::NullByte);
-    }
-    serc::decode_source(source)
-        .map(|text| text.into_owned())
-        .map_err(Undecodable::Serc)
-}
-
 /// Decodes source bytes as CPython's tokenizer does, with its error texts.
 pub fn decode(source: &[u8], filename: &str) -> Result<String, Box<PyException>> {
-    decode_source(source)
+    decoding::decode(source)
+        .map(|decoded| decoded.text.into_owned())
         .map_err(|problem| Box::new(undecodable_exception(&problem, source, filename)))
 }
 
 /// Decodes for an engine: like [`decode`], except that a cookie naming a codec CPython has
-/// and serc lacks is not the file's fault, so it is our limitation, not CPython's error.
+/// and we cannot decode is not the file's fault, so it is our limitation, not CPython's error.
 pub fn decode_for_engine(source: &[u8], filename: &str) -> Result<String, CompileFailure> {
-    decode_source(source).map_err(|problem| match problem {
-        Undecodable::Serc(serc::SourceDecodeError::UnsupportedEncoding(name))
-            if encodings::cpython_decodes(&name) =>
-        {
-            CompileFailure::Unsupported(format!(
+    decoding::decode(source)
+        .map(|decoded| decoded.text.into_owned())
+        .map_err(|problem| match problem {
+            Undecodable::Unsupported(name) => CompileFailure::Unsupported(format!(
                 "{filename}: the embedded compiler cannot decode source encoding '{name}' \
                  (CPython can); compile this file with --compiler interpreter"
-            ))
-        }
-        problem => CompileFailure::Rejected(
-            undecodable_exception(&problem, source, filename).py_compile_text(),
-        ),
-    })
+            )),
+            problem => CompileFailure::Rejected(
+                undecodable_exception(&problem, source, filename).py_compile_text(),
+            ),
+        })
 }
 
 fn undecodable_exception(problem: &Undecodable, source: &[u8], filename: &str) -> PyException {
+    let at_line = |line: usize, msg: String| PyException {
+        kind: "SyntaxError",
+        msg,
+        filename: Some(filename.to_owned()),
+        lineno: Some(line),
+        ..PyException::default()
+    };
     match problem {
         Undecodable::NullByte => PyException::syntax(
             "SyntaxError",
             "source code string cannot contain null bytes",
         ),
         Undecodable::Serc(error) => decode_exception(error, source, filename),
+        // The tokenizer reports a codec's error as is, on line 0.
+        Undecodable::Codec(message) => at_line(0, message.clone()),
+        Undecodable::BomConflict(name) => bom_conflict(name, source, filename),
+        Undecodable::Unsupported(name) => at_line(
+            0,
+            format!("the embedded compiler cannot decode source encoding '{name}'"),
+        ),
+    }
+}
+
+/// The tokenizer reports the cookie's line, normalised codec name, and no caret.
+fn bom_conflict(name: &str, source: &[u8], filename: &str) -> PyException {
+    let (line, text) = cookie_line(source).unwrap_or((1, String::new()));
+    PyException {
+        kind: "SyntaxError",
+        msg: format!("encoding problem: {} with BOM", normal_codec_name(name)),
+        filename: Some(filename.to_owned()),
+        lineno: Some(line),
+        text: Some(text),
+        ..PyException::default()
     }
 }
 
@@ -142,17 +152,7 @@ fn decode_exception(error: &serc::SourceDecodeError, source: &[u8], filename: &s
     };
     match error {
         E::UnsupportedEncoding(name) => at_line(0, format!("unknown encoding: {name}")),
-        E::Utf8BomConflict(name) => {
-            // The tokenizer reports the cookie's line, normalised codec name, and no caret.
-            let (line, text) = cookie_line(source).unwrap_or((1, String::new()));
-            PyException {
-                text: Some(text),
-                ..at_line(
-                    line,
-                    format!("encoding problem: {} with BOM", normal_codec_name(name)),
-                )
-            }
-        }
+        E::Utf8BomConflict(name) => bom_conflict(name, source, filename),
         E::InvalidUtf8(utf8) => non_utf8_exception(source, utf8.valid_up_to(), filename),
         other => at_line(0, other.to_string()),
     }
