@@ -191,3 +191,124 @@ fn codec_tables_decode_like_cpython() {
     );
     assert!(mismatches.is_empty(), "{}", report);
 }
+
+/// Compiles every fixture with our binary (`compiler` is `serc` or `rustpython`) and with the
+/// oracle; returns one line per file that does not agree.
+fn fixture_differences(
+    target: &str,
+    compiler: &str,
+    work: &std::path::Path,
+) -> (usize, Vec<String>) {
+    let files = fixtures("encodings");
+    assert!(files.len() >= 200, "only {} fixtures", files.len());
+    fresh_dir(work);
+    let job = |path: &std::path::PathBuf, side: &str| {
+        let file = path.file_name().unwrap().to_str().unwrap();
+        Job {
+            src: path.clone(),
+            name: format!("encodings/{file}"),
+            pyc: work.join(side).join(format!("{file}c")),
+            optimize: 0,
+        }
+    };
+    let reference: Vec<Job> = files.iter().map(|p| job(p, "ref")).collect();
+    let results = oracle_compile(target, &reference, "checked_hash", work, "reference");
+    // One run of our binary for all files, as Bazel's one-shot mode would batch them.
+    let mut params: Vec<String> = Vec::new();
+    for reference in &reference {
+        let ours = job(&reference.src, "ours");
+        params.extend([
+            "--src".into(),
+            ours.src.to_str().unwrap().into(),
+            "--src_name".into(),
+            ours.name,
+            "--pyc".into(),
+            ours.pyc.to_str().unwrap().into(),
+        ]);
+    }
+    for flag in [
+        "--optimize",
+        "0",
+        "--invalidation_mode",
+        "checked_hash",
+        "--python_version",
+        target,
+        "--compiler",
+        compiler,
+    ] {
+        params.push(flag.into());
+    }
+    let param_file = work.join("ours.params");
+    std::fs::write(&param_file, params.join("\n") + "\n").unwrap();
+    let out = ours_direct(&[&format!("@{}", param_file.display())]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut differences = Vec::new();
+    let mut pairs = Vec::new();
+    for (reference, result) in reference.iter().zip(&results) {
+        let ours = job(&reference.src, "ours");
+        if result["ok"] == true {
+            if ours.pyc.exists() {
+                pairs.push((ours.pyc, reference.pyc.clone(), ours.name));
+            } else {
+                differences.push(format!("{}: CPython compiles it, we do not", ours.name));
+            }
+        } else {
+            let expected = result["error"].as_str().unwrap_or("").trim_end();
+            if ours.pyc.exists() || expected.is_empty() || !stderr.contains(expected) {
+                differences.push(format!("{}: CPython says {expected:?}", ours.name));
+            }
+        }
+    }
+    if !differences.is_empty() {
+        differences.push(format!("our stderr: {stderr}"));
+    }
+    let compared = oracle_compare(
+        target,
+        &pairs
+            .iter()
+            .map(|(ours, reference, _)| (ours.clone(), reference.clone()))
+            .collect::<Vec<_>>(),
+        work,
+        "compare",
+    );
+    for ((_, _, name), result) in pairs.iter().zip(&compared) {
+        let good = if compiler == "rustpython" {
+            result["equal_objects"] == true
+        } else {
+            result["identical_bytes"] == true
+        };
+        if !good {
+            differences.push(format!("{name}: {}", result["diff"]));
+        }
+    }
+    (files.len(), differences)
+}
+
+#[test]
+fn encoded_fixtures_compile_like_cpython() {
+    require_oracle();
+    let mut failures = Vec::new();
+    for (target, compiler) in TARGETS
+        .iter()
+        .map(|target| (*target, "serc"))
+        .chain([("3.14", "rustpython")])
+    {
+        let work = target_dir()
+            .join("encodings-fixtures")
+            .join(format!("{target}-{compiler}"));
+        let (files, differences) = fixture_differences(target, compiler, &work);
+        println!(
+            "encodings target={target} compiler={compiler} files={files} differ={}",
+            differences.len()
+        );
+        for difference in &differences {
+            println!("  {difference}");
+        }
+        failures.extend(
+            differences
+                .into_iter()
+                .map(|d| format!("{target} {compiler}: {d}")),
+        );
+    }
+    assert!(failures.is_empty(), "{} differences", failures.len());
+}
