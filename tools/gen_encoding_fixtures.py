@@ -81,6 +81,21 @@ def main():
             with open(f"{OUT}/{name}_undecodable.py", "wb") as f:
                 f.write(b"# coding: " + name.encode() + b"\r\nx = 1\r\ns = '" + bad + b"'\n")
             written += 1
+    # Cookie spellings: how a name reaches its codec module (aliases, case, '-', '.'), and a
+    # UTF-8 BOM before a cookie naming another codec.
+    import encodings.aliases
+
+    rng = random.Random(2063)
+    aliases = sorted(a for a, m in encodings.aliases.aliases.items() if m in names)
+    for index, alias in enumerate(rng.sample(aliases, 30)):
+        for variant, spelling in enumerate([alias.upper(), alias.replace("_", "-"), alias.replace("_", ".")]):
+            with open(f"{OUT}/spelling_{index:02d}_{variant}.py", "wb") as f:
+                f.write(b"# -*- coding: " + spelling.encode() + b" -*-\nx = 1\n")
+            written += 1
+    for name in rng.sample(names, 3):
+        with open(f"{OUT}/bom_{name}.py", "wb") as f:
+            f.write(b"\xef\xbb\xbf# coding: " + name.encode() + b"\nx = 1\n")
+        written += 1
     print(f"wrote {written} fixtures for {len(names)} codecs")
 
 

@@ -21,7 +21,7 @@ pub struct Decoded<'a> {
     pub codec: Option<SourceCodec>,
 }
 
-/// The codec a source was decoded with here.
+/// The codec a source was decoded with here (the serc engine adds what importing it interns).
 pub struct SourceCodec {
     /// The module of `encodings` (e.g. `cp1250`).
     pub module: &'static str,
@@ -57,8 +57,9 @@ pub fn decode_with(module: &str, bytes: &[u8]) -> Option<Result<String, String>>
     Some(codec.decode(bytes).map_err(|error| error.to_string()))
 }
 
-/// Decodes `source` as CPython's tokenizer does.
-pub fn decode(source: &[u8]) -> Result<Decoded<'_>, Undecodable> {
+/// Decodes `source` as CPython `version`'s tokenizer does (the names a cookie may use differ
+/// between versions).
+pub fn decode(source: &[u8], version: serc::PythonVersion) -> Result<Decoded<'_>, Undecodable> {
     if source.contains(&0) {
         return Err(Undecodable::NullByte);
     }
@@ -68,7 +69,7 @@ pub fn decode(source: &[u8]) -> Result<Decoded<'_>, Undecodable> {
             serc::SourceDecodeError::UnsupportedEncoding(name)
             | serc::SourceDecodeError::InvalidEncoding(name),
         ) => {
-            let Some(module) = names::module_for(&name) else {
+            let Some(module) = names::module_for(&name, version) else {
                 return Err(Undecodable::Serc(
                     serc::SourceDecodeError::UnsupportedEncoding(name),
                 ));
@@ -126,6 +127,8 @@ fn tokenizer_buffer(source: &[u8]) -> (Vec<u8>, bool) {
 mod tests {
     use super::*;
 
+    const V314: serc::PythonVersion = serc::PythonVersion::Py314;
+
     #[test]
     fn newlines_are_translated_before_decoding() {
         assert_eq!(
@@ -138,10 +141,12 @@ mod tests {
 
     #[test]
     fn decodes_what_serc_lacks() {
-        let decoded = decode(b"# coding: cp1250\nw = '\x9alap'\n").ok().unwrap();
+        let decoded = decode(b"# coding: cp1250\nw = '\x9alap'\n", V314)
+            .ok()
+            .unwrap();
         assert_eq!(decoded.text, "# coding: cp1250\nw = '\u{161}lap'\n");
         assert_eq!(decoded.codec.unwrap().module, "cp1250");
-        let Err(Undecodable::Codec(error)) = decode(b"# coding: cp1250\r\nw = '\x98'") else {
+        let Err(Undecodable::Codec(error)) = decode(b"# coding: cp1250\r\nw = '\x98'", V314) else {
             panic!("0x98 is undefined in cp1250");
         };
         assert!(error.contains("byte 0x98 in position 22:"), "{error}");

@@ -28,21 +28,37 @@ pub fn normalise(name: &str) -> String {
     out
 }
 
-/// The module of CPython 3.14's `encodings` package that decodes a source whose cookie names
-/// `name`, or `None` when CPython reports the encoding unknown.
-pub fn module_for(name: &str) -> Option<&'static str> {
+/// The modules and aliases of CPython `version` (they differ: 3.15 adds dozens of aliases).
+fn registry(
+    version: serc::PythonVersion,
+) -> (
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+) {
+    match version {
+        serc::PythonVersion::Py312 => (list::MODULES_312, list::ALIASES_312),
+        serc::PythonVersion::Py313 => (list::MODULES_313, list::ALIASES_313),
+        serc::PythonVersion::Py314 => (list::MODULES_314, list::ALIASES_314),
+        serc::PythonVersion::Py315 => (list::MODULES_315, list::ALIASES_315),
+    }
+}
+
+/// The module of CPython `version`'s `encodings` package that decodes a source whose cookie
+/// names `name`, or `None` when CPython reports the encoding unknown.
+pub fn module_for(name: &str, version: serc::PythonVersion) -> Option<&'static str> {
+    let (modules, aliases) = registry(version);
     let name = normalise(name);
     let alias = |key: &str| {
-        list::ALIASES
+        aliases
             .binary_search_by(|(alias, _)| (*alias).cmp(key))
             .ok()
-            .map(|index| list::ALIASES[index].1)
+            .map(|index| aliases[index].1)
     };
     alias(&name)
         .or_else(|| alias(&name.replace('.', "_")))
         .or_else(|| {
-            let index = list::MODULES.binary_search(&name.as_str()).ok()?;
-            (!name.contains('.')).then_some(list::MODULES[index])
+            let index = modules.binary_search(&name.as_str()).ok()?;
+            (!name.contains('.')).then_some(modules[index])
         })
 }
 
@@ -50,10 +66,20 @@ pub fn module_for(name: &str) -> Option<&'static str> {
 mod tests {
     use super::*;
 
+    const VERSIONS: [serc::PythonVersion; 4] = [
+        serc::PythonVersion::Py312,
+        serc::PythonVersion::Py313,
+        serc::PythonVersion::Py314,
+        serc::PythonVersion::Py315,
+    ];
+
     #[test]
     fn the_lists_are_sorted_for_binary_search() {
-        assert!(list::MODULES.is_sorted());
-        assert!(list::ALIASES.is_sorted_by_key(|(alias, _)| *alias));
+        for version in VERSIONS {
+            let (modules, aliases) = registry(version);
+            assert!(modules.is_sorted());
+            assert!(aliases.is_sorted_by_key(|(alias, _)| *alias));
+        }
     }
 
     #[test]
@@ -69,10 +95,23 @@ mod tests {
             ("gbk", "gbk"),
             ("iso-8859-2", "iso8859_2"),
         ] {
-            assert_eq!(module_for(name), Some(module), "{name}");
+            assert_eq!(
+                module_for(name, serc::PythonVersion::Py314),
+                Some(module),
+                "{name}"
+            );
         }
         for name in ["bogus-enc", "CP-1250", "hex", "rot13", "mbcs", "iso8859.2"] {
-            assert_eq!(module_for(name), None, "{name}");
+            assert_eq!(module_for(name, serc::PythonVersion::Py314), None, "{name}");
         }
+        // Version differences, from the oracles' encodings.aliases.
+        let korean = |version| module_for("korean", version);
+        assert_eq!(korean(serc::PythonVersion::Py314), Some("euc_kr"));
+        assert_eq!(korean(serc::PythonVersion::Py315), Some("cp949"));
+        assert_eq!(module_for("ms874", serc::PythonVersion::Py313), None);
+        assert_eq!(
+            module_for("ms874", serc::PythonVersion::Py314),
+            Some("cp874")
+        );
     }
 }

@@ -26,10 +26,11 @@ use crate::compile::failure::CompileFailure;
 pub fn explain_rejection(
     source: &[u8],
     filename: &str,
+    version: serc::PythonVersion,
     optimize: u8,
     engine_message: &str,
 ) -> CompileFailure {
-    let text = match decode_for_engine(source, filename) {
+    let text = match decode_for_engine(source, filename, version) {
         Ok(text) => text,
         Err(failure) => return failure,
     };
@@ -42,8 +43,13 @@ pub fn explain_rejection(
 }
 
 /// The exception CPython raises for `source`, or `None` if rustpython accepts it.
-pub fn cpython_exception(source: &[u8], filename: &str, optimize: u8) -> Option<PyException> {
-    match decode(source, filename) {
+pub fn cpython_exception(
+    source: &[u8],
+    filename: &str,
+    version: serc::PythonVersion,
+    optimize: u8,
+) -> Option<PyException> {
+    match decode(source, filename, version) {
         Ok(text) => text_exception(&text, filename, optimize),
         Err(exception) => Some(*exception),
     }
@@ -81,17 +87,25 @@ fn text_exception(text: &str, filename: &str, optimize: u8) -> Option<PyExceptio
     }
 }
 
-/// Decodes source bytes as CPython's tokenizer does, with its error texts.
-pub fn decode(source: &[u8], filename: &str) -> Result<String, Box<PyException>> {
-    decoding::decode(source)
+/// Decodes source bytes as CPython `version`'s tokenizer does, with its error texts.
+pub fn decode(
+    source: &[u8],
+    filename: &str,
+    version: serc::PythonVersion,
+) -> Result<String, Box<PyException>> {
+    decoding::decode(source, version)
         .map(|decoded| decoded.text.into_owned())
-        .map_err(|problem| Box::new(undecodable_exception(&problem, source, filename)))
+        .map_err(|problem| Box::new(undecodable_exception(&problem, source, filename, version)))
 }
 
 /// Decodes for an engine: like [`decode`], except that a cookie naming a codec CPython has
 /// and we cannot decode is not the file's fault, so it is our limitation, not CPython's error.
-pub fn decode_for_engine(source: &[u8], filename: &str) -> Result<String, CompileFailure> {
-    decoding::decode(source)
+pub fn decode_for_engine(
+    source: &[u8],
+    filename: &str,
+    version: serc::PythonVersion,
+) -> Result<String, CompileFailure> {
+    decoding::decode(source, version)
         .map(|decoded| decoded.text.into_owned())
         .map_err(|problem| match problem {
             Undecodable::Unsupported(name) => CompileFailure::Unsupported(format!(
@@ -99,12 +113,17 @@ pub fn decode_for_engine(source: &[u8], filename: &str) -> Result<String, Compil
                  (CPython can); compile this file with --compiler interpreter"
             )),
             problem => CompileFailure::Rejected(
-                undecodable_exception(&problem, source, filename).py_compile_text(),
+                undecodable_exception(&problem, source, filename, version).py_compile_text(),
             ),
         })
 }
 
-fn undecodable_exception(problem: &Undecodable, source: &[u8], filename: &str) -> PyException {
+fn undecodable_exception(
+    problem: &Undecodable,
+    source: &[u8],
+    filename: &str,
+    version: serc::PythonVersion,
+) -> PyException {
     let at_line = |line: usize, msg: String| PyException {
         kind: "SyntaxError",
         msg,
@@ -117,10 +136,10 @@ fn undecodable_exception(problem: &Undecodable, source: &[u8], filename: &str) -
             "SyntaxError",
             "source code string cannot contain null bytes",
         ),
-        Undecodable::Serc(error) => decode_exception(error, source, filename),
+        Undecodable::Serc(error) => decode_exception(error, source, filename, version),
         // The tokenizer reports a codec's error as is, on line 0.
         Undecodable::Codec(message) => at_line(0, message.clone()),
-        Undecodable::BomConflict(name) => bom_conflict(name, source, filename),
+        Undecodable::BomConflict(name) => bom_conflict(name, source, filename, version),
         Undecodable::Unsupported(name) => at_line(
             0,
             format!("the embedded compiler cannot decode source encoding '{name}'"),
@@ -128,20 +147,40 @@ fn undecodable_exception(problem: &Undecodable, source: &[u8], filename: &str) -
     }
 }
 
-/// The tokenizer reports the cookie's line, normalised codec name, and no caret.
-fn bom_conflict(name: &str, source: &[u8], filename: &str) -> PyException {
-    let (line, text) = cookie_line(source).unwrap_or((1, String::new()));
+/// The tokenizer reports the normalised codec name; from 3.14 on with the cookie's line (and
+/// no caret), before that on line 0 (checked with the oracles 3.12.7, 3.13.2, 3.14.2, 3.15.0rc1).
+fn bom_conflict(
+    name: &str,
+    source: &[u8],
+    filename: &str,
+    version: serc::PythonVersion,
+) -> PyException {
+    let msg = format!("encoding problem: {} with BOM", normal_codec_name(name));
+    let located = !matches!(
+        version,
+        serc::PythonVersion::Py312 | serc::PythonVersion::Py313
+    );
+    let (line, text) = match cookie_line(source) {
+        Some((line, text)) if located => (line, Some(text)),
+        _ if located => (1, Some(String::new())),
+        _ => (0, None),
+    };
     PyException {
         kind: "SyntaxError",
-        msg: format!("encoding problem: {} with BOM", normal_codec_name(name)),
+        msg,
         filename: Some(filename.to_owned()),
         lineno: Some(line),
-        text: Some(text),
+        text,
         ..PyException::default()
     }
 }
 
-fn decode_exception(error: &serc::SourceDecodeError, source: &[u8], filename: &str) -> PyException {
+fn decode_exception(
+    error: &serc::SourceDecodeError,
+    source: &[u8],
+    filename: &str,
+    version: serc::PythonVersion,
+) -> PyException {
     use serc::SourceDecodeError as E;
     let at_line = |line: usize, msg: String| PyException {
         kind: "SyntaxError",
@@ -152,7 +191,7 @@ fn decode_exception(error: &serc::SourceDecodeError, source: &[u8], filename: &s
     };
     match error {
         E::UnsupportedEncoding(name) => at_line(0, format!("unknown encoding: {name}")),
-        E::Utf8BomConflict(name) => bom_conflict(name, source, filename),
+        E::Utf8BomConflict(name) => bom_conflict(name, source, filename, version),
         E::InvalidUtf8(utf8) => non_utf8_exception(source, utf8.valid_up_to(), filename),
         other => at_line(0, other.to_string()),
     }
@@ -381,7 +420,7 @@ fn raised_by_compiler(error: &RpError, msg: &str) -> bool {
 /// Line `lineno` of the file `filename` as CPython rereads it, if that file exists.
 fn program_text(filename: &str, lineno: usize) -> Option<String> {
     let bytes = std::fs::read(filename).ok()?;
-    let text = decode(&bytes, filename).ok()?;
+    let text = decode(&bytes, filename, serc::PythonVersion::Py314).ok()?;
     text.split_inclusive('\n')
         .nth(lineno.checked_sub(1)?)
         .map(str::to_owned)
@@ -487,7 +526,8 @@ mod tests {
 
     #[test]
     fn null_bytes_have_no_location() {
-        let exception = cpython_exception(b"x = 1\0\n", "n.py", 0).unwrap();
+        let exception =
+            cpython_exception(b"x = 1\0\n", "n.py", serc::PythonVersion::Py314, 0).unwrap();
         assert_eq!(
             exception.py_compile_text(),
             "SyntaxError: source code string cannot contain null bytes\n"
@@ -496,6 +536,9 @@ mod tests {
 
     #[test]
     fn valid_source_has_no_exception() {
-        assert_eq!(cpython_exception(b"x = 1\n", "ok.py", 0), None);
+        assert_eq!(
+            cpython_exception(b"x = 1\n", "ok.py", serc::PythonVersion::Py314, 0),
+            None
+        );
     }
 }

@@ -25,7 +25,7 @@ fn compile_module(
         ) => error,
         done => return done,
     };
-    match decoding::decode(source) {
+    match decoding::decode(source, options.python_version) {
         Ok(Decoded {
             text,
             codec: Some(codec),
@@ -79,13 +79,14 @@ pub fn compile(
                     try_exit_nop::restore(
                         source,
                         filename,
+                        target,
                         &Opcodes::PY314,
                         Some(&reference),
                         &mut pyc,
                     )
                 }
                 serc::PythonVersion::Py315 => {
-                    try_exit_nop::restore(source, filename, &Opcodes::PY315, None, &mut pyc)
+                    try_exit_nop::restore(source, filename, target, &Opcodes::PY315, None, &mut pyc)
                 }
                 _ => {}
             }
@@ -94,6 +95,7 @@ pub fn compile(
         Err(error) => Err(diagnostics::explain_rejection(
             source,
             filename,
+            target,
             optimize,
             &error.to_string(),
         )),
