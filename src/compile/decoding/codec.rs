@@ -11,12 +11,12 @@
 //! Format (little-endian base-128 varints): `PYCODECS`, the codec count, then per codec its
 //! module name, the codec name CPython's errors carry, the error reasons, the multi-character
 //! outputs, the node count and the runs of the nodes' 256 entries each, and a flag followed by
-//! the runs of the grid of its fixed-length form (gb18030, euc_kr). An entry is a code point, `NODE | n` (a sequence
-//! continues in node `n`; `NODE | 0xFFFF` is gb18030's 4-byte form and `NODE | 0xFFFE` euc_kr's
-//! 8-byte make-up hangul, both looked up in the grid), `ERROR | reason << 8 |
-//! length`, or `STRING | index`. A run is a count and either a code point (zigzag difference
-//! from the previous run's continuation, tag bit 0; the run counts up by one) or a repeated
-//! non-character value (tag bit 1).
+//! the runs of the grid of its fixed-length form (gb18030, euc_kr). An entry is a code point,
+//! `NODE | n` (a sequence continues in node `n`; `NODE | 0xFFFF` is gb18030's 4-byte form and
+//! `NODE | 0xFFFE` euc_kr's 8-byte make-up hangul, both looked up in the grid),
+//! `ERROR | reason << 8 | length`, or `STRING | index`. A run is a count and either a code
+//! point (zigzag difference from the previous run's continuation, tag bit 0; the run counts up
+//! by one) or a repeated non-character value (tag bit 1).
 
 use std::sync::OnceLock;
 
