@@ -4,6 +4,8 @@ Runs inside the oracle's CPython (pyodide under Node), never on the host Python:
 
     node tools/oracle_python.mjs 3.14 tools/gen_source_codecs.py write   # regenerate codecs.bin
     node tools/oracle_python.mjs 3.14 tools/gen_source_codecs.py check   # compare, exit 1 on a difference
+    node tools/oracle_python.mjs 3.1X tools/gen_source_codecs.py overrides   # codecs-31X.bin: the
+        tables where CPython 3.1X decodes differently from 3.14 (palmos 0x9B before 3.14)
 
 (The names a cookie can use differ per target: tools/gen_codec_registry.sh.)
 
@@ -212,11 +214,12 @@ def runs(values, out):
     varint(0, out)
 
 
-def tabulate(modules):
-    out = bytearray(b"PYCODECS")
+def tabulate(modules, keep=lambda name, chunk: True):
+    """The blob of the tables of `modules` for which `keep(name, serialised table)` holds."""
+    chunks = []
     tables = [m for m in modules if m not in NOT_TABULATED]
-    varint(len(tables), out)
     for name in tables:
+        out = bytearray()
         table = Table(name)
         table.explore(b"")
         if name == "gb18030":
@@ -238,11 +241,66 @@ def tabulate(modules):
         varint(1 if table.four else 0, out)
         if table.four:
             runs(table.four, out)
-        print(f"{name}: {len(table.nodes)} nodes, {len(out)} bytes so far", file=sys.stderr, flush=True)
-    return bytes(out), tables
+        if keep(name, bytes(out)):
+            chunks.append(bytes(out))
+        print(f"{name}: {len(table.nodes)} nodes, {len(out)} bytes", file=sys.stderr, flush=True)
+    blob = bytearray(b"PYCODECS")
+    varint(len(chunks), blob)
+    return bytes(blob) + b"".join(chunks), tables
+
+
+def read_chunks(blob):
+    """{module: serialised table} of a blob written by `tabulate`."""
+    at = [8]
+
+    def number():
+        value, shift = 0, 0
+        while True:
+            byte = blob[at[0]]
+            at[0] += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return value
+
+    def skip_text():
+        length = number()
+        at[0] += length
+        return blob[at[0] - length:at[0]].decode()
+
+    def skip_runs():
+        while number():
+            number()
+
+    chunks = {}
+    for _ in range(number()):
+        start = at[0]
+        name = skip_text()
+        skip_text()
+        for _ in range(number()):
+            skip_text()
+        for _ in range(number()):
+            skip_text()
+        number()
+        skip_runs()
+        if number():
+            skip_runs()
+        chunks[name] = blob[start:at[0]]
+    return chunks
 
 
 def main(mode):
+    if mode == "overrides":
+        # Tables of this target's CPython that differ from the 3.14 ones in codecs.bin.
+        with open(TABLES, "rb") as f:
+            base = read_chunks(f.read())
+        blob, _ = tabulate(source_modules(), lambda name, chunk: base.get(name) != chunk)
+        version = "".join(map(str, sys.version_info[:2]))
+        path = TABLES.replace("codecs.bin", f"codecs-{version}.bin")
+        with open(path, "wb") as f:
+            f.write(blob)
+        print(f"wrote {path} ({len(blob)} bytes)")
+        return 0
     blob, tables = tabulate(source_modules())
     if mode == "write":
         with open(TABLES, "wb") as f:

@@ -29,6 +29,10 @@ const INCOMPLETE: &str = "incomplete multibyte sequence";
 const ILLEGAL: &str = "illegal multibyte sequence";
 
 static TABLES: &[u8] = include_bytes!("codecs.bin");
+/// Where an older or newer CPython decodes differently from 3.14: palmos 0x9B before 3.14.
+static TABLES_312: &[u8] = include_bytes!("codecs-312.bin");
+static TABLES_313: &[u8] = include_bytes!("codecs-313.bin");
+static TABLES_315: &[u8] = include_bytes!("codecs-315.bin");
 
 /// One codec's tables, parsed on first use.
 pub struct Codec {
@@ -79,9 +83,24 @@ fn codecs() -> &'static [Codec] {
     PARSED.get_or_init(|| parse(TABLES).expect("codecs.bin is well-formed"))
 }
 
-/// The codec whose module is `module`, if it has tables.
-pub fn lookup(module: &str) -> Option<&'static Codec> {
-    codecs().iter().find(|codec| codec.module == module)
+/// The tables of `version` that differ from 3.14's.
+fn overrides(version: serc::PythonVersion) -> &'static [Codec] {
+    static PARSED: [OnceLock<Vec<Codec>>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let (slot, blob) = match version {
+        serc::PythonVersion::Py312 => (0, TABLES_312),
+        serc::PythonVersion::Py313 => (1, TABLES_313),
+        serc::PythonVersion::Py315 => (2, TABLES_315),
+        serc::PythonVersion::Py314 => return &[],
+    };
+    PARSED[slot].get_or_init(|| parse(blob).expect("codecs-3x.bin is well-formed"))
+}
+
+/// The codec whose module is `module` as CPython `version` decodes it, if it has tables.
+pub fn lookup(module: &str, version: serc::PythonVersion) -> Option<&'static Codec> {
+    overrides(version)
+        .iter()
+        .chain(codecs())
+        .find(|codec| codec.module == module)
 }
 
 /// The modules with tables.
@@ -318,7 +337,7 @@ mod tests {
 
     #[test]
     fn tables_parse_and_name_their_errors() {
-        let cp1250 = lookup("cp1250").expect("cp1250 has a table");
+        let cp1250 = lookup("cp1250", serc::PythonVersion::Py314).expect("cp1250 has a table");
         assert_eq!(cp1250.decode(b"\x8a").as_deref(), Ok("\u{160}"));
         let error = cp1250.decode(b"ab\x98").unwrap_err();
         assert_eq!(
@@ -328,15 +347,31 @@ mod tests {
     }
 
     #[test]
+    /// palmos changed in 3.14 (oracles 3.12.7 and 3.13.2 against 3.14.2): 0x9B was U+009B,
+    /// is U+203A.
+    fn older_targets_keep_their_own_tables() {
+        let palmos = |version| lookup("palmos", version).unwrap().decode(b"\x9b");
+        assert_eq!(palmos(serc::PythonVersion::Py313).as_deref(), Ok("\u{9b}"));
+        assert_eq!(
+            palmos(serc::PythonVersion::Py314).as_deref(),
+            Ok("\u{203a}")
+        );
+        assert_eq!(
+            palmos(serc::PythonVersion::Py315),
+            palmos(serc::PythonVersion::Py314)
+        );
+    }
+
+    #[test]
     fn double_byte_sequences_and_their_ends() {
-        let sjis = lookup("shift_jis").expect("shift_jis has a table");
+        let sjis = lookup("shift_jis", serc::PythonVersion::Py314).expect("shift_jis has a table");
         assert_eq!(sjis.decode(b"\x82\xa0x").as_deref(), Ok("\u{3042}x"));
         let error = sjis.decode(b"x\x82").unwrap_err();
         assert_eq!(
             (error.start, error.end, error.reason.as_str()),
             (1, 2, INCOMPLETE)
         );
-        let gb = lookup("gb18030").expect("gb18030 has a table");
+        let gb = lookup("gb18030", serc::PythonVersion::Py314).expect("gb18030 has a table");
         assert_eq!(gb.decode(b"\x90\x30\x81\x30").as_deref(), Ok("\u{10000}"));
         assert_eq!(gb.decode(b"\x84\x31\xa4\x39").as_deref(), Ok("\u{ffff}"));
         let error = gb.decode(b"\x81\x30\x81").unwrap_err();

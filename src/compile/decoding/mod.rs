@@ -50,10 +50,15 @@ pub fn tabulated_modules() -> impl Iterator<Item = &'static str> {
     codec::modules()
 }
 
-/// `bytes.decode(module)` with a table of this layer: the text, or `str(UnicodeDecodeError)`;
-/// `None` when there is no table for `module`. For checking the tables against CPython.
-pub fn decode_with(module: &str, bytes: &[u8]) -> Option<Result<String, String>> {
-    let codec = codec::lookup(module)?;
+/// `bytes.decode(module)` with a table of this layer, as CPython `version` decodes: the text, or
+/// `str(UnicodeDecodeError)`; `None` when there is no table for `module`. For checking the
+/// tables against CPython.
+pub fn decode_with(
+    module: &str,
+    version: serc::PythonVersion,
+    bytes: &[u8],
+) -> Option<Result<String, String>> {
+    let codec = codec::lookup(module, version)?;
     Some(codec.decode(bytes).map_err(|error| error.to_string()))
 }
 
@@ -81,7 +86,7 @@ pub fn decode(source: &[u8], version: serc::PythonVersion) -> Result<Decoded<'_>
                 // `encodings.undefined` refuses every input.
                 return Err(Undecodable::Codec("undefined encoding".to_owned()));
             }
-            let Some(codec) = codec::lookup(module) else {
+            let Some(codec) = codec::lookup(module, version) else {
                 return Err(Undecodable::Unsupported(name));
             };
             let (buffer, appended) = tokenizer_buffer(source);
