@@ -56,7 +56,14 @@ pub fn check(source: &[u8], filename: &str, version: PythonVersion) -> Result<()
         return Ok(());
     }
     // Undecodable or unparsable sources are left to the engine, which reports them.
-    let Ok(text) = diagnostics::decode(source, filename) else {
+    // The cookie names a target may use differ; limits run only for the embedded targets.
+    let decoding_version = match version.minor {
+        12 => serc::PythonVersion::Py312,
+        13 => serc::PythonVersion::Py313,
+        15 => serc::PythonVersion::Py315,
+        _ => serc::PythonVersion::Py314,
+    };
+    let Ok(text) = diagnostics::decode(source, filename, decoding_version) else {
         return Ok(());
     };
     let Ok(parsed) = parser::parse_module(&text) else {

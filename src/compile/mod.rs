@@ -7,6 +7,7 @@
 //! | --- | --- |
 //! | [`settings`] | what a request asks for (version, level, invalidation, engine choice) |
 //! | [`engines`] | source to bytecode: serc, rustpython-compiler, CPython processes; which one serves |
+//! | [`decoding`] | source bytes to text as CPython's tokenizer decodes them, with the codecs serc lacks |
 //! | [`diagnostics`] | an engine's rejection rewritten as the text CPython's `py_compile` prints |
 //! | [`corrections`] | serc's known divergences from CPython, corrected one named place each |
 //! | [`limits`] | the nesting CPython refuses, and the stack that makes deep sources safe |
@@ -19,6 +20,7 @@
 //! imports one that imports it back.
 
 mod corrections;
+pub mod decoding;
 pub mod diagnostics;
 pub mod engines;
 mod failure;

@@ -64,6 +64,7 @@ const HEADER: usize = 16;
 pub fn restore(
     source: &[u8],
     filename: &str,
+    version: serc::PythonVersion,
     ops: &Opcodes,
     reference: Option<&ReferenceCompiler<'_>>,
     pyc: &mut Vec<u8>,
@@ -71,7 +72,7 @@ pub fn restore(
     if !may_apply(source) {
         return;
     }
-    let Ok(text) = diagnostics::decode(source, filename) else {
+    let Ok(text) = diagnostics::decode(source, filename, version) else {
         return;
     };
     let Ok(parsed) = parser::parse_module(&text) else {

@@ -4,18 +4,18 @@
 //! as `py_compile` reports it. serc's own texts are ruff-style ("Unexpected indentation at byte
 //! range 13..21"), so when serc rejects a file we ask rustpython-compiler, which carries most
 //! of CPython's diagnostics, for the exception, and render it the way
-//! `py_compile.PyCompileError` does. Decoding errors come from our own tokenizer rules.
+//! `py_compile.PyCompileError` does. Decoding errors come from `compile::decoding`, worded as CPython's tokenizer words them.
 
 use rustpython_compiler::{CompileError as RpError, CompileOpts, Mode};
 
 mod carets;
-mod encodings;
 mod escape;
 mod exception;
 mod indentation;
 
 pub use exception::PyException;
 
+use crate::compile::decoding::{self, Undecodable};
 use crate::compile::failure::CompileFailure;
 
 /// Explains why `source` was rejected, in CPython's words when we can reproduce them.
@@ -26,10 +26,11 @@ use crate::compile::failure::CompileFailure;
 pub fn explain_rejection(
     source: &[u8],
     filename: &str,
+    version: serc::PythonVersion,
     optimize: u8,
     engine_message: &str,
 ) -> CompileFailure {
-    let text = match decode_for_engine(source, filename) {
+    let text = match decode_for_engine(source, filename, version) {
         Ok(text) => text,
         Err(failure) => return failure,
     };
@@ -42,8 +43,13 @@ pub fn explain_rejection(
 }
 
 /// The exception CPython raises for `source`, or `None` if rustpython accepts it.
-pub fn cpython_exception(source: &[u8], filename: &str, optimize: u8) -> Option<PyException> {
-    match decode(source, filename) {
+pub fn cpython_exception(
+    source: &[u8],
+    filename: &str,
+    version: serc::PythonVersion,
+    optimize: u8,
+) -> Option<PyException> {
+    match decode(source, filename, version) {
         Ok(text) => text_exception(&text, filename, optimize),
         Err(exception) => Some(*exception),
     }
@@ -81,57 +87,100 @@ fn text_exception(text: &str, filename: &str, optimize: u8) -> Option<PyExceptio
     }
 }
 
-/// Why a source does not decode.
-enum Undecodable {
-    NullByte,
-    Serc(serc::SourceDecodeError),
-}
-
-/// Decodes as CPython's tokenizer does (serc's decoder, after CPython's null-byte check).
-fn decode_source(source: &[u8]) -> Result<String, Undecodable> {
-    if source.contains(&0) {
-        return Err(Undecodable::NullByte);
-    }
-    serc::decode_source(source)
-        .map(|text| text.into_owned())
-        .map_err(Undecodable::Serc)
-}
-
-/// Decodes source bytes as CPython's tokenizer does, with its error texts.
-pub fn decode(source: &[u8], filename: &str) -> Result<String, Box<PyException>> {
-    decode_source(source)
-        .map_err(|problem| Box::new(undecodable_exception(&problem, source, filename)))
+/// Decodes source bytes as CPython `version`'s tokenizer does, with its error texts.
+pub fn decode(
+    source: &[u8],
+    filename: &str,
+    version: serc::PythonVersion,
+) -> Result<String, Box<PyException>> {
+    decoding::decode(source, version)
+        .map(|decoded| decoded.text.into_owned())
+        .map_err(|problem| Box::new(undecodable_exception(&problem, source, filename, version)))
 }
 
 /// Decodes for an engine: like [`decode`], except that a cookie naming a codec CPython has
-/// and serc lacks is not the file's fault, so it is our limitation, not CPython's error.
-pub fn decode_for_engine(source: &[u8], filename: &str) -> Result<String, CompileFailure> {
-    decode_source(source).map_err(|problem| match problem {
-        Undecodable::Serc(serc::SourceDecodeError::UnsupportedEncoding(name))
-            if encodings::cpython_decodes(&name) =>
-        {
-            CompileFailure::Unsupported(format!(
+/// and we cannot decode is not the file's fault, so it is our limitation, not CPython's error.
+pub fn decode_for_engine(
+    source: &[u8],
+    filename: &str,
+    version: serc::PythonVersion,
+) -> Result<String, CompileFailure> {
+    decoding::decode(source, version)
+        .map(|decoded| decoded.text.into_owned())
+        .map_err(|problem| match problem {
+            Undecodable::Unsupported(name) => CompileFailure::Unsupported(format!(
                 "{filename}: the embedded compiler cannot decode source encoding '{name}' \
                  (CPython can); compile this file with --compiler interpreter"
-            ))
-        }
-        problem => CompileFailure::Rejected(
-            undecodable_exception(&problem, source, filename).py_compile_text(),
-        ),
-    })
+            )),
+            problem => CompileFailure::Rejected(
+                undecodable_exception(&problem, source, filename, version).py_compile_text(),
+            ),
+        })
 }
 
-fn undecodable_exception(problem: &Undecodable, source: &[u8], filename: &str) -> PyException {
+fn undecodable_exception(
+    problem: &Undecodable,
+    source: &[u8],
+    filename: &str,
+    version: serc::PythonVersion,
+) -> PyException {
+    let at_line = |line: usize, msg: String| PyException {
+        kind: "SyntaxError",
+        msg,
+        filename: Some(filename.to_owned()),
+        lineno: Some(line),
+        ..PyException::default()
+    };
     match problem {
         Undecodable::NullByte => PyException::syntax(
             "SyntaxError",
             "source code string cannot contain null bytes",
         ),
-        Undecodable::Serc(error) => decode_exception(error, source, filename),
+        Undecodable::Serc(error) => decode_exception(error, source, filename, version),
+        // The tokenizer reports a codec's error as is, on line 0.
+        Undecodable::Codec(message) => at_line(0, message.clone()),
+        Undecodable::BomConflict(name) => bom_conflict(name, source, filename, version),
+        Undecodable::Unsupported(name) => at_line(
+            0,
+            format!("the embedded compiler cannot decode source encoding '{name}'"),
+        ),
     }
 }
 
-fn decode_exception(error: &serc::SourceDecodeError, source: &[u8], filename: &str) -> PyException {
+/// The tokenizer reports the normalised codec name; from 3.14 on with the cookie's line (and
+/// no caret), before that on line 0 (checked with the oracles 3.12.7, 3.13.2, 3.14.2, 3.15.0rc1).
+fn bom_conflict(
+    name: &str,
+    source: &[u8],
+    filename: &str,
+    version: serc::PythonVersion,
+) -> PyException {
+    let msg = format!("encoding problem: {} with BOM", normal_codec_name(name));
+    let located = !matches!(
+        version,
+        serc::PythonVersion::Py312 | serc::PythonVersion::Py313
+    );
+    let (line, text) = match cookie_line(source) {
+        Some((line, text)) if located => (line, Some(text)),
+        _ if located => (1, Some(String::new())),
+        _ => (0, None),
+    };
+    PyException {
+        kind: "SyntaxError",
+        msg,
+        filename: Some(filename.to_owned()),
+        lineno: Some(line),
+        text,
+        ..PyException::default()
+    }
+}
+
+fn decode_exception(
+    error: &serc::SourceDecodeError,
+    source: &[u8],
+    filename: &str,
+    version: serc::PythonVersion,
+) -> PyException {
     use serc::SourceDecodeError as E;
     let at_line = |line: usize, msg: String| PyException {
         kind: "SyntaxError",
@@ -142,17 +191,7 @@ fn decode_exception(error: &serc::SourceDecodeError, source: &[u8], filename: &s
     };
     match error {
         E::UnsupportedEncoding(name) => at_line(0, format!("unknown encoding: {name}")),
-        E::Utf8BomConflict(name) => {
-            // The tokenizer reports the cookie's line, normalised codec name, and no caret.
-            let (line, text) = cookie_line(source).unwrap_or((1, String::new()));
-            PyException {
-                text: Some(text),
-                ..at_line(
-                    line,
-                    format!("encoding problem: {} with BOM", normal_codec_name(name)),
-                )
-            }
-        }
+        E::Utf8BomConflict(name) => bom_conflict(name, source, filename, version),
         E::InvalidUtf8(utf8) => non_utf8_exception(source, utf8.valid_up_to(), filename),
         other => at_line(0, other.to_string()),
     }
@@ -381,7 +420,7 @@ fn raised_by_compiler(error: &RpError, msg: &str) -> bool {
 /// Line `lineno` of the file `filename` as CPython rereads it, if that file exists.
 fn program_text(filename: &str, lineno: usize) -> Option<String> {
     let bytes = std::fs::read(filename).ok()?;
-    let text = decode(&bytes, filename).ok()?;
+    let text = decode(&bytes, filename, serc::PythonVersion::Py314).ok()?;
     text.split_inclusive('\n')
         .nth(lineno.checked_sub(1)?)
         .map(str::to_owned)
@@ -487,7 +526,8 @@ mod tests {
 
     #[test]
     fn null_bytes_have_no_location() {
-        let exception = cpython_exception(b"x = 1\0\n", "n.py", 0).unwrap();
+        let exception =
+            cpython_exception(b"x = 1\0\n", "n.py", serc::PythonVersion::Py314, 0).unwrap();
         assert_eq!(
             exception.py_compile_text(),
             "SyntaxError: source code string cannot contain null bytes\n"
@@ -496,6 +536,9 @@ mod tests {
 
     #[test]
     fn valid_source_has_no_exception() {
-        assert_eq!(cpython_exception(b"x = 1\n", "ok.py", 0), None);
+        assert_eq!(
+            cpython_exception(b"x = 1\n", "ok.py", serc::PythonVersion::Py314, 0),
+            None
+        );
     }
 }

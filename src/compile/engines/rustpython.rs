@@ -25,9 +25,16 @@ pub fn compile(
     optimize: u8,
     validation: Validation,
 ) -> Result<Vec<u8>, CompileFailure> {
-    let text = diagnostics::decode_for_engine(source, filename)?;
+    let version = serc::PythonVersion::Py314;
+    let text = diagnostics::decode_for_engine(source, filename, version)?;
     let code = compile_code(&text, filename, optimize).map_err(|_| {
-        diagnostics::explain_rejection(source, filename, optimize, "rustpython rejected the source")
+        diagnostics::explain_rejection(
+            source,
+            filename,
+            version,
+            optimize,
+            "rustpython rejected the source",
+        )
     })?;
     let magic = serc::PythonVersion::Py314.target().magic_number;
     let mut pyc = validation.header(magic).to_vec();

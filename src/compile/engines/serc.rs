@@ -3,9 +3,47 @@
 use super::rustpython;
 use crate::compile::corrections::pyc_edit::Opcodes;
 use crate::compile::corrections::try_exit_nop;
+use crate::compile::decoding::{self, Decoded};
 use crate::compile::diagnostics;
 use crate::compile::failure::CompileFailure;
 use crate::pyc::Validation;
+
+/// serc's module for `source`. serc decodes the encodings it knows itself (and models what
+/// importing their codec modules interns); a source in a codec only CPython has is decoded by
+/// [`decoding`] and handed over as text, with that codec's interned strings added.
+fn compile_module(
+    source: &[u8],
+    filename: &str,
+    options: &serc::CompileOptions,
+) -> Result<serc::CompiledModule, serc::CompileError> {
+    let error = match serc::compile_bytes_with_options(source, filename, options) {
+        Err(
+            error @ serc::CompileError::Decode(
+                serc::SourceDecodeError::UnsupportedEncoding(_)
+                | serc::SourceDecodeError::InvalidEncoding(_),
+            ),
+        ) => error,
+        done => return done,
+    };
+    match decoding::decode(source, options.python_version) {
+        Ok(Decoded {
+            text,
+            codec: Some(codec),
+        }) => {
+            let options = serc::CompileOptions {
+                initial_intern_state: options.initial_intern_state.with_additional_strings(
+                    decoding::interned_strings(options.python_version, codec.module)
+                        .iter()
+                        .copied()
+                        .chain([codec.registry_name.as_str()]),
+                ),
+                ..options.clone()
+            };
+            serc::compile_with_options(&text, filename, &options)
+        }
+        _ => Err(error),
+    }
+}
 
 /// Compiles with serc and wraps the module in a `.pyc` carrying `validation`.
 ///
@@ -27,7 +65,7 @@ pub fn compile(
         },
         ..serc::CompileOptions::default()
     };
-    match serc::compile_bytes_with_options(source, filename, &options) {
+    match compile_module(source, filename, &options) {
         Ok(module) => {
             let mut pyc = match validation {
                 Validation::Timestamp { mtime, size } => module.to_timestamp_pyc(mtime, size),
@@ -41,13 +79,14 @@ pub fn compile(
                     try_exit_nop::restore(
                         source,
                         filename,
+                        target,
                         &Opcodes::PY314,
                         Some(&reference),
                         &mut pyc,
                     )
                 }
                 serc::PythonVersion::Py315 => {
-                    try_exit_nop::restore(source, filename, &Opcodes::PY315, None, &mut pyc)
+                    try_exit_nop::restore(source, filename, target, &Opcodes::PY315, None, &mut pyc)
                 }
                 _ => {}
             }
@@ -56,6 +95,7 @@ pub fn compile(
         Err(error) => Err(diagnostics::explain_rejection(
             source,
             filename,
+            target,
             optimize,
             &error.to_string(),
         )),
