@@ -51,30 +51,30 @@ const THRESHOLDS: &[Threshold] = &[
     Threshold {
         target: "3.14",
         count: 1000,
-        max_accepted: 13,
-        min_same_last_line: 473,
-        min_same_text: 354,
+        max_accepted: 0,
+        min_same_last_line: 500,
+        min_same_text: 381,
     },
     Threshold {
         target: "3.12",
         count: 250,
-        max_accepted: 4,
-        min_same_last_line: 404,
-        min_same_text: 332,
+        max_accepted: 0,
+        min_same_last_line: 432,
+        min_same_text: 360,
     },
     Threshold {
         target: "3.13",
         count: 250,
-        max_accepted: 4,
-        min_same_last_line: 404,
-        min_same_text: 336,
+        max_accepted: 0,
+        min_same_last_line: 432,
+        min_same_text: 364,
     },
     Threshold {
         target: "3.15",
         count: 250,
-        max_accepted: 4,
-        min_same_last_line: 424,
-        min_same_text: 336,
+        max_accepted: 0,
+        min_same_last_line: 452,
+        min_same_text: 364,
     },
 ];
 
@@ -415,4 +415,49 @@ fn mutants_are_rejected_like_cpython() {
     } else if !failures.is_empty() {
         println!("below thresholds (not enforced):\n{}", failures.join("\n"));
     }
+}
+
+/// What accepted files pay for the tokenizer checks the engines lack
+/// (`diagnostics::check_accepted`), against the compile itself, over the stdlib corpus. Our
+/// crate is built without optimisation in tests (the engines with), so this over-states the
+/// cost; the bound is the 3 %.
+#[test]
+fn accepted_files_pay_little_for_the_extra_checks() {
+    use pycompile_worker::compile::diagnostics::check_accepted;
+    use std::time::Instant;
+    let (root, files) = corpus();
+    let sources: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|f| (f.clone(), fs::read(root.join(f)).unwrap()))
+        .collect();
+    let (settings, engine) = settings("3.14");
+    let mut compile = f64::MAX;
+    let mut checks = f64::MAX;
+    for _ in 0..3 {
+        let started = Instant::now();
+        on_compile_stack(|| {
+            for (name, source) in &sources {
+                let _ = compile_pyc(source, name, 0, engine, &settings, &NeverCancelled);
+            }
+        });
+        compile = compile.min(started.elapsed().as_secs_f64());
+        let started = Instant::now();
+        for (name, source) in &sources {
+            assert!(check_accepted(source, name).is_ok(), "{name} is valid");
+        }
+        checks = checks.min(started.elapsed().as_secs_f64());
+    }
+    let share = checks / compile;
+    println!(
+        "extra checks: {:.1} ms over {} files, compile {:.0} ms: {:.2} %",
+        checks * 1e3,
+        sources.len(),
+        compile * 1e3,
+        share * 100.0
+    );
+    assert!(
+        share < 0.03,
+        "the checks cost {:.2} % of a compile",
+        share * 100.0
+    );
 }

@@ -12,6 +12,7 @@ mod carets;
 mod encodings;
 mod escape;
 mod exception;
+mod fstrings;
 mod indentation;
 
 pub use exception::PyException;
@@ -41,6 +42,67 @@ pub fn explain_rejection(
     }
 }
 
+/// Refuses a source an engine compiled when CPython's tokenizer would not have: ambiguous
+/// tabs, a dedent to no enclosing level, f-string fields nested too deeply. Called only after
+/// an engine accepted the file, so no earlier parser error can outrank these (and rejected
+/// files do not pay twice). Two linear byte scans: cheap next to a compile.
+pub fn check_accepted(source: &[u8], filename: &str) -> Result<(), CompileFailure> {
+    let decoded;
+    let text = match std::str::from_utf8(source) {
+        Ok(text) => text,
+        Err(_) => match decode(source, filename) {
+            Ok(text) => {
+                decoded = text;
+                decoded.as_str()
+            }
+            Err(_) => return Ok(()),
+        },
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let indentation = indentation::first_problem_in_accepted(text);
+    let fstring = fstrings::first_too_deep(text);
+    let exception = match (indentation, fstring) {
+        (Some((line, problem)), fstring) if fstring.is_none_or(|(at, _)| line <= at) => {
+            indentation_exception(text, filename, line, problem)
+        }
+        (_, Some((line, column))) => {
+            let line_text = text.split_inclusive('\n').nth(line - 1).unwrap_or("");
+            let line_text = line_text.trim_end_matches(['\n', '\r']);
+            // A tokenizer error: the offset is the characters before the '{' (no +1).
+            let offset = line_text[..column].chars().count();
+            PyException {
+                kind: "SyntaxError",
+                msg: "f-string: expressions nested too deeply".to_owned(),
+                filename: Some(filename.to_owned()),
+                lineno: Some(line),
+                offset: Some(offset),
+                end_lineno: Some(line),
+                end_offset: Some(offset),
+                text: Some(line_text.to_owned()),
+            }
+        }
+        (None, None) => return Ok(()),
+        (Some(_), None) => unreachable!("matched by the first arm"),
+    };
+    Err(CompileFailure::Rejected(exception.py_compile_text()))
+}
+
+fn indentation_exception(
+    text: &str,
+    filename: &str,
+    line: usize,
+    problem: indentation::Problem,
+) -> PyException {
+    PyException {
+        kind: problem.kind(),
+        msg: problem.message().to_owned(),
+        filename: Some(filename.to_owned()),
+        lineno: Some(line),
+        text: text.split_inclusive('\n').nth(line - 1).map(str::to_owned),
+        ..PyException::default()
+    }
+}
+
 /// The exception CPython raises for `source`, or `None` if rustpython accepts it.
 pub fn cpython_exception(source: &[u8], filename: &str, optimize: u8) -> Option<PyException> {
     match decode(source, filename) {
@@ -58,14 +120,8 @@ fn text_exception(text: &str, filename: &str, optimize: u8) -> Option<PyExceptio
     let rejected = rustpython_compiler::compile(text, Mode::Exec, filename, options)
         .err()
         .map(|error| from_rustpython(&error, text, filename));
-    let indentation = indentation::first_problem(text).map(|(line, problem)| PyException {
-        kind: problem.kind(),
-        msg: problem.message().to_owned(),
-        filename: Some(filename.to_owned()),
-        lineno: Some(line),
-        text: text.split_inclusive('\n').nth(line - 1).map(str::to_owned),
-        ..PyException::default()
-    });
+    let indentation = indentation::first_problem(text)
+        .map(|(line, problem)| indentation_exception(text, filename, line, problem));
     // The tokenizer meets an indentation problem before any later error, and rustpython
     // does not check these at all.
     match (rejected, indentation) {
