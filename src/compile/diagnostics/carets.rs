@@ -42,7 +42,7 @@ pub fn correct(exception: &mut PyException, text: &str) {
 }
 
 /// The decoded source and its line index, built once per correction.
-struct Source<'a> {
+pub(super) struct Source<'a> {
     text: &'a str,
     lines: LineIndex,
 }
@@ -171,7 +171,7 @@ impl<'a> Visitor<'a> for Ranges {
 impl<'a> Source<'a> {
     /// The text comes from serc's decoder: BOM removed and newlines normalised, so ruff's line
     /// index counts lines as CPython does.
-    fn new(text: &'a str) -> Self {
+    pub(super) fn new(text: &'a str) -> Self {
         Source {
             text,
             lines: LineIndex::from_source_text(text),
@@ -180,7 +180,7 @@ impl<'a> Source<'a> {
 
     /// Points `exception` at `range`: 1-based line and character columns, and the range's
     /// first line as the source line shown.
-    fn locate(&self, exception: &mut PyException, range: TextRange) {
+    pub(super) fn locate(&self, exception: &mut PyException, range: TextRange) {
         let (line, column) = self.position(range.start().to_usize());
         let (end_line, end_column) = self.position(range.end().to_usize());
         exception.lineno = Some(line);
@@ -195,7 +195,7 @@ impl<'a> Source<'a> {
     }
 
     /// The 1-based line and character column of a byte offset.
-    fn position(&self, offset: usize) -> (usize, usize) {
+    pub(super) fn position(&self, offset: usize) -> (usize, usize) {
         let at = self
             .lines
             .line_column(TextSize::new(offset as u32), self.text);

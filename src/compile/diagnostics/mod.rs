@@ -12,6 +12,7 @@ mod carets;
 mod encodings;
 mod escape;
 mod exception;
+mod first_failure;
 mod fstrings;
 mod indentation;
 
@@ -321,6 +322,9 @@ fn from_rustpython(error: &RpError, text: &str, filename: &str) -> PyException {
     }
     if raw == "Got unexpected unicode" {
         escape::explain(&mut exception);
+    }
+    if matches!(error, RpError::Parse(_)) && !raised_by_compiler(error, &exception.msg) {
+        first_failure::relocate(&mut exception, text);
     }
     carets::correct(&mut exception, text);
     exception
