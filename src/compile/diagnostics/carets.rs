@@ -35,6 +35,8 @@ pub fn correct(exception: &mut PyException, text: &str) {
             match exception.msg.as_str() {
                 "invalid syntax. Perhaps you forgot a comma?" => missing_comma,
                 "positional argument follows keyword argument" => positional_after_keyword,
+                msg if msg.starts_with("Missing parentheses in call to '") => legacy_statement,
+                msg if msg.ends_with("prefixes are incompatible") => string_prefix,
                 _ => return,
             }
         };
@@ -103,6 +105,66 @@ fn missing_comma(exception: &mut PyException, source: &Source) {
     let second_end = ranges.ending_after(second);
     if let (Some(start), Some(end)) = (first_start, second_end) {
         source.locate(exception, TextRange::new(start, end));
+    }
+}
+
+/// `print x, y` / `exec code in ns`: CPython's `invalid_legacy_expression` covers the name
+/// and the expressions after it, up to the end of the statement (a comment, `;` or the end of
+/// the line; CPython 3.14.2: `print "hello"` is `^^^^^^^^^^^^^`).
+fn legacy_statement(exception: &mut PyException, source: &Source) {
+    let (Some(line), Some(column)) = (exception.lineno, exception.offset) else {
+        return;
+    };
+    let Some(at) = source.byte_offset(line, column) else {
+        return;
+    };
+    let start = at.to_usize();
+    let bytes = source.text.as_bytes();
+    let (mut i, mut depth, mut end) = (start, 0usize, start);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' if depth == 0 => break,
+            b'\n' | b';' if depth == 0 => break,
+            quote @ (b'\'' | b'"') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != quote && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+                end = i.min(bytes.len());
+                continue;
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if !bytes[i].is_ascii_whitespace() {
+            end = i + 1;
+        }
+        i += 1;
+    }
+    let end = end.min(bytes.len());
+    if end > start && source.text.is_char_boundary(end) {
+        source.locate(exception, TextRange::new(at, TextSize::new(end as u32)));
+    }
+}
+
+/// `'u' and 'r' prefixes are incompatible`: the tokenizer's range covers every prefix letter
+/// (CPython 3.14.2: `UR'x'` is `^^`).
+fn string_prefix(exception: &mut PyException, source: &Source) {
+    let (Some(line), Some(column)) = (exception.lineno, exception.offset) else {
+        return;
+    };
+    let Some(at) = source.byte_offset(line, column) else {
+        return;
+    };
+    let letters = source.text[at.to_usize()..]
+        .bytes()
+        .take_while(u8::is_ascii_alphabetic)
+        .count();
+    if letters > 1 {
+        exception.end_lineno = Some(line);
+        exception.end_offset = Some(column + letters);
     }
 }
 

@@ -64,6 +64,18 @@ const CAPITALISED_CPYTHON: &[&str] = &[
     "Expected one or more names after 'import'",
 ];
 
+/// Whether a tokenizer error later in the file replaces `exception` (CPython's full-source
+/// check after a parser error): parser errors and compiler errors, and the indentation
+/// errors of the grammar's block rules, but not tokenizer errors, nor `unexpected indent`
+/// (decided before that check).
+pub fn replaceable_by_tokenizer_error(exception: &PyException) -> bool {
+    match exception.kind {
+        "SyntaxError" => !TOKENIZER_MESSAGES.iter().any(|m| exception.msg.contains(m)),
+        "IndentationError" => exception.msg.starts_with("expected an indented block"),
+        _ => false,
+    }
+}
+
 /// Whether CPython could print `msg` (as a SyntaxError's message).
 fn cpython_wording(msg: &str) -> bool {
     !msg.contains('`')
@@ -89,14 +101,33 @@ pub fn relocate(exception: &mut PyException, text: &str) {
     if start >= text.len() {
         return; // at the end of the input: the bracket and EOF rules decide
     }
+    let (start, end) = next_token_inside_brackets(text, start, end);
     let source = Source::new(text);
     let (line, _) = source.position(start);
-    if exception.lineno == Some(line) && cpython_wording(&exception.msg) {
+    // rustpython's missing-comma guess is checked against CPython's rule too.
+    let comma_checked =
+        exception.msg != "invalid syntax. Perhaps you forgot a comma?" || forgot_comma(text, start);
+    if exception.lineno == Some(line) && cpython_wording(&exception.msg) && comma_checked {
+        return;
+    }
+    if matches!(error.error, parser::ParseErrorType::UnexpectedIndentation) {
+        // The first pass stopped at an INDENT token: CPython's IndentationError, which
+        // py_compile prints without a caret.
+        *exception = PyException {
+            kind: "IndentationError",
+            msg: "unexpected indent".to_owned(),
+            filename: exception.filename.take(),
+            lineno: Some(line),
+            ..PyException::default()
+        };
         return;
     }
     let ruff_message = error.error.to_string();
     exception.msg = if ruff_message.starts_with("Expected `:`, found newline") {
         "expected ':'".to_owned()
+    } else if forgot_comma(text, start) {
+        // The second pass's `invalid_expression` rule; carets.rs gives its range.
+        "invalid syntax. Perhaps you forgot a comma?".to_owned()
     } else {
         "invalid syntax".to_owned()
     };
@@ -105,4 +136,133 @@ pub fn relocate(exception: &mut PyException, text: &str) {
         exception,
         TextRange::new(TextSize::new(start as u32), TextSize::new(end as u32)),
     );
+}
+
+/// ruff reports some errors at the gap after the last good token; inside brackets newlines
+/// are no tokens, so CPython's stopping token is the next real one (outside brackets the
+/// NEWLINE token itself is where CPython stops, and the gap is right).
+fn next_token_inside_brackets(text: &str, start: usize, end: usize) -> (usize, usize) {
+    let gap = |c: char| c.is_whitespace() || c == '#' || c == '\\';
+    if !text[start..].starts_with(gap) || bracket_depth(&text[..start]) == 0 {
+        return (start, end);
+    }
+    let mut i = start;
+    let bytes = text.as_bytes();
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' | b'\x0c' | b'\r' | b'\n' | b'\\' => i += 1,
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    if i >= bytes.len() {
+        return (start, end);
+    }
+    let word = text[i..]
+        .char_indices()
+        .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+        .map_or(text.len() - i, |(n, _)| n);
+    let len = if word > 0 {
+        word
+    } else {
+        text[i..].chars().next().map_or(1, char::len_utf8)
+    };
+    (i, i + len)
+}
+
+/// Hard keywords that cannot start an expression, or end one.
+const KEYWORDS: &[&str] = &[
+    "and", "as", "assert", "async", "break", "class", "continue", "def", "del", "elif", "else",
+    "except", "finally", "for", "from", "global", "if", "import", "in", "is", "nonlocal", "or",
+    "pass", "raise", "return", "try", "while", "with", "yield", "await", "lambda", "not",
+];
+
+/// CPython's `invalid_expression` alternative `a=disjunction b=expression_without_invalid`:
+/// inside brackets, an expression directly followed by another one (not a NAME followed by a
+/// string, which is the legacy-print shape) is a missing comma.
+fn forgot_comma(text: &str, stop: usize) -> bool {
+    let before = text[..stop].trim_end_matches([' ', '\t', '\x0c', '\n', '\r', '\\']);
+    let rest = &text[stop..];
+    let word = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let previous: String = {
+        let tail: String = before
+            .chars()
+            .rev()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        tail.chars().rev().collect()
+    };
+    let ends_expression = match before.chars().last() {
+        Some(')' | ']' | '}' | '\'' | '"') => true,
+        Some(c) if c.is_alphanumeric() || c == '_' => !KEYWORDS.contains(&previous.as_str()),
+        _ => false,
+    };
+    let next = word(rest);
+    let string_next = rest.starts_with(['\'', '"'])
+        || (!next.is_empty()
+            && next.len() <= 3
+            && next.chars().all(|c| "rRbBuUfFtT".contains(c))
+            && rest[next.len()..].starts_with(['\'', '"']));
+    let starts_expression = string_next
+        || rest.starts_with(['{', '~'])
+        || rest.starts_with("...")
+        || (!next.is_empty()
+            && (!KEYWORDS.contains(&next.as_str())
+                || matches!(next.as_str(), "not" | "lambda" | "await")));
+    let name_then_string = string_next
+        && previous
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_');
+    ends_expression && starts_expression && !name_then_string && bracket_depth(before) > 0
+}
+
+/// Open brackets at the end of `text`, skipping strings and comments (roughly: enough to
+/// tell whether a position is inside brackets).
+fn bracket_depth(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            quote @ (b'\'' | b'"') => {
+                let triple = bytes[i..].starts_with(&[quote; 3]);
+                i += if triple { 3 } else { 1 };
+                while i < bytes.len() {
+                    if bytes[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if bytes[i] == quote && (!triple || bytes[i..].starts_with(&[quote; 3])) {
+                        i += if triple { 3 } else { 1 };
+                        break;
+                    }
+                    if bytes[i] == b'\n' && !triple {
+                        break;
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    depth
 }

@@ -9,6 +9,7 @@
 use rustpython_compiler::{CompileError as RpError, CompileOpts, Mode};
 
 mod carets;
+mod characters;
 mod encodings;
 mod escape;
 mod exception;
@@ -125,7 +126,7 @@ fn text_exception(text: &str, filename: &str, optimize: u8) -> Option<PyExceptio
         .map(|(line, problem)| indentation_exception(text, filename, line, problem));
     // The tokenizer meets an indentation problem before any later error, and rustpython
     // does not check these at all.
-    match (rejected, indentation) {
+    let first = match (rejected, indentation) {
         (Some(rejected), Some(indentation))
             if rejected
                 .lineno
@@ -135,6 +136,17 @@ fn text_exception(text: &str, filename: &str, optimize: u8) -> Option<PyExceptio
         }
         (Some(rejected), _) => Some(rejected),
         (None, indentation) => indentation,
+    }?;
+    // A bad character replaces a parser error wherever it is (CPython tokenizes the rest of
+    // the file after one); a tokenizer or indentation error only when it comes later.
+    match characters::first_invalid(text, filename) {
+        Some(invalid)
+            if first_failure::replaceable_by_tokenizer_error(&first)
+                || (first.lineno, first.offset) > (invalid.lineno, invalid.offset) =>
+        {
+            Some(invalid)
+        }
+        _ => Some(first),
     }
 }
 
@@ -371,7 +383,7 @@ fn cpython_message(raw: &str, text: &str) -> String {
 fn unexpected_character(c: char) -> String {
     if c.is_ascii() {
         "invalid syntax".to_owned()
-    } else if c.is_control() || c.is_whitespace() {
+    } else if !rustpython_unicode::classify::is_printable(c) {
         format!("invalid non-printable character U+{:04X}", u32::from(c))
     } else {
         format!("invalid character '{c}' (U+{:04X})", u32::from(c))
