@@ -66,6 +66,7 @@ fn invalid_syntax_before_the_end(exception: &mut PyException, source: &Source) {
     if start >= text.len() || text[start..].trim().is_empty() {
         return;
     }
+    let (start, end) = next_token_inside_brackets(text, start, end);
     let (lineno, _) = source.position(start);
     if exception
         .lineno
@@ -228,6 +229,96 @@ impl<'a> Visitor<'a> for Ranges {
         }
         ast::visitor::walk_expr(self, expr);
     }
+}
+
+/// ruff reports some errors at the gap after the last good token; inside brackets newlines
+/// are no tokens, so CPython's stopping token is the next real one (outside brackets the
+/// NEWLINE token itself is where CPython stops, and the gap is right).
+pub(super) fn next_token_inside_brackets(text: &str, start: usize, end: usize) -> (usize, usize) {
+    let gap = |c: char| c.is_whitespace() || c == '#' || c == '\\';
+    if !text[start..].starts_with(gap) || bracket_depth(&text[..start]) == 0 {
+        return (start, end);
+    }
+    let mut i = start;
+    let bytes = text.as_bytes();
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' | b'\x0c' | b'\r' | b'\n' | b'\\' => i += 1,
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    if i >= bytes.len() {
+        return (start, end);
+    }
+    let word = text[i..]
+        .char_indices()
+        .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+        .map_or(text.len() - i, |(n, _)| n);
+    let len = if word > 0 {
+        word
+    } else {
+        text[i..].chars().next().map_or(1, char::len_utf8)
+    };
+    (i, i + len)
+}
+
+/// Open brackets at the end of `text`, skipping strings and comments (roughly: enough to
+/// tell whether a position is inside brackets).
+pub(super) fn bracket_depth(text: &str) -> usize {
+    open_brackets(text).len()
+}
+
+/// The position of the innermost bracket still open at the end of `text`.
+pub(super) fn innermost_bracket(text: &str) -> Option<usize> {
+    open_brackets(text).last().copied()
+}
+
+/// Positions of the brackets open at the end of `text`.
+fn open_brackets(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut open = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            quote @ (b'\'' | b'"') => {
+                let triple = bytes[i..].starts_with(&[quote; 3]);
+                i += if triple { 3 } else { 1 };
+                while i < bytes.len() {
+                    if bytes[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if bytes[i] == quote && (!triple || bytes[i..].starts_with(&[quote; 3])) {
+                        i += if triple { 3 } else { 1 };
+                        break;
+                    }
+                    if bytes[i] == b'\n' && !triple {
+                        break;
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            b'(' | b'[' | b'{' => open.push(i),
+            b')' | b']' | b'}' => {
+                open.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    open
 }
 
 impl<'a> Source<'a> {

@@ -20,7 +20,7 @@
 use ruff_text_size::{TextRange, TextSize};
 use rustpython_compiler::parser;
 
-use super::carets::Source;
+use super::carets::{Source, innermost_bracket, next_token_inside_brackets};
 use super::exception::PyException;
 
 /// Messages of CPython's tokenizer, or located by rules that point away from the parser's
@@ -86,9 +86,7 @@ fn cpython_wording(msg: &str) -> bool {
 /// Moves a parser error of `exception` to where the parse stops, with CPython's generic
 /// wording, when rustpython's message is on another line or not CPython's.
 pub fn relocate(exception: &mut PyException, text: &str) {
-    if exception.kind != "SyntaxError"
-        || TOKENIZER_MESSAGES.iter().any(|m| exception.msg.contains(m))
-    {
+    if exception.kind != "SyntaxError" {
         return;
     }
     let Err(error) = parser::parse_module(text) else {
@@ -104,27 +102,43 @@ pub fn relocate(exception: &mut PyException, text: &str) {
     let (start, end) = next_token_inside_brackets(text, start, end);
     let source = Source::new(text);
     let (line, _) = source.position(start);
+    let tokenizer = TOKENIZER_MESSAGES.iter().any(|m| exception.msg.contains(m));
+    if matches!(error.error, parser::ParseErrorType::UnexpectedIndentation) {
+        // The first pass stopped at an INDENT token: CPython's IndentationError, printed
+        // without a caret, decided before any later tokenizer error or unclosed bracket
+        // counts; only a tokenizer error met earlier in the file comes first.
+        let earlier_tokenizer_error = tokenizer
+            && !exception.msg.contains("was never closed")
+            && exception.lineno.is_some_and(|own| own < line);
+        if !earlier_tokenizer_error {
+            *exception = PyException {
+                kind: "IndentationError",
+                msg: "unexpected indent".to_owned(),
+                filename: exception.filename.take(),
+                lineno: Some(line),
+                ..PyException::default()
+            };
+        }
+        return;
+    }
+    if tokenizer {
+        return;
+    }
     // rustpython's missing-comma guess is checked against CPython's rule too.
     let comma_checked =
         exception.msg != "invalid syntax. Perhaps you forgot a comma?" || forgot_comma(text, start);
     if exception.lineno == Some(line) && cpython_wording(&exception.msg) && comma_checked {
         return;
     }
-    if matches!(error.error, parser::ParseErrorType::UnexpectedIndentation) {
-        // The first pass stopped at an INDENT token: CPython's IndentationError, which
-        // py_compile prints without a caret.
-        *exception = PyException {
-            kind: "IndentationError",
-            msg: "unexpected indent".to_owned(),
-            filename: exception.filename.take(),
-            lineno: Some(line),
-            ..PyException::default()
-        };
-        return;
-    }
     let ruff_message = error.error.to_string();
     exception.msg = if ruff_message.starts_with("Expected `:`, found newline") {
         "expected ':'".to_owned()
+    } else if ruff_message.starts_with("f-string: ") || ruff_message.starts_with("t-string: ") {
+        // The tokenizer's f-string errors, which ruff words as CPython does but for quotes.
+        ruff_message.replace('`', "'")
+    } else if after_def_name(text, start) {
+        // `'def' NAME &&'('`: a forced token.
+        "expected '('".to_owned()
     } else if forgot_comma(text, start) {
         // The second pass's `invalid_expression` rule; carets.rs gives its range.
         "invalid syntax. Perhaps you forgot a comma?".to_owned()
@@ -136,42 +150,6 @@ pub fn relocate(exception: &mut PyException, text: &str) {
         exception,
         TextRange::new(TextSize::new(start as u32), TextSize::new(end as u32)),
     );
-}
-
-/// ruff reports some errors at the gap after the last good token; inside brackets newlines
-/// are no tokens, so CPython's stopping token is the next real one (outside brackets the
-/// NEWLINE token itself is where CPython stops, and the gap is right).
-fn next_token_inside_brackets(text: &str, start: usize, end: usize) -> (usize, usize) {
-    let gap = |c: char| c.is_whitespace() || c == '#' || c == '\\';
-    if !text[start..].starts_with(gap) || bracket_depth(&text[..start]) == 0 {
-        return (start, end);
-    }
-    let mut i = start;
-    let bytes = text.as_bytes();
-    while i < bytes.len() {
-        match bytes[i] {
-            b' ' | b'\t' | b'\x0c' | b'\r' | b'\n' | b'\\' => i += 1,
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            _ => break,
-        }
-    }
-    if i >= bytes.len() {
-        return (start, end);
-    }
-    let word = text[i..]
-        .char_indices()
-        .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
-        .map_or(text.len() - i, |(n, _)| n);
-    let len = if word > 0 {
-        word
-    } else {
-        text[i..].chars().next().map_or(1, char::len_utf8)
-    };
-    (i, i + len)
 }
 
 /// Hard keywords that cannot start an expression, or end one.
@@ -222,47 +200,48 @@ fn forgot_comma(text: &str, stop: usize) -> bool {
             .chars()
             .next()
             .is_some_and(|c| c.is_alphabetic() || c == '_');
-    ends_expression && starts_expression && !name_then_string && bracket_depth(before) > 0
+    ends_expression
+        && starts_expression
+        && !name_then_string
+        && innermost_bracket(before).is_some_and(|open| !opens_parameters(before, open))
 }
 
-/// Open brackets at the end of `text`, skipping strings and comments (roughly: enough to
-/// tell whether a position is inside brackets).
-fn bracket_depth(text: &str) -> usize {
-    let bytes = text.as_bytes();
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            quote @ (b'\'' | b'"') => {
-                let triple = bytes[i..].starts_with(&[quote; 3]);
-                i += if triple { 3 } else { 1 };
-                while i < bytes.len() {
-                    if bytes[i] == b'\\' {
-                        i += 2;
-                        continue;
-                    }
-                    if bytes[i] == quote && (!triple || bytes[i..].starts_with(&[quote; 3])) {
-                        i += if triple { 3 } else { 1 };
-                        break;
-                    }
-                    if bytes[i] == b'\n' && !triple {
-                        break;
-                    }
-                    i += 1;
-                }
-                continue;
-            }
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
+/// Whether the bracket at `open` starts a `def`'s parameters (not an expression context).
+fn opens_parameters(text: &str, open: usize) -> bool {
+    if text.as_bytes()[open] != b'(' {
+        return false;
     }
-    depth
+    let before = text[..open].trim_end();
+    let name_len = before
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .map(char::len_utf8)
+        .sum::<usize>();
+    let before_name = before[..before.len() - name_len].trim_end();
+    name_len > 0
+        && before_name.ends_with("def")
+        && !before_name[..before_name.len() - 3]
+            .ends_with(|c: char| c.is_alphanumeric() || c == '_')
+}
+
+/// Whether `stop` directly follows `def NAME` (where only `(` or `[` may come).
+fn after_def_name(text: &str, stop: usize) -> bool {
+    let rest = &text[stop..];
+    if rest.starts_with(['(', '[']) {
+        return false;
+    }
+    let before = text[..stop].trim_end_matches([' ', '\t']);
+    let name_len = before
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .map(char::len_utf8)
+        .sum::<usize>();
+    let before_name = before[..before.len() - name_len].trim_end_matches([' ', '\t']);
+    name_len > 0
+        && before_name.len() < before.len() - name_len
+        && before_name.ends_with("def")
+        && !before_name[..before_name.len() - 3]
+            .ends_with(|c: char| c.is_alphanumeric() || c == '_')
 }
