@@ -102,7 +102,15 @@ fn missing_comma(exception: &mut PyException, source: &Source) {
     let mut ranges = Ranges::default();
     ranges.visit_body(&parsed.syntax().body);
     let before = TextSize::new(text[..second.to_usize()].trim_end().len() as u32);
-    let first_start = ranges.starting_before(before);
+    // Adjacent strings are one atom (`'a'  # c` newline `'b'`), which ruff's recovered tree
+    // may have split; CPython's `a` starts at the first of them.
+    let first_start = match (
+        ranges.starting_before(before),
+        string_run_start(parsed.tokens(), second),
+    ) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     let second_end = ranges.ending_after(second);
     if let (Some(start), Some(end)) = (first_start, second_end) {
         source.locate(exception, TextRange::new(start, end));
@@ -167,6 +175,21 @@ fn string_prefix(exception: &mut PyException, source: &Source) {
         exception.end_lineno = Some(line);
         exception.end_offset = Some(column + letters);
     }
+}
+
+/// The start of the run of adjacent plain string tokens right before `next` (comments and
+/// newlines inside brackets between them), if the token before `next` is a string.
+fn string_run_start(tokens: &[ruff_python_ast::token::Token], next: TextSize) -> Option<TextSize> {
+    use ruff_python_ast::token::TokenKind;
+    let mut start = None;
+    for token in tokens.iter().rev().skip_while(|t| t.start() >= next) {
+        match token.kind() {
+            TokenKind::String => start = Some(token.start()),
+            TokenKind::Comment | TokenKind::NonLogicalNewline => {}
+            _ => break,
+        }
+    }
+    start
 }
 
 fn positional_after_keyword(exception: &mut PyException, source: &Source) {

@@ -124,6 +124,21 @@ pub fn relocate(exception: &mut PyException, text: &str) {
     if tokenizer {
         return;
     }
+    if let Some(key_end) = dict_key_without_colon(text, start) {
+        // `invalid_kvpair` (after complete pairs it wins over the comma and legacy rules,
+        // CPython 3.13.0): located at the key's last character, no end.
+        let (key_line, key_column) = source.position(key_end);
+        exception.msg = "':' expected after dictionary key".to_owned();
+        exception.lineno = Some(key_line);
+        exception.offset = Some(key_column);
+        exception.end_lineno = Some(key_line);
+        exception.end_offset = Some(0);
+        exception.text = text
+            .split_inclusive('\n')
+            .nth(key_line - 1)
+            .map(str::to_owned);
+        return;
+    }
     // rustpython's missing-comma guess is checked against CPython's rule too.
     let comma_checked =
         exception.msg != "invalid syntax. Perhaps you forgot a comma?" || forgot_comma(text, start);
@@ -139,6 +154,17 @@ pub fn relocate(exception: &mut PyException, text: &str) {
     } else if after_def_name(text, start) {
         // `'def' NAME &&'('`: a forced token.
         "expected '('".to_owned()
+    } else if after_def_parameters(text, start) {
+        // `&&':'` after a def's parameters (and return annotation).
+        "expected ':'".to_owned()
+    } else if let Some((a, b)) = if_without_else(text, start) {
+        // `a=disjunction 'if' b=disjunction !('else'|':')`, over a to b.
+        exception.msg = "expected 'else' after 'if' expression".to_owned();
+        source.locate(
+            exception,
+            TextRange::new(TextSize::new(a as u32), TextSize::new(b as u32)),
+        );
+        return;
     } else if forgot_comma(text, start) {
         // The second pass's `invalid_expression` rule; carets.rs gives its range.
         "invalid syntax. Perhaps you forgot a comma?".to_owned()
@@ -178,11 +204,17 @@ fn forgot_comma(text: &str, stop: usize) -> bool {
             .collect();
         tail.chars().rev().collect()
     };
-    let ends_expression = match before.chars().last() {
-        Some(')' | ']' | '}' | '\'' | '"') => true,
-        Some(c) if c.is_alphanumeric() || c == '_' => !KEYWORDS.contains(&previous.as_str()),
-        _ => false,
-    };
+    // `print x` / `exec x`: the legacy rule takes these (`_PyPegen_check_legacy_stmt`).
+    let legacy = matches!(previous.as_str(), "print" | "exec")
+        && !before[..before.len() - previous.len()]
+            .trim_end()
+            .ends_with(|c: char| c == '.' || c.is_alphanumeric() || c == '_');
+    let ends_expression = !legacy
+        && match before.chars().last() {
+            Some(')' | ']' | '}' | '\'' | '"') => true,
+            Some(c) if c.is_alphanumeric() || c == '_' => !KEYWORDS.contains(&previous.as_str()),
+            _ => false,
+        };
     let next = word(rest);
     let string_next = rest.starts_with(['\'', '"'])
         || (!next.is_empty()
@@ -204,6 +236,226 @@ fn forgot_comma(text: &str, stop: usize) -> bool {
         && starts_expression
         && !name_then_string
         && innermost_bracket(before).is_some_and(|open| !opens_parameters(before, open))
+}
+
+/// Whether `stop` follows the `)` closing a def's parameters (nothing else may come there
+/// but `->` or `:`).
+fn after_def_parameters(text: &str, stop: usize) -> bool {
+    let before = text[..stop].trim_end_matches([' ', '\t']);
+    if !before.ends_with(')') || text[stop..].starts_with([':', '-']) {
+        return false;
+    }
+    innermost_bracket(&before[..before.len() - 1])
+        .is_some_and(|open| opens_parameters(before, open))
+}
+
+/// `{k: v, key <stop>`: at the top level of a dict display, after at least one complete
+/// pair, an expression not followed by `:`. Returns the byte position of its last character.
+fn dict_key_without_colon(text: &str, stop: usize) -> Option<usize> {
+    let before = text[..stop].trim_end_matches([' ', '\t', '\x0c', '\n', '\r']);
+    let open = innermost_bracket(before)?;
+    if text.as_bytes()[open] != b'{' || before.len() <= open + 1 {
+        return None;
+    }
+    // Top-level ':' and ',' of the display, skipping nested brackets and strings.
+    let inner = &before[open + 1..];
+    let (mut colon_then_comma, mut seen_colon, mut last_comma) = (false, false, None);
+    let mut depth = 0usize;
+    let bytes = inner.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            quote @ (b'\'' | b'"') => {
+                let triple = bytes[i..].starts_with(&[quote; 3]);
+                i += if triple { 3 } else { 1 };
+                while i < bytes.len()
+                    && !(bytes[i] == quote && (!triple || bytes[i..].starts_with(&[quote; 3])))
+                {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += if triple { 3 } else { 1 };
+                continue;
+            }
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b':' if depth == 0 => seen_colon = true,
+            b',' if depth == 0 => {
+                colon_then_comma |= seen_colon;
+                seen_colon = false;
+                last_comma = Some(i);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let key_start = open + 1 + last_comma? + 1;
+    let key_end = code_end(text, key_start, before.len());
+    let key_is_expression = !seen_colon && key_end > key_start;
+    (colon_then_comma && key_is_expression).then(|| {
+        let last = text[..key_end]
+            .chars()
+            .next_back()
+            .map_or(1, char::len_utf8);
+        key_end - last
+    })
+}
+
+/// The end of the code in `text[start..end]`: without trailing comments and blanks (per
+/// line, outside strings).
+fn code_end(text: &str, start: usize, end: usize) -> usize {
+    let bytes = text.as_bytes();
+    let (mut i, mut last) = (start, start);
+    while i < end {
+        match bytes[i] {
+            b'#' => {
+                while i < end && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            quote @ (b'\'' | b'"') => {
+                i += 1;
+                while i < end && bytes[i] != quote && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i = (i + 1).min(end);
+                last = i;
+                continue;
+            }
+            b if b.is_ascii_whitespace() => {}
+            _ => last = i + 1,
+        }
+        i += 1;
+    }
+    while !text.is_char_boundary(last) {
+        last += 1;
+    }
+    last
+}
+
+/// Operators and keywords after which an expression cannot end.
+const NO_END: &[&str] = &[
+    "in", "not", "is", "and", "or", "if", "+", "-", "*", "/", "%", "@", "&", "|", "^", "<", ">",
+    "=", "~", "**", "//", "<<", ">>", "==", "!=", "<=", ">=", ".",
+];
+
+/// `x = a if b <stop>`: a conditional expression on the stopping token's logical line (at
+/// its bracket level, not a comprehension's `if`) with no `else` before the stop. Returns
+/// the byte range from the start of `a` to the end of `b`.
+fn if_without_else(text: &str, stop: usize) -> Option<(usize, usize)> {
+    if text[stop..].starts_with("else") || text[stop..].starts_with(':') {
+        return None;
+    }
+    // The start of the expression context: the innermost open bracket, else the line start.
+    let before = &text[..stop];
+    let context = match innermost_bracket(before) {
+        Some(open) => open + 1,
+        None => before.rfind('\n').map_or(0, |n| n + 1),
+    };
+    let words = words_at_level(text, context, stop);
+    let if_at = words.iter().rposition(|(_, w)| w == "if")?;
+    if if_at == 0
+        || words[if_at..].iter().any(|(_, w)| w == "else")
+        || words[..if_at]
+            .iter()
+            .any(|(_, w)| matches!(w.as_str(), "for" | "elif" | "while" | "lambda" | "assert"))
+    {
+        return None;
+    }
+    let previous = &words[if_at - 1].1;
+    if NO_END.contains(&previous.as_str()) || matches!(previous.as_str(), "(" | "[" | "{" | ",") {
+        return None;
+    }
+    // a: back to the last `=`, `,`, `:`, `return`, `yield` or the context start.
+    let a = words[..if_at]
+        .iter()
+        .rposition(|(_, w)| matches!(w.as_str(), "=" | "," | ":" | "return" | "yield" | "print"))
+        .map_or(words[0].0, |n| words.get(n + 1).map_or(stop, |(at, _)| *at));
+    // b: the words after `if`, without trailing ones that cannot end an expression.
+    let mut b_words = &words[if_at + 1..];
+    while let Some(((_, w), rest)) = b_words.split_last() {
+        if NO_END.contains(&w.as_str()) {
+            b_words = rest;
+        } else {
+            break;
+        }
+    }
+    let (b_start, b_word) = b_words.last()?;
+    let b = b_start + b_word.len();
+    (a < b).then_some((a, b))
+}
+
+/// Rough tokens of `text[start..end]` outside nested brackets (whose contents are skipped,
+/// the brackets kept as one-character words), with their byte positions.
+fn words_at_level(text: &str, start: usize, end: usize) -> Vec<(usize, String)> {
+    let bytes = text.as_bytes();
+    let mut words = Vec::new();
+    let mut i = start;
+    while i < end {
+        let b = bytes[i];
+        if b.is_ascii_whitespace() || b == b'\\' {
+            i += 1;
+        } else if b == b'#' {
+            while i < end && bytes[i] != b'\n' {
+                i += 1;
+            }
+        } else if b == b'\'' || b == b'"' {
+            let from = i;
+            i += 1;
+            while i < end && bytes[i] != b && bytes[i] != b'\n' {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            i = (i + 1).min(end);
+            words.push((from, text[from..i].to_owned()));
+        } else if b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80 {
+            let from = i;
+            while i < end
+                && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] >= 0x80)
+            {
+                i += 1;
+            }
+            if i < end && (bytes[i] == b'\'' || bytes[i] == b'"') && i - from <= 3 {
+                continue; // a string prefix: the string follows as its own word
+            }
+            words.push((from, text[from..i].to_owned()));
+        } else if matches!(b, b'(' | b'[' | b'{') {
+            let from = i;
+            let mut depth = 0usize;
+            while i < end {
+                match bytes[i] {
+                    b'(' | b'[' | b'{' => depth += 1,
+                    b')' | b']' | b'}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            i = (i + 1).min(end);
+            words.push((from, text[from..i].to_owned()));
+        } else {
+            let from = i;
+            let two = text.get(i..i + 2).unwrap_or("");
+            let len = if ["**", "//", "<<", ">>", "==", "!=", "<=", ">=", "->", ":="].contains(&two)
+            {
+                2
+            } else {
+                1
+            };
+            i += len;
+            words.push((from, text[from..i.min(end)].to_owned()));
+        }
+    }
+    words
 }
 
 /// Whether the bracket at `open` starts a `def`'s parameters (not an expression context).
