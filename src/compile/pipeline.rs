@@ -38,6 +38,6 @@ pub fn compile_pyc(
         Engine::Interpreter(_) => unreachable!("handled above"),
     }?;
     // What the engines accept and CPython's tokenizer refuses.
-    diagnostics::check_accepted(source, filename)?;
+    diagnostics::check_accepted(source, filename, engine.version().minor)?;
     Ok(pyc)
 }

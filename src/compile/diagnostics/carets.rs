@@ -112,6 +112,20 @@ fn missing_comma(exception: &mut PyException, source: &Source) {
         (a, b) => a.or(b),
     };
     let second_end = ranges.ending_after(second);
+    // `a` is a disjunction: it starts no earlier than the innermost bracket's contents and
+    // the last `,`, `:` or `=` at that level (`p[i:j+1 1]` underlines `j+1 1`).
+    let floor = innermost_bracket(&text[..second.to_usize()]).map(|open| {
+        let words = words_at_level(text, open + 1, before.to_usize());
+        words
+            .iter()
+            .rposition(|(_, w)| matches!(w.as_str(), "," | ":" | "=" | ":=" | "in" | "if" | "else"))
+            .and_then(|n| words.get(n + 1))
+            .map_or(open + 1, |(at, _)| *at)
+    });
+    let first_start = match (first_start, floor) {
+        (Some(start), Some(floor)) if start.to_usize() < floor => Some(TextSize::new(floor as u32)),
+        (start, _) => start,
+    };
     if let (Some(start), Some(end)) = (first_start, second_end) {
         source.locate(exception, TextRange::new(start, end));
     }
@@ -342,6 +356,73 @@ fn open_brackets(text: &str) -> Vec<usize> {
         i += 1;
     }
     open
+}
+
+/// Rough tokens of `text[start..end]` outside nested brackets (whose contents are skipped,
+/// the brackets kept as one-character words), with their byte positions.
+pub(super) fn words_at_level(text: &str, start: usize, end: usize) -> Vec<(usize, String)> {
+    let bytes = text.as_bytes();
+    let mut words = Vec::new();
+    let mut i = start;
+    while i < end {
+        let b = bytes[i];
+        if b.is_ascii_whitespace() || b == b'\\' {
+            i += 1;
+        } else if b == b'#' {
+            while i < end && bytes[i] != b'\n' {
+                i += 1;
+            }
+        } else if b == b'\'' || b == b'"' {
+            let from = i;
+            i += 1;
+            while i < end && bytes[i] != b && bytes[i] != b'\n' {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            i = (i + 1).min(end);
+            words.push((from, text[from..i].to_owned()));
+        } else if b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80 {
+            let from = i;
+            while i < end
+                && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] >= 0x80)
+            {
+                i += 1;
+            }
+            if i < end && (bytes[i] == b'\'' || bytes[i] == b'"') && i - from <= 3 {
+                continue; // a string prefix: the string follows as its own word
+            }
+            words.push((from, text[from..i].to_owned()));
+        } else if matches!(b, b'(' | b'[' | b'{') {
+            let from = i;
+            let mut depth = 0usize;
+            while i < end {
+                match bytes[i] {
+                    b'(' | b'[' | b'{' => depth += 1,
+                    b')' | b']' | b'}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            i = (i + 1).min(end);
+            words.push((from, text[from..i].to_owned()));
+        } else {
+            let from = i;
+            let two = text.get(i..i + 2).unwrap_or("");
+            let len = if ["**", "//", "<<", ">>", "==", "!=", "<=", ">=", "->", ":="].contains(&two)
+            {
+                2
+            } else {
+                1
+            };
+            i += len;
+            words.push((from, text[from..i.min(end)].to_owned()));
+        }
+    }
+    words
 }
 
 impl<'a> Source<'a> {

@@ -105,6 +105,7 @@ fn exception(text: &str, filename: &str, at: usize, c: char) -> PyException {
         end_lineno: Some(lineno),
         end_offset: Some(offset),
         text: Some(text[line_start..line_end].trim_end_matches('\r').to_owned()),
+        ..PyException::default()
     }
 }
 

@@ -16,6 +16,28 @@ pub struct PyException {
     pub end_offset: Option<usize>,
     /// The offending source line, as CPython stores it in `SyntaxError.text`.
     pub text: Option<String>,
+    /// Whether the caret line is laid out in display columns (CPython 3.15's traceback:
+    /// wide characters take two, format characters none, tabs become spaces) instead of one
+    /// column per character with whitespace copied (3.12–3.14).
+    pub display_widths: bool,
+}
+
+/// The columns CPython 3.15's traceback (`_str_width`) gives a character.
+fn display_width(c: char) -> usize {
+    use rustpython_unicode::Ucd;
+    use rustpython_wtf8::CodePoint;
+    if c.is_ascii() {
+        return 1;
+    }
+    let ucd = Ucd::new(true);
+    let point = CodePoint::from(c);
+    if ucd.combining(point) != 0 || (ucd.category(point) == "Cf" && c != '\u{ad}') {
+        return 0;
+    }
+    match ucd.east_asian_width(point) {
+        "N" | "Na" | "H" | "A" => 1,
+        _ => 2,
+    }
 }
 
 impl PyException {
@@ -91,13 +113,27 @@ impl PyException {
                 let colno = offset as isize - 1 - spaces as isize;
                 let end_colno = end_offset as isize - 1 - spaces as isize;
                 if colno >= 0 {
-                    let pad: String = ltext
-                        .chars()
-                        .take(colno as usize)
-                        .map(|c| if c.is_whitespace() { c } else { ' ' })
-                        .collect();
-                    let carets = "^".repeat((end_colno - colno).max(0) as usize);
-                    out.push_str(&format!("    {pad}{carets}\n"));
+                    let (pad, carets) = if self.display_widths {
+                        let widths = |skip: usize, take: usize| -> usize {
+                            ltext.chars().skip(skip).take(take).map(display_width).sum()
+                        };
+                        let count = (end_colno - colno).max(0) as usize;
+                        let highlighted = ltext.chars().skip(colno as usize).take(count).count();
+                        let carets = if highlighted > 0 {
+                            widths(colno as usize, count)
+                        } else {
+                            count
+                        };
+                        (" ".repeat(widths(0, colno as usize)), carets)
+                    } else {
+                        let pad: String = ltext
+                            .chars()
+                            .take(colno as usize)
+                            .map(|c| if c.is_whitespace() { c } else { ' ' })
+                            .collect();
+                        (pad, (end_colno - colno).max(0) as usize)
+                    };
+                    out.push_str(&format!("    {pad}{}\n", "^".repeat(carets)));
                 }
             }
         }

@@ -20,7 +20,7 @@
 use ruff_text_size::{TextRange, TextSize};
 use rustpython_compiler::parser;
 
-use super::carets::{Source, innermost_bracket, next_token_inside_brackets};
+use super::carets::{Source, innermost_bracket, next_token_inside_brackets, words_at_level};
 use super::exception::PyException;
 
 /// Messages of CPython's tokenizer, or located by rules that point away from the parser's
@@ -146,6 +146,24 @@ pub fn relocate(exception: &mut PyException, text: &str) {
         return;
     }
     let ruff_message = error.error.to_string();
+    if ruff_message == "Trailing comma not allowed" {
+        // `import a,` / `from m import a,`: CPython's first pass stops at the NEWLINE token.
+        let newline = text[end..].find('\n').map_or(text.len(), |n| end + n);
+        let statement = text[..start].rfind('\n').map_or(0, |n| n + 1);
+        exception.msg = if text[statement..start].trim_start().starts_with("from ") {
+            "trailing comma not allowed without surrounding parentheses".to_owned()
+        } else {
+            "invalid syntax".to_owned()
+        };
+        source.locate(
+            exception,
+            TextRange::new(
+                TextSize::new(newline as u32),
+                TextSize::new((newline + 1).min(text.len()) as u32),
+            ),
+        );
+        return;
+    }
     exception.msg = if ruff_message.starts_with("Expected `:`, found newline") {
         "expected ':'".to_owned()
     } else if ruff_message.starts_with("f-string: ") || ruff_message.starts_with("t-string: ") {
@@ -389,73 +407,6 @@ fn if_without_else(text: &str, stop: usize) -> Option<(usize, usize)> {
     let (b_start, b_word) = b_words.last()?;
     let b = b_start + b_word.len();
     (a < b).then_some((a, b))
-}
-
-/// Rough tokens of `text[start..end]` outside nested brackets (whose contents are skipped,
-/// the brackets kept as one-character words), with their byte positions.
-fn words_at_level(text: &str, start: usize, end: usize) -> Vec<(usize, String)> {
-    let bytes = text.as_bytes();
-    let mut words = Vec::new();
-    let mut i = start;
-    while i < end {
-        let b = bytes[i];
-        if b.is_ascii_whitespace() || b == b'\\' {
-            i += 1;
-        } else if b == b'#' {
-            while i < end && bytes[i] != b'\n' {
-                i += 1;
-            }
-        } else if b == b'\'' || b == b'"' {
-            let from = i;
-            i += 1;
-            while i < end && bytes[i] != b && bytes[i] != b'\n' {
-                i += if bytes[i] == b'\\' { 2 } else { 1 };
-            }
-            i = (i + 1).min(end);
-            words.push((from, text[from..i].to_owned()));
-        } else if b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80 {
-            let from = i;
-            while i < end
-                && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] >= 0x80)
-            {
-                i += 1;
-            }
-            if i < end && (bytes[i] == b'\'' || bytes[i] == b'"') && i - from <= 3 {
-                continue; // a string prefix: the string follows as its own word
-            }
-            words.push((from, text[from..i].to_owned()));
-        } else if matches!(b, b'(' | b'[' | b'{') {
-            let from = i;
-            let mut depth = 0usize;
-            while i < end {
-                match bytes[i] {
-                    b'(' | b'[' | b'{' => depth += 1,
-                    b')' | b']' | b'}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-            i = (i + 1).min(end);
-            words.push((from, text[from..i].to_owned()));
-        } else {
-            let from = i;
-            let two = text.get(i..i + 2).unwrap_or("");
-            let len = if ["**", "//", "<<", ">>", "==", "!=", "<=", ">=", "->", ":="].contains(&two)
-            {
-                2
-            } else {
-                1
-            };
-            i += len;
-            words.push((from, text[from..i.min(end)].to_owned()));
-        }
-    }
-    words
 }
 
 /// Whether the bracket at `open` starts a `def`'s parameters (not an expression context).

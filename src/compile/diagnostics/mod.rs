@@ -26,17 +26,20 @@ use crate::compile::failure::CompileFailure;
 /// `engine_message` is the engine's own text, kept for the case where CPython's parser
 /// stand-in accepts the file: then we cannot tell what CPython would say and report the
 /// engine's reason as is, naming the file.
+///
+/// `minor` is the target's CPython 3.x version, for the few texts that differ between them.
 pub fn explain_rejection(
     source: &[u8],
     filename: &str,
     optimize: u8,
+    minor: u8,
     engine_message: &str,
 ) -> CompileFailure {
     let text = match decode_for_engine(source, filename) {
         Ok(text) => text,
         Err(failure) => return failure,
     };
-    match text_exception(&text, filename, optimize) {
+    match text_exception(&text, filename, optimize).map(|e| for_version(e, minor)) {
         Some(exception) => CompileFailure::Rejected(exception.py_compile_text()),
         None => CompileFailure::Unsupported(format!(
             "{filename}: the embedded compiler cannot compile this file: {engine_message}"
@@ -48,7 +51,7 @@ pub fn explain_rejection(
 /// tabs, a dedent to no enclosing level, f-string fields nested too deeply. Called only after
 /// an engine accepted the file, so no earlier parser error can outrank these (and rejected
 /// files do not pay twice). Two linear byte scans: cheap next to a compile.
-pub fn check_accepted(source: &[u8], filename: &str) -> Result<(), CompileFailure> {
+pub fn check_accepted(source: &[u8], filename: &str, minor: u8) -> Result<(), CompileFailure> {
     let decoded;
     let text = match std::str::from_utf8(source) {
         Ok(text) => text,
@@ -81,12 +84,15 @@ pub fn check_accepted(source: &[u8], filename: &str) -> Result<(), CompileFailur
                 end_lineno: Some(line),
                 end_offset: Some(offset),
                 text: Some(line_text.to_owned()),
+                ..PyException::default()
             }
         }
         (None, None) => return Ok(()),
         (Some(_), None) => unreachable!("matched by the first arm"),
     };
-    Err(CompileFailure::Rejected(exception.py_compile_text()))
+    Err(CompileFailure::Rejected(
+        for_version(exception, minor).py_compile_text(),
+    ))
 }
 
 fn indentation_exception(
@@ -105,7 +111,15 @@ fn indentation_exception(
     }
 }
 
-/// The exception CPython raises for `source`, or `None` if rustpython accepts it.
+/// What differs between the targets in the texts we produce: CPython 3.15's traceback lays
+/// the caret line out in display columns (its `_format_syntax_error`, read in the 3.15.0rc1
+/// oracle's stdlib: `^^` under a U+3000, no caret under a U+FEFF).
+fn for_version(mut exception: PyException, minor: u8) -> PyException {
+    exception.display_widths = minor >= 15;
+    exception
+}
+
+/// The exception CPython 3.14 raises for `source`, or `None` if rustpython accepts it.
 pub fn cpython_exception(source: &[u8], filename: &str, optimize: u8) -> Option<PyException> {
     match decode(source, filename) {
         Ok(text) => text_exception(&text, filename, optimize),
@@ -256,6 +270,7 @@ fn non_utf8_exception(source: &[u8], position: usize, filename: &str) -> PyExcep
         end_lineno: Some(lineno),
         end_offset: Some(offset + 1),
         text: Some(String::from_utf8_lossy(&source[line_start..line_end]).into_owned()),
+        ..PyException::default()
     }
 }
 
@@ -316,6 +331,7 @@ fn from_rustpython(error: &RpError, text: &str, filename: &str) -> PyException {
         end_lineno: end.map(|(line, _)| line),
         end_offset: end.map(|(_, col)| col),
         text: line_text,
+        ..PyException::default()
     };
     if raised_by_compiler(error, &exception.msg) {
         // Errors found after parsing (symtable, code generator) get their source line from
@@ -535,11 +551,38 @@ mod tests {
             end_lineno: Some(1),
             end_offset: Some(6),
             text: Some("x = (1,\n".into()),
+            ..PyException::default()
         };
         assert_eq!(
             exception.py_compile_text(),
             "  File \"pkg/se.py\", line 1\n    x = (1,\n        ^\nSyntaxError: '(' was never closed\n"
         );
+    }
+
+    /// CPython 3.15.0rc1's layout (the mutation suite's oracle): display columns, so a wide
+    /// character gets two carets and a format character none.
+    #[test]
+    fn python_315_counts_display_columns() {
+        let text = |c: char| {
+            for_version(
+                PyException {
+                    kind: "SyntaxError",
+                    msg: "m".into(),
+                    filename: Some("m.py".into()),
+                    lineno: Some(1),
+                    offset: Some(3),
+                    end_lineno: Some(1),
+                    end_offset: Some(3),
+                    text: Some(format!("ab{c}(1)")),
+                    ..PyException::default()
+                },
+                15,
+            )
+            .py_compile_text()
+        };
+        assert!(text('\u{3000}').contains("\n      ^^\nSyntaxError"));
+        assert!(text('\u{feff}').contains("\n      \nSyntaxError"));
+        assert!(text('\u{a0}').contains("\n      ^\nSyntaxError"));
     }
 
     #[test]

@@ -27,7 +27,13 @@ pub fn compile(
 ) -> Result<Vec<u8>, CompileFailure> {
     let text = diagnostics::decode_for_engine(source, filename)?;
     let code = compile_code(&text, filename, optimize).map_err(|_| {
-        diagnostics::explain_rejection(source, filename, optimize, "rustpython rejected the source")
+        diagnostics::explain_rejection(
+            source,
+            filename,
+            optimize,
+            14,
+            "rustpython rejected the source",
+        )
     })?;
     let magic = serc::PythonVersion::Py314.target().magic_number;
     let mut pyc = validation.header(magic).to_vec();

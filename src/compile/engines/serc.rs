@@ -57,6 +57,12 @@ pub fn compile(
             source,
             filename,
             optimize,
+            match target {
+                serc::PythonVersion::Py312 => 12,
+                serc::PythonVersion::Py313 => 13,
+                serc::PythonVersion::Py315 => 15,
+                _ => 14,
+            },
             &error.to_string(),
         )),
     }
