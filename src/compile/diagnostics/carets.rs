@@ -28,18 +28,21 @@ const STATEMENT_KEYWORDS: &[&str] = &[
 
 /// Applies the rule for the message of `exception`, if it has one.
 pub fn correct(exception: &mut PyException, text: &str) {
-    let rule: fn(&mut PyException, &Source) =
-        if exception.kind == "SyntaxError" && exception.msg.ends_with("' was never closed") {
-            invalid_syntax_before_the_end
-        } else {
-            match exception.msg.as_str() {
-                "invalid syntax. Perhaps you forgot a comma?" => missing_comma,
-                "positional argument follows keyword argument" => positional_after_keyword,
-                msg if msg.starts_with("Missing parentheses in call to '") => legacy_statement,
-                msg if msg.ends_with("prefixes are incompatible") => string_prefix,
-                _ => return,
-            }
-        };
+    let rule: fn(&mut PyException, &Source) = if exception.kind == "SyntaxError"
+        && exception.msg.ends_with("' was never closed")
+    {
+        invalid_syntax_before_the_end
+    } else {
+        match exception.msg.as_str() {
+            "invalid syntax. Perhaps you forgot a comma?" => missing_comma,
+            "positional argument follows keyword argument" => positional_after_keyword,
+            msg if msg.starts_with("Missing parentheses in call to '") => legacy_statement,
+            msg if msg.ends_with("prefixes are incompatible") => string_prefix,
+            "f-string: lambda expressions are not allowed without parentheses"
+            | "t-string: lambda expressions are not allowed without parentheses" => lambda_to_colon,
+            _ => return,
+        }
+    };
     rule(exception, &Source::new(text));
 }
 
@@ -188,6 +191,32 @@ fn string_prefix(exception: &mut PyException, source: &Source) {
     if letters > 1 {
         exception.end_lineno = Some(line);
         exception.end_offset = Some(column + letters);
+    }
+}
+
+/// CPython's range for a lambda in an f-string replacement field runs from `lambda` through
+/// its `:` (RANGE('lambda', ':')).
+fn lambda_to_colon(exception: &mut PyException, source: &Source) {
+    let (Some(line), Some(column)) = (exception.lineno, exception.offset) else {
+        return;
+    };
+    let Some(at) = source.byte_offset(line, column) else {
+        return;
+    };
+    let rest = &source.text[at.to_usize()..];
+    if !rest.starts_with("lambda") {
+        return;
+    }
+    let words = words_at_level(
+        source.text,
+        at.to_usize(),
+        at.to_usize() + rest.find('\n').unwrap_or(rest.len()),
+    );
+    if let Some((colon, _)) = words.iter().find(|(_, w)| w == ":") {
+        source.locate(
+            exception,
+            TextRange::new(at, TextSize::new(*colon as u32 + 1)),
+        );
     }
 }
 

@@ -89,13 +89,9 @@ pub fn relocate(exception: &mut PyException, text: &str) {
     if exception.kind != "SyntaxError" {
         return;
     }
-    let Err(error) = parser::parse_module(text) else {
+    let Some((error, start, end)) = stopping_error(text) else {
         return;
     };
-    let (start, end) = (
-        error.location.start().to_usize(),
-        error.location.end().to_usize(),
-    );
     if start >= text.len() {
         return; // at the end of the input: the bracket and EOF rules decide
     }
@@ -103,7 +99,7 @@ pub fn relocate(exception: &mut PyException, text: &str) {
     let source = Source::new(text);
     let (line, _) = source.position(start);
     let tokenizer = TOKENIZER_MESSAGES.iter().any(|m| exception.msg.contains(m));
-    if matches!(error.error, parser::ParseErrorType::UnexpectedIndentation) {
+    if matches!(error, parser::ParseErrorType::UnexpectedIndentation) {
         // The first pass stopped at an INDENT token: CPython's IndentationError, printed
         // without a caret, decided before any later tokenizer error or unclosed bracket
         // counts; only a tokenizer error met earlier in the file comes first.
@@ -142,10 +138,16 @@ pub fn relocate(exception: &mut PyException, text: &str) {
     // rustpython's missing-comma guess is checked against CPython's rule too.
     let comma_checked =
         exception.msg != "invalid syntax. Perhaps you forgot a comma?" || forgot_comma(text, start);
-    if exception.lineno == Some(line) && cpython_wording(&exception.msg) && comma_checked {
+    // A generic `invalid syntax` is always where the first pass stopped.
+    let generic = exception.msg == "invalid syntax";
+    if exception.lineno == Some(line)
+        && cpython_wording(&exception.msg)
+        && comma_checked
+        && !generic
+    {
         return;
     }
-    let ruff_message = error.error.to_string();
+    let ruff_message = error.to_string();
     if ruff_message == "Trailing comma not allowed" {
         // `import a,` / `from m import a,`: CPython's first pass stops at the NEWLINE token.
         let newline = text[end..].find('\n').map_or(text.len(), |n| end + n);
@@ -196,6 +198,42 @@ pub fn relocate(exception: &mut PyException, text: &str) {
     );
 }
 
+/// Where ruff's parse stops, as CPython's first pass would: ruff's first error, except for
+/// errors ruff raises over a whole construct its own grammar accepts, where CPython's
+/// grammar stops at a token inside it: an unparenthesized tuple (`raise E, "x"`) stops at its
+/// first comma; a parameter order error followed by a syntax error in the same list (`a=1,
+/// b T`) is that syntax error.
+fn stopping_error(text: &str) -> Option<(parser::ParseErrorType, usize, usize)> {
+    use parser::ParseErrorType as E;
+    use rustpython_compiler::ast::PySourceType;
+    let parsed = parser::parse_unchecked_source(text, PySourceType::Python);
+    let errors = parsed.errors();
+    let first = errors.first()?;
+    let (start, end) = (
+        first.location.start().to_usize(),
+        first.location.end().to_usize(),
+    );
+    match &first.error {
+        E::UnparenthesizedTupleExpression => {
+            let words = words_at_level(text, start, end.min(text.len()));
+            let comma = words.iter().find(|(_, w)| w == ",").map(|(at, _)| *at)?;
+            Some((E::OtherError("invalid syntax".to_owned()), comma, comma + 1))
+        }
+        E::NonDefaultParamAfterDefaultParam => {
+            let line_end = text[end..].find('\n').map_or(text.len(), |n| end + n);
+            match errors.get(1) {
+                Some(next) if next.location.start().to_usize() <= line_end => Some((
+                    next.error.clone(),
+                    next.location.start().to_usize(),
+                    next.location.end().to_usize(),
+                )),
+                _ => Some((first.error.clone(), start, end)),
+            }
+        }
+        other => Some((other.clone(), start, end)),
+    }
+}
+
 /// Hard keywords that cannot start an expression, or end one.
 const KEYWORDS: &[&str] = &[
     "and", "as", "assert", "async", "break", "class", "continue", "def", "del", "elif", "else",
@@ -207,7 +245,7 @@ const KEYWORDS: &[&str] = &[
 /// inside brackets, an expression directly followed by another one (not a NAME followed by a
 /// string, which is the legacy-print shape) is a missing comma.
 fn forgot_comma(text: &str, stop: usize) -> bool {
-    let before = text[..stop].trim_end_matches([' ', '\t', '\x0c', '\n', '\r', '\\']);
+    let before = without_trailing_comments(&text[..stop]);
     let rest = &text[stop..];
     let word = |s: &str| -> String {
         s.chars()
@@ -234,10 +272,9 @@ fn forgot_comma(text: &str, stop: usize) -> bool {
             _ => false,
         };
     let next = word(rest);
+    const PREFIXES: &[&str] = &["r", "u", "f", "b", "t", "fr", "rf", "br", "rb", "tr", "rt"];
     let string_next = rest.starts_with(['\'', '"'])
-        || (!next.is_empty()
-            && next.len() <= 3
-            && next.chars().all(|c| "rRbBuUfFtT".contains(c))
+        || (PREFIXES.contains(&next.to_ascii_lowercase().as_str())
             && rest[next.len()..].starts_with(['\'', '"']));
     let starts_expression = string_next
         || rest.starts_with(['{', '~'])
@@ -245,11 +282,16 @@ fn forgot_comma(text: &str, stop: usize) -> bool {
         || (!next.is_empty()
             && (!KEYWORDS.contains(&next.as_str())
                 || matches!(next.as_str(), "not" | "lambda" | "await")));
+    // `a` is that one NAME when a delimiter comes before it.
     let name_then_string = string_next
         && previous
             .chars()
             .next()
-            .is_some_and(|c| c.is_alphabetic() || c == '_');
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && without_trailing_comments(&before[..before.len() - previous.len()])
+            .chars()
+            .next_back()
+            .is_none_or(|c| "([{,=:".contains(c));
     ends_expression
         && starts_expression
         && !name_then_string
@@ -447,4 +489,36 @@ fn after_def_name(text: &str, stop: usize) -> bool {
         && before_name.ends_with("def")
         && !before_name[..before_name.len() - 3]
             .ends_with(|c: char| c.is_alphanumeric() || c == '_')
+}
+
+/// `text` without trailing blanks, line continuations and comments (a `#` outside quotes on
+/// each last line).
+fn without_trailing_comments(text: &str) -> &str {
+    let mut text = text;
+    loop {
+        let trimmed = text.trim_end_matches([' ', '\t', '\x0c', '\n', '\r', '\\']);
+        let line_start = trimmed.rfind('\n').map_or(0, |n| n + 1);
+        let line = &trimmed[line_start..];
+        let mut quote = None;
+        let mut comment = None;
+        let mut chars = line.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match (quote, c) {
+                (Some(_), '\\') => {
+                    chars.next();
+                }
+                (Some(q), c) if c == q => quote = None,
+                (None, '\'' | '"') => quote = Some(c),
+                (None, '#') => {
+                    comment = Some(i);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        match comment {
+            Some(at) => text = &trimmed[..line_start + at],
+            None => return trimmed,
+        }
+    }
 }
