@@ -117,7 +117,11 @@ pub fn relocate(exception: &mut PyException, text: &str) {
         }
         return;
     }
-    if tokenizer {
+    // rustpython's bracket messages come from a scan of its own that misreads some strings:
+    // kept only where a bracket really closes wrongly.
+    let bracket_message =
+        exception.msg.starts_with("closing parenthesis") || exception.msg.starts_with("unmatched ");
+    if tokenizer && !(bracket_message && !wrong_closing_bracket_on(text, exception.lineno)) {
         return;
     }
     if let Some(key_end) = dict_key_without_colon(text, start) {
@@ -140,10 +144,14 @@ pub fn relocate(exception: &mut PyException, text: &str) {
         exception.msg != "invalid syntax. Perhaps you forgot a comma?" || forgot_comma(text, start);
     // A generic `invalid syntax` is always where the first pass stopped.
     let generic = exception.msg == "invalid syntax";
+    // A specialised message is located at or before the token where parsing stopped.
+    let (_, stop_column) = source.position(start);
+    let not_after_stop = (exception.lineno, exception.offset) <= (Some(line), Some(stop_column));
     if exception.lineno == Some(line)
         && cpython_wording(&exception.msg)
         && comma_checked
         && !generic
+        && not_after_stop
     {
         return;
     }
@@ -166,7 +174,10 @@ pub fn relocate(exception: &mut PyException, text: &str) {
         );
         return;
     }
-    exception.msg = if ruff_message.starts_with("Expected `:`, found newline") {
+    exception.msg = if let Some(cpython) = same_rule_as_cpython(&error) {
+        // ruff's grammar has the rule too; CPython's words (carets.rs places them).
+        cpython.to_owned()
+    } else if ruff_message.starts_with("Expected `:`, found newline") {
         "expected ':'".to_owned()
     } else if ruff_message.starts_with("f-string: ") || ruff_message.starts_with("t-string: ") {
         // The tokenizer's f-string errors, which ruff words as CPython does but for quotes.
@@ -232,6 +243,70 @@ fn stopping_error(text: &str) -> Option<(parser::ParseErrorType, usize, usize)> 
         }
         other => Some((other.clone(), start, end)),
     }
+}
+
+/// ruff errors that are CPython's `invalid_arguments` messages in other words.
+fn same_rule_as_cpython(error: &parser::ParseErrorType) -> Option<&'static str> {
+    use parser::ParseErrorType as E;
+    match error {
+        E::PositionalAfterKeywordArgument => Some("positional argument follows keyword argument"),
+        E::PositionalAfterKeywordUnpacking => {
+            Some("positional argument follows keyword argument unpacking")
+        }
+        E::InvalidArgumentUnpackingOrder => {
+            Some("iterable argument unpacking follows keyword argument unpacking")
+        }
+        _ => None,
+    }
+}
+
+/// Whether a closing bracket on `line` (1-based) has no opener or the wrong one.
+fn wrong_closing_bracket_on(text: &str, line: Option<usize>) -> bool {
+    let Some(line) = line else {
+        return false;
+    };
+    let bytes = text.as_bytes();
+    let (mut open, mut i, mut current) = (Vec::new(), 0, 1);
+    while i < bytes.len() && current <= line {
+        match bytes[i] {
+            b'\n' => current += 1,
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            quote @ (b'\'' | b'"') => {
+                let triple = bytes[i..].starts_with(&[quote; 3]);
+                i += if triple { 3 } else { 1 };
+                while i < bytes.len()
+                    && !(bytes[i] == quote && (!triple || bytes[i..].starts_with(&[quote; 3])))
+                    && (triple || bytes[i] != b'\n')
+                {
+                    if bytes[i] == b'\n' {
+                        current += 1;
+                    }
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += if triple { 3 } else { 1 };
+                continue;
+            }
+            b'(' | b'[' | b'{' => open.push(bytes[i]),
+            close @ (b')' | b']' | b'}') => {
+                let expected = match close {
+                    b')' => b'(',
+                    b']' => b'[',
+                    _ => b'{',
+                };
+                if open.pop() != Some(expected) && current == line {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Hard keywords that cannot start an expression, or end one.
