@@ -52,8 +52,8 @@ const THRESHOLDS: &[Threshold] = &[
         target: "3.14",
         count: 1000,
         max_accepted: 0,
-        min_same_last_line: 941,
-        min_same_text: 907,
+        min_same_last_line: 948,
+        min_same_text: 914,
     },
     Threshold {
         target: "3.12",

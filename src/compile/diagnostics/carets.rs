@@ -346,8 +346,15 @@ pub(super) fn innermost_bracket(text: &str) -> Option<usize> {
 
 /// Positions of the brackets open at the end of `text`.
 fn open_brackets(text: &str) -> Vec<usize> {
+    bracket_scan(text).0
+}
+
+/// The brackets open at the end of `text`, and whether some closing bracket on the way had
+/// no opener or the wrong one.
+fn bracket_scan(text: &str) -> (Vec<usize>, bool) {
     let bytes = text.as_bytes();
-    let mut open = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    let mut mismatch = false;
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -377,14 +384,52 @@ fn open_brackets(text: &str) -> Vec<usize> {
                 continue;
             }
             b'(' | b'[' | b'{' => open.push(i),
-            b')' | b']' | b'}' => {
-                open.pop();
+            close @ (b')' | b']' | b'}') => {
+                let opener = open.pop().map(|at| bytes[at]);
+                mismatch |= opener
+                    != Some(match close {
+                        b')' => b'(',
+                        b']' => b'[',
+                        _ => b'{',
+                    });
             }
             _ => {}
         }
         i += 1;
     }
-    open
+    (open, mismatch)
+}
+
+/// CPython's check after a parser error: it tokenizes the rest of the file, and when it
+/// reaches the end inside a bracket opened on a line before the one it stopped at, the error
+/// becomes `'(' was never closed` at that bracket (`_PyPegen_tokenize_full_source_to_check_
+/// for_errors`). A wrong closing bracket on the way would be a tokenizer error instead:
+/// then nothing is changed here.
+pub(super) fn never_closed(exception: &mut PyException, text: &str) {
+    let Some(stop_line) = exception.lineno else {
+        return;
+    };
+    let (open, mismatch) = bracket_scan(text);
+    let Some(&bracket) = open.last() else {
+        return;
+    };
+    if mismatch {
+        return;
+    }
+    let source = Source::new(text);
+    let (line, column) = source.position(bracket);
+    if stop_line <= line {
+        return;
+    }
+    exception.msg = format!(
+        "'{}' was never closed",
+        char::from(text.as_bytes()[bracket])
+    );
+    exception.lineno = Some(line);
+    exception.offset = Some(column);
+    exception.end_lineno = Some(line);
+    exception.end_offset = Some(0);
+    exception.text = text.split_inclusive('\n').nth(line - 1).map(str::to_owned);
 }
 
 /// Rough tokens of `text[start..end]` outside nested brackets (whose contents are skipped,
@@ -478,6 +523,10 @@ impl<'a> Source<'a> {
             .split_inclusive('\n')
             .nth(line - 1)
             .map(str::to_owned);
+    }
+
+    pub(super) fn text_len(&self) -> usize {
+        self.text.len()
     }
 
     /// The 1-based line and character column of a byte offset.

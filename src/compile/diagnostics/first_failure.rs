@@ -20,7 +20,9 @@
 use ruff_text_size::{TextRange, TextSize};
 use rustpython_compiler::parser;
 
-use super::carets::{Source, innermost_bracket, next_token_inside_brackets, words_at_level};
+use super::carets::{
+    Source, innermost_bracket, never_closed, next_token_inside_brackets, words_at_level,
+};
 use super::exception::PyException;
 
 /// Messages of CPython's tokenizer, or located by rules that point away from the parser's
@@ -86,6 +88,14 @@ fn cpython_wording(msg: &str) -> bool {
 /// Moves a parser error of `exception` to where the parse stops, with CPython's generic
 /// wording, when rustpython's message is on another line or not CPython's.
 pub fn relocate(exception: &mut PyException, text: &str) {
+    if exception.kind == "IndentationError"
+        && exception
+            .msg
+            .starts_with("expected an indented block after")
+    {
+        block_line(exception, text);
+        return;
+    }
     if exception.kind != "SyntaxError" {
         return;
     }
@@ -156,6 +166,16 @@ pub fn relocate(exception: &mut PyException, text: &str) {
         return;
     }
     let ruff_message = error.to_string();
+    if ruff_message.starts_with("Expected `except` or `finally` after `try` block") {
+        message_at(
+            exception,
+            &source,
+            "expected 'except' or 'finally' block",
+            start,
+            end,
+        );
+        return;
+    }
     if ruff_message == "Trailing comma not allowed" {
         // `import a,` / `from m import a,`: CPython's first pass stops at the NEWLINE token.
         let newline = text[end..].find('\n').map_or(text.len(), |n| end + n);
@@ -207,6 +227,9 @@ pub fn relocate(exception: &mut PyException, text: &str) {
         exception,
         TextRange::new(TextSize::new(start as u32), TextSize::new(end as u32)),
     );
+    if exception.msg == "invalid syntax" {
+        never_closed(exception, text);
+    }
 }
 
 /// Where ruff's parse stops, as CPython's first pass would: ruff's first error, except for
@@ -242,6 +265,37 @@ fn stopping_error(text: &str) -> Option<(parser::ParseErrorType, usize, usize)> 
             }
         }
         other => Some((other.clone(), start, end)),
+    }
+}
+
+fn message_at(exception: &mut PyException, source: &Source, msg: &str, start: usize, end: usize) {
+    exception.msg = msg.to_owned();
+    let end = end.max(start + 1).min(source.text_len());
+    source.locate(
+        exception,
+        TextRange::new(TextSize::new(start as u32), TextSize::new(end as u32)),
+    );
+}
+
+/// `expected an indented block after ...` is raised at the first token after the header's
+/// NEWLINE: the next line that is not blank (a comment line counts, CPython 3.14). ruff stops
+/// at that NEWLINE.
+fn block_line(exception: &mut PyException, text: &str) {
+    let Some((_, start, _)) = stopping_error(text) else {
+        return;
+    };
+    if !text[start..].starts_with(['\n', '\r']) {
+        return;
+    }
+    let mut line = 1 + text[..start].matches('\n').count();
+    for next in text[start..].split_inclusive('\n').skip(1) {
+        line += 1;
+        if !next.trim().is_empty() {
+            if exception.lineno.is_some_and(|own| own < line) {
+                exception.lineno = Some(line);
+            }
+            return;
+        }
     }
 }
 
