@@ -513,7 +513,15 @@ impl<'a> Source<'a> {
     /// first line as the source line shown.
     pub(super) fn locate(&self, exception: &mut PyException, range: TextRange) {
         let (line, column) = self.position(range.start().to_usize());
-        let (end_line, end_column) = self.position(range.end().to_usize());
+        let end = range.end().to_usize();
+        // A range that ends with a line's '\n' (a NEWLINE token) ends on that line.
+        let (end_line, end_column) = if end > 0 && self.text.as_bytes().get(end - 1) == Some(&b'\n')
+        {
+            let (l, c) = self.position(end - 1);
+            (l, c + 1)
+        } else {
+            self.position(end)
+        };
         exception.lineno = Some(line);
         exception.offset = Some(column);
         exception.end_lineno = Some(end_line);
@@ -538,7 +546,7 @@ impl<'a> Source<'a> {
     }
 
     /// The byte offset of a 1-based line and character column.
-    fn byte_offset(&self, line: usize, column: usize) -> Option<TextSize> {
+    pub(super) fn byte_offset(&self, line: usize, column: usize) -> Option<TextSize> {
         let location = SourceLocation {
             line: OneIndexed::new(line)?,
             character_offset: OneIndexed::new(column)?,

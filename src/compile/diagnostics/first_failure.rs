@@ -106,6 +106,12 @@ pub fn relocate(exception: &mut PyException, text: &str) {
         return; // at the end of the input: the bracket and EOF rules decide
     }
     let (start, end) = next_token_inside_brackets(text, start, end);
+    // `<>` is one token to CPython's tokenizer (the Barry-as-FLUFL spelling of `!=`).
+    let (start, end) = if text[..start].ends_with('<') && text[start..].starts_with('>') {
+        (start - 1, start + 1)
+    } else {
+        (start, end)
+    };
     let source = Source::new(text);
     let (line, _) = source.position(start);
     let tokenizer = TOKENIZER_MESSAGES.iter().any(|m| exception.msg.contains(m));
@@ -297,6 +303,47 @@ fn block_line(exception: &mut PyException, text: &str) {
             return;
         }
     }
+}
+
+/// Before 3.14 the tokenizer reads `ub'x'` as the NAME `ub` and a string: the parser stops
+/// at the NAME when an expression comes before it (a missing comma inside brackets), else
+/// at the string after it.
+pub(super) fn prefix_as_name(exception: &mut PyException, text: &str) {
+    let source = Source::new(text);
+    let (Some(line), Some(column)) = (exception.lineno, exception.offset) else {
+        return;
+    };
+    let Some(name) = source.byte_offset(line, column).map(|at| at.to_usize()) else {
+        return;
+    };
+    let quote = name
+        + text[name..]
+            .bytes()
+            .take_while(u8::is_ascii_alphabetic)
+            .count();
+    if forgot_comma(text, name) {
+        exception.msg = "invalid syntax. Perhaps you forgot a comma?".to_owned();
+        source.locate(
+            exception,
+            TextRange::new(TextSize::new(name as u32), TextSize::new(quote as u32)),
+        );
+        super::carets::correct(exception, text);
+        return;
+    }
+    let string_end = {
+        let bytes = text.as_bytes();
+        let q = bytes.get(quote).copied().unwrap_or(b'\'');
+        let triple = bytes[quote..].starts_with(&[q; 3]);
+        let mut i = quote + if triple { 3 } else { 1 };
+        while i < bytes.len()
+            && !(bytes[i] == q && (!triple || bytes[i..].starts_with(&[q; 3])))
+            && (triple || bytes[i] != b'\n')
+        {
+            i += if bytes[i] == b'\\' { 2 } else { 1 };
+        }
+        (i + if triple { 3 } else { 1 }).min(bytes.len())
+    };
+    message_at(exception, &source, "invalid syntax", quote, string_end);
 }
 
 /// ruff errors that are CPython's `invalid_arguments` messages in other words.

@@ -17,7 +17,7 @@ mod first_failure;
 mod fstrings;
 mod indentation;
 
-pub use exception::PyException;
+pub use exception::{CaretLayout, PyException};
 
 use crate::compile::failure::CompileFailure;
 
@@ -39,7 +39,7 @@ pub fn explain_rejection(
         Ok(text) => text,
         Err(failure) => return failure,
     };
-    match text_exception(&text, filename, optimize).map(|e| for_version(e, minor)) {
+    match text_exception(&text, filename, optimize).map(|e| for_version(e, &text, minor)) {
         Some(exception) => CompileFailure::Rejected(exception.py_compile_text()),
         None => CompileFailure::Unsupported(format!(
             "{filename}: the embedded compiler cannot compile this file: {engine_message}"
@@ -91,7 +91,7 @@ pub fn check_accepted(source: &[u8], filename: &str, minor: u8) -> Result<(), Co
         (Some(_), None) => unreachable!("matched by the first arm"),
     };
     Err(CompileFailure::Rejected(
-        for_version(exception, minor).py_compile_text(),
+        for_version(exception, text, minor).py_compile_text(),
     ))
 }
 
@@ -111,11 +111,19 @@ fn indentation_exception(
     }
 }
 
-/// What differs between the targets in the texts we produce: CPython 3.15's traceback lays
-/// the caret line out in display columns (its `_format_syntax_error`, read in the 3.15.0rc1
-/// oracle's stdlib: `^^` under a U+3000, no caret under a U+FEFF).
-fn for_version(mut exception: PyException, minor: u8) -> PyException {
-    exception.display_widths = minor >= 15;
+/// What differs between the targets in the texts we produce: the caret line (each target's
+/// `traceback._format_syntax_error`, read in the oracles' stdlibs: 3.12 takes `end_offset` as
+/// is, 3.15 counts display columns: `^^` under a U+3000, none under a U+FEFF); 3.12 and 3.13 have no
+/// string-prefix check in the tokenizer (`ub'x'` is a NAME and a STRING to their parser).
+fn for_version(mut exception: PyException, text: &str, minor: u8) -> PyException {
+    exception.layout = match minor {
+        ..=12 => CaretLayout::Py312,
+        13 | 14 => CaretLayout::Py314,
+        _ => CaretLayout::Py315,
+    };
+    if minor <= 13 && exception.msg.ends_with("prefixes are incompatible") {
+        first_failure::prefix_as_name(&mut exception, text);
+    }
     exception
 }
 
@@ -576,6 +584,7 @@ mod tests {
                     text: Some(format!("ab{c}(1)")),
                     ..PyException::default()
                 },
+                "",
                 15,
             )
             .py_compile_text()
