@@ -137,7 +137,16 @@ pub fn relocate(exception: &mut PyException, text: &str) {
     // kept only where a bracket really closes wrongly.
     let bracket_message =
         exception.msg.starts_with("closing parenthesis") || exception.msg.starts_with("unmatched ");
-    if tokenizer && !(bracket_message && !wrong_closing_bracket_on(text, exception.lineno)) {
+    // An f-string error after the stop: CPython's parser failed before its tokenizer got
+    // there, and its full-source check keeps the parser's error inside f-strings.
+    let (_, stop_column) = source.position(start);
+    let fstring_after_stop = (exception.msg.starts_with("f-string")
+        || exception.msg.starts_with("t-string"))
+        && (exception.lineno, exception.offset) > (Some(line), Some(stop_column));
+    if tokenizer
+        && !(bracket_message && !wrong_closing_bracket_on(text, exception.lineno))
+        && !fstring_after_stop
+    {
         return;
     }
     if let Some(key_end) = dict_key_without_colon(text, start) {
@@ -161,7 +170,6 @@ pub fn relocate(exception: &mut PyException, text: &str) {
     // A generic `invalid syntax` is always where the first pass stopped.
     let generic = exception.msg == "invalid syntax";
     // A specialised message is located at or before the token where parsing stopped.
-    let (_, stop_column) = source.position(start);
     let not_after_stop = (exception.lineno, exception.offset) <= (Some(line), Some(stop_column));
     if exception.lineno == Some(line)
         && cpython_wording(&exception.msg)
