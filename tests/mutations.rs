@@ -333,7 +333,7 @@ fn run_target(target: &str, seed: u64, wanted: usize) -> (Tally, String) {
         let _ = writeln!(report, "    {kind:<20} {n:>5} {last:>5} {text:>5}");
     }
     let mut groups: Vec<_> = groups.into_iter().collect();
-    groups.sort_by(|a, b| b.1.0.cmp(&a.1.0));
+    groups.sort_by_key(|group| std::cmp::Reverse(group.1.0));
     let _ = writeln!(
         report,
         "  largest mismatch classes (count: CPython | ours):"

@@ -360,7 +360,8 @@ pub fn mutate(rng: &mut Rng, source: &str) -> Option<(&'static str, String)> {
             let t = **rng.pick(nonempty(&strings)?);
             let text = &line[t.start..t.end];
             let quote = text.find(['\'', '"']).unwrap_or(0);
-            replace(&line, t.start, t.start + quote, *rng.pick(PREFIXES))
+            let prefix = rng.pick(PREFIXES).to_string();
+            replace(&line, t.start, t.start + quote, &prefix)
         }
         _ => unreachable!("unknown kind {kind}"),
     };

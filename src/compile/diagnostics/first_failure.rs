@@ -143,10 +143,8 @@ pub fn relocate(exception: &mut PyException, text: &str) {
     let fstring_after_stop = (exception.msg.starts_with("f-string")
         || exception.msg.starts_with("t-string"))
         && (exception.lineno, exception.offset) > (Some(line), Some(stop_column));
-    if tokenizer
-        && !(bracket_message && !wrong_closing_bracket_on(text, exception.lineno))
-        && !fstring_after_stop
-    {
+    let verified = !bracket_message || wrong_closing_bracket_on(text, exception.lineno);
+    if tokenizer && verified && !fstring_after_stop {
         return;
     }
     if let Some(key_end) = dict_key_without_colon(text, start) {

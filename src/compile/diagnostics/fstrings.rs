@@ -12,9 +12,7 @@
 pub fn first_too_deep(text: &str) -> Option<(usize, usize)> {
     let bytes = text.as_bytes();
     // A format spec needs a ':' inside braces: files without "{" cannot have one.
-    if memchr::memchr(b'{', bytes).is_none() {
-        return None;
-    }
+    memchr::memchr(b'{', bytes)?;
     let mut scanner = Scanner { bytes, i: 0 };
     scanner.code(None).err().map(|at| scanner.position(at))
 }
