@@ -74,7 +74,7 @@ const THRESHOLDS: &[Threshold] = &[
         count: 250,
         max_accepted: 0,
         min_same_last_line: 956,
-        min_same_text: 916,
+        min_same_text: 948,
     },
 ];
 

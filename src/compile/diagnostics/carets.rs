@@ -220,6 +220,48 @@ fn lambda_to_colon(exception: &mut PyException, source: &Source) {
     }
 }
 
+/// Where CPython 3.15.0rc1 (the oracle) locates differently from 3.14, as the mutation suite
+/// shows: an unterminated string is located at its prefix (`b"x` at the `b`), and a missing
+/// comma after adjacent strings covers only the last of them.
+pub(super) fn for_python_315(exception: &mut PyException, text: &str) {
+    let source = Source::new(text);
+    let (Some(line), Some(column)) = (exception.lineno, exception.offset) else {
+        return;
+    };
+    let Some(at) = source.byte_offset(line, column).map(|at| at.to_usize()) else {
+        return;
+    };
+    if exception.msg.starts_with("unterminated ") && exception.msg.contains("string literal") {
+        let prefix = text[..at]
+            .bytes()
+            .rev()
+            .take_while(u8::is_ascii_alphabetic)
+            .count();
+        if (1..=2).contains(&prefix) {
+            exception.offset = Some(column - prefix);
+            exception.end_offset = exception.end_offset.map(|end| end - prefix);
+        }
+    } else if exception.msg == "invalid syntax. Perhaps you forgot a comma?"
+        && exception.end_lineno.is_some_and(|end| end > line)
+        && text[at..].starts_with(['\'', '"'])
+    {
+        let parsed = parser::parse_unchecked_source(text, ast::PySourceType::Python);
+        let Some(second) = parsed.errors().first().map(|e| e.location.start()) else {
+            return;
+        };
+        use ruff_python_ast::token::TokenKind;
+        let last_string = parsed
+            .tokens()
+            .iter()
+            .rev()
+            .skip_while(|t| t.start() >= second)
+            .find(|t| !matches!(t.kind(), TokenKind::Comment | TokenKind::NonLogicalNewline));
+        if let Some(token) = last_string.filter(|t| t.kind() == TokenKind::String) {
+            source.locate(exception, token.range());
+        }
+    }
+}
+
 /// The start of the run of adjacent plain string tokens right before `next` (comments and
 /// newlines inside brackets between them), if the token before `next` is a string.
 fn string_run_start(tokens: &[ruff_python_ast::token::Token], next: TextSize) -> Option<TextSize> {

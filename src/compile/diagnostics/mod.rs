@@ -124,6 +124,9 @@ fn for_version(mut exception: PyException, text: &str, minor: u8) -> PyException
     if minor <= 13 && exception.msg.ends_with("prefixes are incompatible") {
         first_failure::prefix_as_name(&mut exception, text);
     }
+    if minor >= 15 {
+        carets::for_python_315(&mut exception, text);
+    }
     exception
 }
 
