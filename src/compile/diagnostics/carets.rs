@@ -92,6 +92,13 @@ fn missing_comma(exception: &mut PyException, source: &Source) {
         return;
     };
     let second = error.location.start();
+    if let Some((a, b_end)) = fstring_field_comma(text, second.to_usize()) {
+        source.locate(
+            exception,
+            TextRange::new(TextSize::new(a as u32), TextSize::new(b_end as u32)),
+        );
+        return;
+    }
     let word: String = text[second.to_usize()..]
         .chars()
         .take_while(|c| c.is_alphanumeric() || *c == '_')
@@ -541,6 +548,37 @@ pub(super) fn words_at_level(text: &str, start: usize, end: usize) -> Vec<(usize
     words
 }
 
+/// Hard keywords that cannot start an expression, or end one.
+pub(super) const KEYWORDS: &[&str] = &[
+    "and", "as", "assert", "async", "break", "class", "continue", "def", "del", "elif", "else",
+    "except", "finally", "for", "from", "global", "if", "import", "in", "is", "nonlocal", "or",
+    "pass", "raise", "return", "try", "while", "with", "yield", "await", "lambda", "not",
+];
+
+/// For a simple name or number `b` right after another one `a` that opens a replacement
+/// field (`{a b`), the range from `a` to the end of `b`.
+pub(super) fn fstring_field_comma(text: &str, b: usize) -> Option<(usize, usize)> {
+    let word_len = |s: &str| {
+        s.char_indices()
+            .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+            .map_or(s.len(), |(n, _)| n)
+    };
+    let b_len = word_len(&text[b..]);
+    let before = text[..b].trim_end_matches([' ', '\t']);
+    let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+    let open = before[line_start..].rfind('{').map(|n| line_start + n)?;
+    let a = open + 1 + (before[open + 1..].len() - before[open + 1..].trim_start().len());
+    let simple = |w: &str| {
+        !w.is_empty()
+            && w.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            && !KEYWORDS.contains(&w)
+    };
+    let quoted = before[line_start..open].contains(['\'', '"']);
+    (b_len > 0 && quoted && simple(&before[a..]) && simple(&text[b..b + b_len]))
+        .then_some((a, b + b_len))
+}
+
 impl<'a> Source<'a> {
     /// The text comes from serc's decoder: BOM removed and newlines normalised, so ruff's line
     /// index counts lines as CPython does.
@@ -577,6 +615,10 @@ impl<'a> Source<'a> {
 
     pub(super) fn text_len(&self) -> usize {
         self.text.len()
+    }
+
+    pub(super) fn text(&self) -> &'a str {
+        self.text
     }
 
     /// The 1-based line and character column of a byte offset.

@@ -21,7 +21,8 @@ use ruff_text_size::{TextRange, TextSize};
 use rustpython_compiler::parser;
 
 use super::carets::{
-    Source, innermost_bracket, never_closed, next_token_inside_brackets, words_at_level,
+    KEYWORDS, Source, fstring_field_comma, innermost_bracket, never_closed,
+    next_token_inside_brackets, words_at_level,
 };
 use super::exception::PyException;
 
@@ -114,6 +115,13 @@ pub fn relocate(exception: &mut PyException, text: &str) {
     };
     let source = Source::new(text);
     let (line, _) = source.position(start);
+    if matches!(
+        exception.msg.as_str(),
+        "f-string: expecting '}'" | "t-string: expecting '}'"
+    ) && fstring_missing_comma(exception, &source)
+    {
+        return;
+    }
     let tokenizer = TOKENIZER_MESSAGES.iter().any(|m| exception.msg.contains(m));
     if matches!(error, parser::ParseErrorType::UnexpectedIndentation) {
         // The first pass stopped at an INDENT token: CPython's IndentationError, printed
@@ -163,15 +171,21 @@ pub fn relocate(exception: &mut PyException, text: &str) {
         return;
     }
     // rustpython's missing-comma guess is checked against CPython's rule too.
-    let comma_checked =
-        exception.msg != "invalid syntax. Perhaps you forgot a comma?" || forgot_comma(text, start);
+    let comma_checked = exception.msg != "invalid syntax. Perhaps you forgot a comma?"
+        || forgot_comma(text, start)
+        || fstring_field_comma(text, start).is_some();
     // A generic `invalid syntax` is always where the first pass stopped.
     let generic = exception.msg == "invalid syntax";
     // A specialised message is located at or before the token where parsing stopped.
     let not_after_stop = (exception.lineno, exception.offset) <= (Some(line), Some(stop_column));
+    // `invalid_expression` (the comma) is tried before `invalid_legacy_expression`: after
+    // an expression inside brackets, `print x` is a missing comma.
+    let legacy_checked =
+        !exception.msg.starts_with("Missing parentheses in call to") || !forgot_comma(text, start);
     if exception.lineno == Some(line)
         && cpython_wording(&exception.msg)
         && comma_checked
+        && legacy_checked
         && !generic
         && not_after_stop
     {
@@ -352,6 +366,26 @@ pub(super) fn prefix_as_name(exception: &mut PyException, text: &str) {
     message_at(exception, &source, "invalid syntax", quote, string_end);
 }
 
+/// `f'{a b}'`: inside a replacement field (brackets to the grammar) an expression right after
+/// another is CPython's missing comma over both, where the engines expect the `}`.
+fn fstring_missing_comma(exception: &mut PyException, source: &Source) -> bool {
+    let (Some(line), Some(column)) = (exception.lineno, exception.offset) else {
+        return false;
+    };
+    let Some(b) = source.byte_offset(line, column).map(|at| at.to_usize()) else {
+        return false;
+    };
+    let Some((a, b_end)) = fstring_field_comma(source.text(), b) else {
+        return false;
+    };
+    exception.msg = "invalid syntax. Perhaps you forgot a comma?".to_owned();
+    source.locate(
+        exception,
+        TextRange::new(TextSize::new(a as u32), TextSize::new(b_end as u32)),
+    );
+    true
+}
+
 /// ruff errors that are CPython's `invalid_arguments` messages in other words.
 fn same_rule_as_cpython(error: &parser::ParseErrorType) -> Option<&'static str> {
     use parser::ParseErrorType as E;
@@ -415,13 +449,6 @@ fn wrong_closing_bracket_on(text: &str, line: Option<usize>) -> bool {
     }
     false
 }
-
-/// Hard keywords that cannot start an expression, or end one.
-const KEYWORDS: &[&str] = &[
-    "and", "as", "assert", "async", "break", "class", "continue", "def", "del", "elif", "else",
-    "except", "finally", "for", "from", "global", "if", "import", "in", "is", "nonlocal", "or",
-    "pass", "raise", "return", "try", "while", "with", "yield", "await", "lambda", "not",
-];
 
 /// CPython's `invalid_expression` alternative `a=disjunction b=expression_without_invalid`:
 /// inside brackets, an expression directly followed by another one (not a NAME followed by a
@@ -702,5 +729,18 @@ fn without_trailing_comments(text: &str) -> &str {
             Some(at) => text = &trimmed[..line_start + at],
             None => return trimmed,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// CPython 3.14.2 (mutation suite, seed 1): a missing comma inside a replacement field.
+    #[test]
+    fn missing_comma_in_an_fstring_field() {
+        let e = super::super::cpython_exception(b"y = 1\nx = f'{a b}'\n", "m.py", 0).unwrap();
+        assert_eq!(
+            e.py_compile_text(),
+            "  File \"m.py\", line 2\n    x = f'{a b}'\n           ^^^\nSyntaxError: invalid syntax. Perhaps you forgot a comma?\n"
+        );
     }
 }
