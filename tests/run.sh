@@ -4,7 +4,8 @@
 # 1. installs the test tooling: the pinned CPython oracles (npm, tests/oracle) and buildifier
 #    (npm, tests/tools); Bazel 4.2.3 (apt, bazel-bootstrap) is installed by tests/bazel/e2e.sh;
 # 2. cargo test: unit tests, the worker protocol, CPython conformance (3.12-3.15, -O0/-O1/-O2),
-#    diagnostics, source encodings (tests/encodings.rs, ~3 min), the interpreter engine;
+#    diagnostics, source encodings (tests/encodings.rs, ~3 min), the mutation suite
+#    (tests/mutations.rs, a bounded seeded run of a few minutes), the interpreter engine;
 # 3. buildifier lint of every Starlark file, then the end-to-end run in a real Bazel,
 #    reusing the binary cargo test built (one build per run).
 set -euo pipefail

@@ -1,6 +1,7 @@
 //! Source bytes in, `.pyc` bytes out: the nesting limit first, then the engine (which applies
-//! its own corrections). The order of the steps lives here and nowhere else.
+//! its own corrections), then the tokenizer checks the engines do not make. The order of the steps lives here and nowhere else.
 
+use super::diagnostics;
 use super::engines::{self, Engine};
 use super::failure::CompileFailure;
 use super::gate::Gate;
@@ -27,13 +28,18 @@ pub fn compile_pyc(
     }
     let validation = Validation::new(settings.invalidation, engine.magic(), source, mtime);
     limits::check(source, filename, engine.version())?;
-    match engine {
-        Engine::Serc(target) => {
-            engines::serc::compile(source, filename, target, settings.optimize, validation)
-        }
-        Engine::Rustpython => {
-            engines::rustpython::compile(source, filename, settings.optimize, validation)
-        }
+    let (pyc, target) = match engine {
+        Engine::Serc(target) => (
+            engines::serc::compile(source, filename, target, settings.optimize, validation)?,
+            target,
+        ),
+        Engine::Rustpython => (
+            engines::rustpython::compile(source, filename, settings.optimize, validation)?,
+            serc::PythonVersion::Py314,
+        ),
         Engine::Interpreter(_) => unreachable!("handled above"),
-    }
+    };
+    // What the engines accept and CPython's tokenizer refuses.
+    diagnostics::check_accepted(source, filename, target)?;
+    Ok(pyc)
 }

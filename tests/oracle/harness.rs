@@ -187,6 +187,12 @@ pub fn oracle_run(target: &str, pycs: &[PathBuf], work: &Path, name: &str) -> Ve
 /// The CPython 3.14 stdlib sources from pyodide's python_stdlib.zip, extracted once
 /// into <target>/oracle-corpus. Returns (root, sorted relative paths).
 pub fn corpus() -> (PathBuf, Vec<String>) {
+    // Tests of one binary run on threads of one process: one of them extracts, the others wait
+    // (the temporary directory below is only unique per process).
+    static EXTRACTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = EXTRACTING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let root = target_dir().join("oracle-corpus");
     let stamp = root.join(".complete");
     if !stamp.is_file() {

@@ -16,6 +16,39 @@ pub struct PyException {
     pub end_offset: Option<usize>,
     /// The offending source line, as CPython stores it in `SyntaxError.text`.
     pub text: Option<String>,
+    /// How the target's `traceback` lays out the caret line.
+    pub layout: CaretLayout,
+}
+
+/// The caret line of `traceback.format_exception_only` for a SyntaxError, per CPython version.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub enum CaretLayout {
+    /// 3.12: `end_offset` used as is (no clamping to the line, none for multi-line ranges).
+    Py312,
+    /// 3.13 and 3.14: clamped to the line; a multi-line range runs to the end of the line.
+    #[default]
+    Py314,
+    /// 3.15: as 3.14, in display columns (wide characters two, format characters none,
+    /// padding in spaces).
+    Py315,
+}
+
+/// The columns CPython 3.15's traceback (`_str_width`) gives a character.
+fn display_width(c: char) -> usize {
+    use rustpython_unicode::Ucd;
+    use rustpython_wtf8::CodePoint;
+    if c.is_ascii() {
+        return 1;
+    }
+    let ucd = Ucd::new(true);
+    let point = CodePoint::from(c);
+    if ucd.combining(point) != 0 || (ucd.category(point) == "Cf" && c != '\u{ad}') {
+        return 0;
+    }
+    match ucd.east_asian_width(point) {
+        "N" | "Na" | "H" | "A" => 1,
+        _ => 2,
+    }
 }
 
 impl PyException {
@@ -74,6 +107,24 @@ impl PyException {
                 let width = rtext.chars().count();
                 let text_len = text.chars().count();
                 let mut offset = offset;
+                if self.layout == CaretLayout::Py312 {
+                    let mut end = self.end_offset.filter(|&end| end != 0).unwrap_or(offset);
+                    if end == offset {
+                        end = offset + 1;
+                    }
+                    let colno = offset as isize - 1 - spaces as isize;
+                    let end_colno = end as isize - 1 - spaces as isize;
+                    if colno >= 0 {
+                        let pad: String = ltext
+                            .chars()
+                            .take(colno as usize)
+                            .map(|c| if c.is_whitespace() { c } else { ' ' })
+                            .collect();
+                        let carets = "^".repeat((end_colno - colno).max(0) as usize);
+                        out.push_str(&format!("    {pad}{carets}\n"));
+                    }
+                    return self.finish(out, &suffix);
+                }
                 let mut end_offset = if self.lineno == self.end_lineno {
                     self.end_offset.filter(|&end| end != 0).unwrap_or(offset)
                 } else {
@@ -91,16 +142,35 @@ impl PyException {
                 let colno = offset as isize - 1 - spaces as isize;
                 let end_colno = end_offset as isize - 1 - spaces as isize;
                 if colno >= 0 {
-                    let pad: String = ltext
-                        .chars()
-                        .take(colno as usize)
-                        .map(|c| if c.is_whitespace() { c } else { ' ' })
-                        .collect();
-                    let carets = "^".repeat((end_colno - colno).max(0) as usize);
-                    out.push_str(&format!("    {pad}{carets}\n"));
+                    let (pad, carets) = if self.layout == CaretLayout::Py315 {
+                        let widths = |skip: usize, take: usize| -> usize {
+                            ltext.chars().skip(skip).take(take).map(display_width).sum()
+                        };
+                        let count = (end_colno - colno).max(0) as usize;
+                        let highlighted = ltext.chars().skip(colno as usize).take(count).count();
+                        let carets = if highlighted > 0 {
+                            widths(colno as usize, count)
+                        } else {
+                            count
+                        };
+                        (" ".repeat(widths(0, colno as usize)), carets)
+                    } else {
+                        let pad: String = ltext
+                            .chars()
+                            .take(colno as usize)
+                            .map(|c| if c.is_whitespace() { c } else { ' ' })
+                            .collect();
+                        (pad, (end_colno - colno).max(0) as usize)
+                    };
+                    out.push_str(&format!("    {pad}{}\n", "^".repeat(carets)));
                 }
             }
         }
+        self.finish(out, &suffix)
+    }
+
+    /// The exception line that ends the traceback.
+    fn finish(&self, mut out: String, suffix: &str) -> String {
         let msg = if self.msg.is_empty() {
             "<no detail available>"
         } else {

@@ -9,11 +9,14 @@
 use rustpython_compiler::{CompileError as RpError, CompileOpts, Mode};
 
 mod carets;
+mod characters;
 mod escape;
 mod exception;
+mod first_failure;
+mod fstrings;
 mod indentation;
 
-pub use exception::PyException;
+pub use exception::{CaretLayout, PyException};
 
 use crate::compile::decoding::{self, Undecodable};
 use crate::compile::failure::CompileFailure;
@@ -23,6 +26,8 @@ use crate::compile::failure::CompileFailure;
 /// `engine_message` is the engine's own text, kept for the case where CPython's parser
 /// stand-in accepts the file: then we cannot tell what CPython would say and report the
 /// engine's reason as is, naming the file.
+///
+/// `version` is the target, for the cookie names it decodes and the few texts that differ.
 pub fn explain_rejection(
     source: &[u8],
     filename: &str,
@@ -34,12 +39,104 @@ pub fn explain_rejection(
         Ok(text) => text,
         Err(failure) => return failure,
     };
-    match text_exception(&text, filename, optimize) {
+    match text_exception(&text, filename, optimize).map(|e| for_version(e, &text, version)) {
         Some(exception) => CompileFailure::Rejected(exception.py_compile_text()),
         None => CompileFailure::Unsupported(format!(
             "{filename}: the embedded compiler cannot compile this file: {engine_message}"
         )),
     }
+}
+
+/// Refuses a source an engine compiled when CPython's tokenizer would not have: ambiguous
+/// tabs, a dedent to no enclosing level, f-string fields nested too deeply. Called only after
+/// an engine accepted the file, so no earlier parser error can outrank these (and rejected
+/// files do not pay twice). Two linear byte scans: cheap next to a compile.
+pub fn check_accepted(
+    source: &[u8],
+    filename: &str,
+    version: serc::PythonVersion,
+) -> Result<(), CompileFailure> {
+    let decoded;
+    let text = match std::str::from_utf8(source) {
+        Ok(text) => text,
+        Err(_) => match decode(source, filename, version) {
+            Ok(text) => {
+                decoded = text;
+                decoded.as_str()
+            }
+            Err(_) => return Ok(()),
+        },
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let indentation = indentation::first_problem_in_accepted(text);
+    let fstring = fstrings::first_too_deep(text);
+    let exception = match (indentation, fstring) {
+        (Some((line, problem)), fstring) if fstring.is_none_or(|(at, _)| line <= at) => {
+            indentation_exception(text, filename, line, problem)
+        }
+        (_, Some((line, column))) => {
+            let line_text = text.split_inclusive('\n').nth(line - 1).unwrap_or("");
+            let line_text = line_text.trim_end_matches(['\n', '\r']);
+            // A tokenizer error: the offset is the characters before the '{' (no +1).
+            let offset = line_text[..column].chars().count();
+            PyException {
+                kind: "SyntaxError",
+                msg: "f-string: expressions nested too deeply".to_owned(),
+                filename: Some(filename.to_owned()),
+                lineno: Some(line),
+                offset: Some(offset),
+                end_lineno: Some(line),
+                end_offset: Some(offset),
+                text: Some(line_text.to_owned()),
+                ..PyException::default()
+            }
+        }
+        (None, None) => return Ok(()),
+        (Some(_), None) => unreachable!("matched by the first arm"),
+    };
+    Err(CompileFailure::Rejected(
+        for_version(exception, text, version).py_compile_text(),
+    ))
+}
+
+fn indentation_exception(
+    text: &str,
+    filename: &str,
+    line: usize,
+    problem: indentation::Problem,
+) -> PyException {
+    PyException {
+        kind: problem.kind(),
+        msg: problem.message().to_owned(),
+        filename: Some(filename.to_owned()),
+        lineno: Some(line),
+        text: text.split_inclusive('\n').nth(line - 1).map(str::to_owned),
+        ..PyException::default()
+    }
+}
+
+/// What differs between the targets in the texts we produce: the caret line (each target's
+/// `traceback._format_syntax_error`, read in the oracles' stdlibs: 3.12 takes `end_offset` as
+/// is, 3.15 counts display columns: `^^` under a U+3000, none under a U+FEFF); 3.12 and 3.13 have no
+/// string-prefix check in the tokenizer (`ub'x'` is a NAME and a STRING to their parser).
+fn for_version(
+    mut exception: PyException,
+    text: &str,
+    version: serc::PythonVersion,
+) -> PyException {
+    let (_, minor, _) = version.target().version;
+    exception.layout = match minor {
+        ..=12 => CaretLayout::Py312,
+        13 | 14 => CaretLayout::Py314,
+        _ => CaretLayout::Py315,
+    };
+    if minor <= 13 && exception.msg.ends_with("prefixes are incompatible") {
+        first_failure::prefix_as_name(&mut exception, text);
+    }
+    if minor >= 15 {
+        carets::for_python_315(&mut exception, text);
+    }
+    exception
 }
 
 /// The exception CPython raises for `source`, or `None` if rustpython accepts it.
@@ -64,17 +161,11 @@ fn text_exception(text: &str, filename: &str, optimize: u8) -> Option<PyExceptio
     let rejected = rustpython_compiler::compile(text, Mode::Exec, filename, options)
         .err()
         .map(|error| from_rustpython(&error, text, filename));
-    let indentation = indentation::first_problem(text).map(|(line, problem)| PyException {
-        kind: problem.kind(),
-        msg: problem.message().to_owned(),
-        filename: Some(filename.to_owned()),
-        lineno: Some(line),
-        text: text.split_inclusive('\n').nth(line - 1).map(str::to_owned),
-        ..PyException::default()
-    });
+    let indentation = indentation::first_problem(text)
+        .map(|(line, problem)| indentation_exception(text, filename, line, problem));
     // The tokenizer meets an indentation problem before any later error, and rustpython
     // does not check these at all.
-    match (rejected, indentation) {
+    let first = match (rejected, indentation) {
         (Some(rejected), Some(indentation))
             if rejected
                 .lineno
@@ -84,6 +175,17 @@ fn text_exception(text: &str, filename: &str, optimize: u8) -> Option<PyExceptio
         }
         (Some(rejected), _) => Some(rejected),
         (None, indentation) => indentation,
+    }?;
+    // A bad character replaces a parser error wherever it is (CPython tokenizes the rest of
+    // the file after one); a tokenizer or indentation error only when it comes later.
+    match characters::first_invalid(text, filename) {
+        Some(invalid)
+            if first_failure::replaceable_by_tokenizer_error(&first)
+                || (first.lineno, first.offset) > (invalid.lineno, invalid.offset) =>
+        {
+            Some(invalid)
+        }
+        _ => Some(first),
     }
 }
 
@@ -226,6 +328,7 @@ fn non_utf8_exception(source: &[u8], position: usize, filename: &str) -> PyExcep
         end_lineno: Some(lineno),
         end_offset: Some(offset + 1),
         text: Some(String::from_utf8_lossy(&source[line_start..line_end]).into_owned()),
+        ..PyException::default()
     }
 }
 
@@ -286,6 +389,7 @@ fn from_rustpython(error: &RpError, text: &str, filename: &str) -> PyException {
         end_lineno: end.map(|(line, _)| line),
         end_offset: end.map(|(_, col)| col),
         text: line_text,
+        ..PyException::default()
     };
     if raised_by_compiler(error, &exception.msg) {
         // Errors found after parsing (symtable, code generator) get their source line from
@@ -304,6 +408,9 @@ fn from_rustpython(error: &RpError, text: &str, filename: &str) -> PyException {
     }
     if raw == "Got unexpected unicode" {
         escape::explain(&mut exception);
+    }
+    if matches!(error, RpError::Parse(_)) && !raised_by_compiler(error, &exception.msg) {
+        first_failure::relocate(&mut exception, text);
     }
     carets::correct(&mut exception, text);
     exception
@@ -350,7 +457,7 @@ fn cpython_message(raw: &str, text: &str) -> String {
 fn unexpected_character(c: char) -> String {
     if c.is_ascii() {
         "invalid syntax".to_owned()
-    } else if c.is_control() || c.is_whitespace() {
+    } else if !rustpython_unicode::classify::is_printable(c) {
         format!("invalid non-printable character U+{:04X}", u32::from(c))
     } else {
         format!("invalid character '{c}' (U+{:04X})", u32::from(c))
@@ -502,11 +609,39 @@ mod tests {
             end_lineno: Some(1),
             end_offset: Some(6),
             text: Some("x = (1,\n".into()),
+            ..PyException::default()
         };
         assert_eq!(
             exception.py_compile_text(),
             "  File \"pkg/se.py\", line 1\n    x = (1,\n        ^\nSyntaxError: '(' was never closed\n"
         );
+    }
+
+    /// CPython 3.15.0rc1's layout (the mutation suite's oracle): display columns, so a wide
+    /// character gets two carets and a format character none.
+    #[test]
+    fn python_315_counts_display_columns() {
+        let text = |c: char| {
+            for_version(
+                PyException {
+                    kind: "SyntaxError",
+                    msg: "m".into(),
+                    filename: Some("m.py".into()),
+                    lineno: Some(1),
+                    offset: Some(3),
+                    end_lineno: Some(1),
+                    end_offset: Some(3),
+                    text: Some(format!("ab{c}(1)")),
+                    ..PyException::default()
+                },
+                "",
+                serc::PythonVersion::Py315,
+            )
+            .py_compile_text()
+        };
+        assert!(text('\u{3000}').contains("\n      ^^\nSyntaxError"));
+        assert!(text('\u{feff}').contains("\n      \nSyntaxError"));
+        assert!(text('\u{a0}').contains("\n      ^\nSyntaxError"));
     }
 
     #[test]
