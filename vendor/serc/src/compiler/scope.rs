@@ -7418,26 +7418,27 @@ pub(super) fn comprehension_cell_names_with_mangler(
     let nested_required = |expression: &Expr| {
         contextual_expression_requirements(expression, mangle, nested_expression_required_names)
     };
+    // PATCH(nested-comprehension-cells), see vendor/serc/PATCHES.md: only this
+    // comprehension's own targets can become cells here. A nested inlined comprehension's
+    // targets reach this scope's symbols only after its children were analyzed with the
+    // bound set computed before inlining (CPython 3.14 symtable.c `analyze_block`, then
+    // `inline_comprehension`), so a closure beside that nested comprehension reads such a
+    // name as a global; captures inside it are the nested comprehension's own cells.
     let mut targets = Vec::new();
     let mut required = BTreeSet::new();
     for (index, generator) in generators.iter().enumerate() {
         collect_target_names(&generator.target, &mut targets);
-        collect_nested_comprehension_target_names(&generator.target, &mut targets);
         required.extend(nested_required(&generator.target));
         if index > 0 {
-            collect_nested_comprehension_target_names(&generator.iter, &mut targets);
             required.extend(nested_required(&generator.iter));
         }
         for condition in &generator.ifs {
-            collect_nested_comprehension_target_names(condition, &mut targets);
             required.extend(nested_required(condition));
         }
     }
     if let Some(key) = key {
-        collect_nested_comprehension_target_names(key, &mut targets);
         required.extend(nested_required(key));
     }
-    collect_nested_comprehension_target_names(value, &mut targets);
     required.extend(nested_required(value));
 
     let required = required
