@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (.ci/run calls this and nothing else).
 #
-# 1. installs the test tooling: the pinned CPython oracles (npm, tests/oracle) and buildifier
-#    (npm, tests/tools); Bazel 4.2.3 (apt, bazel-bootstrap) is installed by tests/bazel/e2e.sh;
+# 1. installs the test tooling: the pinned CPython oracles (npm, tests/oracle), the program
+#    generator (PyPI, tests/generated, into target/) and buildifier (npm, tests/tools);
+#    Bazel 4.2.3 (apt, bazel-bootstrap) is installed by tests/bazel/e2e.sh;
 # 2. cargo test: unit tests, the worker protocol, CPython conformance (3.12-3.15, -O0/-O1/-O2),
 #    diagnostics, source encodings (tests/encodings.rs, ~3 min), the mutation suite
-#    (tests/mutations.rs, a bounded seeded run of a few minutes), the interpreter engine;
+#    (tests/mutations.rs, a bounded seeded run of a few minutes), the interpreter engine,
+#    generated-program conformance (tests/generated.rs, ~2 min);
 # 3. buildifier lint of every Starlark file, then the end-to-end run in a real Bazel,
 #    reusing the binary cargo test built (one build per run).
 set -euo pipefail
@@ -13,6 +15,7 @@ cd "$(dirname "$0")/.."
 
 echo "== installing test tooling"
 bash tests/oracle/setup.sh
+bash tests/generated/setup.sh >/dev/null
 
 echo "== cargo test"
 cargo test --ignore-rust-version --no-fail-fast -- --nocapture
