@@ -24,18 +24,39 @@ use super::diagnostics;
 use super::failure::CompileFailure;
 use super::settings::PythonVersion;
 
-/// Stack size of every thread that compiles: parsers and tree walks recurse once per nesting
-/// level, and the deepest tree CPython accepts (about 10 000 levels) must not overflow.
-/// Only the pages actually touched are committed, so this costs address space, not memory.
+/// The stack a compile of a source that may nest deeply runs on: parsers and tree walks
+/// recurse once per nesting level, and the deepest tree CPython accepts (about 10 000 levels)
+/// must not overflow. It is mapped only for such a compile and only the pages touched are
+/// committed, so it costs address space while it runs and nothing otherwise.
 pub const COMPILE_STACK: usize = 1 << 30;
 
-/// Runs `f` on the current thread, on a fresh stack of [`COMPILE_STACK`] bytes, for callers
-/// outside the worker pool.
+/// The stack of every compile thread. Sources whose logical lines are all shorter than
+/// [`SHORT_LINE`] nest at most a few thousand levels deep and compile within [`SHALLOW_NEED`]
+/// (measured: the deepest such source takes under 4 MiB with either engine); any other source
+/// switches to a [`COMPILE_STACK`] for its compile. A thread no longer reserves 1 GiB up
+/// front, so 64 compile threads take 4 GiB of address space instead of 64.
+pub const BASE_STACK: usize = 64 << 20;
+
+/// The free stack a shallow source's compile needs before it starts.
+const SHALLOW_NEED: usize = 32 << 20;
+
+/// Runs `f` on the current thread, on a fresh stack of [`COMPILE_STACK`] bytes.
 ///
 /// Switching stacks instead of starting a thread keeps a one-shot action on its core, its
 /// warm caches and the main heap: 7–11% of a single-file action (measured, benches/README.md).
 pub fn on_compile_stack<T>(f: impl FnOnce() -> T) -> T {
     stacker::grow(COMPILE_STACK, f)
+}
+
+/// Runs the compile `f` of `source` with enough stack for how deep the source can nest:
+/// on the current stack when that suffices, else on a [`COMPILE_STACK`] made for it.
+pub fn with_stack_for<T>(source: &[u8], f: impl FnOnce() -> T) -> T {
+    let need = if longest_logical_line(source) < SHORT_LINE {
+        SHALLOW_NEED
+    } else {
+        COMPILE_STACK / 2
+    };
+    stacker::maybe_grow(need, COMPILE_STACK, f)
 }
 
 /// Logical lines shorter than this cannot nest deeply enough to matter (plus the at most
