@@ -9,7 +9,6 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 use super::engines::Engine;
 use super::failure::CompileFailure;
 use super::gate::Gate;
-use super::limits::with_stack_for;
 use super::pipeline::compile_pyc;
 use super::settings::Settings;
 use crate::input::{self, MAX_SOURCE_BYTES};
@@ -63,9 +62,7 @@ pub fn run_job(
     }
     let (source, mtime, mode) = read_source(&job.src)?;
     let compiled = panic::catch_unwind(AssertUnwindSafe(|| {
-        with_stack_for(&source, || {
-            compile_pyc(&source, &job.src_name, mtime, engine, settings, gate)
-        })
+        compile_pyc(&source, &job.src_name, mtime, engine, settings, gate)
     }))
     .map_err(|panic| JobError::Internal {
         path: job.src.display().to_string(),

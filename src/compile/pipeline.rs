@@ -1,5 +1,6 @@
 //! Source bytes in, `.pyc` bytes out: the nesting limit first, then the engine (which applies
-//! its own corrections). The order of the steps lives here and nowhere else.
+//! its own corrections), on a stack sized for how deep the source can nest. The order of the
+//! steps lives here and nowhere else.
 
 use super::engines::{self, Engine};
 use super::failure::CompileFailure;
@@ -26,8 +27,7 @@ pub fn compile_pyc(
         return interpreter.compile(source, filename, mtime, settings, gate);
     }
     let validation = Validation::new(settings.invalidation, engine.magic(), source, mtime);
-    limits::check(source, filename, engine.version())?;
-    match engine {
+    limits::guarded(source, filename, engine.version(), || match engine {
         Engine::Serc(target) => {
             engines::serc::compile(source, filename, target, settings.optimize, validation)
         }
@@ -35,5 +35,5 @@ pub fn compile_pyc(
             engines::rustpython::compile(source, filename, settings.optimize, validation)
         }
         Engine::Interpreter(_) => unreachable!("handled above"),
-    }
+    })
 }
