@@ -53,14 +53,14 @@ pub fn serve(startup: &Args, jobs: usize) -> i32 {
         WorkerImpl::Serial => 1,
         WorkerImpl::Async => jobs,
     };
-    let Some(pool) = Pool::new(threads) else {
+    let Some(pool) = Pool::new(affordable_threads(threads)) else {
         error!("cannot start a single compile thread");
         return 1;
     };
     let budget = Budget::new(startup.memory_budget_bytes());
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .max_blocking_threads(2)
-        .thread_stack_size(BASE_STACK)
+        .thread_stack_size(IO_STACK)
         .build()
     {
         Ok(runtime) => runtime,
@@ -73,6 +73,57 @@ pub fn serve(startup: &Args, jobs: usize) -> i32 {
     // The reader may be blocked in a read of stdin: do not wait for it.
     runtime.shutdown_background();
     code
+}
+
+/// The stack of the runtime's I/O threads (reading stdin, writing stdout).
+const IO_STACK: usize = 1 << 20;
+
+/// How many of `wanted` compile threads the address-space limit (`ulimit -v`) leaves room for,
+/// keeping room for one deep compile's stack, the heap, and glibc's malloc arenas (64 MiB of
+/// address space each, up to 8 per core). The spawn itself may still fail (thread limits),
+/// which [`Pool::new`] survives too.
+fn affordable_threads(wanted: usize) -> usize {
+    let Some(room) = address_space_room() else {
+        return wanted;
+    };
+    let cores = thread::available_parallelism().map_or(1, usize::from);
+    let arenas = wanted.min(8 * cores) as u64 * (64 << 20);
+    let reserve = (compile::COMPILE_STACK as u64) + (512 << 20) + arenas;
+    let affordable = usize::try_from(room.saturating_sub(reserve) / BASE_STACK as u64)
+        .unwrap_or(usize::MAX)
+        .max(1);
+    if affordable < wanted {
+        warn!(
+            "the address-space limit leaves room for {affordable} of {wanted} compile threads; \
+             compiling with {affordable}"
+        );
+    }
+    wanted.min(affordable)
+}
+
+/// Bytes of address space this process may still map, if limited.
+#[cfg(target_os = "linux")]
+fn address_space_room() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct it is given and nothing else.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } != 0
+        || limit.rlim_cur == libc::RLIM_INFINITY
+    {
+        return None;
+    }
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().next()?.parse().ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).ok()?;
+    Some(limit.rlim_cur.saturating_sub(pages * page))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn address_space_room() -> Option<u64> {
+    None
 }
 
 /// Keeps the real stdout for responses and sends everything else written to fd 1 to stderr.
@@ -105,7 +156,7 @@ async fn dispatch(wire: File, pool: Pool, budget: Budget) -> i32 {
     let (events, mut inbox) = mpsc::unbounded_channel::<Event>();
     let (responses, outbox) = mpsc::unbounded_channel::<WorkResponse>();
     tokio::spawn(read_requests(events.clone()));
-    tokio::spawn(write_responses(wire, outbox, events.clone()));
+    let writer = tokio::spawn(write_responses(wire, outbox, events.clone()));
     let context = Arc::new(Context { pool, budget });
     let mut registry: HashMap<i32, Arc<Slot>> = HashMap::new();
     // Singleplex requests (all id 0) are answered in arrival order by one task.
@@ -204,15 +255,26 @@ async fn dispatch(wire: File, pool: Pool, budget: Budget) -> i32 {
         slot.token.cancel();
         slot.settle();
     }
+    drop(responses);
     if code == 0 {
         // Let the writer flush what was answered before the end of input.
-        drop(responses);
-        let _ = tokio::task::yield_now().await;
+        let _ = writer.await;
     }
     code
 }
 
+/// Tells the dispatcher that input ended when the reader stops for any reason, a panic
+/// included (the runtime could not start an I/O thread), so the worker never waits forever.
+struct InputGuard(mpsc::UnboundedSender<Event>);
+
+impl Drop for InputGuard {
+    fn drop(&mut self) {
+        let _ = self.0.send(Event::InputEnded);
+    }
+}
+
 async fn read_requests(events: mpsc::UnboundedSender<Event>) {
+    let _guard = InputGuard(events.clone());
     let mut stdin = tokio::io::stdin();
     let mut framer = Framer::default();
     let mut chunk = vec![0; 1 << 16];
@@ -237,7 +299,6 @@ async fn read_requests(events: mpsc::UnboundedSender<Event>) {
             }
         }
         if read == 0 {
-            let _ = events.send(Event::InputEnded);
             return;
         }
     }
@@ -249,6 +310,8 @@ async fn write_responses(
     events: mpsc::UnboundedSender<Event>,
 ) {
     let mut wire = tokio::fs::File::from_std(wire);
+    // A writer that panics (no I/O thread) cannot answer any more: stop like a closed stdout.
+    let guard = OutputGuard(Some(events.clone()));
     while let Some(response) = outbox.recv().await {
         let mut bytes = response.to_line();
         // Write everything already answered in one go.
@@ -262,6 +325,23 @@ async fn write_responses(
         if let Err(error) = written.await {
             let _ = events.send(Event::OutputClosed(error));
             return;
+        }
+    }
+    guard.disarm();
+}
+
+struct OutputGuard(Option<mpsc::UnboundedSender<Event>>);
+
+impl OutputGuard {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for OutputGuard {
+    fn drop(&mut self) {
+        if let Some(events) = self.0.take() {
+            let _ = events.send(Event::OutputClosed(io::Error::other("the writer stopped")));
         }
     }
 }
