@@ -515,4 +515,78 @@ mod tests {
              {\"requestId\":3,\"exitCode\":0,\"output\":\"\",\"wasCancelled\":true}\n"
         );
     }
+
+    #[test]
+    fn request_ids_in_proto3_json_forms() {
+        let id = |text: &str| parse_int32(&serde_json::from_str(text).unwrap());
+        assert_eq!(id("5"), Ok(5));
+        assert_eq!(id("\"5\""), Ok(5));
+        assert_eq!(id("1.0"), Ok(1));
+        assert_eq!(id("1e3"), Ok(1000));
+        assert_eq!(id("\"-7e1\""), Ok(-70));
+        assert_eq!(id("-2147483648"), Ok(i32::MIN));
+        assert!(
+            id("2147483648")
+                .unwrap_err()
+                .contains("out of the int32 range")
+        );
+        assert!(id("1e20").unwrap_err().contains("out of the int32 range"));
+        assert!(id("1.5").unwrap_err().contains("not an integer"));
+        assert!(id("true").is_err());
+        match &read_all(br#"{"requestId":"12","verbosity":2.0}"#)[..] {
+            [Inbound::Request(request)] => {
+                assert_eq!((request.request_id, request.verbosity), (12, 2))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_oversized_request_is_skipped_and_its_id_found_at_its_end() {
+        let mut framer = Framer::new(1000);
+        let mut items = Vec::new();
+        let big = format!(
+            "{{\"arguments\":[\"{}\"],\"requestId\":42}}\n{{\"requestId\":43}}\n",
+            "a".repeat(50_000)
+        );
+        for chunk in big.as_bytes().chunks(777) {
+            framer.push(chunk, &mut items);
+        }
+        assert!(framer.buffer.len() < 2000, "the skipped value was kept");
+        match &items[..] {
+            [
+                Inbound::Malformed {
+                    request_id: Some(42),
+                    message,
+                },
+                Inbound::Request(next),
+            ] => {
+                assert!(message.contains("larger than 1000 bytes"), "{message}");
+                assert_eq!(next.request_id, 43);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn garbage_and_broken_brackets_are_skipped_to_the_next_line() {
+        let input = b"xyz {\"requestId\":3}\n]]]\n{\"requestId\":4,\"a\":[}\n{\"requestId\":5}\n";
+        let items = read_all(input);
+        let summary: Vec<_> = items
+            .iter()
+            .map(|item| match item {
+                Inbound::Request(request) => format!("request {}", request.request_id),
+                Inbound::Malformed { request_id, .. } => format!("malformed {request_id:?}"),
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                "malformed Some(3)",
+                "malformed None",
+                "malformed Some(4)",
+                "request 5"
+            ]
+        );
+    }
 }
