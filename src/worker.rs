@@ -59,7 +59,7 @@ pub fn serve(startup: &Args, jobs: usize) -> i32 {
     };
     let budget = Budget::new(startup.memory_budget_bytes());
     let runtime = match tokio::runtime::Builder::new_current_thread()
-        .max_blocking_threads(2)
+        .max_blocking_threads(3)
         .thread_stack_size(IO_STACK)
         .build()
     {
