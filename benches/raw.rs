@@ -83,7 +83,7 @@ fn settings(compiler: &str) -> (Settings, Engine) {
     .collect();
     let request = Args::parse_args(&args)
         .and_then(|args| args.compile_request(None))
-        .unwrap_or_else(|message| usage(&message));
+        .unwrap_or_else(|error| usage(&format!("error: {error:#}")));
     let engine = request
         .settings
         .engine()

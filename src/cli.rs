@@ -4,13 +4,15 @@
 //! flags of a worker) and inside each `WorkRequest.arguments`. One parser serves both, and
 //! `@file` / `--flagfile=file` are expanded in both places, relative to the request's sandbox.
 
-use std::fs;
+use std::ffi::{OsStr, OsString};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
+use anyhow::{Context as _, anyhow, bail};
 use clap::{ColorChoice, Parser, ValueEnum};
 
 use crate::compile::{CompilerChoice, InterpreterSpec, Job, PythonVersion, Settings};
+use crate::input::{self, MAX_PARAM_FILE_BYTES};
 use crate::pyc::InvalidationMode;
 
 /// Compile Python sources to CPython .pyc files without a Python interpreter.
@@ -23,7 +25,7 @@ use crate::pyc::InvalidationMode;
 pub struct Args {
     /// Source file to compile (repeatable; paired by position with --src_name and --pyc).
     #[arg(long = "src", value_name = "PATH")]
-    pub src: Vec<String>,
+    pub src: Vec<PathBuf>,
 
     /// Name recorded in the .pyc as co_filename, e.g. the source's short path (repeatable).
     #[arg(long = "src_name", value_name = "NAME")]
@@ -31,7 +33,7 @@ pub struct Args {
 
     /// Output .pyc path (repeatable). Missing parent directories are created.
     #[arg(long = "pyc", value_name = "PATH")]
-    pub pyc: Vec<String>,
+    pub pyc: Vec<PathBuf>,
 
     /// Optimization level: -1 (the worker's own level, which is 0), 0, 1 (-O) or 2 (-OO).
     #[arg(long, value_name = "N", default_value_t = -1, allow_negative_numbers = true)]
@@ -77,6 +79,12 @@ pub struct Args {
     /// one-shot run of a single file].
     #[arg(long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
+
+    /// Worker: memory in MiB the compiles in flight may take together, counted as 32 bytes per
+    /// byte of source; bigger sources wait for room instead of running together [default: half
+    /// of the machine's memory].
+    #[arg(long = "memory_budget", value_name = "MIB")]
+    pub memory_budget: Option<NonZeroUsize>,
 }
 
 /// `--worker_impl`, as rules_python's precompiler names them.
@@ -88,9 +96,26 @@ pub enum WorkerImpl {
 
 impl Args {
     /// Parses already-expanded arguments (without the program name).
-    pub fn parse_args(args: &[String]) -> Result<Self, String> {
-        let argv = std::iter::once("pycompile-worker".to_owned()).chain(args.iter().cloned());
-        Self::try_parse_from(argv).map_err(|error| error.render().to_string().trim_end().to_owned())
+    pub fn parse_args<A: AsRef<OsStr>>(args: &[A]) -> anyhow::Result<Self> {
+        let argv =
+            std::iter::once(OsStr::new("pycompile-worker")).chain(args.iter().map(AsRef::as_ref));
+        Self::try_parse_from(argv).map_err(|error| {
+            let text = error.render().to_string();
+            // Printed with our own "error: " prefix, like every other message.
+            anyhow!(
+                "{}",
+                text.strip_prefix("error: ").unwrap_or(&text).trim_end()
+            )
+        })
+    }
+
+    /// The worker's memory budget in bytes: `--memory_budget`, else half of the machine's
+    /// memory (8 GiB where it cannot be read).
+    pub fn memory_budget_bytes(&self) -> u64 {
+        match self.memory_budget {
+            Some(mib) => (mib.get() as u64) << 20,
+            None => physical_memory().map_or(8 << 30, |bytes| bytes / 2),
+        }
     }
 
     /// The number of compile threads: `--jobs`, else the cores this process may use.
@@ -108,37 +133,31 @@ impl Args {
     }
 
     /// Validates the per-compile flags and pairs the triples, resolving paths against `base`.
-    pub fn compile_request(&self, base: Option<&Path>) -> Result<CompileRequest, String> {
+    pub fn compile_request(&self, base: Option<&Path>) -> anyhow::Result<CompileRequest> {
         if self.src.len() != self.src_name.len() || self.src.len() != self.pyc.len() {
-            return Err(format!(
-                "error: --src, --src_name and --pyc must be given the same number of times \
+            bail!(
+                "--src, --src_name and --pyc must be given the same number of times \
                  (got {} --src, {} --src_name, {} --pyc)",
                 self.src.len(),
                 self.src_name.len(),
                 self.pyc.len()
-            ));
+            );
         }
         let optimize = match self.optimize {
             // A worker runs without -O, so "the interpreter's level" is 0 (as in rules_python).
             -1 | 0 => 0,
             level @ (1 | 2) => level as u8,
-            other => {
-                return Err(format!(
-                    "error: invalid --optimize {other} (expected -1, 0, 1 or 2)"
-                ));
-            }
+            other => bail!("invalid --optimize {other} (expected -1, 0, 1 or 2)"),
         };
         let invalidation = self
             .invalidation_mode
             .parse::<InvalidationMode>()
-            .map_err(|message| format!("error: {message}"))?;
+            .map_err(|message| anyhow!(message))?;
         let version = match &self.python_version {
-            Some(text) => text
-                .parse()
-                .map_err(|message| format!("error: {message}"))?,
+            Some(text) => text.parse().map_err(|message: String| anyhow!(message))?,
             None => PythonVersion::DEFAULT,
         };
-        let resolve = |path: &str| match base {
+        let resolve = |path: &Path| match base {
             Some(base) => base.join(path),
             None => PathBuf::from(path),
         };
@@ -186,54 +205,105 @@ const MAX_FLAGFILE_DEPTH: usize = 16;
 /// dropped). Relative file names resolve against `base` (the request's sandbox dir) when set,
 /// the working directory otherwise; we never chdir, since concurrent requests differ.
 /// `@@x` is not a flag file (Bazel's escape for a literal argument starting with `@`).
-pub fn expand_flagfiles(args: &[String], base: Option<&Path>) -> Result<Vec<String>, String> {
+///
+/// Arguments are OS strings: a param file may hold a path that is not UTF-8 (a Linux file
+/// name is any bytes), and it reaches the file system unchanged. Only `--src_name`, which
+/// becomes a Python `str`, must be UTF-8.
+pub fn expand_flagfiles<A: AsRef<OsStr>>(
+    args: &[A],
+    base: Option<&Path>,
+) -> anyhow::Result<Vec<OsString>> {
     let mut out = Vec::with_capacity(args.len());
     expand_into(args, base, 0, &mut out)?;
     Ok(out)
 }
 
-fn expand_into(
-    args: &[String],
+fn expand_into<A: AsRef<OsStr>>(
+    args: &[A],
     base: Option<&Path>,
     depth: usize,
-    out: &mut Vec<String>,
-) -> Result<(), String> {
+    out: &mut Vec<OsString>,
+) -> anyhow::Result<()> {
     for arg in args {
-        let file = if let Some(rest) = arg.strip_prefix("--flagfile=") {
+        let arg = arg.as_ref();
+        let bytes = arg.as_encoded_bytes();
+        let file = if let Some(rest) = bytes.strip_prefix(b"--flagfile=") {
             rest
-        } else if let Some(rest) = arg.strip_prefix('@').filter(|rest| !rest.starts_with('@')) {
+        } else if let Some(rest) = bytes
+            .strip_prefix(b"@")
+            .filter(|rest| !rest.starts_with(b"@"))
+        {
             rest
         } else {
-            out.push(arg.clone());
+            out.push(arg.to_owned());
             continue;
         };
+        // SAFETY: `file` is `arg` after an ASCII prefix, so it starts on a boundary of the
+        // encoding and is a valid OsStr.
+        let file = Path::new(unsafe { OsStr::from_encoded_bytes_unchecked(file) });
         if depth >= MAX_FLAGFILE_DEPTH {
-            return Err(format!(
-                "error: param files nested more than {MAX_FLAGFILE_DEPTH} deep at '{file}'"
-            ));
+            bail!(
+                "param files nested more than {MAX_FLAGFILE_DEPTH} deep at '{}'",
+                file.display()
+            );
         }
         let path = match base {
             Some(base) => base.join(file),
-            None => PathBuf::from(file),
+            None => file.to_owned(),
         };
-        let contents = fs::read_to_string(&path).map_err(|error| {
-            format!(
-                "error: cannot read param file '{}': {error}",
-                path.display()
-            )
-        })?;
-        let lines: Vec<String> = contents
-            .lines()
-            .map(|line| line.strip_suffix('\r').unwrap_or(line).to_owned())
-            .collect();
+        let contents = input::read_regular(&path, MAX_PARAM_FILE_BYTES)
+            .with_context(|| format!("cannot read param file '{}'", path.display()))?;
+        // Lines as `str::lines` cuts them: a final newline ends the last line.
+        let body = contents.strip_suffix(b"\n").unwrap_or(&contents);
+        let lines: Vec<OsString> = (!contents.is_empty())
+            .then(|| body.split(|&b| b == b'\n'))
+            .into_iter()
+            .flatten()
+            .map(|line| os_string(line.strip_suffix(b"\r").unwrap_or(line)))
+            .collect::<anyhow::Result<_>>()
+            .with_context(|| format!("cannot read param file '{}'", path.display()))?;
         expand_into(&lines, base, depth + 1, out)?;
     }
     Ok(())
 }
 
+/// One line of a param file as an argument.
+#[cfg(unix)]
+fn os_string(bytes: &[u8]) -> anyhow::Result<OsString> {
+    use std::os::unix::ffi::OsStrExt;
+    Ok(OsStr::from_bytes(bytes).to_owned())
+}
+
+/// One line of a param file as an argument: Windows paths are Unicode, so the file is UTF-8.
+#[cfg(not(unix))]
+fn os_string(bytes: &[u8]) -> anyhow::Result<OsString> {
+    Ok(std::str::from_utf8(bytes)
+        .context("a line is not valid UTF-8")?
+        .into())
+}
+
+/// Total physical memory, where the system tells it.
+fn physical_memory() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        // SAFETY: sysconf only reads system configuration values.
+        let (pages, page) = unsafe {
+            (
+                libc::sysconf(libc::_SC_PHYS_PAGES),
+                libc::sysconf(libc::_SC_PAGESIZE),
+            )
+        };
+        if pages > 0 && page > 0 {
+            return Some(pages as u64 * page as u64);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn strings(args: &[&str]) -> Vec<String> {
         args.iter().map(|arg| (*arg).to_owned()).collect()
@@ -305,7 +375,9 @@ mod tests {
                 ("3.9".to_owned(), PathBuf::from("/usr/bin/python3.9")),
             ]
         );
-        let err = Args::parse_args(&strings(&["--python_interpreter", "python3.9"])).unwrap_err();
+        let err = Args::parse_args(&strings(&["--python_interpreter", "python3.9"]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("expected X.Y=PATH"), "{err}");
     }
 
@@ -338,13 +410,19 @@ mod tests {
                 .unwrap()
                 .compile_request(None)
         };
-        let err = request(&["--src", "a.py", "--src_name", "a.py"]).unwrap_err();
+        let err = request(&["--src", "a.py", "--src_name", "a.py"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("same number of times"), "{err}");
-        let err = request(&["--optimize", "3"]).unwrap_err();
+        let err = request(&["--optimize", "3"]).unwrap_err().to_string();
         assert!(err.contains("invalid --optimize 3"), "{err}");
-        let err = request(&["--invalidation_mode", "never"]).unwrap_err();
+        let err = request(&["--invalidation_mode", "never"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("invalid invalidation mode 'never'"), "{err}");
-        let err = request(&["--python_version", "three"]).unwrap_err();
+        let err = request(&["--python_version", "three"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("invalid Python version 'three'"), "{err}");
         assert!(Args::parse_args(&strings(&["--bogus"])).is_err());
     }
@@ -380,9 +458,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             args,
-            strings(&["--src", "a.py", "--pyc", "b c.pyc", "@@literal"])
+            ["--src", "a.py", "--pyc", "b c.pyc", "@@literal"].map(OsString::from)
         );
-        let err = expand_flagfiles(&strings(&["@missing"]), Some(dir.path())).unwrap_err();
+        let err = expand_flagfiles(&strings(&["@missing"]), Some(dir.path()))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("cannot read param file") && err.contains("missing"),
             "{err}"
@@ -393,7 +473,9 @@ mod tests {
     fn flagfile_loops_are_reported() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("self.params"), "@self.params\n").unwrap();
-        let err = expand_flagfiles(&strings(&["@self.params"]), Some(dir.path())).unwrap_err();
+        let err = expand_flagfiles(&strings(&["@self.params"]), Some(dir.path()))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("nested more than"), "{err}");
     }
 }

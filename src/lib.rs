@@ -4,10 +4,12 @@
 //!
 //! Data flows one way: [`cli`] (flags, param files) → [`worker`] / [`oneshot`] (scheduling,
 //! cancellation, the single stdout writer) → [`compile`] (source to `.pyc` bytes) → [`pyc`]
-//! (header, source hash, atomic write). [`protocol`] holds the wire types and framing.
+//! (header, source hash, atomic write). [`protocol`] holds the wire types and framing;
+//! [`input`] reads the files a request names (sources, param files) without trusting them.
 
 pub mod cli;
 pub mod compile;
+pub mod input;
 pub mod oneshot;
 pub mod protocol;
 pub mod pyc;
@@ -21,21 +23,15 @@ use tracing_subscriber::filter::LevelFilter;
 
 /// Runs the program with `args` (without the program name) and returns its exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
-    let args: Vec<String> = match args.into_iter().map(OsString::into_string).collect() {
-        Ok(args) => args,
-        Err(bad) => {
-            eprintln!("error: argument is not valid UTF-8: {bad:?}");
-            return 2;
-        }
-    };
+    let args: Vec<OsString> = args.into_iter().collect();
     let args = match cli::expand_flagfiles(&args, None) {
         Ok(args) => args,
-        Err(message) => {
-            eprintln!("{message}");
+        Err(error) => {
+            eprintln!("error: {error:#}");
             return 2;
         }
     };
-    let argv = std::iter::once("pycompile-worker".to_owned()).chain(args);
+    let argv = std::iter::once(OsString::from("pycompile-worker")).chain(args);
     let args = match cli::Args::try_parse_from(argv) {
         Ok(args) => args,
         Err(error) => {

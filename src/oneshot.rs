@@ -6,13 +6,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::cli::Args;
-use crate::compile::{self, COMPILE_STACK, JobError, NeverCancelled};
+use crate::compile::{self, BASE_STACK, JobError, NeverCancelled};
 
 pub fn run(args: &Args, jobs: usize) -> i32 {
     let request = match args.compile_request(None) {
         Ok(request) => request,
-        Err(message) => {
-            eprintln!("{message}");
+        Err(error) => {
+            eprintln!("error: {error:#}");
             return 2;
         }
     };
@@ -45,14 +45,19 @@ pub fn run(args: &Args, jobs: usize) -> i32 {
     };
     // The main thread compiles too, so a single file (one action's usual load) starts no
     // thread at all.
+    // Helpers get a modest stack (a deep source grows its own, `compile::with_stack_for`);
+    // one that cannot start is logged and its share done by the others.
     let helpers = jobs.min(request.jobs.len()).saturating_sub(1);
     std::thread::scope(|scope| {
         for index in 0..helpers {
-            std::thread::Builder::new()
+            let spawned = std::thread::Builder::new()
                 .name(format!("compile-{index}"))
-                .stack_size(COMPILE_STACK)
-                .spawn_scoped(scope, work)
-                .expect("spawning a compile thread");
+                .stack_size(BASE_STACK)
+                .spawn_scoped(scope, work);
+            if let Err(error) = spawned {
+                tracing::warn!("started {index} of {helpers} helper threads: {error}");
+                break;
+            }
         }
         compile::on_compile_stack(work);
     });

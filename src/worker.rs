@@ -1,33 +1,44 @@
 //! The persistent worker: reads WorkRequests, compiles, answers each exactly once.
 //!
-//! Threads and who owns what:
-//! - a reader thread cuts requests out of stdin (blocking reads, so EOF is seen at once and
-//!   Windows-style anonymous pipes work);
-//! - the dispatcher (this module's loop) files each request under its id, answers cancels and
-//!   hands work to a pool: `--jobs` threads for multiplex ids, one thread for singleplex id 0
-//!   so those run in arrival order; with `--worker_impl=serial` it compiles inline instead;
-//! - one writer thread owns the real stdout. The process's fd 1 is pointed at stderr at start,
-//!   so a stray print from any library can never corrupt the wire.
+//! A single-threaded tokio runtime drives the protocol; compiles run on a fixed set of
+//! blocking threads ([`Pool`]). Who owns what:
+//! - the reader task reads stdin and cuts requests out of it ([`Framer`], linear in the input);
+//! - the dispatcher (this module's loop) owns the registry of requests in flight. It files
+//!   each request under its id, answers cancels, and is the only one to hand responses to the
+//!   writer, so it frees an id *before* its response is written: a client that reads an answer
+//!   may reuse the id at once, and no id is ever answered twice;
+//! - each request runs as a task: prepare (param files, flags, source sizes) on the pool, wait
+//!   for memory ([`Budget`]), compile on the pool. Singleplex requests (id 0) run one after the
+//!   other in arrival order; `--worker_impl=serial` has one compile thread;
+//! - one writer task owns the real stdout. The process's fd 1 is pointed at stderr at start, so
+//!   a stray print from any library can never corrupt the wire. If stdout closes, the worker
+//!   stops: nobody will collect what it would write.
 //!
-//! Exactly-once answers: every request has a [`Slot`] whose lock decides who answers it (the
-//! compile or a cancel). The `.pyc` rename happens under the same lock, so once a cancel
-//! response is out no file of that request appears.
+//! Cancellation: each request has a [`Slot`] with a cancellation token and a lock that decides
+//! who answers it (the compile or a cancel). The `.pyc` rename happens under the same lock (the
+//! [`Gate`]), so once a cancel response is out no file of that request appears.
+//!
+//! End of input: Bazel closes stdin and then kills the worker, so nothing queued is started;
+//! every request still in flight is settled without an answer (which closes its gate) and the
+//! process exits at once, without waiting for compiles that can no longer publish anything.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{self, BufWriter};
+use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::{self, JoinHandle};
+use std::thread;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info_span, warn};
 
-use crate::cli::{self, Args, WorkerImpl};
-use crate::compile::{self, COMPILE_STACK, Gate, JobError};
-use crate::protocol::{Inbound, RequestReader, WorkRequest, WorkResponse};
+use crate::cli::{self, Args, CompileRequest, WorkerImpl};
+use crate::compile::{self, BASE_STACK, Engine, Gate, JobError};
+use crate::protocol::{Framer, Inbound, WorkRequest, WorkResponse};
 
 /// Runs the worker until stdin ends. Returns the process exit code.
 pub fn serve(startup: &Args, jobs: usize) -> i32 {
@@ -38,41 +49,81 @@ pub fn serve(startup: &Args, jobs: usize) -> i32 {
             return 1;
         }
     };
-    let (responses, response_rx) = mpsc::channel::<WorkResponse>();
-    let writer = thread::Builder::new()
-        .name("writer".into())
-        .spawn(move || write_responses(wire, response_rx))
-        .expect("spawning the writer thread");
-    let (inbound_tx, inbound) = mpsc::channel::<Inbound>();
-    thread::Builder::new()
-        .name("reader".into())
-        .spawn(move || read_requests(inbound_tx))
-        .expect("spawning the reader thread");
+    let threads = match startup.worker_impl {
+        WorkerImpl::Serial => 1,
+        WorkerImpl::Async => jobs,
+    };
+    let Some(pool) = Pool::new(affordable_threads(threads)) else {
+        error!("cannot start a single compile thread");
+        return 1;
+    };
+    let budget = Budget::new(startup.memory_budget_bytes());
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .max_blocking_threads(3)
+        .thread_stack_size(IO_STACK)
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            error!("cannot start the worker runtime: {error}");
+            return 1;
+        }
+    };
+    let code = runtime.block_on(dispatch(wire, pool, budget));
+    // The reader may be blocked in a read of stdin: do not wait for it.
+    runtime.shutdown_background();
+    code
+}
 
-    match startup.worker_impl {
-        WorkerImpl::Serial => {
-            let responses = responses.clone();
-            thread::scope(|scope| {
-                thread::Builder::new()
-                    .name("serial".into())
-                    .stack_size(COMPILE_STACK)
-                    .spawn_scoped(scope, move || serve_serial(inbound, &responses))
-                    .expect("spawning the serial worker thread")
-                    .join()
-                    .expect("the serial loop does not panic");
-            });
-        }
-        WorkerImpl::Async => serve_async(inbound, &responses, jobs),
+/// The stack of the runtime's I/O threads (reading stdin, writing stdout).
+const IO_STACK: usize = 1 << 20;
+
+/// How many of `wanted` compile threads the address-space limit (`ulimit -v`) leaves room for,
+/// keeping room for one deep compile's stack, the heap, and glibc's malloc arenas (64 MiB of
+/// address space each, up to 8 per core). The spawn itself may still fail (thread limits),
+/// which [`Pool::new`] survives too.
+fn affordable_threads(wanted: usize) -> usize {
+    let Some(room) = address_space_room() else {
+        return wanted;
+    };
+    let cores = thread::available_parallelism().map_or(1, usize::from);
+    let arenas = wanted.min(8 * cores) as u64 * (64 << 20);
+    let reserve = (compile::COMPILE_STACK as u64) + (512 << 20) + arenas;
+    let affordable = usize::try_from(room.saturating_sub(reserve) / BASE_STACK as u64)
+        .unwrap_or(usize::MAX)
+        .max(1);
+    if affordable < wanted {
+        warn!(
+            "the address-space limit leaves room for {affordable} of {wanted} compile threads; \
+             compiling with {affordable}"
+        );
     }
-    drop(responses);
-    match writer.join() {
-        Ok(Ok(())) => 0,
-        Ok(Err(error)) => {
-            error!("writing responses failed: {error}");
-            1
-        }
-        Err(_) => 1,
+    wanted.min(affordable)
+}
+
+/// Bytes of address space this process may still map, if limited.
+#[cfg(target_os = "linux")]
+fn address_space_room() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct it is given and nothing else.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } != 0
+        || limit.rlim_cur == libc::RLIM_INFINITY
+    {
+        return None;
     }
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().next()?.parse().ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).ok()?;
+    Some(limit.rlim_cur.saturating_sub(pages * page))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn address_space_room() -> Option<u64> {
+    None
 }
 
 /// Keeps the real stdout for responses and sends everything else written to fd 1 to stderr.
@@ -90,272 +141,307 @@ fn take_stdout() -> io::Result<File> {
     Ok(File::from(handle))
 }
 
-fn write_responses(wire: File, responses: Receiver<WorkResponse>) -> io::Result<()> {
-    let mut out = BufWriter::new(wire);
-    for response in responses {
-        debug!(
-            request_id = response.request_id,
-            exit_code = response.exit_code,
-            cancelled = response.was_cancelled,
-            "response"
-        );
-        response.write_to(&mut out)?;
-    }
-    Ok(())
+/// What the dispatcher reacts to.
+enum Event {
+    Inbound(Inbound),
+    /// A request's task finished; its response goes out unless the request was settled.
+    Done(Arc<Slot>, WorkResponse),
+    /// stdin ended (or failed).
+    InputEnded,
+    /// stdout cannot be written any more.
+    OutputClosed(io::Error),
 }
 
-fn read_requests(inbound: Sender<Inbound>) {
-    let mut reader = RequestReader::new(io::stdin().lock());
-    loop {
-        match reader.next_request() {
-            Ok(Some(item)) => {
-                if inbound.send(item).is_err() {
-                    return;
-                }
-            }
-            Ok(None) => return,
-            Err(error) => {
-                error!("reading work requests failed: {error}");
-                return;
-            }
+async fn dispatch(wire: File, pool: Pool, budget: Budget) -> i32 {
+    let (events, mut inbox) = mpsc::unbounded_channel::<Event>();
+    let (responses, outbox) = mpsc::unbounded_channel::<WorkResponse>();
+    tokio::spawn(read_requests(events.clone()));
+    let writer = tokio::spawn(write_responses(wire, outbox, events.clone()));
+    let context = Arc::new(Context { pool, budget });
+    let mut registry: HashMap<i32, Arc<Slot>> = HashMap::new();
+    // Singleplex requests (all id 0) are answered in arrival order by one task.
+    let (singleplex, singleplex_queue) = mpsc::unbounded_channel::<(WorkRequest, Arc<Slot>)>();
+    tokio::spawn(run_singleplex(
+        singleplex_queue,
+        Arc::clone(&context),
+        events.clone(),
+    ));
+    let answer = |slot: &Slot, response: WorkResponse| {
+        if slot.settle() {
+            debug!(
+                request_id = response.request_id,
+                exit_code = response.exit_code,
+                cancelled = response.was_cancelled,
+                "response"
+            );
+            let _ = responses.send(response);
         }
-    }
-}
-
-/// Answers a request that could not be parsed, if we know whom to answer.
-fn answer_malformed(request_id: Option<i32>, message: String, responses: &Sender<WorkResponse>) {
-    error!("{message}");
-    if let Some(id) = request_id {
-        let _ = responses.send(WorkResponse::new(id, 1, message));
-    }
-}
-
-fn serve_serial(inbound: Receiver<Inbound>, responses: &Sender<WorkResponse>) {
-    for item in inbound {
-        match item {
-            // Requests are answered before the next one is read, so a cancel can only
-            // name a finished request: it is ignored, as the protocol asks.
-            Inbound::Request(request) if request.cancel => {
-                debug!(
-                    request_id = request.request_id,
-                    "cancel for a finished request ignored"
-                )
-            }
-            Inbound::Request(request) => {
-                let slot = Slot::new(request.request_id);
-                let (exit_code, output) = handle(&request, &slot);
-                slot.settle(
-                    WorkResponse::new(request.request_id, exit_code, output),
-                    responses,
-                );
-            }
-            Inbound::Malformed {
-                request_id,
-                message,
-            } => answer_malformed(request_id, message, responses),
-        }
-    }
-}
-
-/// Work handed to a pool thread.
-struct Task {
-    request: WorkRequest,
-    slot: Arc<Slot>,
-}
-
-type Registry = Arc<Mutex<HashMap<i32, Arc<Slot>>>>;
-
-fn serve_async(inbound: Receiver<Inbound>, responses: &Sender<WorkResponse>, jobs: usize) {
-    let registry: Registry = Arc::default();
-    let multiplex = Pool::new("compile", jobs, &registry, responses);
-    let singleplex = Pool::new("singleplex", 1, &registry, responses);
-    for item in inbound {
-        match item {
-            Inbound::Request(request) if request.cancel => {
-                let slot = lock(&registry).remove(&request.request_id);
-                match slot {
-                    Some(slot) => slot.cancel(responses),
+    };
+    let code = loop {
+        let Some(event) = inbox.recv().await else {
+            break 0;
+        };
+        match event {
+            Event::Inbound(Inbound::Request(request)) if request.cancel => {
+                match registry.remove(&request.request_id) {
+                    Some(slot) => {
+                        slot.token.cancel();
+                        answer(&slot, WorkResponse::cancelled(slot.id));
+                    }
                     None => debug!(
                         request_id = request.request_id,
                         "cancel for an unknown or finished request ignored"
                     ),
                 }
             }
-            Inbound::Request(request) => {
+            Event::Inbound(Inbound::Request(request)) => {
                 let id = request.request_id;
-                let slot = Arc::new(Slot::new(id));
-                let in_flight = {
-                    let mut registry = lock(&registry);
-                    // Singleplex requests all use id 0 and come one at a time: the newest wins.
-                    let in_flight = id != 0 && registry.contains_key(&id);
-                    if !in_flight {
-                        registry.insert(id, Arc::clone(&slot));
-                    }
-                    in_flight
-                };
-                if in_flight {
-                    warn!(request_id = id, "request id reused while still in flight");
-                    slot.settle(
-                        WorkResponse::new(
-                            id,
-                            1,
-                            format!("error: request id {id} is already in flight"),
-                        ),
-                        responses,
+                if id != 0 && registry.contains_key(&id) {
+                    // Answering would give the id two responses; the first request answers.
+                    warn!(
+                        request_id = id,
+                        "request reuses the id of a request in flight: ignored"
                     );
                     continue;
                 }
-                let pool = if id == 0 { &singleplex } else { &multiplex };
-                pool.submit(Task { request, slot });
+                let slot = Arc::new(Slot::new(id));
+                // Singleplex requests come one at a time: a cancel names the newest.
+                registry.insert(id, Arc::clone(&slot));
+                if id == 0 {
+                    let _ = singleplex.send((request, slot));
+                } else {
+                    let context = Arc::clone(&context);
+                    let events = events.clone();
+                    tokio::spawn(async move {
+                        let response = run_request(&context, &request, &slot).await;
+                        let _ = events.send(Event::Done(slot, response));
+                    });
+                }
             }
-            Inbound::Malformed {
+            Event::Inbound(Inbound::Malformed {
                 request_id,
                 message,
-            } => answer_malformed(request_id, message, responses),
+            }) => {
+                error!("{message}");
+                match request_id {
+                    Some(id) if registry.contains_key(&id) && id != 0 => warn!(
+                        request_id = id,
+                        "malformed request names an id in flight: not answered"
+                    ),
+                    Some(id) => answer(&Slot::new(id), WorkResponse::new(id, 1, message)),
+                    None => {}
+                }
+            }
+            Event::Done(slot, response) => {
+                if registry
+                    .get(&slot.id)
+                    .is_some_and(|entry| Arc::ptr_eq(entry, &slot))
+                {
+                    registry.remove(&slot.id);
+                }
+                answer(&slot, response);
+            }
+            Event::InputEnded => break 0,
+            Event::OutputClosed(error) => {
+                error!("stdout is closed ({error}): stopping");
+                break 1;
+            }
         }
+    };
+    // Nothing in flight may publish after this: settling closes every gate (waiting for a
+    // rename already under way). Queued work sees its cancelled token and never starts.
+    context.pool.close();
+    for slot in registry.values() {
+        slot.token.cancel();
+        slot.settle();
     }
-    // End of input: let the pools finish what they hold, then return so the writer flushes.
-    multiplex.finish();
-    singleplex.finish();
+    drop(responses);
+    if code == 0 {
+        // Let the writer flush what was answered before the end of input.
+        let _ = writer.await;
+    }
+    code
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
+/// Tells the dispatcher that input ended when the reader stops for any reason, a panic
+/// included (the runtime could not start an I/O thread), so the worker never waits forever.
+struct InputGuard(mpsc::UnboundedSender<Event>);
 
-/// A fixed set of big-stack threads sharing one FIFO queue.
-struct Pool {
-    queue: Option<Sender<Task>>,
-    threads: Vec<JoinHandle<()>>,
-}
-
-impl Pool {
-    fn new(name: &str, size: usize, registry: &Registry, responses: &Sender<WorkResponse>) -> Self {
-        let (queue, tasks) = mpsc::channel::<Task>();
-        let tasks = Arc::new(Mutex::new(tasks));
-        let threads = (0..size)
-            .map(|index| {
-                let tasks = Arc::clone(&tasks);
-                let registry = Arc::clone(registry);
-                let responses = responses.clone();
-                thread::Builder::new()
-                    .name(format!("{name}-{index}"))
-                    .stack_size(COMPILE_STACK)
-                    .spawn(move || {
-                        loop {
-                            let task = lock(&tasks).recv();
-                            let Ok(Task { request, slot }) = task else {
-                                return;
-                            };
-                            if slot.is_cancelled() {
-                                continue;
-                            }
-                            let (exit_code, output) = handle(&request, &*slot);
-                            if slot
-                                .settle(WorkResponse::new(slot.id, exit_code, output), &responses)
-                            {
-                                let mut registry = lock(&registry);
-                                if registry
-                                    .get(&slot.id)
-                                    .is_some_and(|entry| Arc::ptr_eq(entry, &slot))
-                                {
-                                    registry.remove(&slot.id);
-                                }
-                            }
-                        }
-                    })
-                    .expect("spawning a compile thread")
-            })
-            .collect();
-        Self {
-            queue: Some(queue),
-            threads,
-        }
-    }
-
-    fn submit(&self, task: Task) {
-        if let Some(queue) = &self.queue {
-            // The receivers live as long as the pool, so this cannot fail.
-            let _ = queue.send(task);
-        }
-    }
-
-    fn finish(mut self) {
-        self.queue = None;
-        for thread in self.threads.drain(..) {
-            let _ = thread.join();
-        }
+impl Drop for InputGuard {
+    fn drop(&mut self) {
+        let _ = self.0.send(Event::InputEnded);
     }
 }
 
-/// The answer-once state of one request.
-struct Slot {
-    id: i32,
-    /// Set once a response for this request has been sent.
-    settled: Mutex<bool>,
-    cancelled: AtomicBool,
-}
-
-impl Slot {
-    fn new(id: i32) -> Self {
-        Self {
-            id,
-            settled: Mutex::new(false),
-            cancelled: AtomicBool::new(false),
+async fn read_requests(events: mpsc::UnboundedSender<Event>) {
+    let _guard = InputGuard(events.clone());
+    let mut stdin = tokio::io::stdin();
+    let mut framer = Framer::default();
+    let mut chunk = vec![0; 1 << 16];
+    let mut items = Vec::new();
+    loop {
+        let read = match stdin.read(&mut chunk).await {
+            Ok(read) => read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => {
+                error!("reading work requests failed: {error}");
+                0
+            }
+        };
+        if read == 0 {
+            items.extend(framer.finish());
+        } else {
+            framer.push(&chunk[..read], &mut items);
         }
-    }
-
-    /// Sends `response` unless the request was already answered. Returns whether it was sent.
-    fn settle(&self, response: WorkResponse, responses: &Sender<WorkResponse>) -> bool {
-        let mut settled = lock(&self.settled);
-        if *settled {
-            return false;
+        for item in items.drain(..) {
+            if events.send(Event::Inbound(item)).is_err() {
+                return;
+            }
         }
-        *settled = true;
-        let _ = responses.send(response);
-        true
-    }
-
-    fn cancel(&self, responses: &Sender<WorkResponse>) {
-        self.cancelled.store(true, Ordering::SeqCst);
-        if self.settle(WorkResponse::cancelled(self.id), responses) {
-            debug!(request_id = self.id, "cancelled");
+        if read == 0 {
+            return;
         }
     }
 }
 
-impl Gate for Slot {
-    fn publish(&self, publish: &mut dyn FnMut() -> io::Result<()>) -> Option<io::Result<()>> {
-        let settled = lock(&self.settled);
-        if *settled {
-            return None;
+async fn write_responses(
+    wire: File,
+    mut outbox: mpsc::UnboundedReceiver<WorkResponse>,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let mut wire = tokio::fs::File::from_std(wire);
+    // A writer that panics (no I/O thread) cannot answer any more: stop like a closed stdout.
+    let guard = OutputGuard(Some(events.clone()));
+    while let Some(response) = outbox.recv().await {
+        let mut bytes = response.to_line();
+        // Write everything already answered in one go.
+        while let Ok(next) = outbox.try_recv() {
+            bytes.extend_from_slice(&next.to_line());
         }
-        let result = publish();
-        drop(settled);
-        Some(result)
+        let written = async {
+            wire.write_all(&bytes).await?;
+            wire.flush().await
+        };
+        if let Err(error) = written.await {
+            let _ = events.send(Event::OutputClosed(error));
+            return;
+        }
     }
+    guard.disarm();
+}
 
-    fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::SeqCst)
+struct OutputGuard(Option<mpsc::UnboundedSender<Event>>);
+
+impl OutputGuard {
+    fn disarm(mut self) {
+        self.0 = None;
     }
+}
+
+impl Drop for OutputGuard {
+    fn drop(&mut self) {
+        if let Some(events) = self.0.take() {
+            let _ = events.send(Event::OutputClosed(io::Error::other("the writer stopped")));
+        }
+    }
+}
+
+async fn run_singleplex(
+    mut queue: mpsc::UnboundedReceiver<(WorkRequest, Arc<Slot>)>,
+    context: Arc<Context>,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    while let Some((request, slot)) = queue.recv().await {
+        let response = run_request(&context, &request, &slot).await;
+        let _ = events.send(Event::Done(slot, response));
+    }
+}
+
+/// What every request task shares.
+struct Context {
+    pool: Pool,
+    budget: Budget,
+}
+
+/// One request, from its flags to its response. A cancel ends the wait at once; work already
+/// on a compile thread stops at its next check of the token and cannot publish.
+async fn run_request(context: &Context, request: &WorkRequest, slot: &Arc<Slot>) -> WorkResponse {
+    let id = request.request_id;
+    let work = async {
+        let prepared = {
+            let request = request.clone();
+            context.pool.run(move || prepare(&request)).await
+        };
+        let prepared = match prepared {
+            Some(Ok(prepared)) => prepared,
+            Some(Err(message)) => return WorkResponse::new(id, 1, message),
+            None => return WorkResponse::cancelled(id),
+        };
+        let permit = context.budget.admit(prepared.largest_source).await;
+        let request = request.clone();
+        let gate = Arc::clone(slot);
+        let compiled = context.pool.run(move || {
+            let result = compile_request(&request, &prepared, &*gate);
+            if prepared.largest_source >= TRIM_AFTER {
+                give_memory_back();
+            }
+            drop(permit);
+            result
+        });
+        match compiled.await {
+            Some((exit_code, output)) => WorkResponse::new(id, exit_code, output),
+            None => WorkResponse::cancelled(id),
+        }
+    };
+    tokio::select! {
+        biased;
+        () = slot.token.cancelled() => WorkResponse::cancelled(id),
+        response = work => response,
+    }
+}
+
+/// A request whose flags were read, ready to compile.
+struct Prepared {
+    compile: CompileRequest,
+    engine: Engine,
+    /// Bytes of the largest source: the jobs of a request run one after the other, so this
+    /// is what its memory use scales with.
+    largest_source: u64,
+}
+
+/// Expands param files and parses the flags of a request (blocking I/O: on the pool).
+fn prepare(request: &WorkRequest) -> Result<Prepared, String> {
+    let base = request.sandbox_dir.as_deref().map(Path::new);
+    let compile = cli::expand_flagfiles(&request.arguments, base)
+        .and_then(|args| Args::parse_args(&args))
+        .and_then(|args| args.compile_request(base))
+        .map_err(|error| format!("error: {error:#}\n"))?;
+    let engine = compile
+        .settings
+        .engine()
+        .map_err(|message| format!("error: {message}\n"))?;
+    // A size that cannot be read is found again, and reported, when the job reads the file.
+    let largest_source = compile
+        .jobs
+        .iter()
+        .filter_map(|job| std::fs::metadata(&job.src).ok())
+        .filter(std::fs::Metadata::is_file)
+        .map(|metadata| metadata.len())
+        .max()
+        .unwrap_or(0);
+    Ok(Prepared {
+        compile,
+        engine,
+        largest_source,
+    })
 }
 
 /// Compiles everything a request asks for. Returns the response's exit code and output.
-fn handle(request: &WorkRequest, gate: &dyn Gate) -> (i32, String) {
+fn compile_request(request: &WorkRequest, prepared: &Prepared, gate: &dyn Gate) -> (i32, String) {
     let span = info_span!("request", id = request.request_id);
     let _entered = span.enter();
-    let base = request.sandbox_dir.as_deref().map(Path::new);
-    let parsed = cli::expand_flagfiles(&request.arguments, base)
-        .and_then(|args| Args::parse_args(&args))
-        .and_then(|args| args.compile_request(base));
-    let compile_request = match parsed {
-        Ok(compile_request) => compile_request,
-        Err(message) => return (1, message + "\n"),
-    };
-    let engine = match compile_request.settings.engine() {
-        Ok(engine) => engine,
-        Err(message) => return (1, format!("error: {message}\n")),
-    };
+    let compile_request = &prepared.compile;
+    let engine = prepared.engine;
     let verbose = request.verbosity > 0;
     let mut output = String::new();
     let mut failed = false;
@@ -391,4 +477,161 @@ fn handle(request: &WorkRequest, gate: &dyn Gate) -> (i32, String) {
         }
     }
     (i32::from(failed), output)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The answer-once state of one request.
+struct Slot {
+    id: i32,
+    /// Set once the request is answered (or the worker stops); closes the gate.
+    settled: Mutex<bool>,
+    token: CancellationToken,
+}
+
+impl Slot {
+    fn new(id: i32) -> Self {
+        Self {
+            id,
+            settled: Mutex::new(false),
+            token: CancellationToken::new(),
+        }
+    }
+
+    /// Marks the request answered. Returns whether this call did it (and so must answer).
+    fn settle(&self) -> bool {
+        let mut settled = lock(&self.settled);
+        !std::mem::replace(&mut *settled, true)
+    }
+}
+
+impl Gate for Slot {
+    fn publish(&self, publish: &mut dyn FnMut() -> io::Result<()>) -> Option<io::Result<()>> {
+        let settled = lock(&self.settled);
+        if *settled {
+            return None;
+        }
+        let result = publish();
+        drop(settled);
+        Some(result)
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.token.is_cancelled()
+    }
+}
+
+/// Work for a compile thread.
+type Task = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of compile threads sharing one FIFO queue.
+///
+/// The threads are plain OS threads with a modest stack ([`BASE_STACK`]; a source that could
+/// nest deeply gets a big stack for its compile only, see `compile::limits`). Starting fewer
+/// than asked is logged, never fatal: a host with tight address-space or thread limits still
+/// gets a working worker.
+struct Pool {
+    queue: Mutex<Option<std_mpsc::Sender<Task>>>,
+}
+
+impl Pool {
+    fn new(size: usize) -> Option<Self> {
+        let (queue, tasks) = std_mpsc::channel::<Task>();
+        let tasks = Arc::new(Mutex::new(tasks));
+        let mut started = 0;
+        for index in 0..size {
+            let tasks = Arc::clone(&tasks);
+            let spawned = thread::Builder::new()
+                .name(format!("compile-{index}"))
+                .stack_size(BASE_STACK)
+                .spawn(move || {
+                    loop {
+                        let task = lock(&tasks).recv();
+                        let Ok(task) = task else { return };
+                        task();
+                    }
+                });
+            match spawned {
+                Ok(_) => started += 1,
+                Err(error) => {
+                    warn!(
+                        "started {started} of {size} compile threads ({error}); \
+                         compiling with {started}"
+                    );
+                    break;
+                }
+            }
+        }
+        (started > 0).then(|| Self {
+            queue: Mutex::new(Some(queue)),
+        })
+    }
+
+    /// Runs `work` on a compile thread. `None` if the pool was closed before it ran.
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let (result, receiver) = oneshot::channel();
+        let task: Task = Box::new(move || {
+            let _ = result.send(work());
+        });
+        if let Some(queue) = &*lock(&self.queue) {
+            let _ = queue.send(task);
+        }
+        receiver.await.ok()
+    }
+
+    /// Stops taking work; the threads end when the queue is drained.
+    fn close(&self) {
+        lock(&self.queue).take();
+    }
+}
+
+/// Sources at least this big hand their memory back to the system after the compile.
+const TRIM_AFTER: u64 = 4 << 20;
+
+/// Returns freed heap memory to the system: glibc keeps a big compile's freed arenas mapped,
+/// which would leave the worker's RSS at its peak for as long as it lives.
+fn give_memory_back() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; it takes no pointers.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Memory admission: a compile of a source of `n` bytes reserves `n × MEMORY_FACTOR` of the
+/// budget, so big generated files queue instead of running together.
+struct Budget {
+    permits: Arc<Semaphore>,
+    /// The budget in permits (MiB).
+    total: u32,
+}
+
+/// Peak memory of a compile per byte of source, measured: a 50 MB generated module peaks at
+/// 1.45 GB (29×) with serc; rounded up.
+pub const MEMORY_FACTOR: u64 = 32;
+
+impl Budget {
+    fn new(bytes: u64) -> Self {
+        let total = u32::try_from((bytes >> 20).max(1)).unwrap_or(u32::MAX >> 4);
+        Self {
+            permits: Arc::new(Semaphore::new(total as usize)),
+            total,
+        }
+    }
+
+    /// Waits until a compile of a `source_bytes` source fits in the budget. A source bigger
+    /// than the whole budget waits until it can run alone.
+    async fn admit(&self, source_bytes: u64) -> Option<OwnedSemaphorePermit> {
+        let need = source_bytes.saturating_mul(MEMORY_FACTOR) >> 20;
+        if need == 0 {
+            return None; // small files: only --jobs limits them
+        }
+        let need = u32::try_from(need).unwrap_or(u32::MAX).min(self.total);
+        Arc::clone(&self.permits)
+            .acquire_many_owned(need)
+            .await
+            .ok()
+    }
 }

@@ -459,7 +459,7 @@ fn verbosity_adds_details_to_the_output_only() {
 }
 
 #[test]
-fn eof_exits_promptly_when_idle_and_finishes_pending_work() {
+fn eof_exits_promptly_when_idle_and_drops_pending_work() {
     for_each_impl(|worker_impl| {
         let scratch = Scratch::new();
         let worker = Worker::start(scratch.path(), &[worker_impl]);
@@ -470,6 +470,9 @@ fn eof_exits_promptly_when_idle_and_finishes_pending_work() {
             "idle exit took {elapsed:?}"
         );
 
+        // Bazel closes stdin and then kills the worker: nobody reads answers after EOF, so
+        // pending work is dropped (issue 14). Whatever was answered is answered once, and a
+        // request's .pyc exists only whole.
         let mut worker = Worker::start(scratch.path(), &[worker_impl]);
         for id in 1..=20 {
             worker.send(&compile_request(
@@ -479,16 +482,23 @@ fn eof_exits_promptly_when_idle_and_finishes_pending_work() {
                 &format!("out/eof{id}.pyc"),
             ));
         }
-        let (status, rest, _) = worker.close();
+        let (status, rest, elapsed) = worker.close();
         assert_eq!(status, 0);
+        assert!(elapsed < Duration::from_secs(2), "exit took {elapsed:?}");
         let mut ids: Vec<i64> = rest.iter().map(|r| r.request_id).collect();
         ids.sort();
-        assert_eq!(
-            ids,
-            (1..=20).collect::<Vec<_>>(),
-            "every pending request is answered before exit"
+        ids.dedup();
+        assert_eq!(ids.len(), rest.len(), "an id was answered twice: {rest:?}");
+        assert!(
+            rest.iter()
+                .all(|r| r.exit_code == 0 && (1..=20).contains(&r.request_id))
         );
-        assert!(rest.iter().all(|r| r.exit_code == 0));
+        for id in 1..=20 {
+            let pyc = scratch.path().join(format!("out/eof{id}.pyc"));
+            if pyc.exists() {
+                assert_is_checked_hash_pyc(&pyc);
+            }
+        }
     });
 }
 

@@ -1,7 +1,6 @@
 //! A job: one `--src` / `--src_name` / `--pyc` triple, from reading the source to
 //! publishing the `.pyc`.
 
-use std::fs;
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -12,6 +11,7 @@ use super::failure::CompileFailure;
 use super::gate::Gate;
 use super::pipeline::compile_pyc;
 use super::settings::Settings;
+use crate::input::{self, MAX_SOURCE_BYTES};
 use crate::pyc::StagedPyc;
 
 /// One file to compile. Paths are already resolved against the request's sandbox.
@@ -107,13 +107,7 @@ fn read_source(path: &Path) -> Result<(Vec<u8>, u64, Option<u32>), JobError> {
         path: path.display().to_string(),
         source,
     };
-    let metadata = fs::metadata(path).map_err(read_error)?;
-    if metadata.is_dir() {
-        return Err(read_error(io::Error::new(
-            io::ErrorKind::IsADirectory,
-            "is a directory",
-        )));
-    }
+    let (file, metadata) = input::open_regular(path, MAX_SOURCE_BYTES).map_err(read_error)?;
     let mtime = metadata
         .modified()
         .ok()
@@ -126,7 +120,7 @@ fn read_source(path: &Path) -> Result<(Vec<u8>, u64, Option<u32>), JobError> {
     };
     #[cfg(not(unix))]
     let mode = None;
-    let bytes = fs::read(path).map_err(read_error)?;
+    let bytes = input::read_capped(file, MAX_SOURCE_BYTES, metadata.len()).map_err(read_error)?;
     Ok((bytes, mtime, mode))
 }
 

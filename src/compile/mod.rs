@@ -35,6 +35,6 @@ pub use engines::interpreter::{self, Interpreter};
 pub use failure::CompileFailure;
 pub use gate::{Gate, NeverCancelled};
 pub use job::{Job, JobError, JobReport, run_job};
-pub use limits::{COMPILE_STACK, on_compile_stack};
+pub use limits::{BASE_STACK, COMPILE_STACK, on_compile_stack};
 pub use pipeline::compile_pyc;
 pub use settings::{CompilerChoice, InterpreterSpec, PythonVersion, Settings};

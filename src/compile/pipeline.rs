@@ -1,5 +1,6 @@
 //! Source bytes in, `.pyc` bytes out: the nesting limit first, then the engine (which applies
-//! its own corrections), then the tokenizer checks the engines do not make. The order of the steps lives here and nowhere else.
+//! its own corrections) on a stack sized for how deep the source can nest, then the
+//! tokenizer checks the engines do not make. The order of the steps lives here and nowhere else.
 
 use super::diagnostics;
 use super::engines::{self, Engine};
@@ -27,19 +28,20 @@ pub fn compile_pyc(
         return interpreter.compile(source, filename, mtime, settings, gate);
     }
     let validation = Validation::new(settings.invalidation, engine.magic(), source, mtime);
-    limits::check(source, filename, engine.version())?;
-    let (pyc, target) = match engine {
-        Engine::Serc(target) => (
-            engines::serc::compile(source, filename, target, settings.optimize, validation)?,
-            target,
-        ),
-        Engine::Rustpython => (
-            engines::rustpython::compile(source, filename, settings.optimize, validation)?,
-            serc::PythonVersion::Py314,
-        ),
-        Engine::Interpreter(_) => unreachable!("handled above"),
-    };
-    // What the engines accept and CPython's tokenizer refuses.
-    diagnostics::check_accepted(source, filename, target)?;
-    Ok(pyc)
+    limits::guarded(source, filename, engine.version(), || {
+        let (pyc, target) = match engine {
+            Engine::Serc(target) => (
+                engines::serc::compile(source, filename, target, settings.optimize, validation)?,
+                target,
+            ),
+            Engine::Rustpython => (
+                engines::rustpython::compile(source, filename, settings.optimize, validation)?,
+                ::serc::PythonVersion::Py314,
+            ),
+            Engine::Interpreter(_) => unreachable!("handled above"),
+        };
+        // What the engines accept and CPython's tokenizer refuses.
+        diagnostics::check_accepted(source, filename, target)?;
+        Ok(pyc)
+    })
 }

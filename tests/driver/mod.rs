@@ -20,8 +20,13 @@ use serde_json::{Map, Value, json};
 /// How long any single wait for a response may take before the test fails as a hang.
 pub const PATIENCE: Duration = Duration::from_secs(120);
 
+/// The binary under test: this build's, or `PYCOMPILE_WORKER_UNDER_TEST` (to show that a
+/// test fails on an older build).
 pub fn exe() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_pycompile-worker"))
+    std::env::var_os("PYCOMPILE_WORKER_UNDER_TEST").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_pycompile-worker")),
+        PathBuf::from,
+    )
 }
 
 /// A response as Bazel sees it, plus `wasCancelled` (Bazel ignores it; we check it).
@@ -143,16 +148,22 @@ pub struct Worker {
 impl Worker {
     /// Starts `pycompile-worker --persistent_worker EXTRA...` in `cwd`, as Bazel does.
     pub fn start(cwd: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(exe())
+        Self::start_with(cwd, extra, |_| {})
+    }
+
+    /// Like [`Worker::start`], with a last say on the command (limits, stderr).
+    pub fn start_with(cwd: &Path, extra: &[&str], configure: impl FnOnce(&mut Command)) -> Self {
+        let mut command = Command::new(exe());
+        command
             .arg("--persistent_worker")
             .args(extra)
             .current_dir(cwd)
             .env("PYTHONHASHSEED", "0")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting the worker");
+            .stderr(Stdio::null());
+        configure(&mut command);
+        let mut child = command.spawn().expect("starting the worker");
         let stdout = child.stdout.take().unwrap();
         let (tx, responses) = mpsc::channel();
         thread::spawn(move || {
@@ -196,6 +207,15 @@ impl Worker {
             Ok(Err(error)) => panic!("bad bytes on the worker's stdout: {error}"),
             Err(RecvTimeoutError::Timeout) => panic!("no response within {PATIENCE:?}"),
             Err(RecvTimeoutError::Disconnected) => panic!("the worker closed stdout"),
+        }
+    }
+
+    /// The next response if one arrives within `wait`.
+    pub fn recv_within(&self, wait: Duration) -> Option<Response> {
+        match self.responses.recv_timeout(wait) {
+            Ok(Ok(response)) => Some(response),
+            Ok(Err(error)) => panic!("bad bytes on the worker's stdout: {error}"),
+            Err(_) => None,
         }
     }
 
