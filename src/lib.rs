@@ -8,6 +8,8 @@
 
 pub mod cli;
 pub mod compile;
+#[cfg(unix)]
+pub mod compileall;
 pub mod oneshot;
 pub mod protocol;
 pub mod pyc;
@@ -21,7 +23,15 @@ use tracing_subscriber::filter::LevelFilter;
 
 /// Runs the program with `args` (without the program name) and returns its exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
-    let args: Vec<String> = match args.into_iter().map(OsString::into_string).collect() {
+    let mut args = args.into_iter().peekable();
+    #[cfg(unix)]
+    if args
+        .next_if(|first| first.to_str() == Some("compileall"))
+        .is_some()
+    {
+        return compileall::run(args.collect());
+    }
+    let args: Vec<String> = match args.map(OsString::into_string).collect() {
         Ok(args) => args,
         Err(bad) => {
             eprintln!("error: argument is not valid UTF-8: {bad:?}");
