@@ -245,15 +245,12 @@ fn compile_level(
         }
     };
     let dir = pypath::dirname(cfile);
-    if !dir.is_empty() {
-        if let Err(error) = fs::create_dir(as_path(dir)) {
-            if error.kind() == io::ErrorKind::NotFound {
-                // os.makedirs creates the missing parents too.
-                fs::create_dir_all(as_path(dir))
-                    .map_err(|e| Failure::Os(os_error(&e, dir, None)))?;
-            } else if error.kind() != io::ErrorKind::AlreadyExists {
-                return Err(Failure::Os(os_error(&error, dir, None)));
-            }
+    if let Some(Err(error)) = (!dir.is_empty()).then(|| fs::create_dir(as_path(dir))) {
+        if error.kind() == io::ErrorKind::NotFound {
+            // os.makedirs creates the missing parents too.
+            fs::create_dir_all(as_path(dir)).map_err(|e| Failure::Os(os_error(&e, dir, None)))?;
+        } else if error.kind() != io::ErrorKind::AlreadyExists {
+            return Err(Failure::Os(os_error(&error, dir, None)));
         }
     }
     write_atomic(cfile, &pyc, meta.mode())?;

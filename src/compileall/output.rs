@@ -32,8 +32,8 @@ pub fn py_repr(bytes: &[u8]) -> String {
             Ok(c) => {
                 let code = u32::from(c);
                 let _ = match code {
-                    ..=0xff => write!(out, "\\x{code:02x}"),
-                    ..=0xffff => write!(out, "\\u{code:04x}"),
+                    0..=0xff => write!(out, "\\x{code:02x}"),
+                    0x100..=0xffff => write!(out, "\\u{code:04x}"),
                     _ => write!(out, "\\U{code:08x}"),
                 };
             }
