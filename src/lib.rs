@@ -9,6 +9,8 @@
 
 pub mod cli;
 pub mod compile;
+#[cfg(unix)]
+pub mod compileall;
 pub mod input;
 pub mod oneshot;
 pub mod protocol;
@@ -23,7 +25,15 @@ use tracing_subscriber::filter::LevelFilter;
 
 /// Runs the program with `args` (without the program name) and returns its exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
-    let args: Vec<OsString> = args.into_iter().collect();
+    let mut args = args.into_iter().peekable();
+    #[cfg(unix)]
+    if args
+        .next_if(|first| first.to_str() == Some("compileall"))
+        .is_some()
+    {
+        return compileall::run(args.collect());
+    }
+    let args: Vec<OsString> = args.collect();
     let args = match cli::expand_flagfiles(&args, None) {
         Ok(args) => args,
         Err(error) => {

@@ -45,7 +45,7 @@ pub fn run(args: &Args, jobs: usize) -> i32 {
     };
     // The main thread compiles too, so a single file (one action's usual load) starts no
     // thread at all.
-    // Helpers get a modest stack (a deep source grows its own, `compile::with_stack_for`);
+    // Helpers get a modest stack (a deep source grows its own in `limits::guarded`);
     // one that cannot start is logged and its share done by the others.
     let helpers = jobs.min(request.jobs.len()).saturating_sub(1);
     std::thread::scope(|scope| {

@@ -146,11 +146,12 @@ fn refuse_special_destination(dest: &Path) -> io::Result<()> {
     }
 }
 
-/// py_compile gives the pyc the source's mode plus owner-write (then the umask applies).
+/// py_compile gives the pyc the source's mode plus owner-write, without execute bits (importlib
+/// opens it with `mode & 0o666`), then the umask applies.
 #[cfg(unix)]
 fn set_mode(file: &fs::File, source_mode: Option<u32>) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let mode = source_mode.map_or(0o666, |mode| (mode & 0o777) | 0o200);
+    let mode = source_mode.map_or(0o666, |mode| (mode | 0o200) & 0o666);
     let masked = mode & !umask();
     file.set_permissions(fs::Permissions::from_mode(masked))
 }
