@@ -60,6 +60,16 @@ impl PyException {
         }
     }
 
+    /// A SyntaxError located on a line only, as the tokenizer raises decoding errors (line 0:
+    /// before any line was read).
+    pub(super) fn at_line(filename: &str, line: usize, msg: impl Into<String>) -> Self {
+        Self {
+            filename: Some(filename.to_owned()),
+            lineno: Some(line),
+            ..Self::syntax("SyntaxError", msg)
+        }
+    }
+
     /// `str(PyCompileError)`: the traceback of exactly `SyntaxError`, `Sorry: ...` otherwise.
     pub fn py_compile_text(&self) -> String {
         if self.kind == "SyntaxError" {

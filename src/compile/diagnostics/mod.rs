@@ -226,13 +226,7 @@ fn undecodable_exception(
     filename: &str,
     version: serc::PythonVersion,
 ) -> PyException {
-    let at_line = |line: usize, msg: String| PyException {
-        kind: "SyntaxError",
-        msg,
-        filename: Some(filename.to_owned()),
-        lineno: Some(line),
-        ..PyException::default()
-    };
+    let at_line = |line: usize, msg: String| PyException::at_line(filename, line, msg);
     match problem {
         Undecodable::NullByte => PyException::syntax(
             "SyntaxError",
@@ -284,13 +278,7 @@ fn decode_exception(
     version: serc::PythonVersion,
 ) -> PyException {
     use serc::SourceDecodeError as E;
-    let at_line = |line: usize, msg: String| PyException {
-        kind: "SyntaxError",
-        msg,
-        filename: Some(filename.to_owned()),
-        lineno: Some(line),
-        ..PyException::default()
-    };
+    let at_line = |line: usize, msg: String| PyException::at_line(filename, line, msg);
     match error {
         E::UnsupportedEncoding(name) => at_line(0, format!("unknown encoding: {name}")),
         E::Utf8BomConflict(name) => bom_conflict(name, source, filename, version),
