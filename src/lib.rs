@@ -5,7 +5,8 @@
 //! Data flows one way: [`cli`] (flags, param files) → [`worker`] / [`oneshot`] (scheduling,
 //! cancellation, the single stdout writer) → [`compile`] (source to `.pyc` bytes) → [`pyc`]
 //! (header, source hash, atomic write). [`protocol`] holds the wire types and framing;
-//! [`input`] reads the files a request names (sources, param files) without trusting them.
+//! [`input`] reads the files a request names (sources, param files) without trusting them;
+//! `compileall` is the `python -m compileall` command over the same [`compile`].
 
 pub mod cli;
 pub mod compile;
