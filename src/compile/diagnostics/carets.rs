@@ -17,6 +17,7 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 use rustpython_compiler::ast::{self, visitor::Visitor};
 use rustpython_compiler::parser;
 
+use super::brackets;
 use super::exception::PyException;
 
 /// Keywords that cannot start an expression, so `a <keyword>` is no missing comma.
@@ -395,58 +396,7 @@ pub(super) fn innermost_bracket(text: &str) -> Option<usize> {
 
 /// Positions of the brackets open at the end of `text`.
 fn open_brackets(text: &str) -> Vec<usize> {
-    bracket_scan(text).0
-}
-
-/// The brackets open at the end of `text`, and whether some closing bracket on the way had
-/// no opener or the wrong one.
-fn bracket_scan(text: &str) -> (Vec<usize>, bool) {
-    let bytes = text.as_bytes();
-    let mut open: Vec<usize> = Vec::new();
-    let mut mismatch = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            quote @ (b'\'' | b'"') => {
-                let triple = bytes[i..].starts_with(&[quote; 3]);
-                i += if triple { 3 } else { 1 };
-                while i < bytes.len() {
-                    if bytes[i] == b'\\' {
-                        i += 2;
-                        continue;
-                    }
-                    if bytes[i] == quote && (!triple || bytes[i..].starts_with(&[quote; 3])) {
-                        i += if triple { 3 } else { 1 };
-                        break;
-                    }
-                    if bytes[i] == b'\n' && !triple {
-                        break;
-                    }
-                    i += 1;
-                }
-                continue;
-            }
-            b'(' | b'[' | b'{' => open.push(i),
-            close @ (b')' | b']' | b'}') => {
-                let opener = open.pop().map(|at| bytes[at]);
-                mismatch |= opener
-                    != Some(match close {
-                        b')' => b'(',
-                        b']' => b'[',
-                        _ => b'{',
-                    });
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    (open, mismatch)
+    brackets::scan(text, text.len()).open
 }
 
 /// CPython's check after a parser error: it tokenizes the rest of the file, and when it
@@ -458,11 +408,11 @@ pub(super) fn never_closed(exception: &mut PyException, text: &str) {
     let Some(stop_line) = exception.lineno else {
         return;
     };
-    let (open, mismatch) = bracket_scan(text);
-    let Some(&bracket) = open.last() else {
+    let scanned = brackets::scan(text, text.len());
+    let Some(&bracket) = scanned.open.last() else {
         return;
     };
-    if mismatch {
+    if !scanned.mismatched.is_empty() {
         return;
     }
     let source = Source::new(text);

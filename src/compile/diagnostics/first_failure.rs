@@ -20,6 +20,7 @@
 use ruff_text_size::{TextRange, TextSize};
 use rustpython_compiler::parser;
 
+use super::brackets;
 use super::carets::{
     KEYWORDS, Source, fstring_field_comma, innermost_bracket, never_closed,
     next_token_inside_brackets, words_at_level,
@@ -406,48 +407,10 @@ fn wrong_closing_bracket_on(text: &str, line: Option<usize>) -> bool {
     let Some(line) = line else {
         return false;
     };
-    let bytes = text.as_bytes();
-    let (mut open, mut i, mut current) = (Vec::new(), 0, 1);
-    while i < bytes.len() && current <= line {
-        match bytes[i] {
-            b'\n' => current += 1,
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            quote @ (b'\'' | b'"') => {
-                let triple = bytes[i..].starts_with(&[quote; 3]);
-                i += if triple { 3 } else { 1 };
-                while i < bytes.len()
-                    && !(bytes[i] == quote && (!triple || bytes[i..].starts_with(&[quote; 3])))
-                    && (triple || bytes[i] != b'\n')
-                {
-                    if bytes[i] == b'\n' {
-                        current += 1;
-                    }
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                i += if triple { 3 } else { 1 };
-                continue;
-            }
-            b'(' | b'[' | b'{' => open.push(bytes[i]),
-            close @ (b')' | b']' | b'}') => {
-                let expected = match close {
-                    b')' => b'(',
-                    b']' => b'[',
-                    _ => b'{',
-                };
-                if open.pop() != Some(expected) && current == line {
-                    return true;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    false
+    brackets::scan(text, brackets::end_of_line(text, line))
+        .mismatched
+        .iter()
+        .any(|&at| brackets::line_of(text, at) == line)
 }
 
 /// CPython's `invalid_expression` alternative `a=disjunction b=expression_without_invalid`:

@@ -8,6 +8,7 @@
 
 use rustpython_compiler::{CompileError as RpError, CompileOpts, Mode};
 
+mod brackets;
 mod carets;
 mod characters;
 mod escape;
