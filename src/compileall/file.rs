@@ -16,6 +16,7 @@ use regex_lite::Regex;
 use super::output::{os_error, py_repr};
 use super::pypath::{self, as_path};
 use crate::compile::{self, CompileFailure, Engine, NeverCancelled, Settings};
+use crate::input;
 
 /// Everything that is the same for every file of the run.
 pub struct Context {
@@ -257,12 +258,12 @@ fn compile_level(
     Ok(pyc)
 }
 
-/// The source bytes and the `stat` the header and the pyc's mode come from.
+/// The source bytes and the `stat` the header and the pyc's mode come from, read as the
+/// worker reads sources (`crate::input`): a FIFO or device in the tree is refused, not waited
+/// on, and a file is read up to the same cap.
 fn read_source(path: &[u8]) -> io::Result<(Vec<u8>, fs::Metadata)> {
-    let mut file = fs::File::open(as_path(path))?;
-    let meta = file.metadata()?;
-    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
-    file.read_to_end(&mut bytes)?;
+    let (file, meta) = input::open_regular(as_path(path), input::MAX_SOURCE_BYTES)?;
+    let bytes = input::read_capped(file, input::MAX_SOURCE_BYTES, meta.len())?;
     Ok((bytes, meta))
 }
 
@@ -282,19 +283,10 @@ fn up_to_date(meta: &fs::Metadata, cfiles: &[Vec<u8>], ctx: &Context) -> bool {
     expect[8..].copy_from_slice(&(mtime_seconds(meta) as u32).to_le_bytes());
     cfiles.iter().all(|cfile| {
         let mut actual = [0u8; 12];
-        let Ok(mut file) = fs::File::open(as_path(cfile)) else {
-            return false;
-        };
-        let mut filled = 0;
-        while filled < 12 {
-            match file.read(&mut actual[filled..]) {
-                Ok(0) => return false,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return false,
-            }
-        }
-        actual == expect
+        fs::File::open(as_path(cfile))
+            .and_then(|mut file| file.read_exact(&mut actual))
+            .is_ok()
+            && actual == expect
     })
 }
 
