@@ -27,18 +27,23 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::io;
 use std::path::Path;
-use std::sync::mpsc as std_mpsc;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::thread;
+use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::mpsc;
 use tracing::{debug, error, info_span, warn};
 
 use crate::cli::{self, Args, CompileRequest, WorkerImpl};
-use crate::compile::{self, BASE_STACK, Engine, Gate, JobError};
+use crate::compile::{self, Engine, Gate, JobError};
 use crate::protocol::{Framer, Inbound, WorkRequest, WorkResponse};
+
+mod budget;
+mod pool;
+mod slot;
+
+use budget::{Budget, TRIM_AFTER, give_memory_back};
+use pool::{Pool, affordable_threads};
+use slot::Slot;
 
 /// Runs the worker until stdin ends. Returns the process exit code.
 pub fn serve(startup: &Args, jobs: usize) -> i32 {
@@ -77,54 +82,6 @@ pub fn serve(startup: &Args, jobs: usize) -> i32 {
 
 /// The stack of the runtime's I/O threads (reading stdin, writing stdout).
 const IO_STACK: usize = 1 << 20;
-
-/// How many of `wanted` compile threads the address-space limit (`ulimit -v`) leaves room for,
-/// keeping room for one deep compile's stack, the heap, and glibc's malloc arenas (64 MiB of
-/// address space each, up to 8 per core). The spawn itself may still fail (thread limits),
-/// which [`Pool::new`] survives too.
-fn affordable_threads(wanted: usize) -> usize {
-    let Some(room) = address_space_room() else {
-        return wanted;
-    };
-    let cores = thread::available_parallelism().map_or(1, usize::from);
-    let arenas = wanted.min(8 * cores) as u64 * (64 << 20);
-    let reserve = (compile::COMPILE_STACK as u64) + (512 << 20) + arenas;
-    let affordable = usize::try_from(room.saturating_sub(reserve) / BASE_STACK as u64)
-        .unwrap_or(usize::MAX)
-        .max(1);
-    if affordable < wanted {
-        warn!(
-            "the address-space limit leaves room for {affordable} of {wanted} compile threads; \
-             compiling with {affordable}"
-        );
-    }
-    wanted.min(affordable)
-}
-
-/// Bytes of address space this process may still map, if limited.
-#[cfg(target_os = "linux")]
-fn address_space_room() -> Option<u64> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes the struct it is given and nothing else.
-    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } != 0
-        || limit.rlim_cur == libc::RLIM_INFINITY
-    {
-        return None;
-    }
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().next()?.parse().ok()?;
-    // SAFETY: sysconf only reads a configuration value.
-    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).ok()?;
-    Some(limit.rlim_cur.saturating_sub(pages * page))
-}
-
-#[cfg(not(target_os = "linux"))]
-fn address_space_room() -> Option<u64> {
-    None
-}
 
 /// Keeps the real stdout for responses and sends everything else written to fd 1 to stderr.
 #[cfg(unix)]
@@ -477,161 +434,4 @@ fn compile_request(request: &WorkRequest, prepared: &Prepared, gate: &dyn Gate) 
         }
     }
     (i32::from(failed), output)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The answer-once state of one request.
-struct Slot {
-    id: i32,
-    /// Set once the request is answered (or the worker stops); closes the gate.
-    settled: Mutex<bool>,
-    token: CancellationToken,
-}
-
-impl Slot {
-    fn new(id: i32) -> Self {
-        Self {
-            id,
-            settled: Mutex::new(false),
-            token: CancellationToken::new(),
-        }
-    }
-
-    /// Marks the request answered. Returns whether this call did it (and so must answer).
-    fn settle(&self) -> bool {
-        let mut settled = lock(&self.settled);
-        !std::mem::replace(&mut *settled, true)
-    }
-}
-
-impl Gate for Slot {
-    fn publish(&self, publish: &mut dyn FnMut() -> io::Result<()>) -> Option<io::Result<()>> {
-        let settled = lock(&self.settled);
-        if *settled {
-            return None;
-        }
-        let result = publish();
-        drop(settled);
-        Some(result)
-    }
-
-    fn is_cancelled(&self) -> bool {
-        self.token.is_cancelled()
-    }
-}
-
-/// Work for a compile thread.
-type Task = Box<dyn FnOnce() + Send>;
-
-/// A fixed set of compile threads sharing one FIFO queue.
-///
-/// The threads are plain OS threads with a modest stack ([`BASE_STACK`]; a source that could
-/// nest deeply gets a big stack for its compile only, see `compile::limits`). Starting fewer
-/// than asked is logged, never fatal: a host with tight address-space or thread limits still
-/// gets a working worker.
-struct Pool {
-    queue: Mutex<Option<std_mpsc::Sender<Task>>>,
-}
-
-impl Pool {
-    fn new(size: usize) -> Option<Self> {
-        let (queue, tasks) = std_mpsc::channel::<Task>();
-        let tasks = Arc::new(Mutex::new(tasks));
-        let mut started = 0;
-        for index in 0..size {
-            let tasks = Arc::clone(&tasks);
-            let spawned = thread::Builder::new()
-                .name(format!("compile-{index}"))
-                .stack_size(BASE_STACK)
-                .spawn(move || {
-                    loop {
-                        let task = lock(&tasks).recv();
-                        let Ok(task) = task else { return };
-                        task();
-                    }
-                });
-            match spawned {
-                Ok(_) => started += 1,
-                Err(error) => {
-                    warn!(
-                        "started {started} of {size} compile threads ({error}); \
-                         compiling with {started}"
-                    );
-                    break;
-                }
-            }
-        }
-        (started > 0).then(|| Self {
-            queue: Mutex::new(Some(queue)),
-        })
-    }
-
-    /// Runs `work` on a compile thread. `None` if the pool was closed before it ran.
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-        let (result, receiver) = oneshot::channel();
-        let task: Task = Box::new(move || {
-            let _ = result.send(work());
-        });
-        if let Some(queue) = &*lock(&self.queue) {
-            let _ = queue.send(task);
-        }
-        receiver.await.ok()
-    }
-
-    /// Stops taking work; the threads end when the queue is drained.
-    fn close(&self) {
-        lock(&self.queue).take();
-    }
-}
-
-/// Sources at least this big hand their memory back to the system after the compile.
-const TRIM_AFTER: u64 = 4 << 20;
-
-/// Returns freed heap memory to the system: glibc keeps a big compile's freed arenas mapped,
-/// which would leave the worker's RSS at its peak for as long as it lives.
-fn give_memory_back() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks the allocator's own free lists; it takes no pointers.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-/// Memory admission: a compile of a source of `n` bytes reserves `n × MEMORY_FACTOR` of the
-/// budget, so big generated files queue instead of running together.
-struct Budget {
-    permits: Arc<Semaphore>,
-    /// The budget in permits (MiB).
-    total: u32,
-}
-
-/// Peak memory of a compile per byte of source, measured: a 50 MB generated module peaks at
-/// 1.45 GB (29×) with serc; rounded up.
-pub const MEMORY_FACTOR: u64 = 32;
-
-impl Budget {
-    fn new(bytes: u64) -> Self {
-        let total = u32::try_from((bytes >> 20).max(1)).unwrap_or(u32::MAX >> 4);
-        Self {
-            permits: Arc::new(Semaphore::new(total as usize)),
-            total,
-        }
-    }
-
-    /// Waits until a compile of a `source_bytes` source fits in the budget. A source bigger
-    /// than the whole budget waits until it can run alone.
-    async fn admit(&self, source_bytes: u64) -> Option<OwnedSemaphorePermit> {
-        let need = source_bytes.saturating_mul(MEMORY_FACTOR) >> 20;
-        if need == 0 {
-            return None; // small files: only --jobs limits them
-        }
-        let need = u32::try_from(need).unwrap_or(u32::MAX).min(self.total);
-        Arc::clone(&self.permits)
-            .acquire_many_owned(need)
-            .await
-            .ok()
-    }
 }
