@@ -8,6 +8,7 @@
 //! | [`settings`] | what a request asks for (version, level, invalidation, engine choice) |
 //! | [`engines`] | source to bytecode: serc, rustpython-compiler, CPython processes; which one serves |
 //! | [`decoding`] | source bytes to text as CPython's tokenizer decodes them, with the codecs serc lacks |
+//! | [`syntax`] | CPython's tokenizer and PEG parser, re-run on rejected files to find CPython's error |
 //! | [`diagnostics`] | an engine's rejection rewritten as the text CPython's `py_compile` prints |
 //! | [`corrections`] | serc's known divergences from CPython, corrected one named place each |
 //! | [`limits`] | the nesting CPython refuses, and the stack that makes deep sources safe |
@@ -29,6 +30,7 @@ mod job;
 mod limits;
 mod pipeline;
 mod settings;
+pub mod syntax;
 
 pub use engines::Engine;
 pub use engines::interpreter::{self, Interpreter};
