@@ -116,6 +116,187 @@ fn random_inputs(seed: u64, count: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// The pieces random inputs of an algorithmic codec are made of: what its decoder branches on.
+fn algorithm_alphabet(module: &str) -> Option<&'static [&'static [u8]]> {
+    Some(match module {
+        "utf_7" => &[
+            b"+", b"-", b"A", b"Z", b"a", b"z", b"0", b"9", b"/", b"2D", b"AOk", b"2D8", b"3A",
+            b"\n", b" ", b"\x80", b"\xff", b"!", b"~", b"\\", b"+-",
+        ],
+        "unicode_escape" | "raw_unicode_escape" => &[
+            b"\\",
+            b"x",
+            b"u",
+            b"U",
+            b"N",
+            b"{",
+            b"}",
+            b"0",
+            b"1",
+            b"7",
+            b"8",
+            b"a",
+            b"F",
+            b"g",
+            b"d8",
+            b"00",
+            b"0010",
+            b"ffff",
+            b"\n",
+            b"'",
+            b"\"",
+            b"\x80",
+            b"\xe9",
+            b"N{LATIN SMALL LETTER A}",
+            b"N{latin small letter e with acute}",
+            b"N{BOGUS}",
+            b"N{CJK UNIFIED IDEOGRAPH-4E00}",
+            b"N{HANGUL SYLLABLE GA}",
+            b"N{BYTE ORDER MARK}",
+            b"N{LATIN CAPITAL LETTER GHA}",
+            b"N{}",
+            b"b",
+            b"t",
+            b"v",
+        ],
+        "utf_16" | "utf_16_le" | "utf_16_be" | "utf_32" | "utf_32_le" | "utf_32_be" => &[
+            b"\x00",
+            b"\x00",
+            b"\x00",
+            b"a",
+            b"\n",
+            b"\xd8",
+            b"\xdc",
+            b"\xdf",
+            b"\xff",
+            b"\xfe",
+            b"\x10",
+            b"\x11",
+            b"\x00\x00",
+            b"\xff\xfe",
+            b"\xfe\xff",
+            b"\xff\xfe\x00\x00",
+            b"\x00\x00\xfe\xff",
+            b"\x00\xd8",
+            b"\x00\xdc",
+        ],
+        "iso2022_kr" | "iso2022_jp" | "iso2022_jp_1" | "iso2022_jp_2" | "iso2022_jp_2004"
+        | "iso2022_jp_3" | "iso2022_jp_ext" => &[
+            b"\x1b$B",
+            b"\x1b$@",
+            b"\x1b(B",
+            b"\x1b(J",
+            b"\x1b(I",
+            b"\x1b$A",
+            b"\x1b$(C",
+            b"\x1b$)C",
+            b"\x1b$(D",
+            b"\x1b$(O",
+            b"\x1b$(P",
+            b"\x1b$(Q",
+            b"\x1b.A",
+            b"\x1b.F",
+            b"\x1b.J",
+            b"\x1bN",
+            b"\x1b&@\x1b$B",
+            b"\x1b&@",
+            b"\x1b(",
+            b"\x1b$",
+            b"\x1b",
+            b"\x1bX",
+            b"\x0e",
+            b"\x0f",
+            b"\n",
+            b"!",
+            b"$\"",
+            b"0!",
+            b"~",
+            b"\\",
+            b"\x7f",
+            b"\x80",
+            b"\xe9",
+            b"A",
+            b"a",
+            b"\x01",
+            b"\x1b(Z",
+        ],
+        "hz" => &[
+            b"~{",
+            b"~}",
+            b"~~",
+            b"~\n",
+            b"~",
+            b"~x",
+            b"\n",
+            b"<:",
+            b"0!",
+            b"!",
+            b"\x80",
+            b"\xb0\xa1",
+            b"A",
+            b"\x7f",
+        ],
+        _ => return None,
+    })
+}
+
+/// Every code of every character set a 7-bit CJK codec can designate, each behind its
+/// designation (and shift): the whole of each set, where random inputs would only sample it.
+fn every_code(module: &str) -> Vec<Vec<u8>> {
+    let designations: &[&[u8]] = match module {
+        "hz" => &[b"~{"],
+        "iso2022_kr" => &[b"\x1b$)C\x0e", b"\x1b$(C"],
+        "iso2022_jp" => &[b"\x1b$B", b"\x1b$@", b"\x1b(J"],
+        "iso2022_jp_1" => &[b"\x1b$B", b"\x1b$(D", b"\x1b(J"],
+        "iso2022_jp_2" => &[
+            b"\x1b$B",
+            b"\x1b$(D",
+            b"\x1b$(C",
+            b"\x1b$A",
+            b"\x1b(J",
+            b"\x1b.A\x1bN",
+            b"\x1b.F\x1bN",
+        ],
+        "iso2022_jp_2004" => &[b"\x1b$(Q", b"\x1b$B", b"\x1b$(P"],
+        "iso2022_jp_3" => &[b"\x1b$(O", b"\x1b$B", b"\x1b$(P"],
+        "iso2022_jp_ext" => &[b"\x1b$B", b"\x1b$(D", b"\x1b(J", b"\x1b(I"],
+        _ => return Vec::new(),
+    };
+    let mut out = Vec::new();
+    for prefix in designations {
+        for a in 0x20..=0x7Fu8 {
+            out.push([prefix, &[a][..]].concat());
+            for b in 0x20..=0x7Fu8 {
+                out.push([prefix, &[a, b][..]].concat());
+            }
+        }
+        for high in [0x80u8, 0xA1, 0xFF] {
+            out.push([prefix, &[high][..]].concat());
+            out.push([prefix, &[0x30, high][..]].concat());
+        }
+    }
+    out
+}
+
+/// Fixed-seed inputs of 0 to 10 pieces of `alphabet` each.
+fn alphabet_inputs(seed: u64, count: usize, alphabet: &[&[u8]]) -> Vec<Vec<u8>> {
+    let mut state = seed;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (0..count)
+        .map(|_| {
+            let pieces = (next() % 11) as usize;
+            (0..pieces)
+                .flat_map(|_| alphabet[(next() % alphabet.len() as u64) as usize].to_vec())
+                .collect()
+        })
+        .collect()
+}
+
 fn hex(data: &[u8]) -> String {
     data.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -135,14 +316,24 @@ fn check_tables(target: &str) {
     let version: serc::PythonVersion = target.parse().expect("a serc target");
     let work = target_dir().join("encodings-tables").join(target);
     fresh_dir(&work);
-    let modules: Vec<&str> = decoding::tabulated_modules().collect();
-    assert!(modules.len() >= 89, "only {} tables", modules.len());
+    let tables: Vec<&str> = decoding::tabulated_modules().collect();
+    assert!(tables.len() >= 89, "only {} tables", tables.len());
+    let algorithms: Vec<&str> = decoding::algorithmic_modules().collect();
+    let modules: Vec<&str> = tables.iter().chain(&algorithms).copied().collect();
     let mut random = BTreeMap::new();
     let mut digests = BTreeMap::new();
     let mut ours_by_group = BTreeMap::new();
     let mut sequences = 0usize;
     for (index, &module) in modules.iter().enumerate() {
-        let inputs = random_inputs(0x9E37_79B9 + index as u64, 200);
+        let seed = 0x9E37_79B9 + index as u64;
+        let inputs = match algorithm_alphabet(module) {
+            Some(alphabet) => {
+                let mut inputs = every_code(module);
+                inputs.extend(alphabet_inputs(seed, 3000, alphabet));
+                inputs
+            }
+            None => random_inputs(seed, 200),
+        };
         random.insert(module, inputs.iter().map(|i| hex(i)).collect::<Vec<_>>());
         let mut codec_digests = BTreeMap::new();
         for (group, all) in groups(module, version, &inputs) {

@@ -85,7 +85,9 @@ def main(args):
         sys.path.insert(0, "tools")
         import gen_source_codecs as tables
 
-        modules = [m for m in tables.source_modules() if m not in tables.NOT_TABULATED]
+        # Every text codec this layer decodes, by table or by algorithm (not the UTF-8 ones serc
+        # decodes itself, nor `undefined`, which fails before anything is compiled).
+        modules = [m for m in tables.source_modules() if m not in ("utf_8", "utf_8_sig", "undefined")]
         result = {m: derive(m) for m in modules}
         if len(args) > 2 and args[1] == "--check":
             text = open(args[2]).read()
@@ -101,8 +103,11 @@ def main(args):
 
         sources = tables.source_modules()
         aliases = {a: m for a, m in encodings.aliases.aliases.items() if m in sources}
+        not_text = tables.binary_modules()
+        binary_aliases = {a: m for a, m in encodings.aliases.aliases.items() if m in not_text}
         with open(args[1], "w") as f:
-            json.dump({"interns": result, "modules": sources, "aliases": aliases}, f)
+            json.dump({"interns": result, "modules": sources, "aliases": aliases,
+                       "binary_modules": not_text, "binary_aliases": binary_aliases}, f)
         return 0
     # merge: one Rust file, distinct lists shared between targets.
     lists, by_version, registries = [], {}, {}
@@ -150,6 +155,15 @@ def main(args):
         lines.append(f"/// CPython {version}: `encodings.aliases.aliases` for those modules, sorted.")
         lines.append(f"pub const ALIASES_{suffix}: &[(&str, &str)] = &[")
         lines += [f'    ("{a}", "{m}"),' for a, m in sorted(registry["aliases"].items())]
+        lines += ["];", ""]
+        lines.append(f"/// CPython {version}: codec modules of `encodings` that are not text encodings")
+        lines.append("/// (bytes-to-bytes or str-to-str), which a cookie may name but not decode with, sorted.")
+        lines.append(f"pub const BINARY_MODULES_{suffix}: &[&str] = &[")
+        lines += [f'    "{m}",' for m in sorted(registry["binary_modules"])]
+        lines += ["];", ""]
+        lines.append(f"/// CPython {version}: the aliases of those modules, sorted.")
+        lines.append(f"pub const BINARY_ALIASES_{suffix}: &[(&str, &str)] = &[")
+        lines += [f'    ("{a}", "{m}"),' for a, m in sorted(registry["binary_aliases"].items())]
         lines += ["];", ""]
     with open("src/compile/decoding/names_list.rs", "w") as f:
         f.write("\n".join(lines))

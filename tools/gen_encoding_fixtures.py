@@ -96,7 +96,86 @@ def main():
         with open(f"{OUT}/bom_{name}.py", "wb") as f:
             f.write(b"\xef\xbb\xbf# coding: " + name.encode() + b"\nx = 1\n")
         written += 1
-    print(f"wrote {written} fixtures for {len(names)} codecs")
+    written += algorithmic()
+    print(f"wrote {written} fixtures for {len(names)} table codecs and the algorithmic ones")
+
+
+# The codecs src/compile/decoding/algorithmic decodes, with the characters their programs draw
+# from (kept where the codec round-trips them), and a sequence each one rejects.
+ALGORITHMIC = {
+    "utf_7": ("\u00c0-\u024f\u0391-\u03c9\u4e00-\u4fff", b"+AOk\x80"),
+    "unicode_escape": ("\u00a1-\u00ff\u0100-\u017f\u4e00-\u4fff", b"\\x4"),
+    "raw_unicode_escape": ("\u00a1-\u00ff\u0100-\u017f\u4e00-\u4fff", b"\\u12"),
+    "hz": ("\u4e00-\u9fa5\u3001-\u3011", b"~{\x7f\x7f~}"),
+    "iso2022_kr": ("\uac00-\ud7a3\u4e00-\u9fa5", b"\x1b$)C\x0e\x7f\x7f\x0f"),
+    "iso2022_jp": ("\u3041-\u30f6\u4e00-\u9fa5", b"\x1b$B\x7f\x7f\x1b(B"),
+    "iso2022_jp_1": ("\u3041-\u30f6\u4e00-\u9fa5", b"\x1b$(D\x21\x21\x1b(B"),
+    "iso2022_jp_2": ("\u3041-\u30f6\uac00-\ud7a3\u00c0-\u00ff\u0391-\u03c9", b"\x1b.A\x1bN\x80"),
+    "iso2022_jp_2004": ("\u3041-\u30f6\u4e00-\u9fa5", b"\x1b$(Q\x7f\x7f\x1b(B"),
+    "iso2022_jp_3": ("\u3041-\u30f6\u4e00-\u9fa5", b"\x1b$(O\x7f\x7f\x1b(B"),
+    "iso2022_jp_ext": ("\u3041-\u30f6\uff61-\uff9f\u4e00-\u9fa5", b"\x1b(I\x7f\x1b(B"),
+}
+
+
+def algorithmic():
+    """A program per algorithmic codec, encoded by CPython's own encoder; its CRLF twin; one
+    with a rejected sequence; the UTF-16/32 cookies over ASCII text (which CPython decodes as
+    that codec anyway); and cookies naming codecs that are not text encodings."""
+    written = 0
+    for name, (ranges, bad) in ALGORITHMIC.items():
+        rng = random.Random(zlib.crc32(name.encode()))
+        pool = []
+        for first, last in zip(ranges[0::3], ranges[2::3]):
+            pool += [chr(c) for c in range(ord(first), ord(last) + 1)]
+        chars = [c for c in rng.sample(pool, min(len(pool), 400)) if roundtrips(c, name)]
+        text = [(c.encode(name), c) for c in chars if printable(c)]
+        idents = [(c.encode(name), c) for c in chars if c.isidentifier()]
+        body = program_text(rng, text, idents)
+        source = b"# -*- coding: " + name.encode() + b" -*-\n" + body.encode(name)
+        for suffix, data in [("", source), ("_crlf", source.replace(b"\n", b"\r\n"))]:
+            with open(f"{OUT}/{name}{suffix}.py", "wb") as f:
+                f.write(data)
+            written += 1
+        with open(f"{OUT}/{name}_undecodable.py", "wb") as f:
+            f.write(b"# coding: " + name.encode() + b"\r\nx = 1\r\ns = '" + bad + b"'\n")
+        written += 1
+    for name in ["utf_16", "utf-16-be", "utf_32", "utf-32-le", "U16", "utf_16_le"]:
+        with open(f"{OUT}/wide_{name.replace('-', '_')}.py", "wb") as f:
+            f.write(b"# coding: " + name.encode() + b"\nx = 1\n")
+        written += 1
+    # A single shift into a G2 no decoder serves: CPython raises RuntimeError, not SyntaxError.
+    with open(f"{OUT}/iso2022_jp_2_internal.py", "wb") as f:
+        f.write(b"# coding: iso2022_jp_2\nx = 1\n\x1b.J\x1bNx\n")
+    written += 1
+    for name in ["rot13", "hex", "Base64", "quoted-printable", "zlib_codec"]:
+        with open(f"{OUT}/binary_{name.replace('-', '_').lower()}.py", "wb") as f:
+            f.write(b"# coding: " + name.encode() + b"\nx = 1\n")
+        written += 1
+    return written
+
+
+def roundtrips(ch, name):
+    try:
+        return ch.encode(name).decode(name) == ch
+    except UnicodeError:
+        return False
+
+
+def program_text(rng, text, idents):
+    """The program of `program` as text (the algorithmic codecs encode whole strings)."""
+    pick = lambda pool, n: "".join(rng.choice(pool)[1] for _ in range(n))  # noqa: E731
+    ident = (pick(idents, 1) + pick(idents, 2)) if idents else "name_ascii"
+    return "\n".join([
+        "# " + pick(text, 12),
+        "s = '" + pick(text, 8) + "'; " + ident + " = len(s)  # " + pick(text, 4),
+        "def f(" + ident + "=s, t='" + pick(text, 3) + "'):",
+        "    \"\"\"" + pick(text, 6) + "\"\"\"",
+        "    return f'" + pick(text, 2) + "{" + ident + "!r}" + pick(text, 2) + "' + t",
+        "class C:  # " + pick(text, 3),
+        "    " + ident + " = {'" + pick(text, 2) + "': (1, '" + pick(text, 5) + "')}",
+        "print(f(), C." + ident + ", " + ident + ")",
+        "",
+    ])
 
 
 main()

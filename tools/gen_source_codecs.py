@@ -61,6 +61,20 @@ def source_modules():
     return sorted(out)
 
 
+def binary_modules():
+    """Codec modules of the encodings package that are not text encodings: a cookie naming one
+    makes the tokenizer fail with "'NAME' is not a text encoding"."""
+    out = []
+    for info in pkgutil.iter_modules(encodings.__path__):
+        try:
+            codec = codecs.lookup(info.name)
+        except LookupError:
+            continue
+        if not getattr(codec, "_is_text_encoding", True):
+            out.append(info.name)
+    return sorted(out)
+
+
 def attempt(data, name):
     try:
         return ("ok", data.decode(name))

@@ -9,15 +9,25 @@ tests/encodings.rs (`groups`).
 """
 import json
 import sys
+import warnings
 import zlib
+
+# The escape codecs warn about unknown escapes; the warning does not change the result.
+warnings.simplefilter("ignore")
 
 
 
 def line(data, name):
+    """What the tokenizer makes of `data` in codec `name`: it decodes, then re-encodes the text
+    as UTF-8 (which fails on the lone surrogates the escape codecs and UTF-7 can produce)."""
     try:
-        return "ok:" + data.decode(name)
-    except UnicodeDecodeError as error:
+        text = data.decode(name)
+        text.encode("utf-8")
+        return "ok:" + text
+    except UnicodeError as error:
         return "err:" + str(error)
+    except RuntimeError as error:  # iso2022_jp_2's single shift into an undecodable G2
+        return "err:RuntimeError: " + str(error)
 
 
 def groups(name, random_inputs):

@@ -6,6 +6,7 @@
 //! engines are handed the text. The tokenizer decodes a string source whole, after turning
 //! `\r\n` and `\r` into `\n` and appending a final `\n`, so error positions count in that buffer.
 
+mod algorithmic;
 mod codec;
 mod interns;
 mod names;
@@ -38,9 +39,11 @@ pub enum Undecodable {
     Codec(String),
     /// A UTF-8 byte-order mark and a cookie naming another codec: the cookie's name.
     BomConflict(String),
-    /// CPython decodes with this codec (stateful or not a byte table), this layer does not:
-    /// the cookie's name.
+    /// CPython decodes with this codec, this layer does not: the cookie's name.
     Unsupported(String),
+    /// The codec raised an exception other than a `UnicodeError`, which `compile` passes on
+    /// as is (`RuntimeError: internal codec error`): its `str()`.
+    Runtime(String),
 }
 
 const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
@@ -50,16 +53,31 @@ pub fn tabulated_modules() -> impl Iterator<Item = &'static str> {
     codec::modules()
 }
 
-/// `bytes.decode(module)` with a table of this layer, as CPython `version` decodes: the text, or
-/// `str(UnicodeDecodeError)`; `None` when there is no table for `module`. For checking the
-/// tables against CPython.
+/// `bytes.decode(module)` with a table or an algorithm of this layer, as CPython `version`'s
+/// tokenizer decodes: the text, or `str()` of CPython's exception; `None` when this layer does
+/// not decode `module`. For checking the codecs against CPython.
 pub fn decode_with(
     module: &str,
     version: serc::PythonVersion,
     bytes: &[u8],
 ) -> Option<Result<String, String>> {
-    let codec = codec::lookup(module, version)?;
-    Some(codec.decode(bytes).map_err(|error| error.to_string()))
+    if let Some(codec) = codec::lookup(module, version) {
+        return Some(codec.decode(bytes).map_err(|error| error.to_string()));
+    }
+    let decoder = algorithmic::lookup(module)?;
+    Some(
+        decoder(bytes)
+            .and_then(|code_points| algorithmic::into_text(&code_points))
+            .map_err(|failure| match failure {
+                algorithmic::Failure::Unicode(message) => message,
+                algorithmic::Failure::Runtime(message) => format!("RuntimeError: {message}"),
+            }),
+    )
+}
+
+/// The modules of `encodings` decoded by an algorithm of this layer (UTF-16, UTF-7, ...).
+pub fn algorithmic_modules() -> impl Iterator<Item = &'static str> {
+    algorithmic::modules()
 }
 
 /// Decodes `source` as CPython `version`'s tokenizer does (the names a cookie may use differ
@@ -74,25 +92,42 @@ pub fn decode(source: &[u8], version: serc::PythonVersion) -> Result<Decoded<'_>
             serc::SourceDecodeError::UnsupportedEncoding(name)
             | serc::SourceDecodeError::InvalidEncoding(name),
         ) => {
-            let Some(module) = names::module_for(&name, version) else {
+            let module = names::module_for(&name, version);
+            let binary = module.is_none() && names::is_binary_codec(&name, version);
+            if (module.is_some() || binary) && source.starts_with(UTF8_BOM) {
+                return Err(Undecodable::BomConflict(name));
+            }
+            if binary {
+                // `codecs.lookup` finds it; the tokenizer's text-encoding check refuses it.
+                return Err(Undecodable::Codec(format!(
+                    "'{name}' is not a text encoding; use codecs.decode() to handle arbitrary \
+                     codecs"
+                )));
+            }
+            let Some(module) = module else {
                 return Err(Undecodable::Serc(
                     serc::SourceDecodeError::UnsupportedEncoding(name),
                 ));
             };
-            if source.starts_with(UTF8_BOM) {
-                return Err(Undecodable::BomConflict(name));
-            }
             if module == "undefined" {
                 // `encodings.undefined` refuses every input.
                 return Err(Undecodable::Codec("undefined encoding".to_owned()));
             }
-            let Some(codec) = codec::lookup(module, version) else {
+            let (buffer, appended) = tokenizer_buffer(source);
+            let mut text = if let Some(codec) = codec::lookup(module, version) {
+                codec
+                    .decode(&buffer)
+                    .map_err(|error| Undecodable::Codec(error.to_string()))?
+            } else if let Some(decoder) = algorithmic::lookup(module) {
+                decoder(&buffer)
+                    .and_then(|code_points| algorithmic::into_text(&code_points))
+                    .map_err(|failure| match failure {
+                        algorithmic::Failure::Unicode(message) => Undecodable::Codec(message),
+                        algorithmic::Failure::Runtime(message) => Undecodable::Runtime(message),
+                    })?
+            } else {
                 return Err(Undecodable::Unsupported(name));
             };
-            let (buffer, appended) = tokenizer_buffer(source);
-            let mut text = codec
-                .decode(&buffer)
-                .map_err(|error| Undecodable::Codec(error.to_string()))?;
             if appended && text.ends_with('\n') {
                 text.pop();
             }
@@ -155,5 +190,28 @@ mod tests {
             panic!("0x98 is undefined in cp1250");
         };
         assert!(error.contains("byte 0x98 in position 22:"), "{error}");
+    }
+
+    /// CPython 3.12.7-3.15.0rc1 (oracles): a codec that is not a text encoding is found, then
+    /// refused with the cookie's name as written.
+    #[test]
+    fn binary_codecs_are_not_text_encodings() {
+        for (cookie, name) in [("rot13", "rot13"), ("Quoted-Printable", "Quoted-Printable")] {
+            let source = format!("# coding: {cookie}\nx = 1\n");
+            let Err(Undecodable::Codec(error)) = decode(source.as_bytes(), V314) else {
+                panic!("{cookie} must be refused");
+            };
+            assert_eq!(
+                error,
+                format!(
+                    "'{name}' is not a text encoding; use codecs.decode() to handle arbitrary \
+                     codecs"
+                )
+            );
+        }
+        assert!(matches!(
+            decode(b"# coding: mbcs\nx = 1\n", V314),
+            Err(Undecodable::Serc(_))
+        ));
     }
 }

@@ -28,13 +28,14 @@ pub fn normalise(name: &str) -> String {
     out
 }
 
-/// The modules and aliases of CPython `version` (they differ: 3.15 adds dozens of aliases).
-fn registry(
-    version: serc::PythonVersion,
-) -> (
+type Registry = (
     &'static [&'static str],
     &'static [(&'static str, &'static str)],
-) {
+);
+
+/// The text-codec modules and aliases of CPython `version` (they differ: 3.15 adds dozens of
+/// aliases).
+fn registry(version: serc::PythonVersion) -> Registry {
     match version {
         serc::PythonVersion::Py312 => (list::MODULES_312, list::ALIASES_312),
         serc::PythonVersion::Py313 => (list::MODULES_313, list::ALIASES_313),
@@ -43,10 +44,30 @@ fn registry(
     }
 }
 
+/// The codec modules of CPython `version` that are not text encodings (`rot_13`,
+/// `base64_codec`, ...), and their aliases.
+fn binary_registry(version: serc::PythonVersion) -> Registry {
+    match version {
+        serc::PythonVersion::Py312 => (list::BINARY_MODULES_312, list::BINARY_ALIASES_312),
+        serc::PythonVersion::Py313 => (list::BINARY_MODULES_313, list::BINARY_ALIASES_313),
+        serc::PythonVersion::Py314 => (list::BINARY_MODULES_314, list::BINARY_ALIASES_314),
+        serc::PythonVersion::Py315 => (list::BINARY_MODULES_315, list::BINARY_ALIASES_315),
+    }
+}
+
 /// The module of CPython `version`'s `encodings` package that decodes a source whose cookie
 /// names `name`, or `None` when CPython reports the encoding unknown.
 pub fn module_for(name: &str, version: serc::PythonVersion) -> Option<&'static str> {
-    let (modules, aliases) = registry(version);
+    resolve(name, registry(version))
+}
+
+/// Whether `name` is a codec of CPython `version` that is not a text encoding: the tokenizer
+/// then fails with "'NAME' is not a text encoding" instead of "unknown encoding".
+pub fn is_binary_codec(name: &str, version: serc::PythonVersion) -> bool {
+    resolve(name, binary_registry(version)).is_some()
+}
+
+fn resolve(name: &str, (modules, aliases): Registry) -> Option<&'static str> {
     let name = normalise(name);
     let alias = |key: &str| {
         aliases
@@ -75,8 +96,10 @@ mod tests {
 
     #[test]
     fn the_lists_are_sorted_for_binary_search() {
-        for version in VERSIONS {
-            let (modules, aliases) = registry(version);
+        for (modules, aliases) in VERSIONS
+            .into_iter()
+            .flat_map(|version| [registry(version), binary_registry(version)])
+        {
             assert!(modules.is_sorted());
             assert!(aliases.is_sorted_by_key(|(alias, _)| *alias));
         }

@@ -432,6 +432,33 @@ pub const ALIASES_312: &[(&str, &str)] = &[
     ("x_mac_trad_chinese", "big5"),
 ];
 
+/// CPython 3.12: codec modules of `encodings` that are not text encodings
+/// (bytes-to-bytes or str-to-str), which a cookie may name but not decode with, sorted.
+pub const BINARY_MODULES_312: &[&str] = &[
+    "base64_codec",
+    "bz2_codec",
+    "hex_codec",
+    "quopri_codec",
+    "rot_13",
+    "uu_codec",
+    "zlib_codec",
+];
+
+/// CPython 3.12: the aliases of those modules, sorted.
+pub const BINARY_ALIASES_312: &[(&str, &str)] = &[
+    ("base64", "base64_codec"),
+    ("base_64", "base64_codec"),
+    ("bz2", "bz2_codec"),
+    ("hex", "hex_codec"),
+    ("quopri", "quopri_codec"),
+    ("quoted_printable", "quopri_codec"),
+    ("quotedprintable", "quopri_codec"),
+    ("rot13", "rot_13"),
+    ("uu", "uu_codec"),
+    ("zip", "zlib_codec"),
+    ("zlib", "zlib_codec"),
+];
+
 /// CPython 3.13: modules of `encodings` that decode source text, sorted.
 pub const MODULES_313: &[&str] = &[
     "ascii",
@@ -863,6 +890,33 @@ pub const ALIASES_313: &[(&str, &str)] = &[
     ("x_mac_korean", "euc_kr"),
     ("x_mac_simp_chinese", "gb2312"),
     ("x_mac_trad_chinese", "big5"),
+];
+
+/// CPython 3.13: codec modules of `encodings` that are not text encodings
+/// (bytes-to-bytes or str-to-str), which a cookie may name but not decode with, sorted.
+pub const BINARY_MODULES_313: &[&str] = &[
+    "base64_codec",
+    "bz2_codec",
+    "hex_codec",
+    "quopri_codec",
+    "rot_13",
+    "uu_codec",
+    "zlib_codec",
+];
+
+/// CPython 3.13: the aliases of those modules, sorted.
+pub const BINARY_ALIASES_313: &[(&str, &str)] = &[
+    ("base64", "base64_codec"),
+    ("base_64", "base64_codec"),
+    ("bz2", "bz2_codec"),
+    ("hex", "hex_codec"),
+    ("quopri", "quopri_codec"),
+    ("quoted_printable", "quopri_codec"),
+    ("quotedprintable", "quopri_codec"),
+    ("rot13", "rot_13"),
+    ("uu", "uu_codec"),
+    ("zip", "zlib_codec"),
+    ("zlib", "zlib_codec"),
 ];
 
 /// CPython 3.14: modules of `encodings` that decode source text, sorted.
@@ -1302,6 +1356,33 @@ pub const ALIASES_314: &[(&str, &str)] = &[
     ("x_mac_korean", "euc_kr"),
     ("x_mac_simp_chinese", "gb2312"),
     ("x_mac_trad_chinese", "big5"),
+];
+
+/// CPython 3.14: codec modules of `encodings` that are not text encodings
+/// (bytes-to-bytes or str-to-str), which a cookie may name but not decode with, sorted.
+pub const BINARY_MODULES_314: &[&str] = &[
+    "base64_codec",
+    "bz2_codec",
+    "hex_codec",
+    "quopri_codec",
+    "rot_13",
+    "uu_codec",
+    "zlib_codec",
+];
+
+/// CPython 3.14: the aliases of those modules, sorted.
+pub const BINARY_ALIASES_314: &[(&str, &str)] = &[
+    ("base64", "base64_codec"),
+    ("base_64", "base64_codec"),
+    ("bz2", "bz2_codec"),
+    ("hex", "hex_codec"),
+    ("quopri", "quopri_codec"),
+    ("quoted_printable", "quopri_codec"),
+    ("quotedprintable", "quopri_codec"),
+    ("rot13", "rot_13"),
+    ("uu", "uu_codec"),
+    ("zip", "zlib_codec"),
+    ("zlib", "zlib_codec"),
 ];
 
 /// CPython 3.15: modules of `encodings` that decode source text, sorted.
@@ -1804,4 +1885,31 @@ pub const ALIASES_315: &[(&str, &str)] = &[
     ("x_mac_korean", "euc_kr"),
     ("x_mac_simp_chinese", "gb2312"),
     ("x_mac_trad_chinese", "big5"),
+];
+
+/// CPython 3.15: codec modules of `encodings` that are not text encodings
+/// (bytes-to-bytes or str-to-str), which a cookie may name but not decode with, sorted.
+pub const BINARY_MODULES_315: &[&str] = &[
+    "base64_codec",
+    "bz2_codec",
+    "hex_codec",
+    "quopri_codec",
+    "rot_13",
+    "uu_codec",
+    "zlib_codec",
+];
+
+/// CPython 3.15: the aliases of those modules, sorted.
+pub const BINARY_ALIASES_315: &[(&str, &str)] = &[
+    ("base64", "base64_codec"),
+    ("base_64", "base64_codec"),
+    ("bz2", "bz2_codec"),
+    ("hex", "hex_codec"),
+    ("quopri", "quopri_codec"),
+    ("quoted_printable", "quopri_codec"),
+    ("quotedprintable", "quopri_codec"),
+    ("rot13", "rot_13"),
+    ("uu", "uu_codec"),
+    ("zip", "zlib_codec"),
+    ("zlib", "zlib_codec"),
 ];

@@ -241,6 +241,12 @@ fn undecodable_exception(
             0,
             format!("the embedded compiler cannot decode source encoding '{name}'"),
         ),
+        // Not a SyntaxError: py_compile prints `Sorry: RuntimeError: ...`.
+        Undecodable::Runtime(message) => PyException {
+            kind: "RuntimeError",
+            msg: message.clone(),
+            ..PyException::default()
+        },
     }
 }
 
