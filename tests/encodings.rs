@@ -116,6 +116,15 @@ fn random_inputs(seed: u64, count: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// A punycode error positioned past `i32::MAX`, which only a 64-bit CPython can report.
+fn beyond_32_bits(line: &str) -> bool {
+    line.split("in position ")
+        .nth(1)
+        .and_then(|rest| rest.split([':', '-']).next())
+        .and_then(|start| start.parse::<u64>().ok())
+        .is_some_and(|start| start >= 1 << 31)
+}
+
 /// The pieces random inputs of an algorithmic codec are made of: what its decoder branches on.
 fn algorithm_alphabet(module: &str) -> Option<&'static [&'static [u8]]> {
     Some(match module {
@@ -219,6 +228,29 @@ fn algorithm_alphabet(module: &str) -> Option<&'static [&'static [u8]]> {
             b"a",
             b"\x01",
             b"\x1b(Z",
+        ],
+        "punycode" | "idna" => &[
+            b"-",
+            b"-",
+            b".",
+            b".",
+            b"xn--",
+            b"XN--",
+            b"a",
+            b"z",
+            b"Z",
+            b"0",
+            b"9",
+            b"ba",
+            b"bcher-kva",
+            b"zz99",
+            b"\n",
+            b" ",
+            b"\xe9",
+            b"\x80",
+            b"#",
+            b"ZZZZZZZZ",
+            b"9999",
         ],
         "hz" => &[
             b"~{",
@@ -324,9 +356,10 @@ fn check_tables(target: &str) {
     let mut digests = BTreeMap::new();
     let mut ours_by_group = BTreeMap::new();
     let mut sequences = 0usize;
+    let mut unsupported = Vec::new();
     for (index, &module) in modules.iter().enumerate() {
         let seed = 0x9E37_79B9 + index as u64;
-        let inputs = match algorithm_alphabet(module) {
+        let mut inputs = match algorithm_alphabet(module) {
             Some(alphabet) => {
                 let mut inputs = every_code(module);
                 inputs.extend(alphabet_inputs(seed, 3000, alphabet));
@@ -334,6 +367,19 @@ fn check_tables(target: &str) {
             }
             None => random_inputs(seed, 200),
         };
+        // idna refuses a label that would need nameprep's round trip (src/compile/decoding/
+        // algorithmic/idna.rs): those inputs are left out, counted, and bounded below.
+        // Also left out: punycode positions past 2**31, where the oracle's 32-bit CPython
+        // raises OverflowError and 64-bit CPython reports the position (checked with native
+        // 3.13.0; pinned by a unit test in idna.rs).
+        let before = inputs.len();
+        inputs.retain(|data| {
+            let ours = line(module, version, data);
+            ours != format!("err:{}", decoding::UNSUPPORTED) && !beyond_32_bits(&ours)
+        });
+        if inputs.len() != before {
+            unsupported.push((module, before - inputs.len(), before));
+        }
         random.insert(module, inputs.iter().map(|i| hex(i)).collect::<Vec<_>>());
         let mut codec_digests = BTreeMap::new();
         for (group, all) in groups(module, version, &inputs) {
@@ -396,6 +442,16 @@ fn check_tables(target: &str) {
         mismatches.len()
     );
     assert!(mismatches.is_empty(), "{}", report);
+    for (module, left_out, of) in unsupported {
+        println!(
+            "codec tables {target}: {module}: {left_out} of {of} random inputs left out \
+             (refused, or positions past 32 bits)"
+        );
+        assert!(
+            matches!(module, "idna" | "punycode") && left_out * 10 < of,
+            "{module}: {left_out} of {of} inputs left out"
+        );
+    }
 }
 
 /// Compiles every fixture with our binary (`compiler` is `serc` or `rustpython`) and with the

@@ -143,6 +143,19 @@ def algorithmic():
         with open(f"{OUT}/wide_{name.replace('-', '_')}.py", "wb") as f:
             f.write(b"# coding: " + name.encode() + b"\nx = 1\n")
         written += 1
+    # idna decodes ASCII text without an ACE label as itself; punycode fails on any program.
+    for name, data in [
+        ("idna", b"# coding: idna\nimport os.path\nx = 'a.b.c'  # ...\nprint(os.path.join(x, '.'))\n"),
+        ("idna_crlf", b"# coding: idna\r\nx = 'a..b.'\r\n"),
+        ("idna_undecodable", b"# coding: idna\nx = 'caf\xe9.com'\n"),
+        ("idna_ace_incomplete", b"# coding: idna\nx = 'a.xn--zz99.a'\n"),
+        ("IDNA_ace_upper", b"# coding: IDNA\nx = 'a.XN--zz99'\n"),
+        ("punycode", b"# coding: punycode\nx = 1\n"),
+        ("punycode_ascii", b"# coding: punycode\nx = 'caf\xe9'-1\n"),
+    ]:
+        with open(f"{OUT}/{name}.py", "wb") as f:
+            f.write(data)
+        written += 1
     # A single shift into a G2 no decoder serves: CPython raises RuntimeError, not SyntaxError.
     with open(f"{OUT}/iso2022_jp_2_internal.py", "wb") as f:
         f.write(b"# coding: iso2022_jp_2\nx = 1\n\x1b.J\x1bNx\n")

@@ -26,8 +26,8 @@ def line(data, name):
         return "ok:" + text
     except UnicodeError as error:
         return "err:" + str(error)
-    except RuntimeError as error:  # iso2022_jp_2's single shift into an undecodable G2
-        return "err:RuntimeError: " + str(error)
+    except (RuntimeError, OverflowError) as error:  # iso2022_jp_2's G2; punycode's positions
+        return f"err:{type(error).__name__}: {error}"
 
 
 def groups(name, random_inputs):

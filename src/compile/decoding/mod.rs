@@ -42,8 +42,11 @@ pub enum Undecodable {
     /// CPython decodes with this codec, this layer does not: the cookie's name.
     Unsupported(String),
     /// The codec raised an exception other than a `UnicodeError`, which `compile` passes on
-    /// as is (`RuntimeError: internal codec error`): its `str()`.
-    Runtime(String),
+    /// as is (`RuntimeError: internal codec error`): its class and `str()`.
+    Raised {
+        kind: &'static str,
+        message: String,
+    },
 }
 
 const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
@@ -64,16 +67,20 @@ pub fn decode_with(
     if let Some(codec) = codec::lookup(module, version) {
         return Some(codec.decode(bytes).map_err(|error| error.to_string()));
     }
-    let decoder = algorithmic::lookup(module)?;
+    let decoded = algorithmic::decode(module, bytes, version)?;
     Some(
-        decoder(bytes)
+        decoded
             .and_then(|code_points| algorithmic::into_text(&code_points))
             .map_err(|failure| match failure {
                 algorithmic::Failure::Unicode(message) => message,
-                algorithmic::Failure::Runtime(message) => format!("RuntimeError: {message}"),
+                algorithmic::Failure::Raised { kind, message } => format!("{kind}: {message}"),
+                algorithmic::Failure::Unsupported => UNSUPPORTED.to_owned(),
             }),
     )
 }
+
+/// What [`decode_with`] answers for an input an algorithm of this layer does not decode.
+pub const UNSUPPORTED: &str = "unsupported by this layer";
 
 /// The modules of `encodings` decoded by an algorithm of this layer (UTF-16, UTF-7, ...).
 pub fn algorithmic_modules() -> impl Iterator<Item = &'static str> {
@@ -118,12 +125,15 @@ pub fn decode(source: &[u8], version: serc::PythonVersion) -> Result<Decoded<'_>
                 codec
                     .decode(&buffer)
                     .map_err(|error| Undecodable::Codec(error.to_string()))?
-            } else if let Some(decoder) = algorithmic::lookup(module) {
-                decoder(&buffer)
+            } else if let Some(decoded) = algorithmic::decode(module, &buffer, version) {
+                decoded
                     .and_then(|code_points| algorithmic::into_text(&code_points))
                     .map_err(|failure| match failure {
                         algorithmic::Failure::Unicode(message) => Undecodable::Codec(message),
-                        algorithmic::Failure::Runtime(message) => Undecodable::Runtime(message),
+                        algorithmic::Failure::Raised { kind, message } => {
+                            Undecodable::Raised { kind, message }
+                        }
+                        algorithmic::Failure::Unsupported => Undecodable::Unsupported(name.clone()),
                     })?
             } else {
                 return Err(Undecodable::Unsupported(name));

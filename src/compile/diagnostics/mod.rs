@@ -242,8 +242,8 @@ fn undecodable_exception(
             format!("the embedded compiler cannot decode source encoding '{name}'"),
         ),
         // Not a SyntaxError: py_compile prints `Sorry: RuntimeError: ...`.
-        Undecodable::Runtime(message) => PyException {
-            kind: "RuntimeError",
+        Undecodable::Raised { kind, message } => PyException {
+            kind,
             msg: message.clone(),
             ..PyException::default()
         },

@@ -172,7 +172,10 @@ enum Stop {
 
 fn failure(codec: &str, bytes: &[u8], position: usize, stop: Stop) -> Failure {
     match stop {
-        Stop::Internal => Failure::Runtime("internal codec error".to_owned()),
+        Stop::Internal => Failure::Raised {
+            kind: "RuntimeError",
+            message: "internal codec error".to_owned(),
+        },
         Stop::Illegal(length) => super::error(
             codec,
             bytes,

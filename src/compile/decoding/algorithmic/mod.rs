@@ -1,6 +1,7 @@
 //! The codecs of CPython's `encodings` package that are algorithms rather than byte tables:
 //! UTF-16 and UTF-32 (each byte order), UTF-7, the `unicode_escape` and `raw_unicode_escape`
-//! codecs, and the 7-bit CJK codecs (ISO-2022-KR, ISO-2022-JP and its variants, HZ).
+//! codecs, the 7-bit CJK codecs (ISO-2022-KR, ISO-2022-JP and its variants, HZ), `punycode`
+//! and `idna`.
 //!
 //! Why by hand: a table cannot hold them (their meaning depends on state: a byte-order mark,
 //! a shift sequence, a backslash), and each is short. Each follows CPython's decoder in
@@ -13,44 +14,52 @@
 //! [`into_text`]).
 
 mod escapes;
+mod idna;
 mod iso2022;
 mod utf16_32;
 mod utf7;
 
 use super::codec::DecodeError;
 
-/// A decoder: the code points, or the exception CPython raises.
-type Decoder = fn(&[u8]) -> Result<Vec<u32>, Failure>;
-
 /// The exception a codec raises.
 pub enum Failure {
     /// A `UnicodeError` (the tokenizer reports it as a `SyntaxError`): its `str()`.
     Unicode(String),
-    /// Any other exception (`RuntimeError: internal codec error`), which `compile` lets
-    /// through as is: its `str()`.
-    Runtime(String),
+    /// Any other exception (`RuntimeError: internal codec error`, punycode's
+    /// `OverflowError`), which `compile` lets through as is: its class and `str()`.
+    Raised { kind: &'static str, message: String },
+    /// An input this port does not decode although CPython may (see `idna`).
+    Unsupported,
 }
 
-/// The decoder of the `encodings` module `module`, if it is one of these algorithms.
-pub fn lookup(module: &str) -> Option<Decoder> {
+/// Decodes `bytes` with the `encodings` module `module` as CPython `version` does: the code
+/// points or the exception; `None` when `module` is not one of these algorithms.
+pub fn decode(
+    module: &str,
+    bytes: &[u8],
+    version: serc::PythonVersion,
+) -> Option<Result<Vec<u32>, Failure>> {
+    let py312 = version == serc::PythonVersion::Py312;
     Some(match module {
-        "utf_16" => utf16_32::utf_16,
-        "utf_16_le" => utf16_32::utf_16_le,
-        "utf_16_be" => utf16_32::utf_16_be,
-        "utf_32" => utf16_32::utf_32,
-        "utf_32_le" => utf16_32::utf_32_le,
-        "utf_32_be" => utf16_32::utf_32_be,
-        "utf_7" => utf7::decode,
-        "unicode_escape" => escapes::unicode_escape,
-        "raw_unicode_escape" => escapes::raw_unicode_escape,
-        "iso2022_kr" => iso2022::iso2022_kr,
-        "iso2022_jp" => iso2022::iso2022_jp,
-        "iso2022_jp_1" => iso2022::iso2022_jp_1,
-        "iso2022_jp_2" => iso2022::iso2022_jp_2,
-        "iso2022_jp_2004" => iso2022::iso2022_jp_2004,
-        "iso2022_jp_3" => iso2022::iso2022_jp_3,
-        "iso2022_jp_ext" => iso2022::iso2022_jp_ext,
-        "hz" => iso2022::hz,
+        "utf_16" => utf16_32::utf_16(bytes),
+        "utf_16_le" => utf16_32::utf_16_le(bytes),
+        "utf_16_be" => utf16_32::utf_16_be(bytes),
+        "utf_32" => utf16_32::utf_32(bytes),
+        "utf_32_le" => utf16_32::utf_32_le(bytes),
+        "utf_32_be" => utf16_32::utf_32_be(bytes),
+        "utf_7" => utf7::decode(bytes),
+        "unicode_escape" => escapes::unicode_escape(bytes),
+        "raw_unicode_escape" => escapes::raw_unicode_escape(bytes),
+        "iso2022_kr" => iso2022::iso2022_kr(bytes),
+        "iso2022_jp" => iso2022::iso2022_jp(bytes),
+        "iso2022_jp_1" => iso2022::iso2022_jp_1(bytes),
+        "iso2022_jp_2" => iso2022::iso2022_jp_2(bytes),
+        "iso2022_jp_2004" => iso2022::iso2022_jp_2004(bytes),
+        "iso2022_jp_3" => iso2022::iso2022_jp_3(bytes),
+        "iso2022_jp_ext" => iso2022::iso2022_jp_ext(bytes),
+        "hz" => iso2022::hz(bytes),
+        "punycode" => idna::punycode(bytes, py312),
+        "idna" => idna::idna(bytes, py312),
         _ => return None,
     })
 }
@@ -59,6 +68,7 @@ pub fn lookup(module: &str) -> Option<Decoder> {
 pub fn modules() -> impl Iterator<Item = &'static str> {
     [
         "hz",
+        "idna",
         "iso2022_jp",
         "iso2022_jp_1",
         "iso2022_jp_2",
@@ -66,6 +76,7 @@ pub fn modules() -> impl Iterator<Item = &'static str> {
         "iso2022_jp_3",
         "iso2022_jp_ext",
         "iso2022_kr",
+        "punycode",
         "raw_unicode_escape",
         "unicode_escape",
         "utf_16",
@@ -88,10 +99,23 @@ pub fn into_text(code_points: &[u32]) -> Result<String, Failure> {
         match char::from_u32(code_point) {
             Some(c) => text.push(c),
             None => {
-                return Err(Failure::Unicode(format!(
-                    "'utf-8' codec can't encode character '\\u{code_point:04x}' in position \
-                     {position}: surrogates not allowed"
-                )));
+                // The encoder reports the whole run of surrogates starting here.
+                let run = code_points[position..]
+                    .iter()
+                    .take_while(|&&c| (0xD800..0xE000).contains(&c))
+                    .count();
+                return Err(Failure::Unicode(if run == 1 {
+                    format!(
+                        "'utf-8' codec can't encode character '\\u{code_point:04x}' in position \
+                         {position}: surrogates not allowed"
+                    )
+                } else {
+                    format!(
+                        "'utf-8' codec can't encode characters in position {position}-{}: \
+                         surrogates not allowed",
+                        position + run - 1
+                    )
+                }));
             }
         }
     }
@@ -100,14 +124,24 @@ pub fn into_text(code_points: &[u32]) -> Result<String, Failure> {
 
 /// `str(UnicodeDecodeError)` for `bytes[start..end]`.
 fn error(codec: &str, bytes: &[u8], start: usize, end: usize, reason: &str) -> Failure {
-    Failure::Unicode(
-        DecodeError {
+    Failure::Unicode(error_text(codec, bytes, start, end, reason))
+}
+
+/// `UnicodeDecodeError.__str__`: one byte by value when the range is one byte inside the
+/// input, else the range (also for a start at the end, as punycode's errors can have).
+fn error_text(codec: &str, bytes: &[u8], start: usize, end: usize, reason: &str) -> String {
+    match bytes.get(start) {
+        Some(&first_byte) => DecodeError {
             start,
             end,
             reason: reason.to_owned(),
             codec: codec.to_owned(),
-            first_byte: bytes.get(start).copied().unwrap_or(0),
+            first_byte,
         }
         .to_string(),
-    )
+        None => format!(
+            "'{codec}' codec can't decode bytes in position {start}-{}: {reason}",
+            end - 1
+        ),
+    }
 }
