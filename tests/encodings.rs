@@ -95,13 +95,7 @@ fn groups(
 /// Fixed-seed byte strings: mostly bytes above 0x7F (where the codecs differ), some ASCII and
 /// newlines, 1 to 12 bytes long.
 fn random_inputs(seed: u64, count: usize) -> Vec<Vec<u8>> {
-    let mut state = seed;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = xorshift(seed);
     (0..count)
         .map(|_| {
             let length = 1 + (next() % 12) as usize;
@@ -312,13 +306,7 @@ fn every_code(module: &str) -> Vec<Vec<u8>> {
 
 /// Fixed-seed inputs of 0 to 10 pieces of `alphabet` each.
 fn alphabet_inputs(seed: u64, count: usize, alphabet: &[&[u8]]) -> Vec<Vec<u8>> {
-    let mut state = seed;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = xorshift(seed);
     (0..count)
         .map(|_| {
             let pieces = (next() % 11) as usize;
@@ -327,6 +315,17 @@ fn alphabet_inputs(seed: u64, count: usize, alphabet: &[&[u8]]) -> Vec<Vec<u8>> 
                 .collect()
         })
         .collect()
+}
+
+/// A fixed-seed xorshift64 stream (the random inputs of both kinds of codec).
+fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
 }
 
 fn hex(data: &[u8]) -> String {
