@@ -11,6 +11,8 @@
 //!   the identical rate (same tokens up to the error, same error) must stay above the ratchet
 //!   in [`MIN_MUTANTS_IDENTICAL`].
 //!
+//! - (c) the hand-written corner cases of `tests/lexer/cases.rs`: every one identical.
+//!
 //! Compared per token: CPython's kind name, start and end line, and the start and end columns
 //! of the token's text in characters (what `TokenizerIter` reports; -1 for the tokens CPython
 //! gives no column). An error matches when its class, message and line are the tokenizer's;
@@ -26,6 +28,8 @@
 //!
 //! Needs node and the oracle packages: `bash tests/oracle/setup.sh`.
 
+#[path = "lexer/cases.rs"]
+mod cases;
 #[path = "mutations/generator.rs"]
 mod generator;
 #[path = "oracle/harness.rs"]
@@ -42,8 +46,12 @@ use serde_json::{Value, json};
 
 /// Per mille of the mutants whose stream and error must be identical (seed 1, the bounded
 /// run): a ratchet, raise it as the port improves.
-const MIN_MUTANTS_IDENTICAL: &[(&str, usize)] =
-    &[("3.12", 1000), ("3.13", 1000), ("3.14", 1000), ("3.15", 1000)];
+const MIN_MUTANTS_IDENTICAL: &[(&str, usize)] = &[
+    ("3.12", 1000),
+    ("3.13", 1000),
+    ("3.14", 1000),
+    ("3.15", 1000),
+];
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).map_or(default, |v| {
@@ -168,10 +176,17 @@ fn error_mismatch(ours: Option<&LexError>, oracle: &Value, compiled: &Value) -> 
     None
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Set {
+    Corpus,
+    Mutant,
+    Edge,
+}
+
 struct Case {
     name: String,
     path: PathBuf,
-    mutant: bool,
+    set: Set,
 }
 
 /// Oracle results for `cases`, cached by their content.
@@ -241,9 +256,28 @@ fn run(target: &str) {
         .map(|f| Case {
             name: f.clone(),
             path: root.join(f),
-            mutant: false,
+            set: Set::Corpus,
         })
         .collect();
+    let edge_dir = work.join("edge");
+    fresh_dir(&edge_dir);
+    let generated = cases::generated();
+    let edge = cases::CASES
+        .iter()
+        .copied()
+        .chain(generated.iter().map(String::as_str));
+    for (i, text) in edge.enumerate() {
+        let path = edge_dir.join(format!("{i:04}.py"));
+        fs::write(&path, text).unwrap();
+        cases.push(Case {
+            name: format!(
+                "edge case {i} {:?}",
+                text.chars().take(60).collect::<String>()
+            ),
+            path,
+            set: Set::Edge,
+        });
+    }
     // Mutants: the same generator and seed as the mutation suite.
     let dir = work.join("mutants");
     fresh_dir(&dir);
@@ -262,7 +296,7 @@ fn run(target: &str) {
         cases.push(Case {
             name: format!("mutant {made:05} ({kind} of {origin})"),
             path,
-            mutant: true,
+            set: Set::Mutant,
         });
         made += 1;
     }
@@ -271,6 +305,7 @@ fn run(target: &str) {
     let mut report = String::new();
     let (mut corpus_total, mut corpus_same, mut mut_total, mut mut_same, mut mut_errors) =
         (0, 0, 0, 0, 0);
+    let (mut edge_total, mut edge_same) = (0, 0);
     for (case, res) in cases.iter().zip(&results) {
         if res.get("undecodable").is_some() || res.get("exception").is_some() {
             continue; // not UTF-8, or the oracle crashed: nothing to compare
@@ -305,13 +340,20 @@ fn run(target: &str) {
         {
             problem = Some(why);
         }
-        if case.mutant {
-            mut_total += 1;
-            mut_errors += usize::from(!res["error"].is_null());
-            mut_same += usize::from(problem.is_none());
-        } else {
-            corpus_total += 1;
-            corpus_same += usize::from(problem.is_none());
+        match case.set {
+            Set::Mutant => {
+                mut_total += 1;
+                mut_errors += usize::from(!res["error"].is_null());
+                mut_same += usize::from(problem.is_none());
+            }
+            Set::Corpus => {
+                corpus_total += 1;
+                corpus_same += usize::from(problem.is_none());
+            }
+            Set::Edge => {
+                edge_total += 1;
+                edge_same += usize::from(problem.is_none());
+            }
         }
         if let Some(p) = problem {
             let _ = writeln!(report, "{}: {p}", case.name);
@@ -321,6 +363,7 @@ fn run(target: &str) {
     let pm = |a: usize, b: usize| (a * 1000).checked_div(b).unwrap_or(1000);
     eprintln!(
         "lexer {target} seed {seed}: corpus {corpus_same}/{corpus_total} identical; \
+         corner cases {edge_same}/{edge_total}; \
          mutants {mut_same}/{mut_total} identical ({}‰; {mut_errors} rejected by the tokenizer); \
          details: {}",
         pm(mut_same, mut_total),
@@ -333,6 +376,10 @@ fn run(target: &str) {
     assert_eq!(
         corpus_same, corpus_total,
         "{target}: corpus files whose token stream differs from CPython's:\n{first}"
+    );
+    assert_eq!(
+        edge_same, edge_total,
+        "{target}: corner cases whose token stream differs from CPython's:\n{first}"
     );
     let min = MIN_MUTANTS_IDENTICAL
         .iter()

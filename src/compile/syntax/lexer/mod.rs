@@ -71,6 +71,11 @@ pub struct Lexer<'s> {
     inp: usize,
     line_start: usize,
     lineno: u32,
+    /// CPython's `tok->buf` for string input: the start of the line read while no token was
+    /// under way (`tok->start == NULL`); a multi-line token or a backslash keeps the line it
+    /// started on. The parser counts some error columns from it.
+    buf: usize,
+    start_unset: bool,
     at_eof: bool,
     // The token being read (`tok->start`, `tok->starting_col_offset`, `tok->first_lineno`,
     // `tok->multi_line_start`).
@@ -109,6 +114,8 @@ impl<'s> Lexer<'s> {
             inp: 0,
             line_start: 0,
             lineno: 0,
+            buf: 0,
+            start_unset: true,
             at_eof: false,
             start: 0,
             start_col: 0,
@@ -181,6 +188,7 @@ impl<'s> Lexer<'s> {
 
     /// Marks the current position as the start of a token (`tok->start = tok->cur`).
     fn mark_start(&mut self) {
+        self.start_unset = false;
         self.start = self.cur;
         self.start_col = self.col();
     }
@@ -236,6 +244,7 @@ impl<'s> Lexer<'s> {
         let mut blankline;
         'nextline: loop {
             blankline = false;
+            self.start_unset = true;
             if self.atbol {
                 self.atbol = false;
                 blankline = self.indentation()?;
@@ -253,6 +262,7 @@ impl<'s> Lexer<'s> {
             let c = self.nextc();
             self.backup(c);
             'again: loop {
+                self.start_unset = true;
                 let mut c;
                 loop {
                     c = self.nextc();
@@ -260,6 +270,7 @@ impl<'s> Lexer<'s> {
                         break;
                     }
                 }
+                self.start_unset = false;
                 self.start = if c == EOF { self.cur } else { self.cur - 1 };
                 self.start_col = self.start.saturating_sub(self.line_start) as u32;
                 if c == '#' as i32 {
