@@ -27,6 +27,8 @@ mod indent;
 mod numbers;
 mod operators;
 mod strings;
+#[cfg(test)]
+mod tests;
 
 use std::borrow::Cow;
 
@@ -145,6 +147,20 @@ impl<'s> Lexer<'s> {
     /// The brackets open now, innermost last (CPython's `tok->level` and paren stacks).
     pub fn open_brackets(&self) -> &[OpenBracket] {
         &self.brackets
+    }
+
+    /// The cursor as CPython's parser reads it for `CURRENT_POS` and for tokens without a
+    /// column: `tok->lineno` and the byte column `tok->cur - tok->line_start`.
+    pub fn position(&self) -> Position {
+        Position {
+            line: self.lineno,
+            col: self.col(),
+        }
+    }
+
+    /// CPython's `tok->cur == tok->buf` (the parser then reports column 0).
+    pub fn at_buffer_start(&self) -> bool {
+        self.cur == self.buf
     }
 
     /// Whether the tokenizer is inside an f-/t-string (CPython's `tok_mode_stack_index > 0`).
