@@ -11,7 +11,9 @@
 //!   the identical rate (same tokens up to the error, same error) must stay above the ratchet
 //!   in [`MIN_MUTANTS_IDENTICAL`].
 //!
-//! - (c) the hand-written corner cases of `tests/lexer/cases.rs`: every one identical.
+//! - (c) the hand-written corner cases of `tests/lexer/cases.rs`: every one identical;
+//! - (d) token soup from `tests/lexer/soup.rs` (random sources glued from the pieces the
+//!   tokenizer treats specially, same seed): every one identical.
 //!
 //! Compared per token: CPython's kind name, start and end line, and the start and end columns
 //! of the token's text in characters (what `TokenizerIter` reports; -1 for the tokens CPython
@@ -22,7 +24,7 @@
 //!
 //! Environment, for long runs (`bash tests/lexer/run.sh`): `LEXER_SEED` (default 1),
 //! `LEXER_MUTANTS` (mutants per target, default 300 for 3.14 and 150 for the others),
-//! `LEXER_CORPUS_STRIDE` (test every Nth corpus file for 3.12/3.13/3.15, default 8; 3.14 always
+//! `LEXER_SOUP` (soup sources per target, default 300), `LEXER_CORPUS_STRIDE` (test every Nth corpus file for 3.12/3.13/3.15, default 8; 3.14 always
 //! takes all), `LEXER_ENFORCE=0` to report without asserting. Mismatch details go to
 //! `target/lexer/<target>-seed<S>/mismatches.txt`; oracle results are cached there by content.
 //!
@@ -34,6 +36,8 @@ mod cases;
 mod generator;
 #[path = "oracle/harness.rs"]
 mod harness;
+#[path = "lexer/soup.rs"]
+mod soup;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -181,6 +185,7 @@ enum Set {
     Corpus,
     Mutant,
     Edge,
+    Soup,
 }
 
 struct Case {
@@ -278,6 +283,20 @@ fn run(target: &str) {
             set: Set::Edge,
         });
     }
+    let soup_dir = work.join("soup");
+    fresh_dir(&soup_dir);
+    for (i, text) in soup::sources(seed, env_usize("LEXER_SOUP", 300))
+        .iter()
+        .enumerate()
+    {
+        let path = soup_dir.join(format!("{i:05}.py"));
+        fs::write(&path, text).unwrap();
+        cases.push(Case {
+            name: format!("soup {i:05} {text:?}"),
+            path,
+            set: Set::Soup,
+        });
+    }
     // Mutants: the same generator and seed as the mutation suite.
     let dir = work.join("mutants");
     fresh_dir(&dir);
@@ -305,7 +324,7 @@ fn run(target: &str) {
     let mut report = String::new();
     let (mut corpus_total, mut corpus_same, mut mut_total, mut mut_same, mut mut_errors) =
         (0, 0, 0, 0, 0);
-    let (mut edge_total, mut edge_same) = (0, 0);
+    let (mut edge_total, mut edge_same, mut soup_total, mut soup_same) = (0, 0, 0, 0);
     for (case, res) in cases.iter().zip(&results) {
         if res.get("undecodable").is_some() || res.get("exception").is_some() {
             continue; // not UTF-8, or the oracle crashed: nothing to compare
@@ -354,6 +373,10 @@ fn run(target: &str) {
                 edge_total += 1;
                 edge_same += usize::from(problem.is_none());
             }
+            Set::Soup => {
+                soup_total += 1;
+                soup_same += usize::from(problem.is_none());
+            }
         }
         if let Some(p) = problem {
             let _ = writeln!(report, "{}: {p}", case.name);
@@ -363,7 +386,7 @@ fn run(target: &str) {
     let pm = |a: usize, b: usize| (a * 1000).checked_div(b).unwrap_or(1000);
     eprintln!(
         "lexer {target} seed {seed}: corpus {corpus_same}/{corpus_total} identical; \
-         corner cases {edge_same}/{edge_total}; \
+         corner cases {edge_same}/{edge_total}; soup {soup_same}/{soup_total}; \
          mutants {mut_same}/{mut_total} identical ({}‰; {mut_errors} rejected by the tokenizer); \
          details: {}",
         pm(mut_same, mut_total),
@@ -380,6 +403,10 @@ fn run(target: &str) {
     assert_eq!(
         edge_same, edge_total,
         "{target}: corner cases whose token stream differs from CPython's:\n{first}"
+    );
+    assert_eq!(
+        soup_same, soup_total,
+        "{target}: token soup whose stream differs from CPython's:\n{first}"
     );
     let min = MIN_MUTANTS_IDENTICAL
         .iter()
