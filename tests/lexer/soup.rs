@@ -14,7 +14,7 @@ const PIECES: &[&str] = &[
 
 /// `count` sources from `seed`.
 pub fn sources(seed: u64, count: usize) -> Vec<String> {
-    let mut rng = Rng::new(seed ^ 0x5eed_0f_50_0b);
+    let mut rng = Rng::new(seed ^ 0x005e_ed0f_500b);
     (0..count)
         .map(|_| {
             let pieces = 1 + rng.below(40);
