@@ -99,7 +99,8 @@ pub struct Lexer<'s> {
 }
 
 impl<'s> Lexer<'s> {
-    /// A tokenizer for `source` (decoded text, BOM removed) as CPython `3.minor` reads it.
+    /// A tokenizer for `source` (decoded text, BOM removed) as CPython `3.minor` reads it
+    /// (`minor` 12..=15; other values do not panic but follow no CPython in particular).
     pub fn new(source: &'s str, minor: u8) -> Self {
         let mut text = if source.contains('\r') {
             Cow::Owned(source.replace("\r\n", "\n").replace('\r', "\n"))
