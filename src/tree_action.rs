@@ -37,8 +37,8 @@ use anyhow::{Context as _, anyhow, bail};
 use clap::{ColorChoice, Parser};
 
 use crate::compile::{
-    self, BASE_STACK, CompilerChoice, Engine, Gate, InterpreterSpec, Job, JobError,
-    NeverCancelled, PythonVersion, Settings,
+    self, BASE_STACK, CompilerChoice, Engine, Gate, InterpreterSpec, Job, JobError, NeverCancelled,
+    PythonVersion, Settings,
 };
 use crate::pyc::InvalidationMode;
 
@@ -50,7 +50,8 @@ const MAX_DEPTH: usize = 256;
 
 /// Whether expanded request arguments ask for a tree.
 pub fn is_tree_request<A: AsRef<std::ffi::OsStr>>(args: &[A]) -> bool {
-    args.first().is_some_and(|first| first.as_ref() == TREE_WORD)
+    args.first()
+        .is_some_and(|first| first.as_ref() == TREE_WORD)
 }
 
 /// The flags of a tree request.
@@ -294,7 +295,10 @@ impl TreeRequest {
                 if let Err(error) = fs::write(log, failures.as_bytes()) {
                     return (
                         1,
-                        format!("error: cannot write the error log '{}': {error}\n", log.display()),
+                        format!(
+                            "error: cannot write the error log '{}': {error}\n",
+                            log.display()
+                        ),
                     );
                 }
                 if failed == 0 {
@@ -341,7 +345,12 @@ impl TreeRequest {
         fs::create_dir_all(&self.out_dir)
             .with_context(|| format!("cannot create directory '{}'", self.out_dir.display()))?;
         let mut made: std::collections::HashSet<&Path> = std::collections::HashSet::new();
-        for job in self.files.iter().filter_map(|f| f.jobs.as_ref().ok()).flatten() {
+        for job in self
+            .files
+            .iter()
+            .filter_map(|f| f.jobs.as_ref().ok())
+            .flatten()
+        {
             let Some(dir) = job.pyc.parent() else {
                 continue;
             };
@@ -496,10 +505,7 @@ pub fn run_oneshot(args: &[OsString]) -> i32 {
             return 2;
         }
     };
-    compile::interpreter::configure(
-        request.threads,
-        request.settings[0].interpreters.clone(),
-    );
+    compile::interpreter::configure(request.threads, request.settings[0].interpreters.clone());
     let (code, text) = request.run(&NeverCancelled);
     eprint!("{text}");
     code
@@ -532,7 +538,10 @@ mod tests {
             job_names(b"pkg/a.py", "").unwrap(),
             ("pkg/a.py".to_owned(), "pkg/a.py".to_owned())
         );
-        assert_eq!(job_names(b"a.py", "site-packages").unwrap().1, "site-packages/a.py");
+        assert_eq!(
+            job_names(b"a.py", "site-packages").unwrap().1,
+            "site-packages/a.py"
+        );
         assert_eq!(job_names(b"a.py", "/usr/lib/").unwrap().1, "/usr/lib/a.py");
         assert!(job_names(b"bad\xff.py", "").is_err());
     }
@@ -543,14 +552,27 @@ mod tests {
         let root = dir.path();
         fs::create_dir_all(root.join("pkg/sub")).unwrap();
         fs::create_dir_all(root.join("__pycache__")).unwrap();
-        for name in ["b.py", "a.py", "pkg/sub/c.py", "pkg/data.txt", "__pycache__/x.py"] {
+        for name in [
+            "b.py",
+            "a.py",
+            "pkg/sub/c.py",
+            "pkg/data.txt",
+            "__pycache__/x.py",
+        ] {
             fs::write(root.join(name), "x = 1\n").unwrap();
         }
         #[cfg(unix)]
         std::os::unix::fs::symlink("..", root.join("pkg/sub/loop")).unwrap();
         let mut out = Vec::new();
         let mut largest = 0;
-        walk(root, &mut Vec::new(), &mut Vec::new(), &mut out, &mut largest).unwrap();
+        walk(
+            root,
+            &mut Vec::new(),
+            &mut Vec::new(),
+            &mut out,
+            &mut largest,
+        )
+        .unwrap();
         let names: Vec<String> = out
             .iter()
             .map(|n| String::from_utf8(n.clone()).unwrap())
@@ -590,11 +612,19 @@ mod tests {
         assert_eq!(code, 1, "{text}");
         assert!(text.contains("1 of 2 files did not compile"), "{text}");
         assert!(text.contains("\npkg/py2.py (optimize 0):\n"), "{text}");
-        assert!(dir.path().join("out1/pkg/__pycache__/ok.cpython-314.pyc").is_file());
-        assert!(dir.path().join("out1/pkg/__pycache__/ok.cpython-314.opt-2.pyc").is_file());
+        assert!(
+            dir.path()
+                .join("out1/pkg/__pycache__/ok.cpython-314.pyc")
+                .is_file()
+        );
+        assert!(
+            dir.path()
+                .join("out1/pkg/__pycache__/ok.cpython-314.opt-2.pyc")
+                .is_file()
+        );
 
-        let kept = TreeRequest::prepare(&args("out2", Some("errors.log")), Some(dir.path()))
-            .unwrap();
+        let kept =
+            TreeRequest::prepare(&args("out2", Some("errors.log")), Some(dir.path())).unwrap();
         let (code, text) = kept.run(&NeverCancelled);
         assert_eq!(code, 0, "{text}");
         assert!(text.contains("non-fatal"), "{text}");
@@ -617,14 +647,15 @@ mod tests {
         fs::create_dir_all(dir.path().join("elsewhere")).unwrap();
         #[cfg(unix)]
         std::os::unix::fs::symlink("../elsewhere", dir.path().join("out/pkg")).unwrap();
-        let request = TreeRequest::prepare(
-            &["--src_dir", "src", "--out_dir", "out"],
-            Some(dir.path()),
-        )
-        .unwrap();
+        let request =
+            TreeRequest::prepare(&["--src_dir", "src", "--out_dir", "out"], Some(dir.path()))
+                .unwrap();
         let (code, text) = request.run(&NeverCancelled);
         assert_eq!(code, 1);
         assert!(text.contains("not a directory is in the way"), "{text}");
-        assert_eq!(fs::read_dir(dir.path().join("elsewhere")).unwrap().count(), 0);
+        assert_eq!(
+            fs::read_dir(dir.path().join("elsewhere")).unwrap().count(),
+            0
+        );
     }
 }

@@ -17,8 +17,9 @@
 TREE_LEVELS=(0 1)
 TREE_PKG=trees
 TREE_OUT=$BAZEL_BIN/$TREE_PKG/packaging_pycs
-# Worker strategy for PyCompileTree, multiplex (its execution requirements allow it).
-TX=(--strategy=PyCompileTree=worker --experimental_worker_multiplex)
+# A worker for PyCompileTree where the spawn supports one (its execution requirements), else
+# local: a spawn that lost its worker requirements shows up as local in the execution log.
+TX=(--strategy=PyCompileTree=worker,local --experimental_worker_multiplex)
 
 tree_summary() { python3 "$HERE/e2e_helpers.py" execlog "$LOGS/$1.exec.json" PyCompileTree; }
 # tree_files DIR: the files under DIR, relative, sorted
