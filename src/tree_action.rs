@@ -638,6 +638,36 @@ mod tests {
         assert_eq!(written.len(), 2, "{written:?}");
     }
 
+    /// A request cancelled before it runs publishes no pyc and answers nothing.
+    #[test]
+    fn a_cancelled_request_publishes_nothing() {
+        struct Cancelled;
+        impl Gate for Cancelled {
+            fn publish(
+                &self,
+                _publish: &mut dyn FnMut() -> io::Result<()>,
+            ) -> Option<io::Result<()>> {
+                None
+            }
+            fn is_cancelled(&self) -> bool {
+                true
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("src/pkg")).unwrap();
+        for name in ["a", "b", "c"] {
+            fs::write(dir.path().join(format!("src/pkg/{name}.py")), "x = 1\n").unwrap();
+        }
+        let request =
+            TreeRequest::prepare(&["--src_dir", "src", "--out_dir", "out"], Some(dir.path()))
+                .unwrap();
+        assert_eq!(request.run(&Cancelled), (0, String::new()));
+        let pycs = fs::read_dir(dir.path().join("out/pkg/__pycache__"))
+            .map(|entries| entries.count())
+            .unwrap_or(0);
+        assert_eq!(pycs, 0);
+    }
+
     #[test]
     fn refuses_a_symlink_in_the_output_tree() {
         let dir = tempfile::tempdir().unwrap();
