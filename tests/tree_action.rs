@@ -190,14 +190,16 @@ fn per_file_errors_are_fatal_unless_an_error_log_is_asked_for() {
 fn a_cancelled_tree_request_publishes_nothing_after_its_answer() {
     let scratch = tempfile::tempdir().unwrap();
     let root = scratch.path();
-    // Slow files (serc takes about a second for each), so the cancel arrives mid-tree.
+    // Twenty files of some 0.1 CPU-s each, so the cancel arrives mid-tree.
     let mut slow = String::new();
-    for i in 0..150_000 {
+    for i in 0..10_000 {
         slow.push_str(&format!("def f{i}(a, b):\n    return a + b * {i}\n"));
     }
-    for i in 0..6 {
-        write(root, &format!("wheel/slow{i}.py"), &slow);
+    for i in 0..20 {
+        write(root, &format!("wheel/slow{i:02}.py"), &slow);
     }
+    write(root, "fence.py", "x = 1\n");
+    // One compile thread: the fence request below runs only once the tree's task has ended.
     let mut worker = Worker::start(root, &["--jobs=1"]);
     let mut request = tree_params(
         root,
@@ -213,12 +215,13 @@ fn a_cancelled_tree_request_publishes_nothing_after_its_answer() {
     assert_eq!(response.request_id, 5);
     assert!(response.was_cancelled, "{response:?}");
     let at_response = files(&root.join("out"));
-    assert!(at_response.len() < 6, "{at_response:?}");
-    std::thread::sleep(Duration::from_secs(4));
-    assert_eq!(
-        files(&root.join("out")),
-        at_response,
-        "a pyc appeared after the cancel"
+    worker.send(&compile_request(6, "fence.py", "fence.py", "fence.pyc"));
+    assert_eq!(worker.recv().request_id, 6);
+    let after = files(&root.join("out"));
+    assert_eq!(after, at_response, "a pyc appeared after the cancel");
+    assert!(
+        after.len() < 20,
+        "the cancel came too late to test anything: {after:?}"
     );
     worker.expect_silence(Duration::from_millis(300));
     let (status, rest, _) = worker.close();
