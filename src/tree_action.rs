@@ -31,7 +31,7 @@ use std::io;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use anyhow::{Context as _, anyhow, bail};
 use clap::{ColorChoice, Parser};
@@ -237,25 +237,25 @@ impl TreeRequest {
         if let Err(error) = self.make_dirs() {
             return (1, format!("error: {error:#}\n"));
         }
-        let results: Vec<Mutex<Option<Result<(), String>>>> =
+        let results: Vec<Mutex<Option<Outcome>>> =
             self.files.iter().map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
-        let cancelled = std::sync::atomic::AtomicBool::new(false);
+        let cancelled = AtomicBool::new(false);
         let work = || {
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(file) = self.files.get(index) else {
                     return;
                 };
-                let result = match &file.jobs {
-                    Err(message) => Err(format!(":\n{message}")),
+                let outcome = match &file.jobs {
+                    Err(message) => Outcome::Failed(format!(":\n{message}")),
                     Ok(jobs) => self.compile_file(jobs, gate),
                 };
-                if matches!(&result, Err(message) if message.is_empty()) {
+                if let Outcome::Cancelled = outcome {
                     cancelled.store(true, Ordering::Relaxed);
                     return;
                 }
-                *results[index].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                *results[index].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
             }
         };
         let helpers = self.parallelism().saturating_sub(1);
@@ -279,7 +279,7 @@ impl TreeRequest {
         let mut failed = 0;
         for (file, result) in self.files.iter().zip(results) {
             let result = result.into_inner().unwrap_or_else(|e| e.into_inner());
-            if let Some(Err(message)) = result {
+            if let Some(Outcome::Failed(message)) = result {
                 failed += 1;
                 // `<rel>[ (optimize N)]:` then the error text (py_compile's, naming the file).
                 let _ = writeln!(failures, "{}{}", file.rel, message.trim_end());
@@ -318,23 +318,23 @@ impl TreeRequest {
         }
     }
 
-    /// One file at every level. `Err("")` means the request was cancelled.
-    fn compile_file(&self, jobs: &[Job], gate: &dyn Gate) -> Result<(), String> {
+    /// One file at every level; the first level that fails ends it.
+    fn compile_file(&self, jobs: &[Job], gate: &dyn Gate) -> Outcome {
         for (job, settings) in jobs.iter().zip(&self.settings) {
             match compile::run_job(job, settings, self.engine, gate) {
                 Ok(_) => {}
-                Err(JobError::Cancelled) => return Err(String::new()),
+                Err(JobError::Cancelled) => return Outcome::Cancelled,
                 Err(error) => {
                     let level = if self.settings.len() > 1 {
                         format!(" (optimize {})", settings.optimize)
                     } else {
                         String::new()
                     };
-                    return Err(format!("{level}:\n{error}"));
+                    return Outcome::Failed(format!("{level}:\n{error}"));
                 }
             }
         }
-        Ok(())
+        Outcome::Compiled
     }
 
     /// Creates `out_dir` and every `__pycache__` directory the jobs write to, one component at
@@ -369,6 +369,15 @@ impl TreeRequest {
         }
         Ok(())
     }
+}
+
+/// What became of one file of the tree.
+enum Outcome {
+    Compiled,
+    /// The text after the file's path in the report: `[ (optimize N)]:`, newline, the error.
+    Failed(String),
+    /// The request was cancelled: the file may be unwritten, and nobody waits for a report.
+    Cancelled,
 }
 
 /// Creates `path` unless it is already a real directory; anything else there is an error.
