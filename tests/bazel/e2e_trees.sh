@@ -3,8 +3,8 @@
 # py_tree_precompile (tools/bazel/tree.bzl) on a real wheel, packaging 24.2 from PyPI
 # (WORKSPACE: packaging_wheel, sha256-pinned), unpacked by an action into a TreeArtifact
 # (workspace/trees/BUILD.bazel). Checks:
-#   - one PyCompileTree spawn, run by a multiplex worker; then standalone and sandboxed runs give
-#     byte-equal output trees;
+#   - one PyCompileTree spawn, run by a multiplex worker; then standalone, sandboxed and
+#     sandboxed-singleplex-worker runs give byte-equal output trees;
 #   - the output tree holds exactly the pycs CPython's compileall writes for the wheel's .py
 #     files (__pycache__/NAME.cpython-314[.opt-1].pyc, relative to the tree), each byte-identical
 #     to `pycompile-worker compileall -o 0 -o 1 -d site-packages` over the same files, and
@@ -95,6 +95,17 @@ fi
 if tree_run tree-sandboxed '.*sandbox' --strategy=PyCompileTree=sandboxed; then
     check "tree-sandboxed: output tree byte-equal to the worker's (inputs staged as symlinks)" \
         diff -r -q "$SNAP/tree-tree-worker" "$SNAP/tree-tree-sandboxed"
+fi
+
+# A singleplex worker in Bazel's worker sandbox (the tree's files staged as symlinks there).
+logs_before=$(worker_logs)
+if tree_run tree-worker-sandboxed worker --strategy=PyCompileTree=worker --noexperimental_worker_multiplex \
+    --worker_sandboxing; then
+    new_logs=$(LC_ALL=C comm -13 <(echo "$logs_before") <(worker_logs) | tr '\n' ' ')
+    check "tree-worker-sandboxed: a sandboxed singleplex worker served it ($new_logs)" \
+        matches "$new_logs" '^(worker-[0-9]+-PyCompileTree\.log ?)+$'
+    check "tree-worker-sandboxed: output tree byte-equal to the multiplex worker's" \
+        diff -r -q "$SNAP/tree-tree-worker" "$SNAP/tree-tree-worker-sandboxed"
 fi
 
 # A module that does not compile: non-fatal with allow_compile_errors, fatal without.

@@ -153,8 +153,10 @@ py_tree_precompile_with_tool = rule(
 )
 
 def _from_toolchain_impl(ctx):
-    # Only read, not run (needs rules_python, Bazel 7+): PyExecToolsInfo.precompiler is the
-    # precompiler Target (rules_python 92c736e python/private/precompile.bzl:109-112).
+    # Only read, not run (needs rules_python, Bazel 7+): the toolchain's `exec_tools` is a
+    # PyExecToolsInfo whose `precompiler` is the toolchain's exec-configured precompiler Target
+    # (rules_python 92c736e python/private/py_exec_tools_toolchain.bzl:39-42 and :93-96, read
+    # the same way by python/private/precompile.bzl:43-44 and :109-112).
     toolchain = ctx.toolchains[_EXEC_TOOLS_TOOLCHAIN_TYPE]
     if toolchain == None or toolchain.exec_tools.precompiler == None:
         fail("{}: no rules_python exec-tools toolchain with a precompiler resolved".format(ctx.label))
