@@ -383,7 +383,9 @@ fn prepare(request: &WorkRequest) -> Result<Prepared, String> {
     if tree_action::is_tree_request(&args) {
         let tree = TreeRequest::prepare(&args[1..], base)
             .map_err(|error| format!("error: {error:#}\n"))?;
-        let largest_source = tree.largest_source * tree.parallelism() as u64;
+        let largest_source = tree
+            .largest_source
+            .saturating_mul(tree.parallelism() as u64);
         return Ok(Prepared {
             work: Work::Tree(tree),
             largest_source,
