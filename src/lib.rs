@@ -6,7 +6,8 @@
 //! cancellation, the single stdout writer) → [`compile`] (source to `.pyc` bytes) → [`pyc`]
 //! (header, source hash, atomic write). [`protocol`] holds the wire types and framing;
 //! [`input`] reads the files a request names (sources, param files) without trusting them;
-//! `compileall` is the `python -m compileall` command over the same [`compile`].
+//! `compileall` is the `python -m compileall` command over the same [`compile`];
+//! [`tree_action`] is the Bazel action for a whole directory (one request, one output tree).
 
 pub mod cli;
 pub mod compile;
@@ -16,6 +17,7 @@ pub mod input;
 pub mod oneshot;
 pub mod protocol;
 pub mod pyc;
+pub mod tree_action;
 pub mod worker;
 
 use std::ffi::OsString;
@@ -42,6 +44,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             return 2;
         }
     };
+    if tree_action::is_tree_request(&args) {
+        init_logging("ERROR");
+        std::panic::set_hook(Box::new(|info| tracing::error!("internal error: {info}")));
+        #[cfg(unix)]
+        pyc::umask();
+        return tree_action::run_oneshot(&args[1..]);
+    }
     let argv = std::iter::once(OsString::from("pycompile-worker")).chain(args);
     let args = match cli::Args::try_parse_from(argv) {
         Ok(args) => args,

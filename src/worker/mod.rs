@@ -36,6 +36,7 @@ use tracing::{debug, error, info_span, warn};
 use crate::cli::{self, Args, CompileRequest, WorkerImpl};
 use crate::compile::{self, Engine, Gate, JobError};
 use crate::protocol::{Framer, Inbound, WorkRequest, WorkResponse};
+use crate::tree_action::{self, TreeRequest};
 
 mod budget;
 mod pool;
@@ -359,18 +360,38 @@ async fn run_request(context: &Context, request: &WorkRequest, slot: &Arc<Slot>)
 
 /// A request whose flags were read, ready to compile.
 struct Prepared {
-    compile: CompileRequest,
-    engine: Engine,
+    work: Work,
     /// Bytes of the largest source: the jobs of a request run one after the other, so this
-    /// is what its memory use scales with.
+    /// is what its memory use scales with (times the parallelism of a tree request).
     largest_source: u64,
+}
+
+/// What a request asks for: PyCompile's files, or a whole tree ([`tree_action`]).
+enum Work {
+    Files {
+        compile: CompileRequest,
+        engine: Engine,
+    },
+    Tree(TreeRequest),
 }
 
 /// Expands param files and parses the flags of a request (blocking I/O: on the pool).
 fn prepare(request: &WorkRequest) -> Result<Prepared, String> {
     let base = request.sandbox_dir.as_deref().map(Path::new);
-    let compile = cli::expand_flagfiles(&request.arguments, base)
-        .and_then(|args| Args::parse_args(&args))
+    let args = cli::expand_flagfiles(&request.arguments, base)
+        .map_err(|error| format!("error: {error:#}\n"))?;
+    if tree_action::is_tree_request(&args) {
+        let tree = TreeRequest::prepare(&args[1..], base)
+            .map_err(|error| format!("error: {error:#}\n"))?;
+        let largest_source = tree
+            .largest_source
+            .saturating_mul(tree.parallelism() as u64);
+        return Ok(Prepared {
+            work: Work::Tree(tree),
+            largest_source,
+        });
+    }
+    let compile = Args::parse_args(&args)
         .and_then(|args| args.compile_request(base))
         .map_err(|error| format!("error: {error:#}\n"))?;
     let engine = compile
@@ -387,8 +408,7 @@ fn prepare(request: &WorkRequest) -> Result<Prepared, String> {
         .max()
         .unwrap_or(0);
     Ok(Prepared {
-        compile,
-        engine,
+        work: Work::Files { compile, engine },
         largest_source,
     })
 }
@@ -397,8 +417,10 @@ fn prepare(request: &WorkRequest) -> Result<Prepared, String> {
 fn compile_request(request: &WorkRequest, prepared: &Prepared, gate: &dyn Gate) -> (i32, String) {
     let span = info_span!("request", id = request.request_id);
     let _entered = span.enter();
-    let compile_request = &prepared.compile;
-    let engine = prepared.engine;
+    let (compile_request, engine) = match &prepared.work {
+        Work::Files { compile, engine } => (compile, *engine),
+        Work::Tree(tree) => return tree.run(gate),
+    };
     let verbose = request.verbosity > 0;
     let mut output = String::new();
     let mut failed = false;

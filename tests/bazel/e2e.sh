@@ -26,15 +26,18 @@
 #      never our binary, a 3.12 target runs ours;
 #   7. the execution requirements flag: with --@pycompile_worker//tools/bazel:execution_requirements=
 #      (empty) the same strategy flags give standalone spawns instead of worker ones;
+#   9. py_tree_precompile (tools/bazel/tree.bzl) on a real wheel from PyPI: e2e_trees.sh;
 #   8. `bazel shutdown` leaves no pycompile-worker process behind.
 #
 # Everything Bazel writes goes to target/bazel-e2e/ (a separate --output_user_root); the
-# server is shut down on exit. Runs offline once the packages are installed.
+# server is shut down on exit. Runs offline once the packages are installed and Bazel's
+# repository cache (under the output root) holds the wheel of section 9 (packaging 24.2, PyPI).
 #
 # Usage: tests/bazel/e2e.sh
 #   env: PYCOMPILE_WORKER_BIN=/path/to/pycompile-worker (default: cargo build --release),
 #        PYCOMPILE_E2E_BAZEL=/path/to/bazel (default: bazel-4, else bazel),
-#        PYCOMPILE_E2E_BUILD_TIMEOUT=seconds per build (default 150)
+#        PYCOMPILE_E2E_BUILD_TIMEOUT=seconds per build (default 150),
+#        PYCOMPILE_E2E_ONLY=trees (set-up, then section 9 only: for working on the tree rule)
 
 set -euo pipefail
 
@@ -69,6 +72,12 @@ check() { # check DESCRIPTION COMMAND...: runs COMMAND, records the result
     local what=$1
     shift
     if "$@"; then pass "$what"; else failed "$what"; fi
+}
+finish() { # prints the totals and exits: non-zero on any failure
+    log "total time $((SECONDS - START)) s"
+    echo "bazel-e2e: $PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+    exit
 }
 matches() { [[ $1 =~ $2 ]]; }  # matches STRING REGEX
 differ() { ! cmp -s "$1" "$2"; } # differ FILE FILE
@@ -178,6 +187,8 @@ trap cleanup EXIT
 WORKER_PATTERN="$USER_ROOT/.*/tools/bazel/precompiler_linux_x86_64 --persistent_worker"
 worker_pids() { pgrep -f -- "$WORKER_PATTERN" | sort -n | tr '\n' ' ' || true; }
 worker_cmdlines() { pgrep -a -f -- "$WORKER_PATTERN" || true; }
+# The worker log files Bazel has written so far (one per worker process started)
+worker_logs() { (cd "$OUTPUT_BASE/bazel-workers" 2>/dev/null && ls -1 -- *.log 2>/dev/null) | LC_ALL=C sort || true; }
 
 # spawn_summary NAME: "<count> <runners>" of the PyCompile spawns of a run
 spawn_summary() { python3 "$HERE/e2e_helpers.py" execlog "$LOGS/$1.exec.json"; }
@@ -204,6 +215,80 @@ bz info release >"$LOGS/info.out" 2>&1 || {
 log "Bazel: $BAZEL ($(dpkg-query -W -f '${Package} ${Version}' bazel-bootstrap 2>/dev/null || echo '?'))"
 BAZEL_BIN=$(bz info bazel-bin 2>/dev/null)
 OUTPUT_BASE=$(bz info output_base 2>/dev/null)
+
+# load_check_pycs MANIFEST [norun]: CPython 3.14 (tests/oracle, pyodide) loads every pyc of
+# MANIFEST and finds it equal to what py_compile writes for the same source and dfile (the
+# second column); then, unless norun, it runs gen/beta/mod_000.py's as __main__. Equality is
+# byte-for-byte, except for pycs with frozenset constants, whose order differs in the 32-bit
+# WebAssembly CPython: those must be equal as code objects.
+load_check_pycs() {
+    local manifest=$1 run=${2:-run} work=$OUT/oracle
+    rm -rf "$work"
+    mkdir -p "$work/reference"
+    python3 - "$manifest" "$work" <<'EOF'
+import json, sys
+manifest, work = sys.argv[1], sys.argv[2]
+compile_jobs, compare_jobs = [], []
+for line in open(manifest, encoding="utf-8"):
+    src, short, pyc = line.rstrip("\n").split("\t")
+    ref = "{}/reference/{}".format(work, short[:-3] + ".pyc")
+    compile_jobs.append({"src": src, "pyc": ref, "dfile": short, "optimize": 0,
+                         "invalidation_mode": "checked_hash"})
+    compare_jobs.append({"ours": pyc, "reference": ref, "name": short})
+json.dump({"jobs": compile_jobs}, open(work + "/compile.json", "w"))
+json.dump({"jobs": compare_jobs}, open(work + "/compare.json", "w"))
+EOF
+    node "$ORACLE_DIR/oracle.mjs" --target 3.14 compile --manifest "$work/compile.json" \
+        --results "$work/compile.results.json" 2>"$work/compile.err" || {
+        cat "$work/compile.err" >&2
+        return 1
+    }
+    node "$ORACLE_DIR/oracle.mjs" --target 3.14 compare --manifest "$work/compare.json" \
+        --results "$work/compare.results.json" 2>"$work/compare.err" || {
+        cat "$work/compare.err" >&2
+        return 1
+    }
+    python3 - "$work" <<'EOF' || return 1
+import json, sys
+work = sys.argv[1]
+compiled = json.load(open(work + "/compile.results.json"))["results"]
+jobs = json.load(open(work + "/compare.json"))["jobs"]
+results = json.load(open(work + "/compare.results.json"))["results"]
+bad = [j["src"] for j, r in zip(json.load(open(work + "/compile.json"))["jobs"], compiled) if not r.get("ok")]
+for src in bad:
+    print("oracle could not compile " + src, file=sys.stderr)
+identical = equal = 0
+for job, r in zip(jobs, results):
+    if r.get("identical_bytes"):
+        identical += 1
+    elif r.get("has_frozenset") and r.get("equal_objects"):
+        equal += 1
+    else:
+        bad.append(job["name"])
+        print("{}: differs from py_compile: {}".format(job["name"], r.get("diff") or r), file=sys.stderr)
+print("oracle: {} pycs identical to CPython 3.14's, {} equal as code objects (frozenset order), {} bad"
+      .format(identical, equal, len(bad)))
+sys.exit(1 if bad or len(results) != len(jobs) else 0)
+EOF
+    [ "$run" = norun ] && return 0
+    # Execute one module (gen/beta/mod_000.py prints its constant, 1000).
+    local run_out
+    run_out=$(node "$ORACLE_DIR/oracle.mjs" --target 3.14 run \
+        --pyc "$(awk -F'\t' '$2 == "gen/beta/mod_000.py" {print $3}' "$manifest")" 2>"$work/run.err") || {
+        cat "$work/run.err" >&2
+        return 1
+    }
+    [ "$run_out" = 1000 ] || {
+        echo "oracle run printed '$run_out', want 1000" >&2
+        return 1
+    }
+}
+
+if [ "${PYCOMPILE_E2E_ONLY:-}" = trees ]; then
+    # shellcheck source=tests/bazel/e2e_trees.sh
+    source "$HERE/e2e_trees.sh"
+    finish
+fi
 
 # ---------------------------------------------------------------------------------------------
 # 1b. The download path of the prebuilt binary (tools/bazel/repositories.bzl)
@@ -259,8 +344,6 @@ CONFIGS=(
 )
 REFERENCE=
 
-worker_logs() { (cd "$OUTPUT_BASE/bazel-workers" 2>/dev/null && ls -1 -- *.log 2>/dev/null) | LC_ALL=C sort || true; }
-
 for config in "${CONFIGS[@]}"; do
     IFS='|' read -r name runner kind flags <<<"$config"
     # shellcheck disable=SC2206 # flags are space-separated on purpose
@@ -314,72 +397,6 @@ MANIFEST=$OUT/pycs.tsv # src_abs<TAB>short_path<TAB>pyc_abs
 while IFS=$'\t' read -r src short pyc; do
     printf '%s\t%s\t%s\n' "$src" "$short" "$SNAP/$REFERENCE/$pyc"
 done <"$SOURCES_TSV" >"$MANIFEST"
-
-# load_check_pycs MANIFEST: CPython 3.14 (tests/oracle, pyodide) loads every pyc of MANIFEST
-# and finds it equal to what py_compile writes for the same source and dfile; then it runs one
-# of them as __main__. Equality is byte-for-byte, except for pycs with frozenset constants,
-# whose order differs in the 32-bit WebAssembly CPython: those must be equal as code objects.
-load_check_pycs() {
-    local manifest=$1 work=$OUT/oracle
-    rm -rf "$work"
-    mkdir -p "$work/reference"
-    python3 - "$manifest" "$work" <<'EOF'
-import json, sys
-manifest, work = sys.argv[1], sys.argv[2]
-compile_jobs, compare_jobs = [], []
-for line in open(manifest, encoding="utf-8"):
-    src, short, pyc = line.rstrip("\n").split("\t")
-    ref = "{}/reference/{}".format(work, short[:-3] + ".pyc")
-    compile_jobs.append({"src": src, "pyc": ref, "dfile": short, "optimize": 0,
-                         "invalidation_mode": "checked_hash"})
-    compare_jobs.append({"ours": pyc, "reference": ref, "name": short})
-json.dump({"jobs": compile_jobs}, open(work + "/compile.json", "w"))
-json.dump({"jobs": compare_jobs}, open(work + "/compare.json", "w"))
-EOF
-    node "$ORACLE_DIR/oracle.mjs" --target 3.14 compile --manifest "$work/compile.json" \
-        --results "$work/compile.results.json" 2>"$work/compile.err" || {
-        cat "$work/compile.err" >&2
-        return 1
-    }
-    node "$ORACLE_DIR/oracle.mjs" --target 3.14 compare --manifest "$work/compare.json" \
-        --results "$work/compare.results.json" 2>"$work/compare.err" || {
-        cat "$work/compare.err" >&2
-        return 1
-    }
-    python3 - "$work" <<'EOF' || return 1
-import json, sys
-work = sys.argv[1]
-compiled = json.load(open(work + "/compile.results.json"))["results"]
-jobs = json.load(open(work + "/compare.json"))["jobs"]
-results = json.load(open(work + "/compare.results.json"))["results"]
-bad = [j["src"] for j, r in zip(json.load(open(work + "/compile.json"))["jobs"], compiled) if not r.get("ok")]
-for src in bad:
-    print("oracle could not compile " + src, file=sys.stderr)
-identical = equal = 0
-for job, r in zip(jobs, results):
-    if r.get("identical_bytes"):
-        identical += 1
-    elif r.get("has_frozenset") and r.get("equal_objects"):
-        equal += 1
-    else:
-        bad.append(job["name"])
-        print("{}: differs from py_compile: {}".format(job["name"], r.get("diff") or r), file=sys.stderr)
-print("oracle: {} pycs identical to CPython 3.14's, {} equal as code objects (frozenset order), {} bad"
-      .format(identical, equal, len(bad)))
-sys.exit(1 if bad or len(results) != len(jobs) else 0)
-EOF
-    # Execute one module (gen/beta/mod_000.py prints its constant, 1000).
-    local run_out
-    run_out=$(node "$ORACLE_DIR/oracle.mjs" --target 3.14 run \
-        --pyc "$(awk -F'\t' '$2 == "gen/beta/mod_000.py" {print $3}' "$manifest")" 2>"$work/run.err") || {
-        cat "$work/run.err" >&2
-        return 1
-    }
-    [ "$run_out" = 1000 ] || {
-        echo "oracle run printed '$run_out', want 1000" >&2
-        return 1
-    }
-}
 
 check "pyc headers: magic 2b0e0d0a, flags 3, source hashes" \
     python3 "$HERE/e2e_helpers.py" check-headers "$MANIFEST"
@@ -541,6 +558,14 @@ bz clean >/dev/null 2>&1
 bz_build warm-end "${MX[@]}" //gen/alpha || failed "warm-end: build failed"
 
 # ---------------------------------------------------------------------------------------------
+# 9. py_tree_precompile: a real wheel's contents as one action (e2e_trees.sh)
+# ---------------------------------------------------------------------------------------------
+
+# shellcheck source=tests/bazel/e2e_trees.sh
+source "$HERE/e2e_trees.sh"
+bz_build warm-end-trees "${MX[@]}" //gen/alpha || failed "warm-end-trees: build failed"
+
+# ---------------------------------------------------------------------------------------------
 # 8. No worker outlives the Bazel server
 # ---------------------------------------------------------------------------------------------
 
@@ -558,6 +583,4 @@ if [ -n "$left" ]; then worker_cmdlines; fi
 
 python3 "$HERE/gen_sources.py" "$WS" >/dev/null # undo the edit
 
-log "total time $((SECONDS - START)) s"
-echo "bazel-e2e: $PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+finish

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Helpers for tests/bazel/e2e.sh (Python 3.8+, standard library only).
 
-  execlog FILE             summarise a Bazel --execution_log_json_file (Bazel 4.2.3 writes a
+  execlog FILE [MNEMONIC]  summarise a Bazel --execution_log_json_file (Bazel 4.2.3 writes a
                            stream of pretty-printed JSON objects, one per executed spawn):
-                           prints "<count> <runners,...>" of the PyCompile spawns
+                           prints "<count> <runners,...>" of the PyCompile (or MNEMONIC) spawns
   execlog-outputs FILE     prints the outputs of those spawns, one per line
   execlog-tools FILE       prints the distinct executables (file names of the first command
                            argument) of those spawns, comma-separated
@@ -12,6 +12,9 @@
   check-headers MANIFEST   check every pyc of MANIFEST (lines "src<TAB>src_name<TAB>pyc"):
                            CPython 3.14 magic 2b 0e 0d 0a, flags 3 (checked hash) and the
                            SipHash-1-3 source hash keyed by the magic, as importlib computes it
+  wheel-pycs WHEEL TAG LEVEL...  the pycs CPython's compileall writes for the .py files of WHEEL
+                           (relative paths, sorted): __pycache__/NAME.TAG[.opt-N].pyc per level
+  unpack WHEEL DIR         extract WHEEL into DIR (as the e2e's wheel_tree rule does)
 """
 
 import json
@@ -21,7 +24,7 @@ import sys
 MAGIC_314 = bytes.fromhex("2b0e0d0a")
 
 
-def execlog(path, list_outputs=False, list_tools=False):
+def execlog(path, list_outputs=False, list_tools=False, mnemonic="PyCompile"):
     with open(path, encoding="utf-8") as f:
         text = f.read()
     decoder = json.JSONDecoder()
@@ -32,7 +35,7 @@ def execlog(path, list_outputs=False, list_tools=False):
         if pos >= len(text):
             break
         spawn, pos = decoder.raw_decode(text, pos)
-        if spawn.get("mnemonic") != "PyCompile":
+        if spawn.get("mnemonic") != mnemonic:
             continue
         count += 1
         runners.add(spawn.get("runner", "?"))
@@ -91,10 +94,32 @@ def check_headers(manifest):
     return 1 if bad or not total else 0
 
 
+def wheel_pycs(wheel, tag, levels):
+    import posixpath
+    import zipfile
+
+    pycs = []
+    for name in zipfile.ZipFile(wheel).namelist():
+        if not name.endswith(".py"):
+            continue
+        head, tail = posixpath.split(name)
+        for level in levels:
+            opt = "" if level == "0" else ".opt-" + level
+            pycs.append(posixpath.join(head, "__pycache__", "{}.{}{}.pyc".format(tail[:-3], tag, opt)))
+    for pyc in sorted(pycs):
+        print(pyc)
+
+
 def main():
     verb, arg = sys.argv[1], sys.argv[2]
     if verb == "execlog":
-        execlog(arg)
+        execlog(arg, mnemonic=sys.argv[3] if len(sys.argv) > 3 else "PyCompile")
+    elif verb == "wheel-pycs":
+        wheel_pycs(arg, sys.argv[3], sys.argv[4:])
+    elif verb == "unpack":
+        import zipfile
+
+        zipfile.ZipFile(arg).extractall(sys.argv[3])
     elif verb == "execlog-outputs":
         execlog(arg, list_outputs=True)
     elif verb == "execlog-tools":
