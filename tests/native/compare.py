@@ -13,8 +13,13 @@ __pycache__ before each; the pycs are kept under target/native/compare/{cpython,
 For each differing pyc, the native interpreter unmarshals both files and walks the two code
 objects in parallel; the first attribute that differs (by qualified name) is its location, and
 the attribute name its class (co_code, co_linetable, co_consts, ..., or "marshal only" when the
-objects are equal and only the serialisation differs). Prints the counts, the classes with
-their files, and writes the details to target/native/compare/report.txt.
+objects are equal and only the serialisation differs). Each differing source is then compiled
+once more by the native CPython alone, in a fresh process (`py_compile`, as rules_python's
+precompiler does per action): CPython's bytes depend a little on what its process interned
+before (tests/oracle/README.md, "Oracle intern state"), and serc models a fresh process, so
+"ours equals a fresh CPython process" separates that from a real difference. Prints the
+counts, the classes with their files, and writes the details to
+target/native/compare/report.txt.
 """
 
 import argparse
@@ -152,9 +157,20 @@ def main():
     import json
     classes = defaultdict(list)
     details = []
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env.pop("SOURCE_DATE_EPOCH", None)
     for line in proc.stdout.splitlines():
         path, where, attr, theirs, mine = json.loads(line)
         rel = str(Path(path).relative_to(OUT / "cpython"))
+        pyc = Path(rel)
+        stem = pyc.name.split(".cpython-")[0]
+        source = tree / pyc.parent.parent / f"{stem}.py"
+        fresh = OUT / "fresh.pyc"
+        subprocess.run([args.python, "-c", "import py_compile, sys; "
+                        "py_compile.compile(sys.argv[1], sys.argv[2], doraise=True)",
+                        str(source), str(fresh)], check=True, env=env)
+        alone = "equal to" if fresh.read_bytes() == b[rel].read_bytes() else "different from"
+        attr = f"{attr}; ours {alone} CPython compiling the file in a fresh process"
         classes[attr].append(rel)
         details.append(f"{rel}\n  at {where}: {attr}\n  cpython: {theirs}\n  ours:    {mine}\n")
     print("differences by the first attribute that differs:")

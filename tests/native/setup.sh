@@ -53,7 +53,19 @@ print(platform.python_version(), sys.prefix, sys.executable)') ||
     [[ "$executable" == "$WRAPPER" ]] || fail "sys.executable is $executable, not the wrapper"
 }
 
+# Debian's postinst byte-compiles the stdlib; so do we (once), so that the interpreter starts
+# as an installed one does, loading its modules from pycs instead of compiling them at every
+# start (which would cost compileall and uv's workers time a real install does not spend).
+precompile() {
+    if [[ ! -e "$ROOT/.stdlib-compiled" ]]; then
+        "$WRAPPER" -E -m compileall -q -q -j0 -x '/(test|lib2to3|idlelib)/' \
+            "$ROOT/usr/lib/python$MINOR" >/dev/null || true
+        touch "$ROOT/.stdlib-compiled"
+    fi
+}
+
 if [[ -x "$WRAPPER" ]]; then
+    precompile
     check
     echo "$WRAPPER"
     exit 0
@@ -125,5 +137,6 @@ ln -sf "python$MINOR" "$ROOT.partial/usr/bin/python3"
 ln -sf "python$MINOR" "$ROOT.partial/usr/bin/python"
 rm -rf "$ROOT"
 mv "$ROOT.partial" "$ROOT"
+precompile
 check
 echo "$WRAPPER"
