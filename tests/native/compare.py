@@ -14,10 +14,11 @@ For each differing pyc, the native interpreter unmarshals both files and walks t
 objects in parallel; the first attribute that differs (by qualified name) is its location, and
 the attribute name its class (co_code, co_linetable, co_consts, ..., or "marshal only" when the
 objects are equal and only the serialisation differs). Each differing source is then compiled
-once more by the native CPython alone, in a fresh process (`py_compile`, as rules_python's
-precompiler does per action): CPython's bytes depend a little on what its process interned
-before (tests/oracle/README.md, "Oracle intern state"), and serc models a fresh process, so
-"ours equals a fresh CPython process" separates that from a real difference. Prints the
+once more by the native CPython alone, in a fresh `-S` process that imports nothing beyond
+the interpreter's start (writing what `py_compile.compile` writes): CPython's bytes depend a
+little on what its process interned before (tests/oracle/README.md, "Oracle intern state"),
+and serc models a fresh process, so "ours equals a fresh CPython process" separates that from
+a real difference. Prints the
 counts, the classes with their files, and writes the details to
 target/native/compare/report.txt.
 """
@@ -86,6 +87,16 @@ for line in sys.stdin:
             found = ("<module>", "marshal only", "", "")
     print(json.dumps([ref] + list(found)), flush=True)
 '''
+
+
+# py_compile.compile(SRC, PYC) without importing py_compile (which imports enum, functools, ...
+# and so interns their nested-class qualnames): only the interpreter's start-up modules.
+ALONE = """import os, sys
+external = sys.modules['_frozen_importlib_external']
+st = os.stat(sys.argv[1])
+code = compile(open(sys.argv[1], 'rb').read(), sys.argv[1], 'exec', dont_inherit=True)
+open(sys.argv[2], 'wb').write(external._code_to_timestamp_pyc(code, st.st_mtime, st.st_size))
+"""
 
 
 def pycs(tree):
@@ -166,9 +177,7 @@ def main():
         stem = pyc.name.split(".cpython-")[0]
         source = tree / pyc.parent.parent / f"{stem}.py"
         fresh = OUT / "fresh.pyc"
-        subprocess.run([args.python, "-c", "import py_compile, sys; "
-                        "py_compile.compile(sys.argv[1], sys.argv[2], doraise=True)",
-                        str(source), str(fresh)], check=True, env=env)
+        subprocess.run([args.python, "-S", "-c", ALONE, str(source), str(fresh)], check=True, env=env)
         alone = "equal to" if fresh.read_bytes() == b[rel].read_bytes() else "different from"
         attr = f"{attr}; ours {alone} CPython compiling the file in a fresh process"
         classes[attr].append(rel)
