@@ -2,19 +2,28 @@
 """Whole-tree bytecode compilation: `pycompile-worker compileall` vs `python -m compileall -j0`
 vs uv's `--compile-bytecode`, on the installed wheels of a realistic application.
 
-    python3 benches/trees.py [--rounds 3] [--bin target/release/pycompile-worker]
-                             [--python ~/.pyenv/versions/3.13.0/bin/python3]
+    python3 benches/trees.py [--rounds 5] [--bin target/release/pycompile-worker]
+                             [--python PATH]
+
+--python defaults to native CPython 3.13.15 from `tests/native/setup.sh` (Debian's build, the
+patch release serc's 3.13 target reproduces; the benchmark fails if it cannot be set up).
 
 1. Downloads the pinned wheels below (pure-Python and binary, CPython 3.13 manylinux) into
-   target/trees-bench/wheels (once), and uv (pinned) into target/trees-bench/uv (once).
-2. Each round, in a fresh directory: installs the wheels with uv, without bytecode; times
-   `python -m compileall -q -j0 DIR`; removes every __pycache__; times
-   `pycompile-worker compileall -q -j0 --python_version 3.13 DIR` (the same absolute path,
-   the same files and mtimes, so the pycs must be byte-identical); then, in other fresh
-   directories, times uv installing with and without `--compile-bytecode` (its bytecode step
-   is the difference) and checks uv's pycs against ours on the same directory.
-3. Prints wall and CPU seconds (CPU: user + system of the child processes), medians over the
-   rounds, and the pyc comparison. The order of the tools alternates between rounds.
+   target/trees-bench/wheels (once, with the running python3's pip), and uv (pinned) into
+   target/trees-bench/uv (once).
+2. Each round installs the wheels with uv, without bytecode, into target/trees-bench/site,
+   then runs the three contenders in a rotated order (round r starts with contender r mod 3),
+   so that load from other processes on the machine falls on all of them alike:
+   - `python -m compileall -q -j0 DIR` and `pycompile-worker compileall -q -j0
+     --python_version 3.13 DIR`, each after removing every __pycache__ (the same absolute
+     path, files and mtimes, so the pycs must be byte-identical);
+   - uv installing into fresh directories with and without `--compile-bytecode`, back to back;
+     its bytecode step is the difference.
+3. Prints wall and CPU seconds (CPU: `perf stat`'s task-clock of the command and all its
+   descendants where perf works, else getrusage of the waited-for children), medians over
+   the rounds with the min-max spread, each round's ratios, the load average, and the pyc
+   comparison of the first round (compileall's tree against ours, and uv's tree against ours
+   rerun on it).
 
 Needs network access to PyPI on the first run only. Not part of `cargo test`.
 """
@@ -74,14 +83,31 @@ def log(*args):
     print(*args, file=sys.stderr, flush=True)
 
 
+PERF = shutil.which("perf")
+
+
 def timed(cmd, **kw):
-    """Runs cmd; returns (wall seconds, CPU seconds of children, completed process)."""
+    """Runs cmd; returns (wall seconds, CPU seconds, completed process).
+
+    CPU is `perf stat`'s task-clock where perf works: it counts every descendant, including
+    processes nobody waits for (compileall's pool runs under a forkserver that is never
+    reaped, so its workers' time never reaches getrusage). Otherwise user + system time of
+    the waited-for children (getrusage), which misses such processes.
+    """
+    stat = WORK / "perf-stat.txt"
+    if PERF:
+        cmd = [PERF, "stat", "-x,", "-e", "task-clock", "-o", str(stat), "--", *cmd]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if PERF:
+        for line in stat.read_text().splitlines():
+            fields = line.split(",")
+            if len(fields) > 2 and fields[2] == "task-clock" and fields[0] not in ("", "<not counted>"):
+                cpu = float(fields[0]) / 1000
     return wall, cpu, proc
 
 
@@ -91,7 +117,8 @@ def check(proc, what):
         sys.exit(1)
 
 
-def fetch(python):
+def fetch():
+    python = sys.executable
     wheels = WORK / "wheels"
     wheels.mkdir(parents=True, exist_ok=True)
     if len(list(wheels.glob("*.whl"))) < len(WHEELS):
@@ -161,26 +188,45 @@ def compare(name, reference, ours, report):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--bin", default=str(ROOT / "target" / "release" / "pycompile-worker"))
-    parser.add_argument("--python", default=str(Path.home() / ".pyenv/versions/3.13.0/bin/python3"))
+    parser.add_argument("--python", help="the target CPython (default: tests/native/setup.sh 3.13.15)")
     args = parser.parse_args()
     python = args.python
+    if python is None:
+        setup = subprocess.run(["bash", str(ROOT / "tests" / "native" / "setup.sh"), "3.13.15"],
+                               stdout=subprocess.PIPE, text=True)
+        if setup.returncode != 0:
+            sys.exit("trees.py: tests/native/setup.sh 3.13.15 failed (see above); pass --python")
+        python = setup.stdout.strip()
+    full_version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
+                                  capture_output=True, text=True, check=True).stdout.strip()
     version = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                              capture_output=True, text=True, check=True).stdout.strip()
-    wheels, uv = fetch(python)
-    log(f"{len(wheels)} wheels; uv {UV_VERSION}; CPython {version} at {python}; ours {args.bin}")
+    wheels, uv = fetch()
+    log(f"{len(wheels)} wheels; uv {UV_VERSION}; CPython {full_version} at {python}; ours {args.bin}")
     os.environ.pop("SOURCE_DATE_EPOCH", None)
     samples = {k: [] for k in ("compileall", "ours", "uv_compile", "uv_plain")}
     report = []
     files = 0
+    loads = []
     for round_ in range(args.rounds):
         tree = WORK / "site"
         uv_install(uv, python, wheels, tree, False)
         files = sum(1 for p in tree.rglob("*.py"))
-        order = ["compileall", "ours"] if round_ % 2 == 0 else ["ours", "compileall"]
+        contenders = ["compileall", "ours", "uv"]
+        order = contenders[round_ % 3:] + contenders[:round_ % 3]
+        loads.append(os.getloadavg()[0])
         hashes = {}
         for tool in order:
+            if tool == "uv":
+                # uv, with and without its bytecode step, in fresh directories, back to back.
+                for name, compile_bytecode in (("uv_compile", True), ("uv_plain", False)):
+                    wall, cpu = uv_install(uv, python, wheels, WORK / f"site-{name}", compile_bytecode)
+                    samples[name].append((wall, cpu))
+                    log(f"round {round_ + 1}: uv install compile_bytecode={compile_bytecode} "
+                        f"{wall:.2f} s wall, {cpu:.2f} CPU-s")
+                continue
             remove_pycache(tree)
             if tool == "compileall":
                 cmd = [python, "-m", "compileall", "-q", "-j0", str(tree)]
@@ -195,12 +241,6 @@ def main():
             report.append(f"- status: compileall {hashes['compileall'][1]}, ours {hashes['ours'][1]}; "
                           f"stdout identical: {hashes['compileall'][2] == hashes['ours'][2]}")
             compare("compileall -j0", hashes["compileall"][0], hashes["ours"][0], report)
-        # uv, with and without its bytecode step, in fresh directories.
-        for tool, compile_bytecode in (("uv_compile", True), ("uv_plain", False)):
-            wall, cpu = uv_install(uv, python, wheels, WORK / f"site-{tool}", compile_bytecode)
-            samples[tool].append((wall, cpu))
-            log(f"round {round_ + 1}: uv install compile_bytecode={compile_bytecode} {wall:.2f} s wall, {cpu:.2f} CPU-s")
-        if round_ == 0:
             uv_tree = WORK / "site-uv_compile"
             uv_hashes = pycs(uv_tree)
             remove_pycache(uv_tree)
@@ -211,6 +251,17 @@ def main():
 
     def med(tool, i):
         return statistics.median(s[i] for s in samples[tool])
+
+    def spread(values):
+        mid = statistics.median(values)
+        return f"{min(values):.2f}–{max(values):.2f} s (±{(max(values) - min(values)) / 2 / mid * 100:.0f}%)"
+
+    uv_steps = [c[0] - p[0] for c, p in zip(samples["uv_compile"], samples["uv_plain"])]
+    per_round = [
+        f"round {i + 1}: ours {o[0]:.2f} s, compileall {c[0]:.2f} s ({c[0] / o[0]:.2f}×), "
+        f"uv step {u:.2f} s ({u / o[0]:.2f}×), load {load:.1f}"
+        for i, (o, c, u, load) in enumerate(zip(samples["ours"], samples["compileall"], uv_steps, loads))
+    ]
 
     uv_step_wall = statistics.median(c[0] - p[0] for c, p in zip(samples["uv_compile"], samples["uv_plain"]))
     uv_step_cpu = statistics.median(c[1] - p[1] for c, p in zip(samples["uv_compile"], samples["uv_plain"]))
@@ -226,15 +277,20 @@ def main():
         pass
     lines = [
         f"{len(wheels)} wheels, {files} .py files, target CPython {version}, {cpus} cores ({model}), "
-        f"{platform.system()}, medians of {args.rounds} rounds",
+        f"{platform.system()}, CPython {full_version} at {python}, medians of {args.rounds} rounds "
+        f"(1-minute load average at the rounds' start: {min(loads):.1f}–{max(loads):.1f})",
         "",
-        "| compile step | wall | CPU | ours is |",
-        "| --- | --- | --- | --- |",
-        f"| `pycompile-worker compileall -q -j0` | {ours_wall:.2f} s | {ours_cpu:.2f} s | |",
-        f"| `python -m compileall -q -j0` | {med('compileall', 0):.2f} s | {med('compileall', 1):.2f} s "
+        "| compile step | wall (median) | rounds' min–max | CPU | ours is |",
+        "| --- | --- | --- | --- | --- |",
+        f"| `pycompile-worker compileall -q -j0` | {ours_wall:.2f} s | "
+        f"{spread([s[0] for s in samples['ours']])} | {ours_cpu:.2f} s | |",
+        f"| `python -m compileall -q -j0` | {med('compileall', 0):.2f} s | "
+        f"{spread([s[0] for s in samples['compileall']])} | {med('compileall', 1):.2f} s "
         f"| **{med('compileall', 0) / ours_wall:.2f}×** faster |",
-        f"| uv `--compile-bytecode` step (install with − without) | {uv_step_wall:.2f} s | {uv_step_cpu:.2f} s "
-        f"| **{uv_step_wall / ours_wall:.2f}×** faster |",
+        f"| uv `--compile-bytecode` step (install with − without) | {uv_step_wall:.2f} s | "
+        f"{spread(uv_steps)} | {uv_step_cpu:.2f} s | **{uv_step_wall / ours_wall:.2f}×** faster |",
+        "",
+        *per_round,
         "",
         f"uv install without bytecode: {med('uv_plain', 0):.2f} s wall; with: {med('uv_compile', 0):.2f} s.",
         "",

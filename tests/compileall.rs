@@ -12,7 +12,10 @@
 //!
 //! Each case builds one tree, copies it (contents, modes, nanosecond mtimes, symlinks) to
 //! two directories, runs CPython in one and us in the other with the same relative
-//! arguments, and compares everything under both directories afterwards.
+//! arguments, and compares everything under both directories afterwards. Those runs compile
+//! through the same CPython (`--compiler interpreter`); serc's own bytes on a real tree are
+//! checked by `serc_tree_matches_native_cpython_3_13_15`, against Debian's CPython 3.13.15
+//! (tests/native/setup.sh).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -508,7 +511,7 @@ fn compileall_matches_cpython() {
                 let mut us = Command::new(BIN);
                 // The real CPython compiles for us, so that every byte of every pyc is the
                 // walk's, the names', the headers' and the modes' doing; serc's own bytes
-                // are compared in `serc_tree_matches_cpython_paths_and_headers`.
+                // are compared in `serc_tree_matches_native_cpython_3_13_15`.
                 us.args(["compileall", "--python_version", native.version])
                     .args(["--compiler", "interpreter", "--python_interpreter"])
                     .arg(format!("{}={}", native.version, native.python.display()))
@@ -612,4 +615,155 @@ fn differences(reference: &Run, actual: &Run, unordered: bool) -> Option<String>
         ));
     }
     None
+}
+
+/// The `.pyc` files under `dir` (path relative to it → bytes), then removes every
+/// `__pycache__`, so that the next compiler starts from the same sources.
+fn take_pycs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        for entry in fs::read_dir(&current).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "pyc") {
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(rel, fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        for entry in fs::read_dir(&current).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name().is_some_and(|n| n == "__pycache__") {
+                fs::remove_dir_all(&path).unwrap();
+            } else if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// What `py_compile.compile(SRC, PYC)` writes (TIMESTAMP header, `compile(..., dont_inherit=True)`),
+/// run with `-S` and without importing `py_compile`: `import py_compile` pulls in `enum`,
+/// `functools` and more, whose nested-class qualnames are then interned and change the bytes
+/// of `functools.py` itself. This process has only the interpreter's start-up modules, which
+/// is the state serc models.
+const ALONE: &str = "import os, sys\n\
+    external = sys.modules['_frozen_importlib_external']\n\
+    st = os.stat(sys.argv[1])\n\
+    code = compile(open(sys.argv[1], 'rb').read(), sys.argv[1], 'exec', dont_inherit=True)\n\
+    open(sys.argv[2], 'wb').write(external._code_to_timestamp_pyc(code, st.st_mtime, st.st_size))\n";
+
+/// serc's own bytes on a real tree, against the CPython patch release serc's 3.13 target
+/// reproduces: native CPython 3.13.15 (Debian's build, `tests/native/setup.sh`; a failed
+/// setup fails this test) compiles its own standard library (about 600 files) with
+/// `python -m compileall -q -j0`, then we do (`--compiler auto`, i.e. serc) in the same
+/// directory. Paths, stdout and status must be equal, and every pyc byte-identical, except
+/// where CPython's bytes depend on what its compiling process did before (its imports and
+/// earlier compiles intern strings; tests/oracle/README.md, "Oracle intern state"): for such a
+/// file CPython is run again on that file alone, in a fresh process that imports nothing
+/// beyond the interpreter's own start ([`ALONE`]), and ours must equal that byte for byte. At
+/// most 1 % of the files may need that second look, so it cannot hide a general drift.
+#[test]
+fn serc_tree_matches_native_cpython_3_13_15() {
+    let setup = Command::new("bash")
+        .arg(root().join("tests/native/setup.sh"))
+        .arg("3.13.15")
+        .output()
+        .expect("run tests/native/setup.sh");
+    assert!(
+        setup.status.success(),
+        "tests/native/setup.sh 3.13.15 failed (this test needs Debian's CPython 3.13.15):\n{}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    let python = PathBuf::from(String::from_utf8(setup.stdout).unwrap().trim());
+    let stdlib = python
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("lib/python3.13");
+    let scratch = root().join("target/test-compileall/serc-3.13.15");
+    let _ = fs::remove_dir_all(&scratch);
+    let tree = scratch.join("tree");
+    copy_dir(&stdlib, &tree, true);
+    // The interpreter's own imports come from its pycs; it writes no others.
+    let quiet = [("PYTHONDONTWRITEBYTECODE", "1")];
+
+    let mut cpython = Command::new(&python);
+    cpython.args(["-m", "compileall", "-q", "-j0"]).arg(&tree);
+    let reference = run(cpython, &scratch, None, &quiet);
+    let theirs = take_pycs(&tree);
+    let mut us = Command::new(BIN);
+    us.args(["compileall", "-q", "-j0", "--python_version", "3.13"])
+        .arg(&tree);
+    let actual = run(us, &scratch, None, &[]);
+    let ours = take_pycs(&tree);
+
+    assert!(
+        theirs.len() > 500,
+        "CPython wrote only {} pycs:\n{}",
+        theirs.len(),
+        reference.stderr
+    );
+    if let Some(problem) = differences(&reference, &actual, false) {
+        panic!("compileall of the 3.13.15 stdlib: {problem}");
+    }
+    let paths = |m: &BTreeMap<String, Vec<u8>>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        paths(&theirs),
+        paths(&ours),
+        "the sets of written pycs differ"
+    );
+
+    let (mut identical, mut fresh_process, mut wrong) = (0, Vec::new(), Vec::new());
+    for (rel, bytes) in &theirs {
+        if ours[rel] == *bytes {
+            identical += 1;
+            continue;
+        }
+        // __pycache__/NAME.cpython-313.pyc → NAME.py, at the path compileall compiled.
+        let pyc = Path::new(rel);
+        let stem = pyc.file_name().unwrap().to_str().unwrap();
+        let stem = stem.strip_suffix(".cpython-313.pyc").unwrap();
+        let source = tree
+            .join(pyc.parent().unwrap().parent().unwrap())
+            .join(format!("{stem}.py"));
+        let fresh = scratch.join("fresh.pyc");
+        let mut alone = Command::new(&python);
+        alone.args(["-S", "-c", ALONE]).arg(&source).arg(&fresh);
+        let single = run(alone, &scratch, None, &quiet);
+        assert_eq!(single.status, 0, "py_compile {rel}: {}", single.stderr);
+        if fs::read(&fresh).unwrap() == ours[rel] {
+            fresh_process.push(rel.clone());
+        } else {
+            wrong.push(rel.clone());
+        }
+    }
+    println!(
+        "serc vs native CPython 3.13.15 on its stdlib: {} pycs, {identical} byte-identical to \
+         compileall's, {} identical to CPython compiling the file in a process of its own \
+         ({fresh_process:?}), {} different",
+        theirs.len(),
+        fresh_process.len(),
+        wrong.len()
+    );
+    assert!(
+        wrong.is_empty(),
+        "pycs that differ from CPython 3.13.15's: {wrong:?}"
+    );
+    assert!(
+        fresh_process.len() * 100 <= theirs.len(),
+        "{} of {} pycs equal only a fresh CPython process's: {fresh_process:?}",
+        fresh_process.len(),
+        theirs.len()
+    );
 }

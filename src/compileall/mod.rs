@@ -150,12 +150,13 @@ fn compile_all(steps: &[Step], namings: &[Naming], ctx: &Context, workers: usize
         ok: true,
         out: io::BufWriter::with_capacity(1 << 16, stdout),
     });
+    let order = schedule(steps);
     let work = || {
         loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(step) = steps.get(i) else {
+            let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
                 return;
             };
+            let step = &steps[i];
             let outcome = match step {
                 Step::Line(line) => Outcome {
                     text: format!("{line}\n"),
@@ -188,6 +189,29 @@ fn compile_all(steps: &[Step], namings: &[Naming], ctx: &Context, workers: usize
     let mut printer = printer.into_inner().unwrap_or_else(|e| e.into_inner());
     printer.drain(&outcomes, true);
     printer.ok
+}
+
+/// The order the threads take the steps in: largest source first (longest processing time
+/// first). A compile's time grows with its source's size, and in walk order the biggest file
+/// of a tree (pandas' `generic.py`, 470 kB) can start last and run alone on one core while the
+/// others idle; started first, it overlaps with the many small files. Output still follows
+/// the walk order (the printer waits), so only the schedule changes. One `stat` per file
+/// (its size; a file that cannot be stat'ed sorts last and reports its error when compiled).
+fn schedule(steps: &[Step]) -> Vec<usize> {
+    let mut sized: Vec<(u64, usize)> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| match step {
+            Step::Line(_) => (0, i),
+            Step::File { path, .. } => (
+                fs::metadata(pypath::as_path(path)).map_or(0, |meta| meta.len()),
+                i,
+            ),
+        })
+        .collect();
+    // Stable on ties: equal sizes (and the walk's lines) keep the walk order.
+    sized.sort_by_key(|&(size, _)| std::cmp::Reverse(size));
+    sized.into_iter().map(|(_, i)| i).collect()
 }
 
 /// Writes finished outcomes to stdout in step order.
