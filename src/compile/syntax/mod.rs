@@ -10,4 +10,5 @@
 //! Ownership: `token` is the interface between the two halves (the tokenizer produces it, the
 //! parser consumes it) and imports nothing else of the crate.
 
+pub mod parser;
 pub mod token;
