@@ -13,6 +13,7 @@
 //! [`TokenStream`], so the parser can be driven by the tokenizer port or by a test.
 
 mod actions;
+#[rustfmt::skip]
 mod generated_314;
 mod runtime;
 

@@ -73,13 +73,13 @@ impl Stand {
         let bytes = source.as_bytes();
         let mut offset = 0;
         let mut line = 1u32;
-        let mut push = |kind,
-                        s: (u32, usize),
-                        e: (u32, usize),
-                        r: std::ops::Range<usize>,
-                        open: &Vec<Unclosed>,
-                        tokens: &mut Vec<_>,
-                        open_at: &mut Vec<_>| {
+        let push = |kind,
+                    s: (u32, usize),
+                    e: (u32, usize),
+                    r: std::ops::Range<usize>,
+                    open: &Vec<Unclosed>,
+                    tokens: &mut Vec<_>,
+                    open_at: &mut Vec<_>| {
             tokens.push(Ok(Token {
                 kind,
                 start: Position {
