@@ -19,6 +19,12 @@
 //         "error": str(PyCompileError)}; other exceptions (e.g. OSError) give their
 //         type name and str(); a WebAssembly crash gives "exception": "OracleCrash"
 //         (the interpreter is then restarted for the remaining jobs).
+//   tokens --manifest M.json [--results R.json]
+//         M.json: {"jobs": [{"src"}]}. Per job, the token stream the parser pulls from
+//         CPython's C tokenizer (_tokenize.TokenizerIter, extra_tokens=False):
+//         {"tokens": "NAME sl sc el ec\n..." (columns in characters, -1 where the token
+//         has none), "error": null | {"type","msg","lineno","offset","end_lineno",
+//         "end_offset"}, "compile_error": the same for compile()}, or {"undecodable"}.
 //   compare --manifest M.json [--results R.json]
 //         M.json: {"jobs": [{"ours": PYC, "reference": PYC}]}. Result per job:
 //         {"identical_bytes", "equal_headers", "equal_objects", "has_frozenset",
@@ -82,7 +88,7 @@ function parseArgs(argv) {
       die(`unexpected argument ${a}`);
     }
   }
-  if (!verb) die('no verb given (info|corpus|compile|syntax-errors|compare|run)');
+  if (!verb) die('no verb given (info|corpus|compile|syntax-errors|compare|tokens|run)');
   if (!TARGETS[opts.target]) die(`unknown --target ${opts.target} (3.12|3.13|3.14|3.15)`);
   return { verb, opts };
 }
@@ -186,6 +192,7 @@ function resolveHost(p, keepLeaf = false) {
 function resolveJob(verb, job) {
   if (verb === 'compare') return { ...job, ours: resolveHost(job.ours), reference: resolveHost(job.reference) };
   if (verb === 'run') return { ...job, pyc: resolveHost(job.pyc) };
+  if (verb === 'tokens') return { ...job, src: resolveHost(job.src) };
   return { ...job, src: resolveHost(job.src), dfile: job.dfile ?? job.src, pyc: resolveHost(job.pyc, true) };
 }
 
@@ -213,10 +220,10 @@ async function main() {
   const t0 = Date.now();
   let jobs = [];
   const hostPaths = [...opts.mount];
-  if (['compile', 'syntax-errors', 'compare'].includes(verb)) {
+  if (['compile', 'syntax-errors', 'compare', 'tokens'].includes(verb)) {
     if (!opts.manifest) die(`${verb} needs --manifest`);
     jobs = readJobs(opts.manifest);
-    const keys = verb === 'compare' ? ['ours', 'reference'] : ['src', 'pyc'];
+    const keys = verb === 'compare' ? ['ours', 'reference'] : verb === 'tokens' ? ['src'] : ['src', 'pyc'];
     for (const j of jobs) for (const k of keys) {
       if (typeof j[k] !== 'string') die(`every job needs a string "${k}": ${JSON.stringify(j)}`);
       hostPaths.push(j[k]);
@@ -258,7 +265,7 @@ async function main() {
     process.stderr.write(res.stderr);
     process.exitCode = res.status;
   } else {
-    const fn = verb === 'compare' ? 'compare_one' : 'compile_one';
+    const fn = verb === 'compare' ? 'compare_one' : verb === 'tokens' ? 'tokens_one' : 'compile_one';
     // Probe the intern state of candidate strings before anything is unmarshalled
     // (see "oracle intern state" in oracle_impl.py).
     if (verb === 'compare') oracle.call('intern_prepass', jobs.map((j) => resolveJob(verb, j)));

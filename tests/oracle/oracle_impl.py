@@ -114,6 +114,58 @@ def compile_one(arg):
     return json.dumps({"ok": True})
 
 
+# ---------------------------------------------------------------- tokens
+
+
+def _syntax_error_fields(exc):
+    return {"type": type(exc).__name__, "msg": exc.msg, "lineno": exc.lineno,
+            "offset": exc.offset, "end_lineno": getattr(exc, "end_lineno", None),
+            "end_offset": getattr(exc, "end_offset", None)}
+
+
+def tokens_one(arg):
+    """The token stream CPython's parser pulls from its C tokenizer, for one file.
+
+    `_tokenize.TokenizerIter(readline, extra_tokens=False)` runs the C tokenizer as the
+    parser does (no COMMENT/NL, exact operator types, the parser-mode checks); columns are
+    characters, -1 where CPython's token has none (INDENT, DEDENT, ENDMARKER). The text is
+    the UTF-8 file with a BOM dropped and newlines translated, as the string path of
+    compile() sees it. Also records compile()'s SyntaxError, whose locations are the
+    parser's view of a tokenizer error (TokenizerIter words a few of them differently).
+    Result: {"tokens": "NAME sl sc el ec\\n...", "error": null | {...}, "compile_error": ...}.
+    """
+    import _tokenize
+    import token as token_module
+    job = json.loads(arg)
+    with open(job["src"], "rb") as fh:
+        raw = fh.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return json.dumps({"undecodable": str(exc)})
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = []
+    error = None
+    try:
+        it = _tokenize.TokenizerIter(io.StringIO(text).readline, extra_tokens=False)
+        for tok in it:
+            kind, _string, (sl, sc), (el, ec) = tok[0], tok[1], tok[2], tok[3]
+            lines.append(f"{token_module.tok_name[kind]} {sl} {sc} {el} {ec}")
+    except SyntaxError as exc:
+        error = _syntax_error_fields(exc)
+    except Exception as exc:  # not a tokenizer error: report it as such
+        error = {"type": type(exc).__name__, "msg": str(exc)}
+    compile_error = None
+    try:
+        compile(raw, job["src"], "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        compile_error = _syntax_error_fields(exc)
+    except Exception as exc:
+        compile_error = {"type": type(exc).__name__, "msg": str(exc)}
+    return json.dumps({"tokens": "\n".join(lines), "error": error,
+                       "compile_error": compile_error})
+
+
 # ---------------------------------------------------------------- compare
 
 

@@ -10,5 +10,6 @@
 //! Ownership: `token` is the interface between the two halves (the tokenizer produces it, the
 //! parser consumes it) and imports nothing else of the crate.
 
+pub mod lexer;
 pub mod parser;
 pub mod token;

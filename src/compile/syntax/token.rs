@@ -81,6 +81,10 @@ pub enum TokenKind {
     Comment,
     Nl,
     ErrorToken,
+    /// 3.12 only: its tokenizer yields `async` and `await` as tokens of their own (and its
+    /// grammar names them `ASYNC`, `AWAIT`); 3.13 and later yield `NAME`.
+    Async,
+    Await,
 }
 
 /// A position as CPython reports it inside the tokenizer and parser: 1-based line, 0-based
