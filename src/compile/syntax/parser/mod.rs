@@ -20,6 +20,7 @@ mod runtime;
 pub use actions::byte_to_char_offset;
 pub use runtime::Raised;
 
+use crate::compile::syntax::lexer::{Done, Lexer};
 use crate::compile::syntax::token::{Token, TokenKind};
 use runtime::Parser;
 
@@ -179,6 +180,45 @@ fn tokenize_rest(p: &mut Parser<'_>) {
             }
         }
     }
+}
+
+/// The tokenizer port is the parser's token source.
+impl TokenStream for Lexer<'_> {
+    fn next_token(&mut self) -> Result<Token, LexFailure> {
+        Lexer::next_token(self).map_err(|e| LexFailure {
+            kind: e.kind.name(),
+            msg: e.msg,
+            lineno: i64::from(e.lineno),
+            offset: e.col_offset,
+            end_lineno: i64::from(e.end_lineno),
+            end_offset: e.end_col_offset,
+            raised_by_tokenizer: e.done == Done::Error,
+            eof: e.done == Done::Eof,
+        })
+    }
+
+    fn open_brackets(&self) -> Vec<Unclosed> {
+        Lexer::open_brackets(self)
+            .iter()
+            .map(|b| Unclosed {
+                ch: b.ch,
+                line: b.line,
+                col: b.col,
+            })
+            .collect()
+    }
+
+    fn in_fstring(&self) -> bool {
+        Lexer::in_fstring(self)
+    }
+}
+
+/// CPython 3.14's verdict on decoded `text` (no BOM), tokenized by the tokenizer port.
+pub fn check_314(text: &str) -> (String, Outcome) {
+    let mut lexer = Lexer::new(text, 14);
+    let source = lexer.source().to_owned();
+    let outcome = parse_314(&source, &mut lexer);
+    (source, outcome)
 }
 
 #[cfg(test)]

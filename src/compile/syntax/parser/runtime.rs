@@ -259,18 +259,7 @@ impl<'s> Parser<'s> {
                         keyword: -1,
                         level: self.depth,
                     });
-                    let innermost = self.stream.open_brackets().last().copied();
-                    if let (true, Some(open), None) = (failure.eof, innermost, &self.raised) {
-                        // `_Pypegen_tokenizer_error` for E_EOF inside brackets.
-                        self.raise_unclosed_bracket(
-                            open.ch,
-                            i64::from(open.line),
-                            i64::from(open.col),
-                        );
-                        if let Some(raised) = &mut self.raised {
-                            raised.from_tokenizer = true;
-                        }
-                    } else if self.raised.is_none() {
+                    if self.raised.is_none() {
                         self.raised = Some(Raised {
                             kind: failure.kind,
                             msg: failure.msg.clone(),
@@ -479,11 +468,12 @@ impl<'s> Parser<'s> {
     /// A node built by an action: sequences and containers flatten the sequences they hold.
     pub(super) fn node(&mut self, kind: Kind, first: usize, parts: &[N]) -> N {
         let kind = if kind == Kind::Strings {
-            if parts.iter().any(|&p| self.kind(p) == Kind::JoinedStr) {
-                Kind::JoinedStr
-            } else {
-                Kind::Constant
-            }
+            let joined = |n: N| self.kind(n) == Kind::JoinedStr;
+            let any = parts.iter().any(|&p| {
+                joined(p)
+                    || (self.kind(p) == Kind::Seq && self.children(p).iter().any(|&c| joined(c)))
+            });
+            if any { Kind::JoinedStr } else { Kind::Constant }
         } else {
             kind
         };

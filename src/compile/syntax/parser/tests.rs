@@ -413,3 +413,145 @@ fn unexpected_indent() {
         ("IndentationError", "unexpected indent", 2)
     );
 }
+
+// LOCAL-ONLY: cases dumped by /tmp/pegtest/dump.py (CPython's tokenize + compile verdicts).
+struct Dumped {
+    tokens: Vec<Token>,
+    next: usize,
+}
+
+impl TokenStream for Dumped {
+    fn next_token(&mut self) -> Result<Token, LexFailure> {
+        let i = self.next.min(self.tokens.len() - 1);
+        self.next += 1;
+        Ok(self.tokens[i].clone())
+    }
+    fn open_brackets(&self) -> Vec<Unclosed> {
+        Vec::new()
+    }
+    fn in_fstring(&self) -> bool {
+        false
+    }
+}
+
+fn kind_named(name: &str) -> TokenKind {
+    use TokenKind::*;
+    match name {
+        "NAME" => Name,
+        "NUMBER" => Number,
+        "STRING" => String,
+        "NEWLINE" => Newline,
+        "INDENT" => Indent,
+        "DEDENT" => Dedent,
+        "ENDMARKER" => EndMarker,
+        "FSTRING_START" => FStringStart,
+        "FSTRING_MIDDLE" => FStringMiddle,
+        "FSTRING_END" => FStringEnd,
+        "LPAR" => Lpar,
+        "RPAR" => Rpar,
+        "LSQB" => Lsqb,
+        "RSQB" => Rsqb,
+        "COLON" => Colon,
+        "COMMA" => Comma,
+        "SEMI" => Semi,
+        "PLUS" => Plus,
+        "MINUS" => Minus,
+        "STAR" => Star,
+        "SLASH" => Slash,
+        "VBAR" => Vbar,
+        "AMPER" => Amper,
+        "LESS" => Less,
+        "GREATER" => Greater,
+        "EQUAL" => Equal,
+        "DOT" => Dot,
+        "PERCENT" => Percent,
+        "LBRACE" => Lbrace,
+        "RBRACE" => Rbrace,
+        "EQEQUAL" => EqEqual,
+        "NOTEQUAL" => NotEqual,
+        "LESSEQUAL" => LessEqual,
+        "GREATEREQUAL" => GreaterEqual,
+        "TILDE" => Tilde,
+        "CIRCUMFLEX" => Circumflex,
+        "LEFTSHIFT" => LeftShift,
+        "RIGHTSHIFT" => RightShift,
+        "DOUBLESTAR" => DoubleStar,
+        "PLUSEQUAL" => PlusEqual,
+        "MINEQUAL" => MinEqual,
+        "STAREQUAL" => StarEqual,
+        "SLASHEQUAL" => SlashEqual,
+        "PERCENTEQUAL" => PercentEqual,
+        "AMPEREQUAL" => AmperEqual,
+        "VBAREQUAL" => VbarEqual,
+        "CIRCUMFLEXEQUAL" => CircumflexEqual,
+        "LEFTSHIFTEQUAL" => LeftShiftEqual,
+        "RIGHTSHIFTEQUAL" => RightShiftEqual,
+        "DOUBLESTAREQUAL" => DoubleStarEqual,
+        "DOUBLESLASH" => DoubleSlash,
+        "DOUBLESLASHEQUAL" => DoubleSlashEqual,
+        "AT" => At,
+        "ATEQUAL" => AtEqual,
+        "RARROW" => Rarrow,
+        "ELLIPSIS" => Ellipsis,
+        "COLONEQUAL" => ColonEqual,
+        "EXCLAMATION" => Exclamation,
+        "OP" => Op,
+        _ => ErrorToken,
+    }
+}
+
+#[test]
+#[ignore]
+fn dumped_cases() {
+    let text = std::fs::read_to_string("/tmp/pegtest/cases.txt").unwrap();
+    let (mut same, mut total, mut unknown) = (0, 0, 0);
+    for case in text.split("\n\n").filter(|c| !c.trim().is_empty()) {
+        let mut lines = case.lines();
+        let header = lines.next().unwrap();
+        let v: serde_json::Value = serde_json::from_str(header).unwrap();
+        let src = v["src"].as_str().unwrap();
+        let tokens = lines
+            .map(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                let n = |i: usize| f[i].parse::<usize>().unwrap();
+                Token {
+                    kind: kind_named(f[0]),
+                    start: Position {
+                        line: n(1) as u32,
+                        col: n(2) as u32,
+                    },
+                    end: Position {
+                        line: n(3) as u32,
+                        col: n(4) as u32,
+                    },
+                    text: n(5)..n(6).max(n(5)),
+                }
+            })
+            .collect();
+        let mut stream = Dumped { tokens, next: 0 };
+        let got = parse_314(src, &mut stream);
+        let want = &v["verdict"];
+        total += 1;
+        let got_s = match &got {
+            Outcome::Rejected(r) => format!(
+                "[\"{}\", {:?}, {}, {}, {}]",
+                r.kind, r.msg, r.lineno, r.offset, r.end_offset
+            ),
+            Outcome::Accepted => "accepted".into(),
+            Outcome::Unknown => {
+                unknown += 1;
+                "unknown".into()
+            }
+        };
+        let want_s = format!(
+            "[{}, {}, {}, {}, {}]",
+            want[0], want[1], want[2], want[3], want[4]
+        );
+        if got_s.replace(' ', "") == want_s.replace(' ', "") {
+            same += 1;
+        } else {
+            eprintln!("{}: want {want_s}\n   got {got_s}", v["file"]);
+        }
+    }
+    eprintln!("same {same}/{total}, unknown {unknown}");
+}
