@@ -705,6 +705,8 @@ class ActionTranslator:
             return t
         if t == "NULL":
             return "None"
+        if t == "EXTRA":
+            return "mark"
         if t == "p":
             return "self"
         if t in {"Tuple_kind"}:
@@ -1080,6 +1082,9 @@ class Emitter:
             or "_PyPegen_nonparen_genexp_in_call" in action
             or "_PyPegen_arguments_parsing_error" in action
             or "_PyPegen_check_barry_as_flufl" in action
+            # First-pass actions that can raise (modelled in actions.rs).
+            or "_PyPegen_check_fstring_conversion" in action
+            or "_PyPegen_concatenate_strings" in action
         )
         if error_action:
             self.error_actions += 1

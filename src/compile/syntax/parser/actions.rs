@@ -10,6 +10,7 @@
 //! calls a helper the older ones did not.
 
 use super::runtime::{Kind, N, Parser, Raised};
+use crate::compile::syntax::token::TokenKind;
 
 /// `TARGETS_TYPE` of pegen.h: which kind of target an invalid-target message is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -335,6 +336,51 @@ impl Parser<'_> {
         (positional, unpacking)
     }
 
+    /// `_PyPegen_concatenate_strings`: bytes and text cannot be mixed; otherwise the node.
+    pub(super) fn concatenate_strings(&mut self, parts: N, first: usize) -> Option<N> {
+        let (mut bytes, mut text) = (false, false);
+        for &part in self.children(parts) {
+            let token = self.span(part).0;
+            if self.tokens[token].kind == TokenKind::String {
+                let literal = self.token_text(token);
+                let prefix = &literal[..literal.find(['\'', '"']).unwrap_or(0)];
+                if prefix.contains(['b', 'B']) {
+                    bytes = true;
+                } else {
+                    text = true;
+                }
+            } else {
+                text = true;
+            }
+        }
+        if bytes && text {
+            return self.raise_syntax_error("cannot mix bytes and nonbytes literals".to_owned());
+        }
+        Some(self.node(Kind::Strings, first, &[parts]))
+    }
+
+    /// `_PyPegen_check_fstring_conversion`: `!` right before one of `s`, `r`, `a`.
+    pub(super) fn check_fstring_conversion(&mut self, conv_token: N, conv: N) -> Option<N> {
+        let (bang, name) = (self.span(conv_token).1, self.span(conv).0);
+        let (bang, name) = (&self.tokens[bang], &self.tokens[name]);
+        if bang.end.line != name.start.line || bang.end.col != name.start.col {
+            return self.raise_known_range(
+                conv_token,
+                conv,
+                "f-string: conversion type must come right after the exclamanation mark".to_owned(),
+            );
+        }
+        let id = self.text_of(conv);
+        if !matches!(id, "s" | "r" | "a") {
+            let msg = format!(
+                "f-string: invalid conversion character {}: expected 's', 'r', or 'a'",
+                python_repr(id)
+            );
+            return self.raise_known_location(conv, msg);
+        }
+        Some(conv)
+    }
+
     /// `_PyPegen_nonparen_genexp_in_call`.
     pub(super) fn nonparen_genexp_in_call(&mut self, args: N, comprehensions: N) -> Option<N> {
         let (positional, _) = self.call_arguments(args);
@@ -359,6 +405,15 @@ impl Parser<'_> {
             "positional argument follows keyword argument"
         };
         self.raise_syntax_error(msg.to_owned())
+    }
+}
+
+/// `repr()` of a str (identifiers here, so only the quote choice matters).
+fn python_repr(s: &str) -> String {
+    if s.contains('\'') && !s.contains('"') {
+        format!("\"{s}\"")
+    } else {
+        format!("'{}'", s.replace('\'', "\\'"))
     }
 }
 

@@ -8851,7 +8851,7 @@ impl Parser<'_> {
                 let Some(conv) = self.name_token() else {
                     break 'alt;
                 };
-                return Some(self.node(Kind::Other, mark, &[conv_token, conv]));
+                return self.check_fstring_conversion(conv_token, conv);
             }
             self.mark = mark;
         }
@@ -9291,7 +9291,7 @@ impl Parser<'_> {
                 let Some(a) = self.r__loop1_105() else {
                     break 'alt;
                 };
-                return Some(self.node(Kind::Strings, mark, &[a]));
+                return self.concatenate_strings(a, mark);
             }
             self.mark = mark;
         }

@@ -534,6 +534,12 @@ impl<'s> Parser<'s> {
         (node.first as usize, node.last as usize)
     }
 
+    /// The source text of token `index`.
+    pub(super) fn token_text(&self, index: usize) -> &'s str {
+        let source: &'s str = self.source;
+        &source[self.tokens[index].text.clone()]
+    }
+
     pub(super) fn text_of(&self, n: N) -> &'s str {
         let (first, _) = self.span(n);
         let source: &'s str = self.source;

@@ -150,6 +150,23 @@ impl Stand {
                         );
                     }
                     i += 1;
+                } else if (c == b'b' || c == b'r') && matches!(bytes.get(i + 1), Some(b'\'' | b'"'))
+                {
+                    let q = bytes[i + 1];
+                    let mut j = i + 2;
+                    while bytes[j] != q {
+                        j += 1;
+                    }
+                    push(
+                        TokenKind::String,
+                        (line, col),
+                        (line, j + 1 - line_start),
+                        i..j + 1,
+                        &open,
+                        &mut tokens,
+                        &mut open_at,
+                    );
+                    i = j + 1;
                 } else if c.is_ascii_alphabetic() || c == b'_' {
                     let mut j = i;
                     while j < line_end && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
@@ -228,13 +245,14 @@ impl Stand {
             offset = line_end;
             line += 1;
         }
-        if !open.is_empty() {
+        if let Some(innermost) = open.last() {
+            // As the tokenizer reports it: at the innermost bracket.
             tokens.push(Err(LexFailure {
                 kind: "SyntaxError",
-                msg: "unexpected EOF while parsing".into(),
-                lineno: i64::from(line - 1),
-                offset: 0,
-                end_lineno: i64::from(line - 1),
+                msg: format!("'{}' was never closed", innermost.ch as char),
+                lineno: i64::from(innermost.line),
+                offset: i64::from(innermost.col) + 1,
+                end_lineno: i64::from(innermost.line),
                 end_offset: 0,
                 raised_by_tokenizer: false,
                 eof: true,
@@ -406,152 +424,24 @@ fn second_pass_messages() {
 }
 
 #[test]
+fn first_pass_action_errors() {
+    assert_eq!(
+        check("x = (b'a' 'b', 1)\n"),
+        err(
+            "SyntaxError",
+            "cannot mix bytes and nonbytes literals",
+            1,
+            14,
+            15
+        )
+    );
+}
+
+#[test]
 fn unexpected_indent() {
     let r = check("x = 1\n    y = 2\n").unwrap();
     assert_eq!(
         (r.0, r.1.as_str(), r.2),
         ("IndentationError", "unexpected indent", 2)
     );
-}
-
-// LOCAL-ONLY: cases dumped by /tmp/pegtest/dump.py (CPython's tokenize + compile verdicts).
-struct Dumped {
-    tokens: Vec<Token>,
-    next: usize,
-}
-
-impl TokenStream for Dumped {
-    fn next_token(&mut self) -> Result<Token, LexFailure> {
-        let i = self.next.min(self.tokens.len() - 1);
-        self.next += 1;
-        Ok(self.tokens[i].clone())
-    }
-    fn open_brackets(&self) -> Vec<Unclosed> {
-        Vec::new()
-    }
-    fn in_fstring(&self) -> bool {
-        false
-    }
-}
-
-fn kind_named(name: &str) -> TokenKind {
-    use TokenKind::*;
-    match name {
-        "NAME" => Name,
-        "NUMBER" => Number,
-        "STRING" => String,
-        "NEWLINE" => Newline,
-        "INDENT" => Indent,
-        "DEDENT" => Dedent,
-        "ENDMARKER" => EndMarker,
-        "FSTRING_START" => FStringStart,
-        "FSTRING_MIDDLE" => FStringMiddle,
-        "FSTRING_END" => FStringEnd,
-        "LPAR" => Lpar,
-        "RPAR" => Rpar,
-        "LSQB" => Lsqb,
-        "RSQB" => Rsqb,
-        "COLON" => Colon,
-        "COMMA" => Comma,
-        "SEMI" => Semi,
-        "PLUS" => Plus,
-        "MINUS" => Minus,
-        "STAR" => Star,
-        "SLASH" => Slash,
-        "VBAR" => Vbar,
-        "AMPER" => Amper,
-        "LESS" => Less,
-        "GREATER" => Greater,
-        "EQUAL" => Equal,
-        "DOT" => Dot,
-        "PERCENT" => Percent,
-        "LBRACE" => Lbrace,
-        "RBRACE" => Rbrace,
-        "EQEQUAL" => EqEqual,
-        "NOTEQUAL" => NotEqual,
-        "LESSEQUAL" => LessEqual,
-        "GREATEREQUAL" => GreaterEqual,
-        "TILDE" => Tilde,
-        "CIRCUMFLEX" => Circumflex,
-        "LEFTSHIFT" => LeftShift,
-        "RIGHTSHIFT" => RightShift,
-        "DOUBLESTAR" => DoubleStar,
-        "PLUSEQUAL" => PlusEqual,
-        "MINEQUAL" => MinEqual,
-        "STAREQUAL" => StarEqual,
-        "SLASHEQUAL" => SlashEqual,
-        "PERCENTEQUAL" => PercentEqual,
-        "AMPEREQUAL" => AmperEqual,
-        "VBAREQUAL" => VbarEqual,
-        "CIRCUMFLEXEQUAL" => CircumflexEqual,
-        "LEFTSHIFTEQUAL" => LeftShiftEqual,
-        "RIGHTSHIFTEQUAL" => RightShiftEqual,
-        "DOUBLESTAREQUAL" => DoubleStarEqual,
-        "DOUBLESLASH" => DoubleSlash,
-        "DOUBLESLASHEQUAL" => DoubleSlashEqual,
-        "AT" => At,
-        "ATEQUAL" => AtEqual,
-        "RARROW" => Rarrow,
-        "ELLIPSIS" => Ellipsis,
-        "COLONEQUAL" => ColonEqual,
-        "EXCLAMATION" => Exclamation,
-        "OP" => Op,
-        _ => ErrorToken,
-    }
-}
-
-#[test]
-#[ignore]
-fn dumped_cases() {
-    let text = std::fs::read_to_string("/tmp/pegtest/cases.txt").unwrap();
-    let (mut same, mut total, mut unknown) = (0, 0, 0);
-    for case in text.split("\n\n").filter(|c| !c.trim().is_empty()) {
-        let mut lines = case.lines();
-        let header = lines.next().unwrap();
-        let v: serde_json::Value = serde_json::from_str(header).unwrap();
-        let src = v["src"].as_str().unwrap();
-        let tokens = lines
-            .map(|l| {
-                let f: Vec<&str> = l.split(' ').collect();
-                let n = |i: usize| f[i].parse::<usize>().unwrap();
-                Token {
-                    kind: kind_named(f[0]),
-                    start: Position {
-                        line: n(1) as u32,
-                        col: n(2) as u32,
-                    },
-                    end: Position {
-                        line: n(3) as u32,
-                        col: n(4) as u32,
-                    },
-                    text: n(5)..n(6).max(n(5)),
-                }
-            })
-            .collect();
-        let mut stream = Dumped { tokens, next: 0 };
-        let got = parse_314(src, &mut stream);
-        let want = &v["verdict"];
-        total += 1;
-        let got_s = match &got {
-            Outcome::Rejected(r) => format!(
-                "[\"{}\", {:?}, {}, {}, {}]",
-                r.kind, r.msg, r.lineno, r.offset, r.end_offset
-            ),
-            Outcome::Accepted => "accepted".into(),
-            Outcome::Unknown => {
-                unknown += 1;
-                "unknown".into()
-            }
-        };
-        let want_s = format!(
-            "[{}, {}, {}, {}, {}]",
-            want[0], want[1], want[2], want[3], want[4]
-        );
-        if got_s.replace(' ', "") == want_s.replace(' ', "") {
-            same += 1;
-        } else {
-            eprintln!("{}: want {want_s}\n   got {got_s}", v["file"]);
-        }
-    }
-    eprintln!("same {same}/{total}, unknown {unknown}");
 }
