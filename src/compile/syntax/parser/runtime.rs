@@ -6,8 +6,6 @@
 //! furthest token its first pass ever *fetched*, so every place that fetches a token (a
 //! memo lookup, a lookahead, a forced token) has to fetch exactly when CPython's does.
 
-use std::collections::HashMap;
-
 use super::generated_314::{KEYWORDS, SOFT_KEYWORDS};
 use super::{LexFailure, TokenStream};
 use crate::compile::syntax::token::{Position, TokenKind};
@@ -154,7 +152,8 @@ pub struct Parser<'s> {
     pub(super) overflowed: bool,
     /// An action met something we do not model exactly: the result is not to be trusted.
     pub(super) unsure: std::cell::Cell<bool>,
-    memo: HashMap<(u32, u16), (Option<N>, u32)>,
+    /// Per token (`Token.memo` of pegen.h): rule id, result, end mark.
+    memo: Vec<Vec<(u16, Option<N>, u32)>>,
     nodes: Vec<Node>,
     kids: Vec<N>,
     depth: u32,
@@ -177,7 +176,7 @@ impl<'s> Parser<'s> {
             tokenizer_failed: None,
             overflowed: false,
             unsure: std::cell::Cell::new(false),
-            memo: HashMap::new(),
+            memo: Vec::new(),
             nodes: Vec::new(),
             kids: Vec::new(),
             depth: 0,
@@ -187,7 +186,7 @@ impl<'s> Parser<'s> {
 
     /// `reset_parser_state_for_error_pass`: forget the memo, rewind, enable invalid rules.
     pub(super) fn reset_for_second_pass(&mut self) {
-        self.memo.clear();
+        self.memo.iter_mut().for_each(Vec::clear);
         self.mark = 0;
         self.call_invalid_rules = true;
         self.level = 0;
@@ -389,9 +388,22 @@ impl<'s> Parser<'s> {
         if !self.ensure_token() {
             return Some(None);
         }
-        let (node, end) = *self.memo.get(&(self.mark as u32, rule))?;
+        let &(_, node, end) = self.memo.get(self.mark)?.iter().find(|m| m.0 == rule)?;
         self.mark = end as usize;
         Some(node)
+    }
+
+    /// `_PyPegen_insert_memo` / `_PyPegen_update_memo`.
+    fn memo_store(&mut self, mark: usize, rule: u16, node: Option<N>) {
+        if self.memo.len() <= mark {
+            self.memo.resize_with(mark + 1, Vec::new);
+        }
+        let end = self.mark as u32;
+        let slots = &mut self.memo[mark];
+        match slots.iter_mut().find(|m| m.0 == rule) {
+            Some(slot) => *slot = (rule, node, end),
+            None => slots.push((rule, node, end)),
+        }
     }
 
     /// A `(memo)` rule: `_PyPegen_is_memoized`, the body, `_PyPegen_insert_memo`.
@@ -401,8 +413,7 @@ impl<'s> Parser<'s> {
         }
         let mark = self.mark;
         let res = raw(self);
-        self.memo
-            .insert((mark as u32, rule), (res, self.mark as u32));
+        self.memo_store(mark, rule, res);
         res
     }
 
@@ -415,8 +426,7 @@ impl<'s> Parser<'s> {
         let mut resmark = self.mark;
         let mut res: Option<N> = None;
         loop {
-            self.memo
-                .insert((mark as u32, rule), (res, self.mark as u32));
+            self.memo_store(mark, rule, res);
             self.mark = mark;
             let raw_res = raw(self);
             if self.error_indicator {
