@@ -4,7 +4,7 @@
 Run by hand; its output is checked in:
 
     python3 tools/pegen/pegen.py tools/pegen/grammar/python-3.14.gram \
-        src/compile/syntax/parser/generated_314.rs
+        src/compile/syntax/parser/generated_314.rs 314
 
 Why our own generator: the error path has to decide *which* SyntaxError CPython raises and
 *where*, and CPython decides that with the parser its pegen generates from this grammar (two
@@ -707,6 +707,11 @@ class ActionTranslator:
             return "None"
         if t == "EXTRA":
             return "mark"
+        if t == "p" and self.peek() == "->":
+            # p->tokens[p->mark-1]->level: the bracket depth after the previous token.
+            for expected in ["->", "tokens", "[", "p", "->", "mark", "-", "1", "]", "->", "level"]:
+                self.take(expected)
+            return "self.prev_token_level()"
         if t == "p":
             return "self"
         if t in {"Tuple_kind"}:
@@ -854,8 +859,9 @@ def node_kind(action: str) -> tuple:
 
 
 class Emitter:
-    def __init__(self, analysis: Analysis, source_name: str):
+    def __init__(self, analysis: Analysis, source_name: str, tag: str):
         self.a = analysis
+        self.tag = tag
         self.source_name = source_name
         self.lines: list = []
         self.rule_ids = {name: i for i, name in enumerate(analysis.order)}
@@ -872,6 +878,13 @@ class Emitter:
                 for item in alt.items:
                     todo.extend(self.rule_refs(item.node))
 
+    def fn(self, rule: str) -> str:
+        """The method name of a rule (one namespace per grammar version on one type)."""
+        return f"g{self.tag}_{rule}"
+
+    def raw(self, rule: str) -> str:
+        return f"g{self.tag}raw_{rule}"
+
     def rule_refs(self, node) -> list:
         while isinstance(node, (Opt, Lookahead, Forced)):
             node = node.node
@@ -887,7 +900,7 @@ class Emitter:
         if isinstance(node, Leaf):
             if node.kind == "name":
                 if node.value in self.a.rules:
-                    return f"self.r_{node.value}()"
+                    return f"self.{self.fn(node.value)}()"
                 if node.value == "SOFT_KEYWORD":
                     return "self.soft_keyword_token()"
                 if node.value == "NAME":
@@ -929,8 +942,8 @@ class Emitter:
         self.w()
         self.w("impl Parser<'_> {")
         self.w("    /// The start rule for `exec` input.")
-        self.w("    pub(super) fn parse_file(&mut self) -> Option<N> {")
-        self.w("        self.r_file()")
+        self.w(f"    pub(super) fn parse_file_{self.tag}(&mut self) -> Option<N> {{")
+        self.w(f"        self.{self.fn('file')}()")
         self.w("    }")
         for name in a.order:
             if name in self.reachable:
@@ -942,7 +955,7 @@ class Emitter:
         rid = self.rule_ids[r.name]
         self.w()
         self.w(f"    // {r.name}{' (memo)' if r.memo else ''}{' (left-recursive leader)' if r.leader else ''}")
-        self.w(f"    fn r_{r.name}(&mut self) -> Option<N> {{")
+        self.w(f"    fn {self.fn(r.name)}(&mut self) -> Option<N> {{")
         self.w("        if !self.enter() {")
         self.w("            return None;")
         self.w("        }")
@@ -950,18 +963,18 @@ class Emitter:
         if without_invalid:
             self.w("        let saved_invalid = std::mem::replace(&mut self.call_invalid_rules, false);")
         if r.left_recursive and r.leader:
-            self.w(f"        let res = self.grow_seed({rid}, Self::raw_{r.name});")
+            self.w(f"        let res = self.grow_seed({rid}, Self::{self.raw(r.name)});")
         elif r.memo:
-            self.w(f"        let res = self.memoized({rid}, Self::raw_{r.name});")
+            self.w(f"        let res = self.memoized({rid}, Self::{self.raw(r.name)});")
         else:
-            self.w(f"        let res = self.raw_{r.name}();")
+            self.w(f"        let res = self.{self.raw(r.name)}();")
         if without_invalid:
             self.w("        self.call_invalid_rules = saved_invalid;")
         self.w("        self.leave();")
         self.w("        res")
         self.w("    }")
         self.w()
-        self.w(f"    fn raw_{r.name}(&mut self) -> Option<N> {{")
+        self.w(f"    fn {self.raw(r.name)}(&mut self) -> Option<N> {{")
         self.w("        let mark = self.mark;")
         if r.artificial in ("loop0", "loop1"):
             self.emit_loop(r)
@@ -1044,7 +1057,7 @@ class Emitter:
             if isinstance(node, Lookahead):
                 inner = node.node
                 if isinstance(inner, Leaf) and inner.kind == "name" and inner.value in self.a.rules:
-                    fn = f"Self::r_{inner.value}"
+                    fn = f"Self::{self.fn(inner.value)}"
                     call = f"self.lookahead({'true' if node.positive else 'false'}, {fn})"
                 else:
                     call = (f"self.lookahead({'true' if node.positive else 'false'}, "
@@ -1123,14 +1136,14 @@ class Emitter:
 
 
 def main() -> None:
-    if len(sys.argv) != 3:
-        sys.exit("usage: pegen.py GRAMMAR OUTPUT.rs")
-    src, dst = sys.argv[1], sys.argv[2]
+    if len(sys.argv) != 4:
+        sys.exit("usage: pegen.py GRAMMAR OUTPUT.rs VERSION_TAG   (e.g. 314)")
+    src, dst, tag = sys.argv[1], sys.argv[2], sys.argv[3]
     with open(src, encoding="utf-8") as f:
         text = f.read()
     rules = GrammarParser(text).grammar()
     analysis = Analysis(rules)
-    emitter = Emitter(analysis, src)
+    emitter = Emitter(analysis, src, tag)
     out = emitter.emit()
     with open(dst, "w", encoding="utf-8") as f:
         f.write(out)

@@ -129,14 +129,13 @@ fn indentation_exception(
 }
 
 /// The exception CPython's parser raises for decoded `text`, found by our port of its
-/// tokenizer and PEG parser (3.14 so far); `None` when the port accepts the file or cannot
+/// tokenizer and PEG parser (3.13 and 3.14 so far); `None` when the port accepts the file or cannot
 /// tell, and the older path decides.
 fn peg_exception(text: &str, filename: &str, version: serc::PythonVersion) -> Option<PyException> {
-    if version != serc::PythonVersion::Py314 {
-        return None;
-    }
+    let (_, minor, _) = version.target().version;
+    let grammar = parser::Grammar::for_minor(minor)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let (source, outcome) = parser::check_314(text);
+    let (source, outcome) = parser::check(grammar, text);
     let Outcome::Rejected(raised) = outcome else {
         return None;
     };

@@ -296,6 +296,13 @@ impl Parser<'_> {
         )
     }
 
+    /// `p->tokens[p->mark-1]->level`.
+    pub(super) fn prev_token_level(&self) -> u32 {
+        self.mark
+            .checked_sub(1)
+            .map_or(0, |previous| self.tokens[previous].level)
+    }
+
     /// `PyPegen_first_item` / `PyPegen_last_item` of a sequence.
     pub(super) fn first_item(&self, seq: N) -> N {
         self.children(seq).first().copied().unwrap_or(seq)

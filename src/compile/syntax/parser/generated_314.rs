@@ -15,21 +15,21 @@ pub(super) const SOFT_KEYWORDS: &[&str] = &["type", "match", "case", "_"];
 
 impl Parser<'_> {
     /// The start rule for `exec` input.
-    pub(super) fn parse_file(&mut self) -> Option<N> {
-        self.r_file()
+    pub(super) fn parse_file_314(&mut self) -> Option<N> {
+        self.g314_file()
     }
 
     // file
-    fn r_file(&mut self) -> Option<N> {
+    fn g314_file(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_file();
+        let res = self.g314raw_file();
         self.leave();
         res
     }
 
-    fn raw_file(&mut self) -> Option<N> {
+    fn g314raw_file(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=[statements] ENDMARKER
         {
@@ -37,7 +37,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let a = self.r_statements();
+                let a = self.g314_statements();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -52,16 +52,16 @@ impl Parser<'_> {
     }
 
     // statements
-    fn r_statements(&mut self) -> Option<N> {
+    fn g314_statements(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_statements();
+        let res = self.g314raw_statements();
         self.leave();
         res
     }
 
-    fn raw_statements(&mut self) -> Option<N> {
+    fn g314raw_statements(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=statement+
         {
@@ -69,7 +69,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop1_3() else {
+                let Some(a) = self.g314__loop1_3() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Seq, mark, &[a]));
@@ -80,16 +80,16 @@ impl Parser<'_> {
     }
 
     // statement
-    fn r_statement(&mut self) -> Option<N> {
+    fn g314_statement(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_statement();
+        let res = self.g314raw_statement();
         self.leave();
         res
     }
 
-    fn raw_statement(&mut self) -> Option<N> {
+    fn g314raw_statement(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=compound_stmt
         {
@@ -97,7 +97,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_compound_stmt() else {
+                let Some(a) = self.g314_compound_stmt() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Seq, mark, &[a]));
@@ -110,7 +110,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_simple_stmts() else {
+                let Some(a) = self.g314_simple_stmts() else {
                     break 'alt;
                 };
                 return Some(a);
@@ -121,16 +121,16 @@ impl Parser<'_> {
     }
 
     // simple_stmts
-    fn r_simple_stmts(&mut self) -> Option<N> {
+    fn g314_simple_stmts(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_simple_stmts();
+        let res = self.g314raw_simple_stmts();
         self.leave();
         res
     }
 
-    fn raw_simple_stmts(&mut self) -> Option<N> {
+    fn g314raw_simple_stmts(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=simple_stmt !';' NEWLINE
         {
@@ -138,7 +138,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_simple_stmt() else {
+                let Some(a) = self.g314_simple_stmt() else {
                     break 'alt;
                 };
                 if !self.lookahead(false, |p: &mut Self| p.expect(TokenKind::Semi)) {
@@ -157,7 +157,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__gather_4() else {
+                let Some(a) = self.g314__gather_4() else {
                     break 'alt;
                 };
                 let _v1 = self.expect(TokenKind::Semi);
@@ -175,16 +175,16 @@ impl Parser<'_> {
     }
 
     // simple_stmt (memo)
-    fn r_simple_stmt(&mut self) -> Option<N> {
+    fn g314_simple_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.memoized(9, Self::raw_simple_stmt);
+        let res = self.memoized(9, Self::g314raw_simple_stmt);
         self.leave();
         res
     }
 
-    fn raw_simple_stmt(&mut self) -> Option<N> {
+    fn g314raw_simple_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // assignment
         {
@@ -192,7 +192,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_assignment() else {
+                let Some(_v0) = self.g314_assignment() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -208,7 +208,7 @@ impl Parser<'_> {
                 if !self.lookahead(true, |p: &mut Self| p.expect_soft_keyword("type")) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_type_alias() else {
+                let Some(_v1) = self.g314_type_alias() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -221,7 +221,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(e) = self.r_star_expressions() else {
+                let Some(e) = self.g314_star_expressions() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[e]));
@@ -237,7 +237,7 @@ impl Parser<'_> {
                 if !self.lookahead(true, |p: &mut Self| p.expect_keyword(0)) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_return_stmt() else {
+                let Some(_v1) = self.g314_return_stmt() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -250,10 +250,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                if !self.lookahead(true, Self::r__tmp_5) {
+                if !self.lookahead(true, Self::g314__tmp_5) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_import_stmt() else {
+                let Some(_v1) = self.g314_import_stmt() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -269,7 +269,7 @@ impl Parser<'_> {
                 if !self.lookahead(true, |p: &mut Self| p.expect_keyword(3)) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_raise_stmt() else {
+                let Some(_v1) = self.g314_raise_stmt() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -285,7 +285,7 @@ impl Parser<'_> {
                 if !self.lookahead(true, |p: &mut Self| p.expect_keyword(4)) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_pass_stmt() else {
+                let Some(_v1) = self.g314_pass_stmt() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -301,7 +301,7 @@ impl Parser<'_> {
                 if !self.lookahead(true, |p: &mut Self| p.expect_keyword(5)) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_del_stmt() else {
+                let Some(_v1) = self.g314_del_stmt() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -317,7 +317,7 @@ impl Parser<'_> {
                 if !self.lookahead(true, |p: &mut Self| p.expect_keyword(6)) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_yield_stmt() else {
+                let Some(_v1) = self.g314_yield_stmt() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -333,7 +333,7 @@ impl Parser<'_> {
                 if !self.lookahead(true, |p: &mut Self| p.expect_keyword(7)) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_assert_stmt() else {
+                let Some(_v1) = self.g314_assert_stmt() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -349,7 +349,7 @@ impl Parser<'_> {
                 if !self.lookahead(true, |p: &mut Self| p.expect_keyword(8)) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_break_stmt() else {
+                let Some(_v1) = self.g314_break_stmt() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -365,7 +365,7 @@ impl Parser<'_> {
                 if !self.lookahead(true, |p: &mut Self| p.expect_keyword(9)) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_continue_stmt() else {
+                let Some(_v1) = self.g314_continue_stmt() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -381,7 +381,7 @@ impl Parser<'_> {
                 if !self.lookahead(true, |p: &mut Self| p.expect_keyword(10)) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_global_stmt() else {
+                let Some(_v1) = self.g314_global_stmt() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -397,7 +397,7 @@ impl Parser<'_> {
                 if !self.lookahead(true, |p: &mut Self| p.expect_keyword(11)) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_nonlocal_stmt() else {
+                let Some(_v1) = self.g314_nonlocal_stmt() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -408,16 +408,16 @@ impl Parser<'_> {
     }
 
     // compound_stmt
-    fn r_compound_stmt(&mut self) -> Option<N> {
+    fn g314_compound_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_compound_stmt();
+        let res = self.g314raw_compound_stmt();
         self.leave();
         res
     }
 
-    fn raw_compound_stmt(&mut self) -> Option<N> {
+    fn g314raw_compound_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // &('def' | '@' | 'async') function_def
         {
@@ -425,10 +425,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                if !self.lookahead(true, Self::r__tmp_6) {
+                if !self.lookahead(true, Self::g314__tmp_6) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_function_def() else {
+                let Some(_v1) = self.g314_function_def() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -444,7 +444,7 @@ impl Parser<'_> {
                 if !self.lookahead(true, |p: &mut Self| p.expect_keyword(14)) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_if_stmt() else {
+                let Some(_v1) = self.g314_if_stmt() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -457,10 +457,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                if !self.lookahead(true, Self::r__tmp_7) {
+                if !self.lookahead(true, Self::g314__tmp_7) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_class_def() else {
+                let Some(_v1) = self.g314_class_def() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -473,10 +473,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                if !self.lookahead(true, Self::r__tmp_8) {
+                if !self.lookahead(true, Self::g314__tmp_8) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_with_stmt() else {
+                let Some(_v1) = self.g314_with_stmt() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -489,10 +489,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                if !self.lookahead(true, Self::r__tmp_9) {
+                if !self.lookahead(true, Self::g314__tmp_9) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_for_stmt() else {
+                let Some(_v1) = self.g314_for_stmt() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -508,7 +508,7 @@ impl Parser<'_> {
                 if !self.lookahead(true, |p: &mut Self| p.expect_keyword(18)) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_try_stmt() else {
+                let Some(_v1) = self.g314_try_stmt() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -524,7 +524,7 @@ impl Parser<'_> {
                 if !self.lookahead(true, |p: &mut Self| p.expect_keyword(19)) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_while_stmt() else {
+                let Some(_v1) = self.g314_while_stmt() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -537,7 +537,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_match_stmt() else {
+                let Some(_v0) = self.g314_match_stmt() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -548,16 +548,16 @@ impl Parser<'_> {
     }
 
     // assignment
-    fn r_assignment(&mut self) -> Option<N> {
+    fn g314_assignment(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_assignment();
+        let res = self.g314raw_assignment();
         self.leave();
         res
     }
 
-    fn raw_assignment(&mut self) -> Option<N> {
+    fn g314raw_assignment(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=NAME ':' b=expression c=['=' d=annotated_rhs { d }]
         {
@@ -571,10 +571,10 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_expression() else {
+                let Some(b) = self.g314_expression() else {
                     break 'alt;
                 };
-                let c = self.r__tmp_10();
+                let c = self.g314__tmp_10();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -588,16 +588,16 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__tmp_11() else {
+                let Some(a) = self.g314__tmp_11() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_expression() else {
+                let Some(b) = self.g314_expression() else {
                     break 'alt;
                 };
-                let c = self.r__tmp_12();
+                let c = self.g314__tmp_12();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -611,10 +611,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop1_14() else {
+                let Some(a) = self.g314__loop1_14() else {
                     break 'alt;
                 };
-                let Some(b) = self.r_annotated_rhs() else {
+                let Some(b) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
                 if !self.lookahead(false, |p: &mut Self| p.expect(TokenKind::Equal)) {
@@ -635,14 +635,14 @@ impl Parser<'_> {
             }
             let mut cut = false;
             'alt: {
-                let Some(a) = self.r_single_target() else {
+                let Some(a) = self.g314_single_target() else {
                     break 'alt;
                 };
-                let Some(b) = self.r_augassign() else {
+                let Some(b) = self.g314_augassign() else {
                     break 'alt;
                 };
                 cut = true;
-                let Some(c) = self.r_annotated_rhs() else {
+                let Some(c) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a, b, c]));
@@ -658,7 +658,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_assignment() else {
+                let Some(_v0) = self.g314_invalid_assignment() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -669,16 +669,16 @@ impl Parser<'_> {
     }
 
     // annotated_rhs
-    fn r_annotated_rhs(&mut self) -> Option<N> {
+    fn g314_annotated_rhs(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_annotated_rhs();
+        let res = self.g314raw_annotated_rhs();
         self.leave();
         res
     }
 
-    fn raw_annotated_rhs(&mut self) -> Option<N> {
+    fn g314raw_annotated_rhs(&mut self) -> Option<N> {
         let mark = self.mark;
         // yield_expr
         {
@@ -686,7 +686,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_yield_expr() else {
+                let Some(_v0) = self.g314_yield_expr() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -699,7 +699,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_star_expressions() else {
+                let Some(_v0) = self.g314_star_expressions() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -710,16 +710,16 @@ impl Parser<'_> {
     }
 
     // augassign
-    fn r_augassign(&mut self) -> Option<N> {
+    fn g314_augassign(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_augassign();
+        let res = self.g314raw_augassign();
         self.leave();
         res
     }
 
-    fn raw_augassign(&mut self) -> Option<N> {
+    fn g314raw_augassign(&mut self) -> Option<N> {
         let mark = self.mark;
         // '+='
         {
@@ -894,16 +894,16 @@ impl Parser<'_> {
     }
 
     // return_stmt
-    fn r_return_stmt(&mut self) -> Option<N> {
+    fn g314_return_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_return_stmt();
+        let res = self.g314raw_return_stmt();
         self.leave();
         res
     }
 
-    fn raw_return_stmt(&mut self) -> Option<N> {
+    fn g314raw_return_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'return' a=[star_expressions]
         {
@@ -914,7 +914,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(0) else {
                     break 'alt;
                 };
-                let a = self.r_star_expressions();
+                let a = self.g314_star_expressions();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -926,16 +926,16 @@ impl Parser<'_> {
     }
 
     // raise_stmt
-    fn r_raise_stmt(&mut self) -> Option<N> {
+    fn g314_raise_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_raise_stmt();
+        let res = self.g314raw_raise_stmt();
         self.leave();
         res
     }
 
-    fn raw_raise_stmt(&mut self) -> Option<N> {
+    fn g314raw_raise_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'raise' a=expression 'from' b=expression
         {
@@ -946,13 +946,13 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(3) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect_keyword(2) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_expression() else {
+                let Some(b) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a, b]));
@@ -965,7 +965,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_raise_stmt() else {
+                let Some(_v0) = self.g314_invalid_raise_stmt() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -981,7 +981,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(3) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a]));
@@ -1005,16 +1005,16 @@ impl Parser<'_> {
     }
 
     // pass_stmt
-    fn r_pass_stmt(&mut self) -> Option<N> {
+    fn g314_pass_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_pass_stmt();
+        let res = self.g314raw_pass_stmt();
         self.leave();
         res
     }
 
-    fn raw_pass_stmt(&mut self) -> Option<N> {
+    fn g314raw_pass_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'pass'
         {
@@ -1033,16 +1033,16 @@ impl Parser<'_> {
     }
 
     // break_stmt
-    fn r_break_stmt(&mut self) -> Option<N> {
+    fn g314_break_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_break_stmt();
+        let res = self.g314raw_break_stmt();
         self.leave();
         res
     }
 
-    fn raw_break_stmt(&mut self) -> Option<N> {
+    fn g314raw_break_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'break'
         {
@@ -1061,16 +1061,16 @@ impl Parser<'_> {
     }
 
     // continue_stmt
-    fn r_continue_stmt(&mut self) -> Option<N> {
+    fn g314_continue_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_continue_stmt();
+        let res = self.g314raw_continue_stmt();
         self.leave();
         res
     }
 
-    fn raw_continue_stmt(&mut self) -> Option<N> {
+    fn g314raw_continue_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'continue'
         {
@@ -1089,16 +1089,16 @@ impl Parser<'_> {
     }
 
     // global_stmt
-    fn r_global_stmt(&mut self) -> Option<N> {
+    fn g314_global_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_global_stmt();
+        let res = self.g314raw_global_stmt();
         self.leave();
         res
     }
 
-    fn raw_global_stmt(&mut self) -> Option<N> {
+    fn g314raw_global_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'global' a[asdl_expr_seq*]=','.NAME+
         {
@@ -1109,7 +1109,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(10) else {
                     break 'alt;
                 };
-                let Some(a) = self.r__gather_15() else {
+                let Some(a) = self.g314__gather_15() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a]));
@@ -1120,16 +1120,16 @@ impl Parser<'_> {
     }
 
     // nonlocal_stmt
-    fn r_nonlocal_stmt(&mut self) -> Option<N> {
+    fn g314_nonlocal_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_nonlocal_stmt();
+        let res = self.g314raw_nonlocal_stmt();
         self.leave();
         res
     }
 
-    fn raw_nonlocal_stmt(&mut self) -> Option<N> {
+    fn g314raw_nonlocal_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'nonlocal' a[asdl_expr_seq*]=','.NAME+
         {
@@ -1140,7 +1140,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(11) else {
                     break 'alt;
                 };
-                let Some(a) = self.r__gather_16() else {
+                let Some(a) = self.g314__gather_16() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a]));
@@ -1151,16 +1151,16 @@ impl Parser<'_> {
     }
 
     // del_stmt
-    fn r_del_stmt(&mut self) -> Option<N> {
+    fn g314_del_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_del_stmt();
+        let res = self.g314raw_del_stmt();
         self.leave();
         res
     }
 
-    fn raw_del_stmt(&mut self) -> Option<N> {
+    fn g314raw_del_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'del' a=del_targets &(';' | NEWLINE)
         {
@@ -1171,10 +1171,10 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(5) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_del_targets() else {
+                let Some(a) = self.g314_del_targets() else {
                     break 'alt;
                 };
-                if !self.lookahead(true, Self::r__tmp_17) {
+                if !self.lookahead(true, Self::g314__tmp_17) {
                     break 'alt;
                 }
                 return Some(self.node(Kind::Other, mark, &[a]));
@@ -1187,7 +1187,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_del_stmt() else {
+                let Some(_v0) = self.g314_invalid_del_stmt() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -1198,16 +1198,16 @@ impl Parser<'_> {
     }
 
     // yield_stmt
-    fn r_yield_stmt(&mut self) -> Option<N> {
+    fn g314_yield_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_yield_stmt();
+        let res = self.g314raw_yield_stmt();
         self.leave();
         res
     }
 
-    fn raw_yield_stmt(&mut self) -> Option<N> {
+    fn g314raw_yield_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // y=yield_expr
         {
@@ -1215,7 +1215,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(y) = self.r_yield_expr() else {
+                let Some(y) = self.g314_yield_expr() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[y]));
@@ -1226,16 +1226,16 @@ impl Parser<'_> {
     }
 
     // assert_stmt
-    fn r_assert_stmt(&mut self) -> Option<N> {
+    fn g314_assert_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_assert_stmt();
+        let res = self.g314raw_assert_stmt();
         self.leave();
         res
     }
 
-    fn raw_assert_stmt(&mut self) -> Option<N> {
+    fn g314raw_assert_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_assert_stmt
         if self.call_invalid_rules {
@@ -1243,7 +1243,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_assert_stmt() else {
+                let Some(_v0) = self.g314_invalid_assert_stmt() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -1259,10 +1259,10 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(7) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
-                let b = self.r__tmp_18();
+                let b = self.g314__tmp_18();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -1274,16 +1274,16 @@ impl Parser<'_> {
     }
 
     // import_stmt
-    fn r_import_stmt(&mut self) -> Option<N> {
+    fn g314_import_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_import_stmt();
+        let res = self.g314raw_import_stmt();
         self.leave();
         res
     }
 
-    fn raw_import_stmt(&mut self) -> Option<N> {
+    fn g314raw_import_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_import
         if self.call_invalid_rules {
@@ -1291,7 +1291,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_import() else {
+                let Some(_v0) = self.g314_invalid_import() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -1304,7 +1304,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_import_name() else {
+                let Some(_v0) = self.g314_import_name() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -1317,7 +1317,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_import_from() else {
+                let Some(_v0) = self.g314_import_from() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -1328,16 +1328,16 @@ impl Parser<'_> {
     }
 
     // import_name
-    fn r_import_name(&mut self) -> Option<N> {
+    fn g314_import_name(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_import_name();
+        let res = self.g314raw_import_name();
         self.leave();
         res
     }
 
-    fn raw_import_name(&mut self) -> Option<N> {
+    fn g314raw_import_name(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'import' a=dotted_as_names
         {
@@ -1348,7 +1348,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(1) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_dotted_as_names() else {
+                let Some(a) = self.g314_dotted_as_names() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a]));
@@ -1359,16 +1359,16 @@ impl Parser<'_> {
     }
 
     // import_from
-    fn r_import_from(&mut self) -> Option<N> {
+    fn g314_import_from(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_import_from();
+        let res = self.g314raw_import_from();
         self.leave();
         res
     }
 
-    fn raw_import_from(&mut self) -> Option<N> {
+    fn g314raw_import_from(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'from' a=('.' | '...')* b=dotted_name 'import' c=import_from_targets
         {
@@ -1379,16 +1379,16 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(2) else {
                     break 'alt;
                 };
-                let Some(a) = self.r__loop0_20() else {
+                let Some(a) = self.g314__loop0_20() else {
                     break 'alt;
                 };
-                let Some(b) = self.r_dotted_name() else {
+                let Some(b) = self.g314_dotted_name() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect_keyword(1) else {
                     break 'alt;
                 };
-                let Some(c) = self.r_import_from_targets() else {
+                let Some(c) = self.g314_import_from_targets() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a, b, c]));
@@ -1404,13 +1404,13 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(2) else {
                     break 'alt;
                 };
-                let Some(a) = self.r__loop1_22() else {
+                let Some(a) = self.g314__loop1_22() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect_keyword(1) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_import_from_targets() else {
+                let Some(b) = self.g314_import_from_targets() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a, b]));
@@ -1421,16 +1421,16 @@ impl Parser<'_> {
     }
 
     // import_from_targets
-    fn r_import_from_targets(&mut self) -> Option<N> {
+    fn g314_import_from_targets(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_import_from_targets();
+        let res = self.g314raw_import_from_targets();
         self.leave();
         res
     }
 
-    fn raw_import_from_targets(&mut self) -> Option<N> {
+    fn g314raw_import_from_targets(&mut self) -> Option<N> {
         let mark = self.mark;
         // '(' a=import_from_as_names [','] ')'
         {
@@ -1441,7 +1441,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_import_from_as_names() else {
+                let Some(a) = self.g314_import_from_as_names() else {
                     break 'alt;
                 };
                 let _v2 = self.expect(TokenKind::Comma);
@@ -1461,7 +1461,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_import_from_as_names() else {
+                let Some(_v0) = self.g314_import_from_as_names() else {
                     break 'alt;
                 };
                 if !self.lookahead(false, |p: &mut Self| p.expect(TokenKind::Comma)) {
@@ -1490,7 +1490,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_import_from_targets() else {
+                let Some(_v0) = self.g314_invalid_import_from_targets() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -1501,16 +1501,16 @@ impl Parser<'_> {
     }
 
     // import_from_as_names
-    fn r_import_from_as_names(&mut self) -> Option<N> {
+    fn g314_import_from_as_names(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_import_from_as_names();
+        let res = self.g314raw_import_from_as_names();
         self.leave();
         res
     }
 
-    fn raw_import_from_as_names(&mut self) -> Option<N> {
+    fn g314raw_import_from_as_names(&mut self) -> Option<N> {
         let mark = self.mark;
         // a[asdl_alias_seq*]=','.import_from_as_name+
         {
@@ -1518,7 +1518,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__gather_23() else {
+                let Some(a) = self.g314__gather_23() else {
                     break 'alt;
                 };
                 return Some(a);
@@ -1529,16 +1529,16 @@ impl Parser<'_> {
     }
 
     // import_from_as_name
-    fn r_import_from_as_name(&mut self) -> Option<N> {
+    fn g314_import_from_as_name(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_import_from_as_name();
+        let res = self.g314raw_import_from_as_name();
         self.leave();
         res
     }
 
-    fn raw_import_from_as_name(&mut self) -> Option<N> {
+    fn g314raw_import_from_as_name(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_import_from_as_name
         if self.call_invalid_rules {
@@ -1546,7 +1546,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_import_from_as_name() else {
+                let Some(_v0) = self.g314_invalid_import_from_as_name() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -1562,7 +1562,7 @@ impl Parser<'_> {
                 let Some(a) = self.name_token() else {
                     break 'alt;
                 };
-                let b = self.r__tmp_24();
+                let b = self.g314__tmp_24();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -1574,16 +1574,16 @@ impl Parser<'_> {
     }
 
     // dotted_as_names
-    fn r_dotted_as_names(&mut self) -> Option<N> {
+    fn g314_dotted_as_names(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_dotted_as_names();
+        let res = self.g314raw_dotted_as_names();
         self.leave();
         res
     }
 
-    fn raw_dotted_as_names(&mut self) -> Option<N> {
+    fn g314raw_dotted_as_names(&mut self) -> Option<N> {
         let mark = self.mark;
         // a[asdl_alias_seq*]=','.dotted_as_name+
         {
@@ -1591,7 +1591,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__gather_25() else {
+                let Some(a) = self.g314__gather_25() else {
                     break 'alt;
                 };
                 return Some(a);
@@ -1602,16 +1602,16 @@ impl Parser<'_> {
     }
 
     // dotted_as_name
-    fn r_dotted_as_name(&mut self) -> Option<N> {
+    fn g314_dotted_as_name(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_dotted_as_name();
+        let res = self.g314raw_dotted_as_name();
         self.leave();
         res
     }
 
-    fn raw_dotted_as_name(&mut self) -> Option<N> {
+    fn g314raw_dotted_as_name(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_dotted_as_name
         if self.call_invalid_rules {
@@ -1619,7 +1619,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_dotted_as_name() else {
+                let Some(_v0) = self.g314_invalid_dotted_as_name() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -1632,10 +1632,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_dotted_name() else {
+                let Some(a) = self.g314_dotted_name() else {
                     break 'alt;
                 };
-                let b = self.r__tmp_26();
+                let b = self.g314__tmp_26();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -1647,16 +1647,16 @@ impl Parser<'_> {
     }
 
     // dotted_name (left-recursive leader)
-    fn r_dotted_name(&mut self) -> Option<N> {
+    fn g314_dotted_name(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.grow_seed(32, Self::raw_dotted_name);
+        let res = self.grow_seed(32, Self::g314raw_dotted_name);
         self.leave();
         res
     }
 
-    fn raw_dotted_name(&mut self) -> Option<N> {
+    fn g314raw_dotted_name(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=dotted_name '.' b=NAME
         {
@@ -1664,7 +1664,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_dotted_name() else {
+                let Some(a) = self.g314_dotted_name() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Dot) else {
@@ -1694,16 +1694,16 @@ impl Parser<'_> {
     }
 
     // block (memo)
-    fn r_block(&mut self) -> Option<N> {
+    fn g314_block(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.memoized(33, Self::raw_block);
+        let res = self.memoized(33, Self::g314raw_block);
         self.leave();
         res
     }
 
-    fn raw_block(&mut self) -> Option<N> {
+    fn g314raw_block(&mut self) -> Option<N> {
         let mark = self.mark;
         // NEWLINE INDENT a=statements DEDENT
         {
@@ -1717,7 +1717,7 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Indent) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_statements() else {
+                let Some(a) = self.g314_statements() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect(TokenKind::Dedent) else {
@@ -1733,7 +1733,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_simple_stmts() else {
+                let Some(_v0) = self.g314_simple_stmts() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -1746,7 +1746,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_block() else {
+                let Some(_v0) = self.g314_invalid_block() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -1757,16 +1757,16 @@ impl Parser<'_> {
     }
 
     // decorators
-    fn r_decorators(&mut self) -> Option<N> {
+    fn g314_decorators(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_decorators();
+        let res = self.g314raw_decorators();
         self.leave();
         res
     }
 
-    fn raw_decorators(&mut self) -> Option<N> {
+    fn g314raw_decorators(&mut self) -> Option<N> {
         let mark = self.mark;
         // a[asdl_expr_seq*]=('@' f=named_expression NEWLINE { f })+
         {
@@ -1774,7 +1774,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop1_28() else {
+                let Some(a) = self.g314__loop1_28() else {
                     break 'alt;
                 };
                 return Some(a);
@@ -1785,16 +1785,16 @@ impl Parser<'_> {
     }
 
     // class_def
-    fn r_class_def(&mut self) -> Option<N> {
+    fn g314_class_def(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_class_def();
+        let res = self.g314raw_class_def();
         self.leave();
         res
     }
 
-    fn raw_class_def(&mut self) -> Option<N> {
+    fn g314raw_class_def(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=decorators b=class_def_raw
         {
@@ -1802,10 +1802,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_decorators() else {
+                let Some(a) = self.g314_decorators() else {
                     break 'alt;
                 };
-                let Some(b) = self.r_class_def_raw() else {
+                let Some(b) = self.g314_class_def_raw() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a, b]));
@@ -1818,7 +1818,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_class_def_raw() else {
+                let Some(_v0) = self.g314_class_def_raw() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -1829,16 +1829,16 @@ impl Parser<'_> {
     }
 
     // class_def_raw
-    fn r_class_def_raw(&mut self) -> Option<N> {
+    fn g314_class_def_raw(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_class_def_raw();
+        let res = self.g314raw_class_def_raw();
         self.leave();
         res
     }
 
-    fn raw_class_def_raw(&mut self) -> Option<N> {
+    fn g314raw_class_def_raw(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_class_def_raw
         if self.call_invalid_rules {
@@ -1846,7 +1846,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_class_def_raw() else {
+                let Some(_v0) = self.g314_invalid_class_def_raw() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -1865,18 +1865,18 @@ impl Parser<'_> {
                 let Some(a) = self.name_token() else {
                     break 'alt;
                 };
-                let t = self.r_type_params();
+                let t = self.g314_type_params();
                 if self.error_indicator {
                     break 'alt;
                 }
-                let b = self.r__tmp_29();
+                let b = self.g314__tmp_29();
                 if self.error_indicator {
                     break 'alt;
                 }
                 let Some(_v4) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(c) = self.r_block() else {
+                let Some(c) = self.g314_block() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a, t.unwrap_or(N::NONE), b.unwrap_or(N::NONE), c]));
@@ -1887,16 +1887,16 @@ impl Parser<'_> {
     }
 
     // function_def
-    fn r_function_def(&mut self) -> Option<N> {
+    fn g314_function_def(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_function_def();
+        let res = self.g314raw_function_def();
         self.leave();
         res
     }
 
-    fn raw_function_def(&mut self) -> Option<N> {
+    fn g314raw_function_def(&mut self) -> Option<N> {
         let mark = self.mark;
         // d=decorators f=function_def_raw
         {
@@ -1904,10 +1904,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(d) = self.r_decorators() else {
+                let Some(d) = self.g314_decorators() else {
                     break 'alt;
                 };
-                let Some(f) = self.r_function_def_raw() else {
+                let Some(f) = self.g314_function_def_raw() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[d, f]));
@@ -1920,7 +1920,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_function_def_raw() else {
+                let Some(_v0) = self.g314_function_def_raw() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -1931,16 +1931,16 @@ impl Parser<'_> {
     }
 
     // function_def_raw
-    fn r_function_def_raw(&mut self) -> Option<N> {
+    fn g314_function_def_raw(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_function_def_raw();
+        let res = self.g314raw_function_def_raw();
         self.leave();
         res
     }
 
-    fn raw_function_def_raw(&mut self) -> Option<N> {
+    fn g314raw_function_def_raw(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_def_raw
         if self.call_invalid_rules {
@@ -1948,7 +1948,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_def_raw() else {
+                let Some(_v0) = self.g314_invalid_def_raw() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -1967,32 +1967,32 @@ impl Parser<'_> {
                 let Some(n) = self.name_token() else {
                     break 'alt;
                 };
-                let t = self.r_type_params();
+                let t = self.g314_type_params();
                 if self.error_indicator {
                     break 'alt;
                 }
                 let Some(_v3) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let params = self.r_params();
+                let params = self.g314_params();
                 if self.error_indicator {
                     break 'alt;
                 }
                 let Some(_v5) = self.expect(TokenKind::Rpar) else {
                     break 'alt;
                 };
-                let a = self.r__tmp_30();
+                let a = self.g314__tmp_30();
                 if self.error_indicator {
                     break 'alt;
                 }
                 let Some(_v7) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let tc = self.r_func_type_comment();
+                let tc = self.g314_func_type_comment();
                 if self.error_indicator {
                     break 'alt;
                 }
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[n, t.unwrap_or(N::NONE), params.unwrap_or(N::NONE), a.unwrap_or(N::NONE), tc.unwrap_or(N::NONE), b]));
@@ -2014,32 +2014,32 @@ impl Parser<'_> {
                 let Some(n) = self.name_token() else {
                     break 'alt;
                 };
-                let t = self.r_type_params();
+                let t = self.g314_type_params();
                 if self.error_indicator {
                     break 'alt;
                 }
                 let Some(_v4) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let params = self.r_params();
+                let params = self.g314_params();
                 if self.error_indicator {
                     break 'alt;
                 }
                 let Some(_v6) = self.expect(TokenKind::Rpar) else {
                     break 'alt;
                 };
-                let a = self.r__tmp_31();
+                let a = self.g314__tmp_31();
                 if self.error_indicator {
                     break 'alt;
                 }
                 let Some(_v8) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let tc = self.r_func_type_comment();
+                let tc = self.g314_func_type_comment();
                 if self.error_indicator {
                     break 'alt;
                 }
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[n, t.unwrap_or(N::NONE), params.unwrap_or(N::NONE), a.unwrap_or(N::NONE), tc.unwrap_or(N::NONE), b]));
@@ -2050,16 +2050,16 @@ impl Parser<'_> {
     }
 
     // params
-    fn r_params(&mut self) -> Option<N> {
+    fn g314_params(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_params();
+        let res = self.g314raw_params();
         self.leave();
         res
     }
 
-    fn raw_params(&mut self) -> Option<N> {
+    fn g314raw_params(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_parameters
         if self.call_invalid_rules {
@@ -2067,7 +2067,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_parameters() else {
+                let Some(_v0) = self.g314_invalid_parameters() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -2080,7 +2080,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_parameters() else {
+                let Some(_v0) = self.g314_parameters() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -2091,16 +2091,16 @@ impl Parser<'_> {
     }
 
     // parameters
-    fn r_parameters(&mut self) -> Option<N> {
+    fn g314_parameters(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_parameters();
+        let res = self.g314raw_parameters();
         self.leave();
         res
     }
 
-    fn raw_parameters(&mut self) -> Option<N> {
+    fn g314raw_parameters(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=slash_no_default b[asdl_arg_seq*]=param_no_default* c=param_with_default* d=[star_etc]
         {
@@ -2108,16 +2108,16 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_slash_no_default() else {
+                let Some(a) = self.g314_slash_no_default() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop0_32() else {
+                let Some(b) = self.g314__loop0_32() else {
                     break 'alt;
                 };
-                let Some(c) = self.r__loop0_33() else {
+                let Some(c) = self.g314__loop0_33() else {
                     break 'alt;
                 };
-                let d = self.r_star_etc();
+                let d = self.g314_star_etc();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -2131,13 +2131,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_slash_with_default() else {
+                let Some(a) = self.g314_slash_with_default() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop0_34() else {
+                let Some(b) = self.g314__loop0_34() else {
                     break 'alt;
                 };
-                let c = self.r_star_etc();
+                let c = self.g314_star_etc();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -2151,13 +2151,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop1_35() else {
+                let Some(a) = self.g314__loop1_35() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop0_36() else {
+                let Some(b) = self.g314__loop0_36() else {
                     break 'alt;
                 };
-                let c = self.r_star_etc();
+                let c = self.g314_star_etc();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -2171,10 +2171,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop1_37() else {
+                let Some(a) = self.g314__loop1_37() else {
                     break 'alt;
                 };
-                let b = self.r_star_etc();
+                let b = self.g314_star_etc();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -2188,7 +2188,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_star_etc() else {
+                let Some(a) = self.g314_star_etc() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a]));
@@ -2199,16 +2199,16 @@ impl Parser<'_> {
     }
 
     // slash_no_default
-    fn r_slash_no_default(&mut self) -> Option<N> {
+    fn g314_slash_no_default(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_slash_no_default();
+        let res = self.g314raw_slash_no_default();
         self.leave();
         res
     }
 
-    fn raw_slash_no_default(&mut self) -> Option<N> {
+    fn g314raw_slash_no_default(&mut self) -> Option<N> {
         let mark = self.mark;
         // a[asdl_arg_seq*]=param_no_default+ '/' ','
         {
@@ -2216,7 +2216,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop1_38() else {
+                let Some(a) = self.g314__loop1_38() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Slash) else {
@@ -2235,7 +2235,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop1_39() else {
+                let Some(a) = self.g314__loop1_39() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Slash) else {
@@ -2252,16 +2252,16 @@ impl Parser<'_> {
     }
 
     // slash_with_default
-    fn r_slash_with_default(&mut self) -> Option<N> {
+    fn g314_slash_with_default(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_slash_with_default();
+        let res = self.g314raw_slash_with_default();
         self.leave();
         res
     }
 
-    fn raw_slash_with_default(&mut self) -> Option<N> {
+    fn g314raw_slash_with_default(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=param_no_default* b=param_with_default+ '/' ','
         {
@@ -2269,10 +2269,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop0_40() else {
+                let Some(a) = self.g314__loop0_40() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop1_41() else {
+                let Some(b) = self.g314__loop1_41() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Slash) else {
@@ -2291,10 +2291,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop0_42() else {
+                let Some(a) = self.g314__loop0_42() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop1_43() else {
+                let Some(b) = self.g314__loop1_43() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Slash) else {
@@ -2311,16 +2311,16 @@ impl Parser<'_> {
     }
 
     // star_etc
-    fn r_star_etc(&mut self) -> Option<N> {
+    fn g314_star_etc(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_star_etc();
+        let res = self.g314raw_star_etc();
         self.leave();
         res
     }
 
-    fn raw_star_etc(&mut self) -> Option<N> {
+    fn g314raw_star_etc(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_star_etc
         if self.call_invalid_rules {
@@ -2328,7 +2328,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_star_etc() else {
+                let Some(_v0) = self.g314_invalid_star_etc() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -2344,13 +2344,13 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_param_no_default() else {
+                let Some(a) = self.g314_param_no_default() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop0_44() else {
+                let Some(b) = self.g314__loop0_44() else {
                     break 'alt;
                 };
-                let c = self.r_kwds();
+                let c = self.g314_kwds();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -2367,13 +2367,13 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_param_no_default_star_annotation() else {
+                let Some(a) = self.g314_param_no_default_star_annotation() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop0_45() else {
+                let Some(b) = self.g314__loop0_45() else {
                     break 'alt;
                 };
-                let c = self.r_kwds();
+                let c = self.g314_kwds();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -2393,10 +2393,10 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop1_46() else {
+                let Some(b) = self.g314__loop1_46() else {
                     break 'alt;
                 };
-                let c = self.r_kwds();
+                let c = self.g314_kwds();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -2410,7 +2410,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_kwds() else {
+                let Some(a) = self.g314_kwds() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a]));
@@ -2421,16 +2421,16 @@ impl Parser<'_> {
     }
 
     // kwds
-    fn r_kwds(&mut self) -> Option<N> {
+    fn g314_kwds(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_kwds();
+        let res = self.g314raw_kwds();
         self.leave();
         res
     }
 
-    fn raw_kwds(&mut self) -> Option<N> {
+    fn g314raw_kwds(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_kwds
         if self.call_invalid_rules {
@@ -2438,7 +2438,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_kwds() else {
+                let Some(_v0) = self.g314_invalid_kwds() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -2454,7 +2454,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::DoubleStar) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_param_no_default() else {
+                let Some(a) = self.g314_param_no_default() else {
                     break 'alt;
                 };
                 return Some(a);
@@ -2465,16 +2465,16 @@ impl Parser<'_> {
     }
 
     // param_no_default
-    fn r_param_no_default(&mut self) -> Option<N> {
+    fn g314_param_no_default(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_param_no_default();
+        let res = self.g314raw_param_no_default();
         self.leave();
         res
     }
 
-    fn raw_param_no_default(&mut self) -> Option<N> {
+    fn g314raw_param_no_default(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=param ',' tc=TYPE_COMMENT?
         {
@@ -2482,7 +2482,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_param() else {
+                let Some(a) = self.g314_param() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
@@ -2502,7 +2502,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_param() else {
+                let Some(a) = self.g314_param() else {
                     break 'alt;
                 };
                 let tc = self.expect(TokenKind::TypeComment);
@@ -2520,16 +2520,16 @@ impl Parser<'_> {
     }
 
     // param_no_default_star_annotation
-    fn r_param_no_default_star_annotation(&mut self) -> Option<N> {
+    fn g314_param_no_default_star_annotation(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_param_no_default_star_annotation();
+        let res = self.g314raw_param_no_default_star_annotation();
         self.leave();
         res
     }
 
-    fn raw_param_no_default_star_annotation(&mut self) -> Option<N> {
+    fn g314raw_param_no_default_star_annotation(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=param_star_annotation ',' tc=TYPE_COMMENT?
         {
@@ -2537,7 +2537,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_param_star_annotation() else {
+                let Some(a) = self.g314_param_star_annotation() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
@@ -2557,7 +2557,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_param_star_annotation() else {
+                let Some(a) = self.g314_param_star_annotation() else {
                     break 'alt;
                 };
                 let tc = self.expect(TokenKind::TypeComment);
@@ -2575,16 +2575,16 @@ impl Parser<'_> {
     }
 
     // param_with_default
-    fn r_param_with_default(&mut self) -> Option<N> {
+    fn g314_param_with_default(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_param_with_default();
+        let res = self.g314raw_param_with_default();
         self.leave();
         res
     }
 
-    fn raw_param_with_default(&mut self) -> Option<N> {
+    fn g314raw_param_with_default(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=param c=default ',' tc=TYPE_COMMENT?
         {
@@ -2592,10 +2592,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_param() else {
+                let Some(a) = self.g314_param() else {
                     break 'alt;
                 };
-                let Some(c) = self.r_default() else {
+                let Some(c) = self.g314_default() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Comma) else {
@@ -2615,10 +2615,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_param() else {
+                let Some(a) = self.g314_param() else {
                     break 'alt;
                 };
-                let Some(c) = self.r_default() else {
+                let Some(c) = self.g314_default() else {
                     break 'alt;
                 };
                 let tc = self.expect(TokenKind::TypeComment);
@@ -2636,16 +2636,16 @@ impl Parser<'_> {
     }
 
     // param_maybe_default
-    fn r_param_maybe_default(&mut self) -> Option<N> {
+    fn g314_param_maybe_default(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_param_maybe_default();
+        let res = self.g314raw_param_maybe_default();
         self.leave();
         res
     }
 
-    fn raw_param_maybe_default(&mut self) -> Option<N> {
+    fn g314raw_param_maybe_default(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=param c=default? ',' tc=TYPE_COMMENT?
         {
@@ -2653,10 +2653,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_param() else {
+                let Some(a) = self.g314_param() else {
                     break 'alt;
                 };
-                let c = self.r_default();
+                let c = self.g314_default();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -2677,10 +2677,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_param() else {
+                let Some(a) = self.g314_param() else {
                     break 'alt;
                 };
-                let c = self.r_default();
+                let c = self.g314_default();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -2699,16 +2699,16 @@ impl Parser<'_> {
     }
 
     // param
-    fn r_param(&mut self) -> Option<N> {
+    fn g314_param(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_param();
+        let res = self.g314raw_param();
         self.leave();
         res
     }
 
-    fn raw_param(&mut self) -> Option<N> {
+    fn g314raw_param(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=NAME b=annotation?
         {
@@ -2719,7 +2719,7 @@ impl Parser<'_> {
                 let Some(a) = self.name_token() else {
                     break 'alt;
                 };
-                let b = self.r_annotation();
+                let b = self.g314_annotation();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -2731,16 +2731,16 @@ impl Parser<'_> {
     }
 
     // param_star_annotation
-    fn r_param_star_annotation(&mut self) -> Option<N> {
+    fn g314_param_star_annotation(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_param_star_annotation();
+        let res = self.g314raw_param_star_annotation();
         self.leave();
         res
     }
 
-    fn raw_param_star_annotation(&mut self) -> Option<N> {
+    fn g314raw_param_star_annotation(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=NAME b=star_annotation
         {
@@ -2751,7 +2751,7 @@ impl Parser<'_> {
                 let Some(a) = self.name_token() else {
                     break 'alt;
                 };
-                let Some(b) = self.r_star_annotation() else {
+                let Some(b) = self.g314_star_annotation() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a, b]));
@@ -2762,16 +2762,16 @@ impl Parser<'_> {
     }
 
     // annotation
-    fn r_annotation(&mut self) -> Option<N> {
+    fn g314_annotation(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_annotation();
+        let res = self.g314raw_annotation();
         self.leave();
         res
     }
 
-    fn raw_annotation(&mut self) -> Option<N> {
+    fn g314raw_annotation(&mut self) -> Option<N> {
         let mark = self.mark;
         // ':' a=expression
         {
@@ -2782,7 +2782,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(a);
@@ -2793,16 +2793,16 @@ impl Parser<'_> {
     }
 
     // star_annotation
-    fn r_star_annotation(&mut self) -> Option<N> {
+    fn g314_star_annotation(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_star_annotation();
+        let res = self.g314raw_star_annotation();
         self.leave();
         res
     }
 
-    fn raw_star_annotation(&mut self) -> Option<N> {
+    fn g314raw_star_annotation(&mut self) -> Option<N> {
         let mark = self.mark;
         // ':' a=star_expression
         {
@@ -2813,7 +2813,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_star_expression() else {
+                let Some(a) = self.g314_star_expression() else {
                     break 'alt;
                 };
                 return Some(a);
@@ -2824,16 +2824,16 @@ impl Parser<'_> {
     }
 
     // default
-    fn r_default(&mut self) -> Option<N> {
+    fn g314_default(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_default();
+        let res = self.g314raw_default();
         self.leave();
         res
     }
 
-    fn raw_default(&mut self) -> Option<N> {
+    fn g314raw_default(&mut self) -> Option<N> {
         let mark = self.mark;
         // '=' a=expression
         {
@@ -2844,7 +2844,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(a);
@@ -2857,7 +2857,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_default() else {
+                let Some(_v0) = self.g314_invalid_default() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -2868,16 +2868,16 @@ impl Parser<'_> {
     }
 
     // if_stmt
-    fn r_if_stmt(&mut self) -> Option<N> {
+    fn g314_if_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_if_stmt();
+        let res = self.g314raw_if_stmt();
         self.leave();
         res
     }
 
-    fn raw_if_stmt(&mut self) -> Option<N> {
+    fn g314raw_if_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_if_stmt
         if self.call_invalid_rules {
@@ -2885,7 +2885,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_if_stmt() else {
+                let Some(_v0) = self.g314_invalid_if_stmt() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -2901,16 +2901,16 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(14) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_named_expression() else {
+                let Some(a) = self.g314_named_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
-                let Some(c) = self.r_elif_stmt() else {
+                let Some(c) = self.g314_elif_stmt() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a, b, c]));
@@ -2926,16 +2926,16 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(14) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_named_expression() else {
+                let Some(a) = self.g314_named_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
-                let c = self.r_else_block();
+                let c = self.g314_else_block();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -2947,16 +2947,16 @@ impl Parser<'_> {
     }
 
     // elif_stmt
-    fn r_elif_stmt(&mut self) -> Option<N> {
+    fn g314_elif_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_elif_stmt();
+        let res = self.g314raw_elif_stmt();
         self.leave();
         res
     }
 
-    fn raw_elif_stmt(&mut self) -> Option<N> {
+    fn g314raw_elif_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_elif_stmt
         if self.call_invalid_rules {
@@ -2964,7 +2964,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_elif_stmt() else {
+                let Some(_v0) = self.g314_invalid_elif_stmt() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -2980,16 +2980,16 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(21) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_named_expression() else {
+                let Some(a) = self.g314_named_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
-                let Some(c) = self.r_elif_stmt() else {
+                let Some(c) = self.g314_elif_stmt() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a, b, c]));
@@ -3005,16 +3005,16 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(21) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_named_expression() else {
+                let Some(a) = self.g314_named_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
-                let c = self.r_else_block();
+                let c = self.g314_else_block();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -3026,16 +3026,16 @@ impl Parser<'_> {
     }
 
     // else_block
-    fn r_else_block(&mut self) -> Option<N> {
+    fn g314_else_block(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_else_block();
+        let res = self.g314raw_else_block();
         self.leave();
         res
     }
 
-    fn raw_else_block(&mut self) -> Option<N> {
+    fn g314raw_else_block(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_else_stmt
         if self.call_invalid_rules {
@@ -3043,7 +3043,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_else_stmt() else {
+                let Some(_v0) = self.g314_invalid_else_stmt() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -3062,7 +3062,7 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect_forced(TokenKind::Colon, ":") else {
                     break 'alt;
                 };
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
                 return Some(b);
@@ -3073,16 +3073,16 @@ impl Parser<'_> {
     }
 
     // while_stmt
-    fn r_while_stmt(&mut self) -> Option<N> {
+    fn g314_while_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_while_stmt();
+        let res = self.g314raw_while_stmt();
         self.leave();
         res
     }
 
-    fn raw_while_stmt(&mut self) -> Option<N> {
+    fn g314raw_while_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_while_stmt
         if self.call_invalid_rules {
@@ -3090,7 +3090,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_while_stmt() else {
+                let Some(_v0) = self.g314_invalid_while_stmt() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -3106,16 +3106,16 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(19) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_named_expression() else {
+                let Some(a) = self.g314_named_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
-                let c = self.r_else_block();
+                let c = self.g314_else_block();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -3127,16 +3127,16 @@ impl Parser<'_> {
     }
 
     // for_stmt
-    fn r_for_stmt(&mut self) -> Option<N> {
+    fn g314_for_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_for_stmt();
+        let res = self.g314raw_for_stmt();
         self.leave();
         res
     }
 
-    fn raw_for_stmt(&mut self) -> Option<N> {
+    fn g314raw_for_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_for_stmt
         if self.call_invalid_rules {
@@ -3144,7 +3144,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_for_stmt() else {
+                let Some(_v0) = self.g314_invalid_for_stmt() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -3161,14 +3161,14 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(17) else {
                     break 'alt;
                 };
-                let Some(t) = self.r_star_targets() else {
+                let Some(t) = self.g314_star_targets() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect_keyword(23) else {
                     break 'alt;
                 };
                 cut = true;
-                let Some(ex) = self.r_star_expressions() else {
+                let Some(ex) = self.g314_star_expressions() else {
                     break 'alt;
                 };
                 let Some(_v5) = self.expect(TokenKind::Colon) else {
@@ -3178,10 +3178,10 @@ impl Parser<'_> {
                 if self.error_indicator {
                     break 'alt;
                 }
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
-                let el = self.r_else_block();
+                let el = self.g314_else_block();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -3205,14 +3205,14 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect_keyword(17) else {
                     break 'alt;
                 };
-                let Some(t) = self.r_star_targets() else {
+                let Some(t) = self.g314_star_targets() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect_keyword(23) else {
                     break 'alt;
                 };
                 cut = true;
-                let Some(ex) = self.r_star_expressions() else {
+                let Some(ex) = self.g314_star_expressions() else {
                     break 'alt;
                 };
                 let Some(_v6) = self.expect(TokenKind::Colon) else {
@@ -3222,10 +3222,10 @@ impl Parser<'_> {
                 if self.error_indicator {
                     break 'alt;
                 }
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
-                let el = self.r_else_block();
+                let el = self.g314_else_block();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -3242,7 +3242,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_for_target() else {
+                let Some(_v0) = self.g314_invalid_for_target() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -3253,16 +3253,16 @@ impl Parser<'_> {
     }
 
     // with_stmt
-    fn r_with_stmt(&mut self) -> Option<N> {
+    fn g314_with_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_with_stmt();
+        let res = self.g314raw_with_stmt();
         self.leave();
         res
     }
 
-    fn raw_with_stmt(&mut self) -> Option<N> {
+    fn g314raw_with_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_with_stmt_indent
         if self.call_invalid_rules {
@@ -3270,7 +3270,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_with_stmt_indent() else {
+                let Some(_v0) = self.g314_invalid_with_stmt_indent() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -3289,7 +3289,7 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(a) = self.r__gather_47() else {
+                let Some(a) = self.g314__gather_47() else {
                     break 'alt;
                 };
                 let _v3 = self.expect(TokenKind::Comma);
@@ -3306,7 +3306,7 @@ impl Parser<'_> {
                 if self.error_indicator {
                     break 'alt;
                 }
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a, tc.unwrap_or(N::NONE), b]));
@@ -3322,7 +3322,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(16) else {
                     break 'alt;
                 };
-                let Some(a) = self.r__gather_48() else {
+                let Some(a) = self.g314__gather_48() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Colon) else {
@@ -3332,7 +3332,7 @@ impl Parser<'_> {
                 if self.error_indicator {
                     break 'alt;
                 }
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a, tc.unwrap_or(N::NONE), b]));
@@ -3354,7 +3354,7 @@ impl Parser<'_> {
                 let Some(_v2) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(a) = self.r__gather_49() else {
+                let Some(a) = self.g314__gather_49() else {
                     break 'alt;
                 };
                 let _v4 = self.expect(TokenKind::Comma);
@@ -3367,7 +3367,7 @@ impl Parser<'_> {
                 let Some(_v6) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a, b]));
@@ -3386,7 +3386,7 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect_keyword(16) else {
                     break 'alt;
                 };
-                let Some(a) = self.r__gather_50() else {
+                let Some(a) = self.g314__gather_50() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect(TokenKind::Colon) else {
@@ -3396,7 +3396,7 @@ impl Parser<'_> {
                 if self.error_indicator {
                     break 'alt;
                 }
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a, tc.unwrap_or(N::NONE), b]));
@@ -3409,7 +3409,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_with_stmt() else {
+                let Some(_v0) = self.g314_invalid_with_stmt() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -3420,16 +3420,16 @@ impl Parser<'_> {
     }
 
     // with_item
-    fn r_with_item(&mut self) -> Option<N> {
+    fn g314_with_item(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_with_item();
+        let res = self.g314raw_with_item();
         self.leave();
         res
     }
 
-    fn raw_with_item(&mut self) -> Option<N> {
+    fn g314raw_with_item(&mut self) -> Option<N> {
         let mark = self.mark;
         // e=expression 'as' t=star_target &(',' | ')' | ':')
         {
@@ -3437,16 +3437,16 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(e) = self.r_expression() else {
+                let Some(e) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect_keyword(20) else {
                     break 'alt;
                 };
-                let Some(t) = self.r_star_target() else {
+                let Some(t) = self.g314_star_target() else {
                     break 'alt;
                 };
-                if !self.lookahead(true, Self::r__tmp_51) {
+                if !self.lookahead(true, Self::g314__tmp_51) {
                     break 'alt;
                 }
                 return Some(self.node(Kind::Other, mark, &[e, t]));
@@ -3459,7 +3459,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_with_item() else {
+                let Some(_v0) = self.g314_invalid_with_item() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -3472,7 +3472,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(e) = self.r_expression() else {
+                let Some(e) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[e]));
@@ -3483,16 +3483,16 @@ impl Parser<'_> {
     }
 
     // try_stmt
-    fn r_try_stmt(&mut self) -> Option<N> {
+    fn g314_try_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_try_stmt();
+        let res = self.g314raw_try_stmt();
         self.leave();
         res
     }
 
-    fn raw_try_stmt(&mut self) -> Option<N> {
+    fn g314raw_try_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_try_stmt
         if self.call_invalid_rules {
@@ -3500,7 +3500,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_try_stmt() else {
+                let Some(_v0) = self.g314_invalid_try_stmt() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -3519,10 +3519,10 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect_forced(TokenKind::Colon, ":") else {
                     break 'alt;
                 };
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
-                let Some(f) = self.r_finally_block() else {
+                let Some(f) = self.g314_finally_block() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[b, f]));
@@ -3541,17 +3541,17 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect_forced(TokenKind::Colon, ":") else {
                     break 'alt;
                 };
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
-                let Some(ex) = self.r__loop1_52() else {
+                let Some(ex) = self.g314__loop1_52() else {
                     break 'alt;
                 };
-                let el = self.r_else_block();
+                let el = self.g314_else_block();
                 if self.error_indicator {
                     break 'alt;
                 }
-                let f = self.r_finally_block();
+                let f = self.g314_finally_block();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -3571,17 +3571,17 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect_forced(TokenKind::Colon, ":") else {
                     break 'alt;
                 };
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
-                let Some(ex) = self.r__loop1_53() else {
+                let Some(ex) = self.g314__loop1_53() else {
                     break 'alt;
                 };
-                let el = self.r_else_block();
+                let el = self.g314_else_block();
                 if self.error_indicator {
                     break 'alt;
                 }
-                let f = self.r_finally_block();
+                let f = self.g314_finally_block();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -3593,16 +3593,16 @@ impl Parser<'_> {
     }
 
     // except_block
-    fn r_except_block(&mut self) -> Option<N> {
+    fn g314_except_block(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_except_block();
+        let res = self.g314raw_except_block();
         self.leave();
         res
     }
 
-    fn raw_except_block(&mut self) -> Option<N> {
+    fn g314raw_except_block(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_except_stmt_indent
         if self.call_invalid_rules {
@@ -3610,7 +3610,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_except_stmt_indent() else {
+                let Some(_v0) = self.g314_invalid_except_stmt_indent() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -3626,13 +3626,13 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(24) else {
                     break 'alt;
                 };
-                let Some(e) = self.r_expression() else {
+                let Some(e) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[e, b]));
@@ -3648,7 +3648,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(24) else {
                     break 'alt;
                 };
-                let Some(e) = self.r_expression() else {
+                let Some(e) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect_keyword(20) else {
@@ -3660,7 +3660,7 @@ impl Parser<'_> {
                 let Some(_v4) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[e, t, b]));
@@ -3676,13 +3676,13 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(24) else {
                     break 'alt;
                 };
-                let Some(e) = self.r_expressions() else {
+                let Some(e) = self.g314_expressions() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[e, b]));
@@ -3701,7 +3701,7 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[b]));
@@ -3714,7 +3714,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_except_stmt() else {
+                let Some(_v0) = self.g314_invalid_except_stmt() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -3725,16 +3725,16 @@ impl Parser<'_> {
     }
 
     // except_star_block
-    fn r_except_star_block(&mut self) -> Option<N> {
+    fn g314_except_star_block(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_except_star_block();
+        let res = self.g314raw_except_star_block();
         self.leave();
         res
     }
 
-    fn raw_except_star_block(&mut self) -> Option<N> {
+    fn g314raw_except_star_block(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_except_star_stmt_indent
         if self.call_invalid_rules {
@@ -3742,7 +3742,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_except_star_stmt_indent() else {
+                let Some(_v0) = self.g314_invalid_except_star_stmt_indent() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -3761,13 +3761,13 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(e) = self.r_expression() else {
+                let Some(e) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[e, b]));
@@ -3786,7 +3786,7 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(e) = self.r_expression() else {
+                let Some(e) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect_keyword(20) else {
@@ -3798,7 +3798,7 @@ impl Parser<'_> {
                 let Some(_v5) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[e, t, b]));
@@ -3817,13 +3817,13 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(e) = self.r_expressions() else {
+                let Some(e) = self.g314_expressions() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_block() else {
+                let Some(b) = self.g314_block() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[e, b]));
@@ -3836,7 +3836,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_except_star_stmt() else {
+                let Some(_v0) = self.g314_invalid_except_star_stmt() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -3847,16 +3847,16 @@ impl Parser<'_> {
     }
 
     // finally_block
-    fn r_finally_block(&mut self) -> Option<N> {
+    fn g314_finally_block(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_finally_block();
+        let res = self.g314raw_finally_block();
         self.leave();
         res
     }
 
-    fn raw_finally_block(&mut self) -> Option<N> {
+    fn g314raw_finally_block(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_finally_stmt
         if self.call_invalid_rules {
@@ -3864,7 +3864,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_finally_stmt() else {
+                let Some(_v0) = self.g314_invalid_finally_stmt() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -3883,7 +3883,7 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect_forced(TokenKind::Colon, ":") else {
                     break 'alt;
                 };
-                let Some(a) = self.r_block() else {
+                let Some(a) = self.g314_block() else {
                     break 'alt;
                 };
                 return Some(a);
@@ -3894,16 +3894,16 @@ impl Parser<'_> {
     }
 
     // match_stmt
-    fn r_match_stmt(&mut self) -> Option<N> {
+    fn g314_match_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_match_stmt();
+        let res = self.g314raw_match_stmt();
         self.leave();
         res
     }
 
-    fn raw_match_stmt(&mut self) -> Option<N> {
+    fn g314raw_match_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // "match" subject=subject_expr ':' NEWLINE INDENT cases[asdl_match_case_seq*]=case_block+ DEDENT
         {
@@ -3914,7 +3914,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_soft_keyword("match") else {
                     break 'alt;
                 };
-                let Some(subject) = self.r_subject_expr() else {
+                let Some(subject) = self.g314_subject_expr() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Colon) else {
@@ -3926,7 +3926,7 @@ impl Parser<'_> {
                 let Some(_v4) = self.expect(TokenKind::Indent) else {
                     break 'alt;
                 };
-                let Some(cases) = self.r__loop1_54() else {
+                let Some(cases) = self.g314__loop1_54() else {
                     break 'alt;
                 };
                 let Some(_v6) = self.expect(TokenKind::Dedent) else {
@@ -3942,7 +3942,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_match_stmt() else {
+                let Some(_v0) = self.g314_invalid_match_stmt() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -3953,16 +3953,16 @@ impl Parser<'_> {
     }
 
     // subject_expr
-    fn r_subject_expr(&mut self) -> Option<N> {
+    fn g314_subject_expr(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_subject_expr();
+        let res = self.g314raw_subject_expr();
         self.leave();
         res
     }
 
-    fn raw_subject_expr(&mut self) -> Option<N> {
+    fn g314raw_subject_expr(&mut self) -> Option<N> {
         let mark = self.mark;
         // value=star_named_expression ',' values=star_named_expressions?
         {
@@ -3970,13 +3970,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(value) = self.r_star_named_expression() else {
+                let Some(value) = self.g314_star_named_expression() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let values = self.r_star_named_expressions();
+                let values = self.g314_star_named_expressions();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -3990,7 +3990,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_named_expression() else {
+                let Some(_v0) = self.g314_named_expression() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -4001,16 +4001,16 @@ impl Parser<'_> {
     }
 
     // case_block
-    fn r_case_block(&mut self) -> Option<N> {
+    fn g314_case_block(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_case_block();
+        let res = self.g314raw_case_block();
         self.leave();
         res
     }
 
-    fn raw_case_block(&mut self) -> Option<N> {
+    fn g314raw_case_block(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_case_block
         if self.call_invalid_rules {
@@ -4018,7 +4018,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_case_block() else {
+                let Some(_v0) = self.g314_invalid_case_block() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -4034,17 +4034,17 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_soft_keyword("case") else {
                     break 'alt;
                 };
-                let Some(pattern) = self.r_patterns() else {
+                let Some(pattern) = self.g314_patterns() else {
                     break 'alt;
                 };
-                let guard = self.r_guard();
+                let guard = self.g314_guard();
                 if self.error_indicator {
                     break 'alt;
                 }
                 let Some(_v3) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(body) = self.r_block() else {
+                let Some(body) = self.g314_block() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[pattern, guard.unwrap_or(N::NONE), body]));
@@ -4055,16 +4055,16 @@ impl Parser<'_> {
     }
 
     // guard
-    fn r_guard(&mut self) -> Option<N> {
+    fn g314_guard(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_guard();
+        let res = self.g314raw_guard();
         self.leave();
         res
     }
 
-    fn raw_guard(&mut self) -> Option<N> {
+    fn g314raw_guard(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'if' guard=named_expression
         {
@@ -4075,7 +4075,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(14) else {
                     break 'alt;
                 };
-                let Some(guard) = self.r_named_expression() else {
+                let Some(guard) = self.g314_named_expression() else {
                     break 'alt;
                 };
                 return Some(guard);
@@ -4086,16 +4086,16 @@ impl Parser<'_> {
     }
 
     // patterns
-    fn r_patterns(&mut self) -> Option<N> {
+    fn g314_patterns(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_patterns();
+        let res = self.g314raw_patterns();
         self.leave();
         res
     }
 
-    fn raw_patterns(&mut self) -> Option<N> {
+    fn g314raw_patterns(&mut self) -> Option<N> {
         let mark = self.mark;
         // patterns[asdl_pattern_seq*]=open_sequence_pattern
         {
@@ -4103,7 +4103,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(patterns) = self.r_open_sequence_pattern() else {
+                let Some(patterns) = self.g314_open_sequence_pattern() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[patterns]));
@@ -4116,7 +4116,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_pattern() else {
+                let Some(_v0) = self.g314_pattern() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -4127,16 +4127,16 @@ impl Parser<'_> {
     }
 
     // pattern
-    fn r_pattern(&mut self) -> Option<N> {
+    fn g314_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_pattern();
+        let res = self.g314raw_pattern();
         self.leave();
         res
     }
 
-    fn raw_pattern(&mut self) -> Option<N> {
+    fn g314raw_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // as_pattern
         {
@@ -4144,7 +4144,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_as_pattern() else {
+                let Some(_v0) = self.g314_as_pattern() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -4157,7 +4157,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_or_pattern() else {
+                let Some(_v0) = self.g314_or_pattern() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -4168,16 +4168,16 @@ impl Parser<'_> {
     }
 
     // as_pattern
-    fn r_as_pattern(&mut self) -> Option<N> {
+    fn g314_as_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_as_pattern();
+        let res = self.g314raw_as_pattern();
         self.leave();
         res
     }
 
-    fn raw_as_pattern(&mut self) -> Option<N> {
+    fn g314raw_as_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // pattern=or_pattern 'as' target=pattern_capture_target
         {
@@ -4185,13 +4185,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(pattern) = self.r_or_pattern() else {
+                let Some(pattern) = self.g314_or_pattern() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect_keyword(20) else {
                     break 'alt;
                 };
-                let Some(target) = self.r_pattern_capture_target() else {
+                let Some(target) = self.g314_pattern_capture_target() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[pattern, target]));
@@ -4204,7 +4204,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_as_pattern() else {
+                let Some(_v0) = self.g314_invalid_as_pattern() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -4215,16 +4215,16 @@ impl Parser<'_> {
     }
 
     // or_pattern
-    fn r_or_pattern(&mut self) -> Option<N> {
+    fn g314_or_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_or_pattern();
+        let res = self.g314raw_or_pattern();
         self.leave();
         res
     }
 
-    fn raw_or_pattern(&mut self) -> Option<N> {
+    fn g314raw_or_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // patterns[asdl_pattern_seq*]='|'.closed_pattern+
         {
@@ -4232,7 +4232,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(patterns) = self.r__gather_55() else {
+                let Some(patterns) = self.g314__gather_55() else {
                     break 'alt;
                 };
                 return Some(patterns);
@@ -4243,16 +4243,16 @@ impl Parser<'_> {
     }
 
     // closed_pattern (memo)
-    fn r_closed_pattern(&mut self) -> Option<N> {
+    fn g314_closed_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.memoized(73, Self::raw_closed_pattern);
+        let res = self.memoized(73, Self::g314raw_closed_pattern);
         self.leave();
         res
     }
 
-    fn raw_closed_pattern(&mut self) -> Option<N> {
+    fn g314raw_closed_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // literal_pattern
         {
@@ -4260,7 +4260,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_literal_pattern() else {
+                let Some(_v0) = self.g314_literal_pattern() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -4273,7 +4273,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_capture_pattern() else {
+                let Some(_v0) = self.g314_capture_pattern() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -4286,7 +4286,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_wildcard_pattern() else {
+                let Some(_v0) = self.g314_wildcard_pattern() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -4299,7 +4299,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_value_pattern() else {
+                let Some(_v0) = self.g314_value_pattern() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -4312,7 +4312,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_group_pattern() else {
+                let Some(_v0) = self.g314_group_pattern() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -4325,7 +4325,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_sequence_pattern() else {
+                let Some(_v0) = self.g314_sequence_pattern() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -4338,7 +4338,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_mapping_pattern() else {
+                let Some(_v0) = self.g314_mapping_pattern() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -4351,7 +4351,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_class_pattern() else {
+                let Some(_v0) = self.g314_class_pattern() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -4362,16 +4362,16 @@ impl Parser<'_> {
     }
 
     // literal_pattern
-    fn r_literal_pattern(&mut self) -> Option<N> {
+    fn g314_literal_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_literal_pattern();
+        let res = self.g314raw_literal_pattern();
         self.leave();
         res
     }
 
-    fn raw_literal_pattern(&mut self) -> Option<N> {
+    fn g314raw_literal_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // value=signed_number !('+' | '-')
         {
@@ -4379,10 +4379,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(value) = self.r_signed_number() else {
+                let Some(value) = self.g314_signed_number() else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r__tmp_56) {
+                if !self.lookahead(false, Self::g314__tmp_56) {
                     break 'alt;
                 }
                 return Some(self.node(Kind::Other, mark, &[value]));
@@ -4395,7 +4395,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(value) = self.r_complex_number() else {
+                let Some(value) = self.g314_complex_number() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[value]));
@@ -4408,7 +4408,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(value) = self.r_strings() else {
+                let Some(value) = self.g314_strings() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[value]));
@@ -4458,16 +4458,16 @@ impl Parser<'_> {
     }
 
     // literal_expr
-    fn r_literal_expr(&mut self) -> Option<N> {
+    fn g314_literal_expr(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_literal_expr();
+        let res = self.g314raw_literal_expr();
         self.leave();
         res
     }
 
-    fn raw_literal_expr(&mut self) -> Option<N> {
+    fn g314raw_literal_expr(&mut self) -> Option<N> {
         let mark = self.mark;
         // signed_number !('+' | '-')
         {
@@ -4475,10 +4475,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_signed_number() else {
+                let Some(_v0) = self.g314_signed_number() else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r__tmp_57) {
+                if !self.lookahead(false, Self::g314__tmp_57) {
                     break 'alt;
                 }
                 return Some(_v0);
@@ -4491,7 +4491,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_complex_number() else {
+                let Some(_v0) = self.g314_complex_number() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -4504,10 +4504,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                if !self.lookahead(true, Self::r__tmp_58) {
+                if !self.lookahead(true, Self::g314__tmp_58) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_strings() else {
+                let Some(_v1) = self.g314_strings() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -4557,16 +4557,16 @@ impl Parser<'_> {
     }
 
     // complex_number
-    fn r_complex_number(&mut self) -> Option<N> {
+    fn g314_complex_number(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_complex_number();
+        let res = self.g314raw_complex_number();
         self.leave();
         res
     }
 
-    fn raw_complex_number(&mut self) -> Option<N> {
+    fn g314raw_complex_number(&mut self) -> Option<N> {
         let mark = self.mark;
         // real=signed_real_number '+' imag=imaginary_number
         {
@@ -4574,13 +4574,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(real) = self.r_signed_real_number() else {
+                let Some(real) = self.g314_signed_real_number() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Plus) else {
                     break 'alt;
                 };
-                let Some(imag) = self.r_imaginary_number() else {
+                let Some(imag) = self.g314_imaginary_number() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::BinOp, mark, &[real, imag]));
@@ -4593,13 +4593,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(real) = self.r_signed_real_number() else {
+                let Some(real) = self.g314_signed_real_number() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Minus) else {
                     break 'alt;
                 };
-                let Some(imag) = self.r_imaginary_number() else {
+                let Some(imag) = self.g314_imaginary_number() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::BinOp, mark, &[real, imag]));
@@ -4610,16 +4610,16 @@ impl Parser<'_> {
     }
 
     // signed_number
-    fn r_signed_number(&mut self) -> Option<N> {
+    fn g314_signed_number(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_signed_number();
+        let res = self.g314raw_signed_number();
         self.leave();
         res
     }
 
-    fn raw_signed_number(&mut self) -> Option<N> {
+    fn g314raw_signed_number(&mut self) -> Option<N> {
         let mark = self.mark;
         // NUMBER
         {
@@ -4670,16 +4670,16 @@ impl Parser<'_> {
     }
 
     // signed_real_number
-    fn r_signed_real_number(&mut self) -> Option<N> {
+    fn g314_signed_real_number(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_signed_real_number();
+        let res = self.g314raw_signed_real_number();
         self.leave();
         res
     }
 
-    fn raw_signed_real_number(&mut self) -> Option<N> {
+    fn g314raw_signed_real_number(&mut self) -> Option<N> {
         let mark = self.mark;
         // real_number
         {
@@ -4687,7 +4687,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_real_number() else {
+                let Some(_v0) = self.g314_real_number() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -4703,7 +4703,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Plus) else {
                     break 'alt;
                 };
-                let Some(real) = self.r_real_number() else {
+                let Some(real) = self.g314_real_number() else {
                     break 'alt;
                 };
                 return Some(real);
@@ -4719,7 +4719,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Minus) else {
                     break 'alt;
                 };
-                let Some(real) = self.r_real_number() else {
+                let Some(real) = self.g314_real_number() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::UnaryOp, mark, &[real]));
@@ -4730,16 +4730,16 @@ impl Parser<'_> {
     }
 
     // real_number
-    fn r_real_number(&mut self) -> Option<N> {
+    fn g314_real_number(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_real_number();
+        let res = self.g314raw_real_number();
         self.leave();
         res
     }
 
-    fn raw_real_number(&mut self) -> Option<N> {
+    fn g314raw_real_number(&mut self) -> Option<N> {
         let mark = self.mark;
         // real=NUMBER
         {
@@ -4758,16 +4758,16 @@ impl Parser<'_> {
     }
 
     // imaginary_number
-    fn r_imaginary_number(&mut self) -> Option<N> {
+    fn g314_imaginary_number(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_imaginary_number();
+        let res = self.g314raw_imaginary_number();
         self.leave();
         res
     }
 
-    fn raw_imaginary_number(&mut self) -> Option<N> {
+    fn g314raw_imaginary_number(&mut self) -> Option<N> {
         let mark = self.mark;
         // imag=NUMBER
         {
@@ -4786,16 +4786,16 @@ impl Parser<'_> {
     }
 
     // capture_pattern
-    fn r_capture_pattern(&mut self) -> Option<N> {
+    fn g314_capture_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_capture_pattern();
+        let res = self.g314raw_capture_pattern();
         self.leave();
         res
     }
 
-    fn raw_capture_pattern(&mut self) -> Option<N> {
+    fn g314raw_capture_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // target=pattern_capture_target
         {
@@ -4803,7 +4803,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(target) = self.r_pattern_capture_target() else {
+                let Some(target) = self.g314_pattern_capture_target() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[target]));
@@ -4814,16 +4814,16 @@ impl Parser<'_> {
     }
 
     // pattern_capture_target
-    fn r_pattern_capture_target(&mut self) -> Option<N> {
+    fn g314_pattern_capture_target(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_pattern_capture_target();
+        let res = self.g314raw_pattern_capture_target();
         self.leave();
         res
     }
 
-    fn raw_pattern_capture_target(&mut self) -> Option<N> {
+    fn g314raw_pattern_capture_target(&mut self) -> Option<N> {
         let mark = self.mark;
         // !"_" name=NAME !('.' | '(' | '=')
         {
@@ -4837,7 +4837,7 @@ impl Parser<'_> {
                 let Some(name) = self.name_token() else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r__tmp_59) {
+                if !self.lookahead(false, Self::g314__tmp_59) {
                     break 'alt;
                 }
                 return Some(name);
@@ -4848,16 +4848,16 @@ impl Parser<'_> {
     }
 
     // wildcard_pattern
-    fn r_wildcard_pattern(&mut self) -> Option<N> {
+    fn g314_wildcard_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_wildcard_pattern();
+        let res = self.g314raw_wildcard_pattern();
         self.leave();
         res
     }
 
-    fn raw_wildcard_pattern(&mut self) -> Option<N> {
+    fn g314raw_wildcard_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // "_"
         {
@@ -4876,16 +4876,16 @@ impl Parser<'_> {
     }
 
     // value_pattern
-    fn r_value_pattern(&mut self) -> Option<N> {
+    fn g314_value_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_value_pattern();
+        let res = self.g314raw_value_pattern();
         self.leave();
         res
     }
 
-    fn raw_value_pattern(&mut self) -> Option<N> {
+    fn g314raw_value_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // attr=attr !('.' | '(' | '=')
         {
@@ -4893,10 +4893,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(attr) = self.r_attr() else {
+                let Some(attr) = self.g314_attr() else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r__tmp_60) {
+                if !self.lookahead(false, Self::g314__tmp_60) {
                     break 'alt;
                 }
                 return Some(self.node(Kind::Other, mark, &[attr]));
@@ -4907,16 +4907,16 @@ impl Parser<'_> {
     }
 
     // attr (left-recursive leader)
-    fn r_attr(&mut self) -> Option<N> {
+    fn g314_attr(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.grow_seed(85, Self::raw_attr);
+        let res = self.grow_seed(85, Self::g314raw_attr);
         self.leave();
         res
     }
 
-    fn raw_attr(&mut self) -> Option<N> {
+    fn g314raw_attr(&mut self) -> Option<N> {
         let mark = self.mark;
         // value=name_or_attr '.' attr=NAME
         {
@@ -4924,7 +4924,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(value) = self.r_name_or_attr() else {
+                let Some(value) = self.g314_name_or_attr() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Dot) else {
@@ -4941,16 +4941,16 @@ impl Parser<'_> {
     }
 
     // name_or_attr
-    fn r_name_or_attr(&mut self) -> Option<N> {
+    fn g314_name_or_attr(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_name_or_attr();
+        let res = self.g314raw_name_or_attr();
         self.leave();
         res
     }
 
-    fn raw_name_or_attr(&mut self) -> Option<N> {
+    fn g314raw_name_or_attr(&mut self) -> Option<N> {
         let mark = self.mark;
         // attr
         {
@@ -4958,7 +4958,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_attr() else {
+                let Some(_v0) = self.g314_attr() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -4982,16 +4982,16 @@ impl Parser<'_> {
     }
 
     // group_pattern
-    fn r_group_pattern(&mut self) -> Option<N> {
+    fn g314_group_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_group_pattern();
+        let res = self.g314raw_group_pattern();
         self.leave();
         res
     }
 
-    fn raw_group_pattern(&mut self) -> Option<N> {
+    fn g314raw_group_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // '(' pattern=pattern ')'
         {
@@ -5002,7 +5002,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(pattern) = self.r_pattern() else {
+                let Some(pattern) = self.g314_pattern() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Rpar) else {
@@ -5016,16 +5016,16 @@ impl Parser<'_> {
     }
 
     // sequence_pattern
-    fn r_sequence_pattern(&mut self) -> Option<N> {
+    fn g314_sequence_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_sequence_pattern();
+        let res = self.g314raw_sequence_pattern();
         self.leave();
         res
     }
 
-    fn raw_sequence_pattern(&mut self) -> Option<N> {
+    fn g314raw_sequence_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // '[' patterns=maybe_sequence_pattern? ']'
         {
@@ -5036,7 +5036,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lsqb) else {
                     break 'alt;
                 };
-                let patterns = self.r_maybe_sequence_pattern();
+                let patterns = self.g314_maybe_sequence_pattern();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -5056,7 +5056,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let patterns = self.r_open_sequence_pattern();
+                let patterns = self.g314_open_sequence_pattern();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -5071,16 +5071,16 @@ impl Parser<'_> {
     }
 
     // open_sequence_pattern
-    fn r_open_sequence_pattern(&mut self) -> Option<N> {
+    fn g314_open_sequence_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_open_sequence_pattern();
+        let res = self.g314raw_open_sequence_pattern();
         self.leave();
         res
     }
 
-    fn raw_open_sequence_pattern(&mut self) -> Option<N> {
+    fn g314raw_open_sequence_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // pattern=maybe_star_pattern ',' patterns=maybe_sequence_pattern?
         {
@@ -5088,13 +5088,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(pattern) = self.r_maybe_star_pattern() else {
+                let Some(pattern) = self.g314_maybe_star_pattern() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let patterns = self.r_maybe_sequence_pattern();
+                let patterns = self.g314_maybe_sequence_pattern();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -5106,16 +5106,16 @@ impl Parser<'_> {
     }
 
     // maybe_sequence_pattern
-    fn r_maybe_sequence_pattern(&mut self) -> Option<N> {
+    fn g314_maybe_sequence_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_maybe_sequence_pattern();
+        let res = self.g314raw_maybe_sequence_pattern();
         self.leave();
         res
     }
 
-    fn raw_maybe_sequence_pattern(&mut self) -> Option<N> {
+    fn g314raw_maybe_sequence_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // patterns=','.maybe_star_pattern+ ','?
         {
@@ -5123,7 +5123,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(patterns) = self.r__gather_61() else {
+                let Some(patterns) = self.g314__gather_61() else {
                     break 'alt;
                 };
                 let _v1 = self.expect(TokenKind::Comma);
@@ -5138,16 +5138,16 @@ impl Parser<'_> {
     }
 
     // maybe_star_pattern
-    fn r_maybe_star_pattern(&mut self) -> Option<N> {
+    fn g314_maybe_star_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_maybe_star_pattern();
+        let res = self.g314raw_maybe_star_pattern();
         self.leave();
         res
     }
 
-    fn raw_maybe_star_pattern(&mut self) -> Option<N> {
+    fn g314raw_maybe_star_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // star_pattern
         {
@@ -5155,7 +5155,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_star_pattern() else {
+                let Some(_v0) = self.g314_star_pattern() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -5168,7 +5168,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_pattern() else {
+                let Some(_v0) = self.g314_pattern() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -5179,16 +5179,16 @@ impl Parser<'_> {
     }
 
     // star_pattern (memo)
-    fn r_star_pattern(&mut self) -> Option<N> {
+    fn g314_star_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.memoized(92, Self::raw_star_pattern);
+        let res = self.memoized(92, Self::g314raw_star_pattern);
         self.leave();
         res
     }
 
-    fn raw_star_pattern(&mut self) -> Option<N> {
+    fn g314raw_star_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // '*' target=pattern_capture_target
         {
@@ -5199,7 +5199,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(target) = self.r_pattern_capture_target() else {
+                let Some(target) = self.g314_pattern_capture_target() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[target]));
@@ -5215,7 +5215,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_wildcard_pattern() else {
+                let Some(_v1) = self.g314_wildcard_pattern() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[]));
@@ -5226,16 +5226,16 @@ impl Parser<'_> {
     }
 
     // mapping_pattern
-    fn r_mapping_pattern(&mut self) -> Option<N> {
+    fn g314_mapping_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_mapping_pattern();
+        let res = self.g314raw_mapping_pattern();
         self.leave();
         res
     }
 
-    fn raw_mapping_pattern(&mut self) -> Option<N> {
+    fn g314raw_mapping_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // '{' '}'
         {
@@ -5262,7 +5262,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(rest) = self.r_double_star_pattern() else {
+                let Some(rest) = self.g314_double_star_pattern() else {
                     break 'alt;
                 };
                 let _v2 = self.expect(TokenKind::Comma);
@@ -5285,13 +5285,13 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(items) = self.r_items_pattern() else {
+                let Some(items) = self.g314_items_pattern() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(rest) = self.r_double_star_pattern() else {
+                let Some(rest) = self.g314_double_star_pattern() else {
                     break 'alt;
                 };
                 let _v4 = self.expect(TokenKind::Comma);
@@ -5314,7 +5314,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(items) = self.r_items_pattern() else {
+                let Some(items) = self.g314_items_pattern() else {
                     break 'alt;
                 };
                 let _v2 = self.expect(TokenKind::Comma);
@@ -5332,16 +5332,16 @@ impl Parser<'_> {
     }
 
     // items_pattern
-    fn r_items_pattern(&mut self) -> Option<N> {
+    fn g314_items_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_items_pattern();
+        let res = self.g314raw_items_pattern();
         self.leave();
         res
     }
 
-    fn raw_items_pattern(&mut self) -> Option<N> {
+    fn g314raw_items_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // ','.key_value_pattern+
         {
@@ -5349,7 +5349,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__gather_62() else {
+                let Some(_v0) = self.g314__gather_62() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -5360,16 +5360,16 @@ impl Parser<'_> {
     }
 
     // key_value_pattern
-    fn r_key_value_pattern(&mut self) -> Option<N> {
+    fn g314_key_value_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_key_value_pattern();
+        let res = self.g314raw_key_value_pattern();
         self.leave();
         res
     }
 
-    fn raw_key_value_pattern(&mut self) -> Option<N> {
+    fn g314raw_key_value_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // key=(literal_expr | attr) ':' pattern=pattern
         {
@@ -5377,13 +5377,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(key) = self.r__tmp_63() else {
+                let Some(key) = self.g314__tmp_63() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(pattern) = self.r_pattern() else {
+                let Some(pattern) = self.g314_pattern() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[key, pattern]));
@@ -5394,16 +5394,16 @@ impl Parser<'_> {
     }
 
     // double_star_pattern
-    fn r_double_star_pattern(&mut self) -> Option<N> {
+    fn g314_double_star_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_double_star_pattern();
+        let res = self.g314raw_double_star_pattern();
         self.leave();
         res
     }
 
-    fn raw_double_star_pattern(&mut self) -> Option<N> {
+    fn g314raw_double_star_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // '**' target=pattern_capture_target
         {
@@ -5414,7 +5414,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::DoubleStar) else {
                     break 'alt;
                 };
-                let Some(target) = self.r_pattern_capture_target() else {
+                let Some(target) = self.g314_pattern_capture_target() else {
                     break 'alt;
                 };
                 return Some(target);
@@ -5425,16 +5425,16 @@ impl Parser<'_> {
     }
 
     // class_pattern
-    fn r_class_pattern(&mut self) -> Option<N> {
+    fn g314_class_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_class_pattern();
+        let res = self.g314raw_class_pattern();
         self.leave();
         res
     }
 
-    fn raw_class_pattern(&mut self) -> Option<N> {
+    fn g314raw_class_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // cls=name_or_attr '(' ')'
         {
@@ -5442,7 +5442,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(cls) = self.r_name_or_attr() else {
+                let Some(cls) = self.g314_name_or_attr() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Lpar) else {
@@ -5461,13 +5461,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(cls) = self.r_name_or_attr() else {
+                let Some(cls) = self.g314_name_or_attr() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(patterns) = self.r_positional_patterns() else {
+                let Some(patterns) = self.g314_positional_patterns() else {
                     break 'alt;
                 };
                 let _v3 = self.expect(TokenKind::Comma);
@@ -5487,13 +5487,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(cls) = self.r_name_or_attr() else {
+                let Some(cls) = self.g314_name_or_attr() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(keywords) = self.r_keyword_patterns() else {
+                let Some(keywords) = self.g314_keyword_patterns() else {
                     break 'alt;
                 };
                 let _v3 = self.expect(TokenKind::Comma);
@@ -5513,19 +5513,19 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(cls) = self.r_name_or_attr() else {
+                let Some(cls) = self.g314_name_or_attr() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(patterns) = self.r_positional_patterns() else {
+                let Some(patterns) = self.g314_positional_patterns() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(keywords) = self.r_keyword_patterns() else {
+                let Some(keywords) = self.g314_keyword_patterns() else {
                     break 'alt;
                 };
                 let _v5 = self.expect(TokenKind::Comma);
@@ -5545,7 +5545,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_class_pattern() else {
+                let Some(_v0) = self.g314_invalid_class_pattern() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -5556,16 +5556,16 @@ impl Parser<'_> {
     }
 
     // positional_patterns
-    fn r_positional_patterns(&mut self) -> Option<N> {
+    fn g314_positional_patterns(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_positional_patterns();
+        let res = self.g314raw_positional_patterns();
         self.leave();
         res
     }
 
-    fn raw_positional_patterns(&mut self) -> Option<N> {
+    fn g314raw_positional_patterns(&mut self) -> Option<N> {
         let mark = self.mark;
         // args[asdl_pattern_seq*]=','.pattern+
         {
@@ -5573,7 +5573,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(args) = self.r__gather_64() else {
+                let Some(args) = self.g314__gather_64() else {
                     break 'alt;
                 };
                 return Some(args);
@@ -5584,16 +5584,16 @@ impl Parser<'_> {
     }
 
     // keyword_patterns
-    fn r_keyword_patterns(&mut self) -> Option<N> {
+    fn g314_keyword_patterns(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_keyword_patterns();
+        let res = self.g314raw_keyword_patterns();
         self.leave();
         res
     }
 
-    fn raw_keyword_patterns(&mut self) -> Option<N> {
+    fn g314raw_keyword_patterns(&mut self) -> Option<N> {
         let mark = self.mark;
         // ','.keyword_pattern+
         {
@@ -5601,7 +5601,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__gather_65() else {
+                let Some(_v0) = self.g314__gather_65() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -5612,16 +5612,16 @@ impl Parser<'_> {
     }
 
     // keyword_pattern
-    fn r_keyword_pattern(&mut self) -> Option<N> {
+    fn g314_keyword_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_keyword_pattern();
+        let res = self.g314raw_keyword_pattern();
         self.leave();
         res
     }
 
-    fn raw_keyword_pattern(&mut self) -> Option<N> {
+    fn g314raw_keyword_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // arg=NAME '=' value=pattern
         {
@@ -5635,7 +5635,7 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                let Some(value) = self.r_pattern() else {
+                let Some(value) = self.g314_pattern() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[arg, value]));
@@ -5646,16 +5646,16 @@ impl Parser<'_> {
     }
 
     // type_alias
-    fn r_type_alias(&mut self) -> Option<N> {
+    fn g314_type_alias(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_type_alias();
+        let res = self.g314raw_type_alias();
         self.leave();
         res
     }
 
-    fn raw_type_alias(&mut self) -> Option<N> {
+    fn g314raw_type_alias(&mut self) -> Option<N> {
         let mark = self.mark;
         // "type" n=NAME t=[type_params] '=' b=expression
         {
@@ -5669,14 +5669,14 @@ impl Parser<'_> {
                 let Some(n) = self.name_token() else {
                     break 'alt;
                 };
-                let t = self.r_type_params();
+                let t = self.g314_type_params();
                 if self.error_indicator {
                     break 'alt;
                 }
                 let Some(_v3) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_expression() else {
+                let Some(b) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[n, t.unwrap_or(N::NONE), b]));
@@ -5687,16 +5687,16 @@ impl Parser<'_> {
     }
 
     // type_params
-    fn r_type_params(&mut self) -> Option<N> {
+    fn g314_type_params(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_type_params();
+        let res = self.g314raw_type_params();
         self.leave();
         res
     }
 
-    fn raw_type_params(&mut self) -> Option<N> {
+    fn g314raw_type_params(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_type_params
         if self.call_invalid_rules {
@@ -5704,7 +5704,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_type_params() else {
+                let Some(_v0) = self.g314_invalid_type_params() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -5720,7 +5720,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lsqb) else {
                     break 'alt;
                 };
-                let Some(t) = self.r_type_param_seq() else {
+                let Some(t) = self.g314_type_param_seq() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Rsqb) else {
@@ -5734,16 +5734,16 @@ impl Parser<'_> {
     }
 
     // type_param_seq
-    fn r_type_param_seq(&mut self) -> Option<N> {
+    fn g314_type_param_seq(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_type_param_seq();
+        let res = self.g314raw_type_param_seq();
         self.leave();
         res
     }
 
-    fn raw_type_param_seq(&mut self) -> Option<N> {
+    fn g314raw_type_param_seq(&mut self) -> Option<N> {
         let mark = self.mark;
         // a[asdl_type_param_seq*]=','.type_param+ [',']
         {
@@ -5751,7 +5751,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__gather_66() else {
+                let Some(a) = self.g314__gather_66() else {
                     break 'alt;
                 };
                 let _v1 = self.expect(TokenKind::Comma);
@@ -5766,16 +5766,16 @@ impl Parser<'_> {
     }
 
     // type_param (memo)
-    fn r_type_param(&mut self) -> Option<N> {
+    fn g314_type_param(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.memoized(104, Self::raw_type_param);
+        let res = self.memoized(104, Self::g314raw_type_param);
         self.leave();
         res
     }
 
-    fn raw_type_param(&mut self) -> Option<N> {
+    fn g314raw_type_param(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=NAME b=[type_param_bound] c=[type_param_default]
         {
@@ -5786,11 +5786,11 @@ impl Parser<'_> {
                 let Some(a) = self.name_token() else {
                     break 'alt;
                 };
-                let b = self.r_type_param_bound();
+                let b = self.g314_type_param_bound();
                 if self.error_indicator {
                     break 'alt;
                 }
-                let c = self.r_type_param_default();
+                let c = self.g314_type_param_default();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -5804,7 +5804,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_type_param() else {
+                let Some(_v0) = self.g314_invalid_type_param() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -5823,7 +5823,7 @@ impl Parser<'_> {
                 let Some(a) = self.name_token() else {
                     break 'alt;
                 };
-                let b = self.r_type_param_starred_default();
+                let b = self.g314_type_param_starred_default();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -5843,7 +5843,7 @@ impl Parser<'_> {
                 let Some(a) = self.name_token() else {
                     break 'alt;
                 };
-                let b = self.r_type_param_default();
+                let b = self.g314_type_param_default();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -5855,16 +5855,16 @@ impl Parser<'_> {
     }
 
     // type_param_bound
-    fn r_type_param_bound(&mut self) -> Option<N> {
+    fn g314_type_param_bound(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_type_param_bound();
+        let res = self.g314raw_type_param_bound();
         self.leave();
         res
     }
 
-    fn raw_type_param_bound(&mut self) -> Option<N> {
+    fn g314raw_type_param_bound(&mut self) -> Option<N> {
         let mark = self.mark;
         // ':' e=expression
         {
@@ -5875,7 +5875,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(e) = self.r_expression() else {
+                let Some(e) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(e);
@@ -5886,16 +5886,16 @@ impl Parser<'_> {
     }
 
     // type_param_default
-    fn r_type_param_default(&mut self) -> Option<N> {
+    fn g314_type_param_default(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_type_param_default();
+        let res = self.g314raw_type_param_default();
         self.leave();
         res
     }
 
-    fn raw_type_param_default(&mut self) -> Option<N> {
+    fn g314raw_type_param_default(&mut self) -> Option<N> {
         let mark = self.mark;
         // '=' e=expression
         {
@@ -5906,7 +5906,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                let Some(e) = self.r_expression() else {
+                let Some(e) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[e]));
@@ -5917,16 +5917,16 @@ impl Parser<'_> {
     }
 
     // type_param_starred_default
-    fn r_type_param_starred_default(&mut self) -> Option<N> {
+    fn g314_type_param_starred_default(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_type_param_starred_default();
+        let res = self.g314raw_type_param_starred_default();
         self.leave();
         res
     }
 
-    fn raw_type_param_starred_default(&mut self) -> Option<N> {
+    fn g314raw_type_param_starred_default(&mut self) -> Option<N> {
         let mark = self.mark;
         // '=' e=star_expression
         {
@@ -5937,7 +5937,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                let Some(e) = self.r_star_expression() else {
+                let Some(e) = self.g314_star_expression() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[e]));
@@ -5948,16 +5948,16 @@ impl Parser<'_> {
     }
 
     // expressions
-    fn r_expressions(&mut self) -> Option<N> {
+    fn g314_expressions(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_expressions();
+        let res = self.g314raw_expressions();
         self.leave();
         res
     }
 
-    fn raw_expressions(&mut self) -> Option<N> {
+    fn g314raw_expressions(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=expression b=(',' c=expression { c })+ [',']
         {
@@ -5965,10 +5965,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop1_68() else {
+                let Some(b) = self.g314__loop1_68() else {
                     break 'alt;
                 };
                 let _v2 = self.expect(TokenKind::Comma);
@@ -5985,7 +5985,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
@@ -6001,7 +6001,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_expression() else {
+                let Some(_v0) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6012,16 +6012,16 @@ impl Parser<'_> {
     }
 
     // expression (memo)
-    fn r_expression(&mut self) -> Option<N> {
+    fn g314_expression(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.memoized(109, Self::raw_expression);
+        let res = self.memoized(109, Self::g314raw_expression);
         self.leave();
         res
     }
 
-    fn raw_expression(&mut self) -> Option<N> {
+    fn g314raw_expression(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_if_expression
         if self.call_invalid_rules {
@@ -6029,7 +6029,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_if_expression() else {
+                let Some(_v0) = self.g314_invalid_if_expression() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6042,7 +6042,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_expression() else {
+                let Some(_v0) = self.g314_invalid_expression() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6055,7 +6055,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_legacy_expression() else {
+                let Some(_v0) = self.g314_invalid_legacy_expression() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6068,7 +6068,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_if_expression() else {
+                let Some(_v0) = self.g314_if_expression() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6081,7 +6081,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_disjunction() else {
+                let Some(_v0) = self.g314_disjunction() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6094,7 +6094,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_lambdef() else {
+                let Some(_v0) = self.g314_lambdef() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6105,16 +6105,16 @@ impl Parser<'_> {
     }
 
     // if_expression
-    fn r_if_expression(&mut self) -> Option<N> {
+    fn g314_if_expression(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_if_expression();
+        let res = self.g314raw_if_expression();
         self.leave();
         res
     }
 
-    fn raw_if_expression(&mut self) -> Option<N> {
+    fn g314raw_if_expression(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=disjunction 'if' b=disjunction 'else' c=expression
         {
@@ -6122,19 +6122,19 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_disjunction() else {
+                let Some(a) = self.g314_disjunction() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect_keyword(14) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_disjunction() else {
+                let Some(b) = self.g314_disjunction() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect_keyword(22) else {
                     break 'alt;
                 };
-                let Some(c) = self.r_expression() else {
+                let Some(c) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::IfExp, mark, &[a, b, c]));
@@ -6145,16 +6145,16 @@ impl Parser<'_> {
     }
 
     // yield_expr
-    fn r_yield_expr(&mut self) -> Option<N> {
+    fn g314_yield_expr(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_yield_expr();
+        let res = self.g314raw_yield_expr();
         self.leave();
         res
     }
 
-    fn raw_yield_expr(&mut self) -> Option<N> {
+    fn g314raw_yield_expr(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'yield' 'from' a=expression
         {
@@ -6168,7 +6168,7 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect_keyword(2) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::YieldFrom, mark, &[a]));
@@ -6184,7 +6184,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(6) else {
                     break 'alt;
                 };
-                let a = self.r_star_expressions();
+                let a = self.g314_star_expressions();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -6196,16 +6196,16 @@ impl Parser<'_> {
     }
 
     // star_expressions
-    fn r_star_expressions(&mut self) -> Option<N> {
+    fn g314_star_expressions(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_star_expressions();
+        let res = self.g314raw_star_expressions();
         self.leave();
         res
     }
 
-    fn raw_star_expressions(&mut self) -> Option<N> {
+    fn g314raw_star_expressions(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=star_expression b=(',' c=star_expression { c })+ [',']
         {
@@ -6213,10 +6213,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_star_expression() else {
+                let Some(a) = self.g314_star_expression() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop1_70() else {
+                let Some(b) = self.g314__loop1_70() else {
                     break 'alt;
                 };
                 let _v2 = self.expect(TokenKind::Comma);
@@ -6233,7 +6233,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_star_expression() else {
+                let Some(a) = self.g314_star_expression() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
@@ -6249,7 +6249,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_star_expression() else {
+                let Some(_v0) = self.g314_star_expression() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6260,16 +6260,16 @@ impl Parser<'_> {
     }
 
     // star_expression (memo)
-    fn r_star_expression(&mut self) -> Option<N> {
+    fn g314_star_expression(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.memoized(113, Self::raw_star_expression);
+        let res = self.memoized(113, Self::g314raw_star_expression);
         self.leave();
         res
     }
 
-    fn raw_star_expression(&mut self) -> Option<N> {
+    fn g314raw_star_expression(&mut self) -> Option<N> {
         let mark = self.mark;
         // '*' a=bitwise_or
         {
@@ -6280,7 +6280,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_bitwise_or() else {
+                let Some(a) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Starred, mark, &[a]));
@@ -6293,7 +6293,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_expression() else {
+                let Some(_v0) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6304,16 +6304,16 @@ impl Parser<'_> {
     }
 
     // star_named_expressions
-    fn r_star_named_expressions(&mut self) -> Option<N> {
+    fn g314_star_named_expressions(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_star_named_expressions();
+        let res = self.g314raw_star_named_expressions();
         self.leave();
         res
     }
 
-    fn raw_star_named_expressions(&mut self) -> Option<N> {
+    fn g314raw_star_named_expressions(&mut self) -> Option<N> {
         let mark = self.mark;
         // a[asdl_expr_seq*]=','.star_named_expression+ [',']
         {
@@ -6321,7 +6321,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__gather_71() else {
+                let Some(a) = self.g314__gather_71() else {
                     break 'alt;
                 };
                 let _v1 = self.expect(TokenKind::Comma);
@@ -6336,16 +6336,16 @@ impl Parser<'_> {
     }
 
     // star_named_expression
-    fn r_star_named_expression(&mut self) -> Option<N> {
+    fn g314_star_named_expression(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_star_named_expression();
+        let res = self.g314raw_star_named_expression();
         self.leave();
         res
     }
 
-    fn raw_star_named_expression(&mut self) -> Option<N> {
+    fn g314raw_star_named_expression(&mut self) -> Option<N> {
         let mark = self.mark;
         // '*' a=bitwise_or
         {
@@ -6356,7 +6356,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_bitwise_or() else {
+                let Some(a) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Starred, mark, &[a]));
@@ -6369,7 +6369,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_named_expression() else {
+                let Some(_v0) = self.g314_named_expression() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6380,16 +6380,16 @@ impl Parser<'_> {
     }
 
     // assignment_expression
-    fn r_assignment_expression(&mut self) -> Option<N> {
+    fn g314_assignment_expression(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_assignment_expression();
+        let res = self.g314raw_assignment_expression();
         self.leave();
         res
     }
 
-    fn raw_assignment_expression(&mut self) -> Option<N> {
+    fn g314raw_assignment_expression(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=NAME ':=' ~ b=expression
         {
@@ -6405,7 +6405,7 @@ impl Parser<'_> {
                     break 'alt;
                 };
                 cut = true;
-                let Some(b) = self.r_expression() else {
+                let Some(b) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::NamedExpr, mark, &[a, b]));
@@ -6419,16 +6419,16 @@ impl Parser<'_> {
     }
 
     // named_expression
-    fn r_named_expression(&mut self) -> Option<N> {
+    fn g314_named_expression(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_named_expression();
+        let res = self.g314raw_named_expression();
         self.leave();
         res
     }
 
-    fn raw_named_expression(&mut self) -> Option<N> {
+    fn g314raw_named_expression(&mut self) -> Option<N> {
         let mark = self.mark;
         // assignment_expression
         {
@@ -6436,7 +6436,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_assignment_expression() else {
+                let Some(_v0) = self.g314_assignment_expression() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6449,7 +6449,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_named_expression() else {
+                let Some(_v0) = self.g314_invalid_named_expression() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6462,7 +6462,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_expression() else {
+                let Some(_v0) = self.g314_expression() else {
                     break 'alt;
                 };
                 if !self.lookahead(false, |p: &mut Self| p.expect(TokenKind::ColonEqual)) {
@@ -6476,16 +6476,16 @@ impl Parser<'_> {
     }
 
     // disjunction (memo)
-    fn r_disjunction(&mut self) -> Option<N> {
+    fn g314_disjunction(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.memoized(118, Self::raw_disjunction);
+        let res = self.memoized(118, Self::g314raw_disjunction);
         self.leave();
         res
     }
 
-    fn raw_disjunction(&mut self) -> Option<N> {
+    fn g314raw_disjunction(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=conjunction b=('or' c=conjunction { c })+
         {
@@ -6493,10 +6493,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_conjunction() else {
+                let Some(a) = self.g314_conjunction() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop1_73() else {
+                let Some(b) = self.g314__loop1_73() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::BoolOp, mark, &[a, b]));
@@ -6509,7 +6509,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_conjunction() else {
+                let Some(_v0) = self.g314_conjunction() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6520,16 +6520,16 @@ impl Parser<'_> {
     }
 
     // conjunction (memo)
-    fn r_conjunction(&mut self) -> Option<N> {
+    fn g314_conjunction(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.memoized(119, Self::raw_conjunction);
+        let res = self.memoized(119, Self::g314raw_conjunction);
         self.leave();
         res
     }
 
-    fn raw_conjunction(&mut self) -> Option<N> {
+    fn g314raw_conjunction(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=inversion b=('and' c=inversion { c })+
         {
@@ -6537,10 +6537,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_inversion() else {
+                let Some(a) = self.g314_inversion() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop1_75() else {
+                let Some(b) = self.g314__loop1_75() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::BoolOp, mark, &[a, b]));
@@ -6553,7 +6553,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_inversion() else {
+                let Some(_v0) = self.g314_inversion() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6564,16 +6564,16 @@ impl Parser<'_> {
     }
 
     // inversion (memo)
-    fn r_inversion(&mut self) -> Option<N> {
+    fn g314_inversion(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.memoized(120, Self::raw_inversion);
+        let res = self.memoized(120, Self::g314raw_inversion);
         self.leave();
         res
     }
 
-    fn raw_inversion(&mut self) -> Option<N> {
+    fn g314raw_inversion(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'not' a=inversion
         {
@@ -6584,7 +6584,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(31) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_inversion() else {
+                let Some(a) = self.g314_inversion() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::UnaryOp, mark, &[a]));
@@ -6597,7 +6597,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_comparison() else {
+                let Some(_v0) = self.g314_comparison() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6608,16 +6608,16 @@ impl Parser<'_> {
     }
 
     // comparison
-    fn r_comparison(&mut self) -> Option<N> {
+    fn g314_comparison(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_comparison();
+        let res = self.g314raw_comparison();
         self.leave();
         res
     }
 
-    fn raw_comparison(&mut self) -> Option<N> {
+    fn g314raw_comparison(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=bitwise_or b=compare_op_bitwise_or_pair+
         {
@@ -6625,10 +6625,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_bitwise_or() else {
+                let Some(a) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop1_76() else {
+                let Some(b) = self.g314__loop1_76() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Compare, mark, &[a, b]));
@@ -6641,7 +6641,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_bitwise_or() else {
+                let Some(_v0) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6652,16 +6652,16 @@ impl Parser<'_> {
     }
 
     // compare_op_bitwise_or_pair
-    fn r_compare_op_bitwise_or_pair(&mut self) -> Option<N> {
+    fn g314_compare_op_bitwise_or_pair(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_compare_op_bitwise_or_pair();
+        let res = self.g314raw_compare_op_bitwise_or_pair();
         self.leave();
         res
     }
 
-    fn raw_compare_op_bitwise_or_pair(&mut self) -> Option<N> {
+    fn g314raw_compare_op_bitwise_or_pair(&mut self) -> Option<N> {
         let mark = self.mark;
         // eq_bitwise_or
         {
@@ -6669,7 +6669,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_eq_bitwise_or() else {
+                let Some(_v0) = self.g314_eq_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6682,7 +6682,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_noteq_bitwise_or() else {
+                let Some(_v0) = self.g314_noteq_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6695,7 +6695,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_lte_bitwise_or() else {
+                let Some(_v0) = self.g314_lte_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6708,7 +6708,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_lt_bitwise_or() else {
+                let Some(_v0) = self.g314_lt_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6721,7 +6721,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_gte_bitwise_or() else {
+                let Some(_v0) = self.g314_gte_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6734,7 +6734,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_gt_bitwise_or() else {
+                let Some(_v0) = self.g314_gt_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6747,7 +6747,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_notin_bitwise_or() else {
+                let Some(_v0) = self.g314_notin_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6760,7 +6760,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_in_bitwise_or() else {
+                let Some(_v0) = self.g314_in_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6773,7 +6773,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_isnot_bitwise_or() else {
+                let Some(_v0) = self.g314_isnot_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6786,7 +6786,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_is_bitwise_or() else {
+                let Some(_v0) = self.g314_is_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -6797,16 +6797,16 @@ impl Parser<'_> {
     }
 
     // eq_bitwise_or
-    fn r_eq_bitwise_or(&mut self) -> Option<N> {
+    fn g314_eq_bitwise_or(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_eq_bitwise_or();
+        let res = self.g314raw_eq_bitwise_or();
         self.leave();
         res
     }
 
-    fn raw_eq_bitwise_or(&mut self) -> Option<N> {
+    fn g314raw_eq_bitwise_or(&mut self) -> Option<N> {
         let mark = self.mark;
         // '==' a=bitwise_or
         {
@@ -6817,7 +6817,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::EqEqual) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_bitwise_or() else {
+                let Some(a) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::CmpOther, mark, &[a]));
@@ -6828,16 +6828,16 @@ impl Parser<'_> {
     }
 
     // noteq_bitwise_or
-    fn r_noteq_bitwise_or(&mut self) -> Option<N> {
+    fn g314_noteq_bitwise_or(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_noteq_bitwise_or();
+        let res = self.g314raw_noteq_bitwise_or();
         self.leave();
         res
     }
 
-    fn raw_noteq_bitwise_or(&mut self) -> Option<N> {
+    fn g314raw_noteq_bitwise_or(&mut self) -> Option<N> {
         let mark = self.mark;
         // (tok='!=' { _PyPegen_check_barry_as_flufl(p, tok) ? NULL : tok}) a=bitwise_or
         {
@@ -6845,10 +6845,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__tmp_77() else {
+                let Some(_v0) = self.g314__tmp_77() else {
                     break 'alt;
                 };
-                let Some(a) = self.r_bitwise_or() else {
+                let Some(a) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::CmpOther, mark, &[a]));
@@ -6859,16 +6859,16 @@ impl Parser<'_> {
     }
 
     // lte_bitwise_or
-    fn r_lte_bitwise_or(&mut self) -> Option<N> {
+    fn g314_lte_bitwise_or(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_lte_bitwise_or();
+        let res = self.g314raw_lte_bitwise_or();
         self.leave();
         res
     }
 
-    fn raw_lte_bitwise_or(&mut self) -> Option<N> {
+    fn g314raw_lte_bitwise_or(&mut self) -> Option<N> {
         let mark = self.mark;
         // '<=' a=bitwise_or
         {
@@ -6879,7 +6879,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::LessEqual) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_bitwise_or() else {
+                let Some(a) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::CmpOther, mark, &[a]));
@@ -6890,16 +6890,16 @@ impl Parser<'_> {
     }
 
     // lt_bitwise_or
-    fn r_lt_bitwise_or(&mut self) -> Option<N> {
+    fn g314_lt_bitwise_or(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_lt_bitwise_or();
+        let res = self.g314raw_lt_bitwise_or();
         self.leave();
         res
     }
 
-    fn raw_lt_bitwise_or(&mut self) -> Option<N> {
+    fn g314raw_lt_bitwise_or(&mut self) -> Option<N> {
         let mark = self.mark;
         // '<' a=bitwise_or
         {
@@ -6910,7 +6910,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Less) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_bitwise_or() else {
+                let Some(a) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::CmpOther, mark, &[a]));
@@ -6921,16 +6921,16 @@ impl Parser<'_> {
     }
 
     // gte_bitwise_or
-    fn r_gte_bitwise_or(&mut self) -> Option<N> {
+    fn g314_gte_bitwise_or(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_gte_bitwise_or();
+        let res = self.g314raw_gte_bitwise_or();
         self.leave();
         res
     }
 
-    fn raw_gte_bitwise_or(&mut self) -> Option<N> {
+    fn g314raw_gte_bitwise_or(&mut self) -> Option<N> {
         let mark = self.mark;
         // '>=' a=bitwise_or
         {
@@ -6941,7 +6941,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::GreaterEqual) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_bitwise_or() else {
+                let Some(a) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::CmpOther, mark, &[a]));
@@ -6952,16 +6952,16 @@ impl Parser<'_> {
     }
 
     // gt_bitwise_or
-    fn r_gt_bitwise_or(&mut self) -> Option<N> {
+    fn g314_gt_bitwise_or(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_gt_bitwise_or();
+        let res = self.g314raw_gt_bitwise_or();
         self.leave();
         res
     }
 
-    fn raw_gt_bitwise_or(&mut self) -> Option<N> {
+    fn g314raw_gt_bitwise_or(&mut self) -> Option<N> {
         let mark = self.mark;
         // '>' a=bitwise_or
         {
@@ -6972,7 +6972,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Greater) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_bitwise_or() else {
+                let Some(a) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::CmpOther, mark, &[a]));
@@ -6983,16 +6983,16 @@ impl Parser<'_> {
     }
 
     // notin_bitwise_or
-    fn r_notin_bitwise_or(&mut self) -> Option<N> {
+    fn g314_notin_bitwise_or(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_notin_bitwise_or();
+        let res = self.g314raw_notin_bitwise_or();
         self.leave();
         res
     }
 
-    fn raw_notin_bitwise_or(&mut self) -> Option<N> {
+    fn g314raw_notin_bitwise_or(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'not' 'in' a=bitwise_or
         {
@@ -7006,7 +7006,7 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect_keyword(23) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_bitwise_or() else {
+                let Some(a) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::CmpOther, mark, &[a]));
@@ -7017,16 +7017,16 @@ impl Parser<'_> {
     }
 
     // in_bitwise_or
-    fn r_in_bitwise_or(&mut self) -> Option<N> {
+    fn g314_in_bitwise_or(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_in_bitwise_or();
+        let res = self.g314raw_in_bitwise_or();
         self.leave();
         res
     }
 
-    fn raw_in_bitwise_or(&mut self) -> Option<N> {
+    fn g314raw_in_bitwise_or(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'in' a=bitwise_or
         {
@@ -7037,7 +7037,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(23) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_bitwise_or() else {
+                let Some(a) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::CmpIn, mark, &[a]));
@@ -7048,16 +7048,16 @@ impl Parser<'_> {
     }
 
     // isnot_bitwise_or
-    fn r_isnot_bitwise_or(&mut self) -> Option<N> {
+    fn g314_isnot_bitwise_or(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_isnot_bitwise_or();
+        let res = self.g314raw_isnot_bitwise_or();
         self.leave();
         res
     }
 
-    fn raw_isnot_bitwise_or(&mut self) -> Option<N> {
+    fn g314raw_isnot_bitwise_or(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'is' 'not' a=bitwise_or
         {
@@ -7071,7 +7071,7 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect_keyword(31) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_bitwise_or() else {
+                let Some(a) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::CmpOther, mark, &[a]));
@@ -7082,16 +7082,16 @@ impl Parser<'_> {
     }
 
     // is_bitwise_or
-    fn r_is_bitwise_or(&mut self) -> Option<N> {
+    fn g314_is_bitwise_or(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_is_bitwise_or();
+        let res = self.g314raw_is_bitwise_or();
         self.leave();
         res
     }
 
-    fn raw_is_bitwise_or(&mut self) -> Option<N> {
+    fn g314raw_is_bitwise_or(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'is' a=bitwise_or
         {
@@ -7102,7 +7102,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(32) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_bitwise_or() else {
+                let Some(a) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::CmpOther, mark, &[a]));
@@ -7113,16 +7113,16 @@ impl Parser<'_> {
     }
 
     // bitwise_or (left-recursive leader)
-    fn r_bitwise_or(&mut self) -> Option<N> {
+    fn g314_bitwise_or(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.grow_seed(133, Self::raw_bitwise_or);
+        let res = self.grow_seed(133, Self::g314raw_bitwise_or);
         self.leave();
         res
     }
 
-    fn raw_bitwise_or(&mut self) -> Option<N> {
+    fn g314raw_bitwise_or(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=bitwise_or '|' b=bitwise_xor
         {
@@ -7130,13 +7130,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_bitwise_or() else {
+                let Some(a) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Vbar) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_bitwise_xor() else {
+                let Some(b) = self.g314_bitwise_xor() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::BinOp, mark, &[a, b]));
@@ -7149,7 +7149,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_bitwise_xor() else {
+                let Some(_v0) = self.g314_bitwise_xor() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -7160,16 +7160,16 @@ impl Parser<'_> {
     }
 
     // bitwise_xor (left-recursive leader)
-    fn r_bitwise_xor(&mut self) -> Option<N> {
+    fn g314_bitwise_xor(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.grow_seed(134, Self::raw_bitwise_xor);
+        let res = self.grow_seed(134, Self::g314raw_bitwise_xor);
         self.leave();
         res
     }
 
-    fn raw_bitwise_xor(&mut self) -> Option<N> {
+    fn g314raw_bitwise_xor(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=bitwise_xor '^' b=bitwise_and
         {
@@ -7177,13 +7177,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_bitwise_xor() else {
+                let Some(a) = self.g314_bitwise_xor() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Circumflex) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_bitwise_and() else {
+                let Some(b) = self.g314_bitwise_and() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::BinOp, mark, &[a, b]));
@@ -7196,7 +7196,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_bitwise_and() else {
+                let Some(_v0) = self.g314_bitwise_and() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -7207,16 +7207,16 @@ impl Parser<'_> {
     }
 
     // bitwise_and (left-recursive leader)
-    fn r_bitwise_and(&mut self) -> Option<N> {
+    fn g314_bitwise_and(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.grow_seed(135, Self::raw_bitwise_and);
+        let res = self.grow_seed(135, Self::g314raw_bitwise_and);
         self.leave();
         res
     }
 
-    fn raw_bitwise_and(&mut self) -> Option<N> {
+    fn g314raw_bitwise_and(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=bitwise_and '&' b=shift_expr
         {
@@ -7224,13 +7224,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_bitwise_and() else {
+                let Some(a) = self.g314_bitwise_and() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Amper) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_shift_expr() else {
+                let Some(b) = self.g314_shift_expr() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::BinOp, mark, &[a, b]));
@@ -7243,7 +7243,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_shift_expr() else {
+                let Some(_v0) = self.g314_shift_expr() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -7254,16 +7254,16 @@ impl Parser<'_> {
     }
 
     // shift_expr (left-recursive leader)
-    fn r_shift_expr(&mut self) -> Option<N> {
+    fn g314_shift_expr(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.grow_seed(136, Self::raw_shift_expr);
+        let res = self.grow_seed(136, Self::g314raw_shift_expr);
         self.leave();
         res
     }
 
-    fn raw_shift_expr(&mut self) -> Option<N> {
+    fn g314raw_shift_expr(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=shift_expr '<<' b=sum
         {
@@ -7271,13 +7271,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_shift_expr() else {
+                let Some(a) = self.g314_shift_expr() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::LeftShift) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_sum() else {
+                let Some(b) = self.g314_sum() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::BinOp, mark, &[a, b]));
@@ -7290,13 +7290,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_shift_expr() else {
+                let Some(a) = self.g314_shift_expr() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::RightShift) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_sum() else {
+                let Some(b) = self.g314_sum() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::BinOp, mark, &[a, b]));
@@ -7309,7 +7309,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_arithmetic() else {
+                let Some(_v0) = self.g314_invalid_arithmetic() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -7322,7 +7322,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_sum() else {
+                let Some(_v0) = self.g314_sum() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -7333,16 +7333,16 @@ impl Parser<'_> {
     }
 
     // sum (left-recursive leader)
-    fn r_sum(&mut self) -> Option<N> {
+    fn g314_sum(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.grow_seed(137, Self::raw_sum);
+        let res = self.grow_seed(137, Self::g314raw_sum);
         self.leave();
         res
     }
 
-    fn raw_sum(&mut self) -> Option<N> {
+    fn g314raw_sum(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=sum '+' b=term
         {
@@ -7350,13 +7350,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_sum() else {
+                let Some(a) = self.g314_sum() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Plus) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_term() else {
+                let Some(b) = self.g314_term() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::BinOp, mark, &[a, b]));
@@ -7369,13 +7369,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_sum() else {
+                let Some(a) = self.g314_sum() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Minus) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_term() else {
+                let Some(b) = self.g314_term() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::BinOp, mark, &[a, b]));
@@ -7388,7 +7388,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_term() else {
+                let Some(_v0) = self.g314_term() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -7399,16 +7399,16 @@ impl Parser<'_> {
     }
 
     // term (left-recursive leader)
-    fn r_term(&mut self) -> Option<N> {
+    fn g314_term(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.grow_seed(138, Self::raw_term);
+        let res = self.grow_seed(138, Self::g314raw_term);
         self.leave();
         res
     }
 
-    fn raw_term(&mut self) -> Option<N> {
+    fn g314raw_term(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=term '*' b=factor
         {
@@ -7416,13 +7416,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_term() else {
+                let Some(a) = self.g314_term() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_factor() else {
+                let Some(b) = self.g314_factor() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::BinOp, mark, &[a, b]));
@@ -7435,13 +7435,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_term() else {
+                let Some(a) = self.g314_term() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Slash) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_factor() else {
+                let Some(b) = self.g314_factor() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::BinOp, mark, &[a, b]));
@@ -7454,13 +7454,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_term() else {
+                let Some(a) = self.g314_term() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::DoubleSlash) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_factor() else {
+                let Some(b) = self.g314_factor() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::BinOp, mark, &[a, b]));
@@ -7473,13 +7473,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_term() else {
+                let Some(a) = self.g314_term() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Percent) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_factor() else {
+                let Some(b) = self.g314_factor() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::BinOp, mark, &[a, b]));
@@ -7492,13 +7492,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_term() else {
+                let Some(a) = self.g314_term() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::At) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_factor() else {
+                let Some(b) = self.g314_factor() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::BinOp, mark, &[a, b]));
@@ -7511,7 +7511,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_factor() else {
+                let Some(_v0) = self.g314_invalid_factor() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -7524,7 +7524,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_factor() else {
+                let Some(_v0) = self.g314_factor() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -7535,16 +7535,16 @@ impl Parser<'_> {
     }
 
     // factor (memo)
-    fn r_factor(&mut self) -> Option<N> {
+    fn g314_factor(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.memoized(139, Self::raw_factor);
+        let res = self.memoized(139, Self::g314raw_factor);
         self.leave();
         res
     }
 
-    fn raw_factor(&mut self) -> Option<N> {
+    fn g314raw_factor(&mut self) -> Option<N> {
         let mark = self.mark;
         // '+' a=factor
         {
@@ -7555,7 +7555,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Plus) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_factor() else {
+                let Some(a) = self.g314_factor() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::UnaryOp, mark, &[a]));
@@ -7571,7 +7571,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Minus) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_factor() else {
+                let Some(a) = self.g314_factor() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::UnaryOp, mark, &[a]));
@@ -7587,7 +7587,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Tilde) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_factor() else {
+                let Some(a) = self.g314_factor() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::UnaryOp, mark, &[a]));
@@ -7600,7 +7600,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_power() else {
+                let Some(_v0) = self.g314_power() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -7611,16 +7611,16 @@ impl Parser<'_> {
     }
 
     // power
-    fn r_power(&mut self) -> Option<N> {
+    fn g314_power(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_power();
+        let res = self.g314raw_power();
         self.leave();
         res
     }
 
-    fn raw_power(&mut self) -> Option<N> {
+    fn g314raw_power(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=await_primary '**' b=factor
         {
@@ -7628,13 +7628,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_await_primary() else {
+                let Some(a) = self.g314_await_primary() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::DoubleStar) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_factor() else {
+                let Some(b) = self.g314_factor() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::BinOp, mark, &[a, b]));
@@ -7647,7 +7647,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_await_primary() else {
+                let Some(_v0) = self.g314_await_primary() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -7658,16 +7658,16 @@ impl Parser<'_> {
     }
 
     // await_primary (memo)
-    fn r_await_primary(&mut self) -> Option<N> {
+    fn g314_await_primary(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.memoized(141, Self::raw_await_primary);
+        let res = self.memoized(141, Self::g314raw_await_primary);
         self.leave();
         res
     }
 
-    fn raw_await_primary(&mut self) -> Option<N> {
+    fn g314raw_await_primary(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'await' a=primary
         {
@@ -7678,7 +7678,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(33) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_primary() else {
+                let Some(a) = self.g314_primary() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Await, mark, &[a]));
@@ -7691,7 +7691,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_primary() else {
+                let Some(_v0) = self.g314_primary() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -7702,16 +7702,16 @@ impl Parser<'_> {
     }
 
     // primary (left-recursive leader)
-    fn r_primary(&mut self) -> Option<N> {
+    fn g314_primary(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.grow_seed(142, Self::raw_primary);
+        let res = self.grow_seed(142, Self::g314raw_primary);
         self.leave();
         res
     }
 
-    fn raw_primary(&mut self) -> Option<N> {
+    fn g314raw_primary(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=primary '.' b=NAME
         {
@@ -7719,7 +7719,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_primary() else {
+                let Some(a) = self.g314_primary() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Dot) else {
@@ -7738,10 +7738,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_primary() else {
+                let Some(a) = self.g314_primary() else {
                     break 'alt;
                 };
-                let Some(b) = self.r_genexp() else {
+                let Some(b) = self.g314_genexp() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Call, mark, &[a, b]));
@@ -7754,13 +7754,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_primary() else {
+                let Some(a) = self.g314_primary() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let b = self.r_arguments();
+                let b = self.g314_arguments();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -7777,13 +7777,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_primary() else {
+                let Some(a) = self.g314_primary() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Lsqb) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_slices() else {
+                let Some(b) = self.g314_slices() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect(TokenKind::Rsqb) else {
@@ -7799,7 +7799,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_atom() else {
+                let Some(_v0) = self.g314_atom() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -7810,16 +7810,16 @@ impl Parser<'_> {
     }
 
     // slices
-    fn r_slices(&mut self) -> Option<N> {
+    fn g314_slices(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_slices();
+        let res = self.g314raw_slices();
         self.leave();
         res
     }
 
-    fn raw_slices(&mut self) -> Option<N> {
+    fn g314raw_slices(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=slice !','
         {
@@ -7827,7 +7827,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_slice() else {
+                let Some(a) = self.g314_slice() else {
                     break 'alt;
                 };
                 if !self.lookahead(false, |p: &mut Self| p.expect(TokenKind::Comma)) {
@@ -7843,7 +7843,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__gather_79() else {
+                let Some(a) = self.g314__gather_79() else {
                     break 'alt;
                 };
                 let _v1 = self.expect(TokenKind::Comma);
@@ -7858,16 +7858,16 @@ impl Parser<'_> {
     }
 
     // slice
-    fn r_slice(&mut self) -> Option<N> {
+    fn g314_slice(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_slice();
+        let res = self.g314raw_slice();
         self.leave();
         res
     }
 
-    fn raw_slice(&mut self) -> Option<N> {
+    fn g314raw_slice(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=[expression] ':' b=[expression] c=[':' d=[expression] { d }]
         {
@@ -7875,18 +7875,18 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let a = self.r_expression();
+                let a = self.g314_expression();
                 if self.error_indicator {
                     break 'alt;
                 }
                 let Some(_v1) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let b = self.r_expression();
+                let b = self.g314_expression();
                 if self.error_indicator {
                     break 'alt;
                 }
-                let c = self.r__tmp_80();
+                let c = self.g314__tmp_80();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -7900,7 +7900,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_named_expression() else {
+                let Some(a) = self.g314_named_expression() else {
                     break 'alt;
                 };
                 return Some(a);
@@ -7911,16 +7911,16 @@ impl Parser<'_> {
     }
 
     // atom
-    fn r_atom(&mut self) -> Option<N> {
+    fn g314_atom(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_atom();
+        let res = self.g314raw_atom();
         self.leave();
         res
     }
 
-    fn raw_atom(&mut self) -> Option<N> {
+    fn g314raw_atom(&mut self) -> Option<N> {
         let mark = self.mark;
         // NAME
         {
@@ -7980,10 +7980,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                if !self.lookahead(true, Self::r__tmp_81) {
+                if !self.lookahead(true, Self::g314__tmp_81) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_strings() else {
+                let Some(_v1) = self.g314_strings() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -8012,7 +8012,7 @@ impl Parser<'_> {
                 if !self.lookahead(true, |p: &mut Self| p.expect(TokenKind::Lpar)) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r__tmp_82() else {
+                let Some(_v1) = self.g314__tmp_82() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -8028,7 +8028,7 @@ impl Parser<'_> {
                 if !self.lookahead(true, |p: &mut Self| p.expect(TokenKind::Lsqb)) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r__tmp_83() else {
+                let Some(_v1) = self.g314__tmp_83() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -8044,7 +8044,7 @@ impl Parser<'_> {
                 if !self.lookahead(true, |p: &mut Self| p.expect(TokenKind::Lbrace)) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r__tmp_84() else {
+                let Some(_v1) = self.g314__tmp_84() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -8068,16 +8068,16 @@ impl Parser<'_> {
     }
 
     // group
-    fn r_group(&mut self) -> Option<N> {
+    fn g314_group(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_group();
+        let res = self.g314raw_group();
         self.leave();
         res
     }
 
-    fn raw_group(&mut self) -> Option<N> {
+    fn g314raw_group(&mut self) -> Option<N> {
         let mark = self.mark;
         // '(' a=(yield_expr | named_expression) ')'
         {
@@ -8088,7 +8088,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(a) = self.r__tmp_85() else {
+                let Some(a) = self.g314__tmp_85() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Rpar) else {
@@ -8104,7 +8104,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_group() else {
+                let Some(_v0) = self.g314_invalid_group() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -8115,16 +8115,16 @@ impl Parser<'_> {
     }
 
     // lambdef
-    fn r_lambdef(&mut self) -> Option<N> {
+    fn g314_lambdef(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_lambdef();
+        let res = self.g314raw_lambdef();
         self.leave();
         res
     }
 
-    fn raw_lambdef(&mut self) -> Option<N> {
+    fn g314raw_lambdef(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'lambda' a=[lambda_params] ':' b=expression
         {
@@ -8135,14 +8135,14 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(34) else {
                     break 'alt;
                 };
-                let a = self.r_lambda_params();
+                let a = self.g314_lambda_params();
                 if self.error_indicator {
                     break 'alt;
                 }
                 let Some(_v2) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_expression() else {
+                let Some(b) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Lambda, mark, &[a.unwrap_or(N::NONE), b]));
@@ -8153,16 +8153,16 @@ impl Parser<'_> {
     }
 
     // lambda_params
-    fn r_lambda_params(&mut self) -> Option<N> {
+    fn g314_lambda_params(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_lambda_params();
+        let res = self.g314raw_lambda_params();
         self.leave();
         res
     }
 
-    fn raw_lambda_params(&mut self) -> Option<N> {
+    fn g314raw_lambda_params(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_lambda_parameters
         if self.call_invalid_rules {
@@ -8170,7 +8170,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_lambda_parameters() else {
+                let Some(_v0) = self.g314_invalid_lambda_parameters() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -8183,7 +8183,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_lambda_parameters() else {
+                let Some(_v0) = self.g314_lambda_parameters() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -8194,16 +8194,16 @@ impl Parser<'_> {
     }
 
     // lambda_parameters
-    fn r_lambda_parameters(&mut self) -> Option<N> {
+    fn g314_lambda_parameters(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_lambda_parameters();
+        let res = self.g314raw_lambda_parameters();
         self.leave();
         res
     }
 
-    fn raw_lambda_parameters(&mut self) -> Option<N> {
+    fn g314raw_lambda_parameters(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=lambda_slash_no_default b[asdl_arg_seq*]=lambda_param_no_default* c=lambda_param_with_default* d=[lambda_star_etc]
         {
@@ -8211,16 +8211,16 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_lambda_slash_no_default() else {
+                let Some(a) = self.g314_lambda_slash_no_default() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop0_86() else {
+                let Some(b) = self.g314__loop0_86() else {
                     break 'alt;
                 };
-                let Some(c) = self.r__loop0_87() else {
+                let Some(c) = self.g314__loop0_87() else {
                     break 'alt;
                 };
-                let d = self.r_lambda_star_etc();
+                let d = self.g314_lambda_star_etc();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -8234,13 +8234,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_lambda_slash_with_default() else {
+                let Some(a) = self.g314_lambda_slash_with_default() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop0_88() else {
+                let Some(b) = self.g314__loop0_88() else {
                     break 'alt;
                 };
-                let c = self.r_lambda_star_etc();
+                let c = self.g314_lambda_star_etc();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -8254,13 +8254,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop1_89() else {
+                let Some(a) = self.g314__loop1_89() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop0_90() else {
+                let Some(b) = self.g314__loop0_90() else {
                     break 'alt;
                 };
-                let c = self.r_lambda_star_etc();
+                let c = self.g314_lambda_star_etc();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -8274,10 +8274,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop1_91() else {
+                let Some(a) = self.g314__loop1_91() else {
                     break 'alt;
                 };
-                let b = self.r_lambda_star_etc();
+                let b = self.g314_lambda_star_etc();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -8291,7 +8291,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_lambda_star_etc() else {
+                let Some(a) = self.g314_lambda_star_etc() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a]));
@@ -8302,16 +8302,16 @@ impl Parser<'_> {
     }
 
     // lambda_slash_no_default
-    fn r_lambda_slash_no_default(&mut self) -> Option<N> {
+    fn g314_lambda_slash_no_default(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_lambda_slash_no_default();
+        let res = self.g314raw_lambda_slash_no_default();
         self.leave();
         res
     }
 
-    fn raw_lambda_slash_no_default(&mut self) -> Option<N> {
+    fn g314raw_lambda_slash_no_default(&mut self) -> Option<N> {
         let mark = self.mark;
         // a[asdl_arg_seq*]=lambda_param_no_default+ '/' ','
         {
@@ -8319,7 +8319,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop1_92() else {
+                let Some(a) = self.g314__loop1_92() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Slash) else {
@@ -8338,7 +8338,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop1_93() else {
+                let Some(a) = self.g314__loop1_93() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Slash) else {
@@ -8355,16 +8355,16 @@ impl Parser<'_> {
     }
 
     // lambda_slash_with_default
-    fn r_lambda_slash_with_default(&mut self) -> Option<N> {
+    fn g314_lambda_slash_with_default(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_lambda_slash_with_default();
+        let res = self.g314raw_lambda_slash_with_default();
         self.leave();
         res
     }
 
-    fn raw_lambda_slash_with_default(&mut self) -> Option<N> {
+    fn g314raw_lambda_slash_with_default(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=lambda_param_no_default* b=lambda_param_with_default+ '/' ','
         {
@@ -8372,10 +8372,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop0_94() else {
+                let Some(a) = self.g314__loop0_94() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop1_95() else {
+                let Some(b) = self.g314__loop1_95() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Slash) else {
@@ -8394,10 +8394,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop0_96() else {
+                let Some(a) = self.g314__loop0_96() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop1_97() else {
+                let Some(b) = self.g314__loop1_97() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Slash) else {
@@ -8414,16 +8414,16 @@ impl Parser<'_> {
     }
 
     // lambda_star_etc
-    fn r_lambda_star_etc(&mut self) -> Option<N> {
+    fn g314_lambda_star_etc(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_lambda_star_etc();
+        let res = self.g314raw_lambda_star_etc();
         self.leave();
         res
     }
 
-    fn raw_lambda_star_etc(&mut self) -> Option<N> {
+    fn g314raw_lambda_star_etc(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_lambda_star_etc
         if self.call_invalid_rules {
@@ -8431,7 +8431,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_lambda_star_etc() else {
+                let Some(_v0) = self.g314_invalid_lambda_star_etc() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -8447,13 +8447,13 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_lambda_param_no_default() else {
+                let Some(a) = self.g314_lambda_param_no_default() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop0_98() else {
+                let Some(b) = self.g314__loop0_98() else {
                     break 'alt;
                 };
-                let c = self.r_lambda_kwds();
+                let c = self.g314_lambda_kwds();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -8473,10 +8473,10 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop1_99() else {
+                let Some(b) = self.g314__loop1_99() else {
                     break 'alt;
                 };
-                let c = self.r_lambda_kwds();
+                let c = self.g314_lambda_kwds();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -8490,7 +8490,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_lambda_kwds() else {
+                let Some(a) = self.g314_lambda_kwds() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a]));
@@ -8501,16 +8501,16 @@ impl Parser<'_> {
     }
 
     // lambda_kwds
-    fn r_lambda_kwds(&mut self) -> Option<N> {
+    fn g314_lambda_kwds(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_lambda_kwds();
+        let res = self.g314raw_lambda_kwds();
         self.leave();
         res
     }
 
-    fn raw_lambda_kwds(&mut self) -> Option<N> {
+    fn g314raw_lambda_kwds(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_lambda_kwds
         if self.call_invalid_rules {
@@ -8518,7 +8518,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_lambda_kwds() else {
+                let Some(_v0) = self.g314_invalid_lambda_kwds() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -8534,7 +8534,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::DoubleStar) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_lambda_param_no_default() else {
+                let Some(a) = self.g314_lambda_param_no_default() else {
                     break 'alt;
                 };
                 return Some(a);
@@ -8545,16 +8545,16 @@ impl Parser<'_> {
     }
 
     // lambda_param_no_default
-    fn r_lambda_param_no_default(&mut self) -> Option<N> {
+    fn g314_lambda_param_no_default(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_lambda_param_no_default();
+        let res = self.g314raw_lambda_param_no_default();
         self.leave();
         res
     }
 
-    fn raw_lambda_param_no_default(&mut self) -> Option<N> {
+    fn g314raw_lambda_param_no_default(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=lambda_param ','
         {
@@ -8562,7 +8562,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_lambda_param() else {
+                let Some(a) = self.g314_lambda_param() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
@@ -8578,7 +8578,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_lambda_param() else {
+                let Some(a) = self.g314_lambda_param() else {
                     break 'alt;
                 };
                 if !self.lookahead(true, |p: &mut Self| p.expect(TokenKind::Colon)) {
@@ -8592,16 +8592,16 @@ impl Parser<'_> {
     }
 
     // lambda_param_with_default
-    fn r_lambda_param_with_default(&mut self) -> Option<N> {
+    fn g314_lambda_param_with_default(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_lambda_param_with_default();
+        let res = self.g314raw_lambda_param_with_default();
         self.leave();
         res
     }
 
-    fn raw_lambda_param_with_default(&mut self) -> Option<N> {
+    fn g314raw_lambda_param_with_default(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=lambda_param c=default ','
         {
@@ -8609,10 +8609,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_lambda_param() else {
+                let Some(a) = self.g314_lambda_param() else {
                     break 'alt;
                 };
-                let Some(c) = self.r_default() else {
+                let Some(c) = self.g314_default() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Comma) else {
@@ -8628,10 +8628,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_lambda_param() else {
+                let Some(a) = self.g314_lambda_param() else {
                     break 'alt;
                 };
-                let Some(c) = self.r_default() else {
+                let Some(c) = self.g314_default() else {
                     break 'alt;
                 };
                 if !self.lookahead(true, |p: &mut Self| p.expect(TokenKind::Colon)) {
@@ -8645,16 +8645,16 @@ impl Parser<'_> {
     }
 
     // lambda_param_maybe_default
-    fn r_lambda_param_maybe_default(&mut self) -> Option<N> {
+    fn g314_lambda_param_maybe_default(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_lambda_param_maybe_default();
+        let res = self.g314raw_lambda_param_maybe_default();
         self.leave();
         res
     }
 
-    fn raw_lambda_param_maybe_default(&mut self) -> Option<N> {
+    fn g314raw_lambda_param_maybe_default(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=lambda_param c=default? ','
         {
@@ -8662,10 +8662,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_lambda_param() else {
+                let Some(a) = self.g314_lambda_param() else {
                     break 'alt;
                 };
-                let c = self.r_default();
+                let c = self.g314_default();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -8682,10 +8682,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_lambda_param() else {
+                let Some(a) = self.g314_lambda_param() else {
                     break 'alt;
                 };
-                let c = self.r_default();
+                let c = self.g314_default();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -8700,16 +8700,16 @@ impl Parser<'_> {
     }
 
     // lambda_param
-    fn r_lambda_param(&mut self) -> Option<N> {
+    fn g314_lambda_param(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_lambda_param();
+        let res = self.g314raw_lambda_param();
         self.leave();
         res
     }
 
-    fn raw_lambda_param(&mut self) -> Option<N> {
+    fn g314raw_lambda_param(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=NAME
         {
@@ -8728,16 +8728,16 @@ impl Parser<'_> {
     }
 
     // fstring_middle
-    fn r_fstring_middle(&mut self) -> Option<N> {
+    fn g314_fstring_middle(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_fstring_middle();
+        let res = self.g314raw_fstring_middle();
         self.leave();
         res
     }
 
-    fn raw_fstring_middle(&mut self) -> Option<N> {
+    fn g314raw_fstring_middle(&mut self) -> Option<N> {
         let mark = self.mark;
         // fstring_replacement_field
         {
@@ -8745,7 +8745,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_fstring_replacement_field() else {
+                let Some(_v0) = self.g314_fstring_replacement_field() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -8769,16 +8769,16 @@ impl Parser<'_> {
     }
 
     // fstring_replacement_field
-    fn r_fstring_replacement_field(&mut self) -> Option<N> {
+    fn g314_fstring_replacement_field(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_fstring_replacement_field();
+        let res = self.g314raw_fstring_replacement_field();
         self.leave();
         res
     }
 
-    fn raw_fstring_replacement_field(&mut self) -> Option<N> {
+    fn g314raw_fstring_replacement_field(&mut self) -> Option<N> {
         let mark = self.mark;
         // '{' a=annotated_rhs debug_expr='='? conversion=[fstring_conversion] format=[fstring_full_format_spec] rbrace='}'
         {
@@ -8789,18 +8789,18 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_annotated_rhs() else {
+                let Some(a) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
                 let debug_expr = self.expect(TokenKind::Equal);
                 if self.error_indicator {
                     break 'alt;
                 }
-                let conversion = self.r_fstring_conversion();
+                let conversion = self.g314_fstring_conversion();
                 if self.error_indicator {
                     break 'alt;
                 }
-                let format = self.r_fstring_full_format_spec();
+                let format = self.g314_fstring_full_format_spec();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -8817,7 +8817,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_fstring_replacement_field() else {
+                let Some(_v0) = self.g314_invalid_fstring_replacement_field() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -8828,16 +8828,16 @@ impl Parser<'_> {
     }
 
     // fstring_conversion
-    fn r_fstring_conversion(&mut self) -> Option<N> {
+    fn g314_fstring_conversion(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_fstring_conversion();
+        let res = self.g314raw_fstring_conversion();
         self.leave();
         res
     }
 
-    fn raw_fstring_conversion(&mut self) -> Option<N> {
+    fn g314raw_fstring_conversion(&mut self) -> Option<N> {
         let mark = self.mark;
         // conv_token="!" conv=NAME
         {
@@ -8859,16 +8859,16 @@ impl Parser<'_> {
     }
 
     // fstring_full_format_spec
-    fn r_fstring_full_format_spec(&mut self) -> Option<N> {
+    fn g314_fstring_full_format_spec(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_fstring_full_format_spec();
+        let res = self.g314raw_fstring_full_format_spec();
         self.leave();
         res
     }
 
-    fn raw_fstring_full_format_spec(&mut self) -> Option<N> {
+    fn g314raw_fstring_full_format_spec(&mut self) -> Option<N> {
         let mark = self.mark;
         // colon=':' spec=fstring_format_spec*
         {
@@ -8879,7 +8879,7 @@ impl Parser<'_> {
                 let Some(colon) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(spec) = self.r__loop0_100() else {
+                let Some(spec) = self.g314__loop0_100() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[colon, spec]));
@@ -8890,16 +8890,16 @@ impl Parser<'_> {
     }
 
     // fstring_format_spec
-    fn r_fstring_format_spec(&mut self) -> Option<N> {
+    fn g314_fstring_format_spec(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_fstring_format_spec();
+        let res = self.g314raw_fstring_format_spec();
         self.leave();
         res
     }
 
-    fn raw_fstring_format_spec(&mut self) -> Option<N> {
+    fn g314raw_fstring_format_spec(&mut self) -> Option<N> {
         let mark = self.mark;
         // t=FSTRING_MIDDLE
         {
@@ -8920,7 +8920,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_fstring_replacement_field() else {
+                let Some(_v0) = self.g314_fstring_replacement_field() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -8931,16 +8931,16 @@ impl Parser<'_> {
     }
 
     // fstring
-    fn r_fstring(&mut self) -> Option<N> {
+    fn g314_fstring(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_fstring();
+        let res = self.g314raw_fstring();
         self.leave();
         res
     }
 
-    fn raw_fstring(&mut self) -> Option<N> {
+    fn g314raw_fstring(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=FSTRING_START b=fstring_middle* c=FSTRING_END
         {
@@ -8951,7 +8951,7 @@ impl Parser<'_> {
                 let Some(a) = self.expect(TokenKind::FStringStart) else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop0_101() else {
+                let Some(b) = self.g314__loop0_101() else {
                     break 'alt;
                 };
                 let Some(c) = self.expect(TokenKind::FStringEnd) else {
@@ -8965,16 +8965,16 @@ impl Parser<'_> {
     }
 
     // tstring_format_spec_replacement_field
-    fn r_tstring_format_spec_replacement_field(&mut self) -> Option<N> {
+    fn g314_tstring_format_spec_replacement_field(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_tstring_format_spec_replacement_field();
+        let res = self.g314raw_tstring_format_spec_replacement_field();
         self.leave();
         res
     }
 
-    fn raw_tstring_format_spec_replacement_field(&mut self) -> Option<N> {
+    fn g314raw_tstring_format_spec_replacement_field(&mut self) -> Option<N> {
         let mark = self.mark;
         // '{' a=annotated_rhs debug_expr='='? conversion=[fstring_conversion] format=[tstring_full_format_spec] rbrace='}'
         {
@@ -8985,18 +8985,18 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_annotated_rhs() else {
+                let Some(a) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
                 let debug_expr = self.expect(TokenKind::Equal);
                 if self.error_indicator {
                     break 'alt;
                 }
-                let conversion = self.r_fstring_conversion();
+                let conversion = self.g314_fstring_conversion();
                 if self.error_indicator {
                     break 'alt;
                 }
-                let format = self.r_tstring_full_format_spec();
+                let format = self.g314_tstring_full_format_spec();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -9013,7 +9013,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_tstring_replacement_field() else {
+                let Some(_v0) = self.g314_invalid_tstring_replacement_field() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -9024,16 +9024,16 @@ impl Parser<'_> {
     }
 
     // tstring_format_spec
-    fn r_tstring_format_spec(&mut self) -> Option<N> {
+    fn g314_tstring_format_spec(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_tstring_format_spec();
+        let res = self.g314raw_tstring_format_spec();
         self.leave();
         res
     }
 
-    fn raw_tstring_format_spec(&mut self) -> Option<N> {
+    fn g314raw_tstring_format_spec(&mut self) -> Option<N> {
         let mark = self.mark;
         // t=TSTRING_MIDDLE
         {
@@ -9054,7 +9054,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_tstring_format_spec_replacement_field() else {
+                let Some(_v0) = self.g314_tstring_format_spec_replacement_field() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -9065,16 +9065,16 @@ impl Parser<'_> {
     }
 
     // tstring_full_format_spec
-    fn r_tstring_full_format_spec(&mut self) -> Option<N> {
+    fn g314_tstring_full_format_spec(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_tstring_full_format_spec();
+        let res = self.g314raw_tstring_full_format_spec();
         self.leave();
         res
     }
 
-    fn raw_tstring_full_format_spec(&mut self) -> Option<N> {
+    fn g314raw_tstring_full_format_spec(&mut self) -> Option<N> {
         let mark = self.mark;
         // colon=':' spec=tstring_format_spec*
         {
@@ -9085,7 +9085,7 @@ impl Parser<'_> {
                 let Some(colon) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(spec) = self.r__loop0_102() else {
+                let Some(spec) = self.g314__loop0_102() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[colon, spec]));
@@ -9096,16 +9096,16 @@ impl Parser<'_> {
     }
 
     // tstring_replacement_field
-    fn r_tstring_replacement_field(&mut self) -> Option<N> {
+    fn g314_tstring_replacement_field(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_tstring_replacement_field();
+        let res = self.g314raw_tstring_replacement_field();
         self.leave();
         res
     }
 
-    fn raw_tstring_replacement_field(&mut self) -> Option<N> {
+    fn g314raw_tstring_replacement_field(&mut self) -> Option<N> {
         let mark = self.mark;
         // '{' a=annotated_rhs debug_expr='='? conversion=[fstring_conversion] format=[tstring_full_format_spec] rbrace='}'
         {
@@ -9116,18 +9116,18 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_annotated_rhs() else {
+                let Some(a) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
                 let debug_expr = self.expect(TokenKind::Equal);
                 if self.error_indicator {
                     break 'alt;
                 }
-                let conversion = self.r_fstring_conversion();
+                let conversion = self.g314_fstring_conversion();
                 if self.error_indicator {
                     break 'alt;
                 }
-                let format = self.r_tstring_full_format_spec();
+                let format = self.g314_tstring_full_format_spec();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -9144,7 +9144,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_tstring_replacement_field() else {
+                let Some(_v0) = self.g314_invalid_tstring_replacement_field() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -9155,16 +9155,16 @@ impl Parser<'_> {
     }
 
     // tstring_middle
-    fn r_tstring_middle(&mut self) -> Option<N> {
+    fn g314_tstring_middle(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_tstring_middle();
+        let res = self.g314raw_tstring_middle();
         self.leave();
         res
     }
 
-    fn raw_tstring_middle(&mut self) -> Option<N> {
+    fn g314raw_tstring_middle(&mut self) -> Option<N> {
         let mark = self.mark;
         // tstring_replacement_field
         {
@@ -9172,7 +9172,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_tstring_replacement_field() else {
+                let Some(_v0) = self.g314_tstring_replacement_field() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -9196,16 +9196,16 @@ impl Parser<'_> {
     }
 
     // tstring (memo)
-    fn r_tstring(&mut self) -> Option<N> {
+    fn g314_tstring(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.memoized(169, Self::raw_tstring);
+        let res = self.memoized(169, Self::g314raw_tstring);
         self.leave();
         res
     }
 
-    fn raw_tstring(&mut self) -> Option<N> {
+    fn g314raw_tstring(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=TSTRING_START b=tstring_middle* c=TSTRING_END
         {
@@ -9216,7 +9216,7 @@ impl Parser<'_> {
                 let Some(a) = self.expect(TokenKind::TStringStart) else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop0_103() else {
+                let Some(b) = self.g314__loop0_103() else {
                     break 'alt;
                 };
                 let Some(c) = self.expect(TokenKind::TStringEnd) else {
@@ -9230,16 +9230,16 @@ impl Parser<'_> {
     }
 
     // string
-    fn r_string(&mut self) -> Option<N> {
+    fn g314_string(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_string();
+        let res = self.g314raw_string();
         self.leave();
         res
     }
 
-    fn raw_string(&mut self) -> Option<N> {
+    fn g314raw_string(&mut self) -> Option<N> {
         let mark = self.mark;
         // s[Token*]=STRING
         {
@@ -9258,16 +9258,16 @@ impl Parser<'_> {
     }
 
     // strings (memo)
-    fn r_strings(&mut self) -> Option<N> {
+    fn g314_strings(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.memoized(171, Self::raw_strings);
+        let res = self.memoized(171, Self::g314raw_strings);
         self.leave();
         res
     }
 
-    fn raw_strings(&mut self) -> Option<N> {
+    fn g314raw_strings(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_string_tstring_concat
         if self.call_invalid_rules {
@@ -9275,7 +9275,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_string_tstring_concat() else {
+                let Some(_v0) = self.g314_invalid_string_tstring_concat() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -9288,7 +9288,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop1_105() else {
+                let Some(a) = self.g314__loop1_105() else {
                     break 'alt;
                 };
                 return self.concatenate_strings(a, mark);
@@ -9301,7 +9301,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop1_106() else {
+                let Some(a) = self.g314__loop1_106() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::TemplateStr, mark, &[a]));
@@ -9312,16 +9312,16 @@ impl Parser<'_> {
     }
 
     // list
-    fn r_list(&mut self) -> Option<N> {
+    fn g314_list(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_list();
+        let res = self.g314raw_list();
         self.leave();
         res
     }
 
-    fn raw_list(&mut self) -> Option<N> {
+    fn g314raw_list(&mut self) -> Option<N> {
         let mark = self.mark;
         // '[' a=[star_named_expressions] ']'
         {
@@ -9332,7 +9332,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lsqb) else {
                     break 'alt;
                 };
-                let a = self.r_star_named_expressions();
+                let a = self.g314_star_named_expressions();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -9347,16 +9347,16 @@ impl Parser<'_> {
     }
 
     // tuple
-    fn r_tuple(&mut self) -> Option<N> {
+    fn g314_tuple(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_tuple();
+        let res = self.g314raw_tuple();
         self.leave();
         res
     }
 
-    fn raw_tuple(&mut self) -> Option<N> {
+    fn g314raw_tuple(&mut self) -> Option<N> {
         let mark = self.mark;
         // '(' a=[y=star_named_expression ',' z=[star_named_expressions] { _PyPegen_seq_insert_in_front(p, y, z) } ] ')'
         {
@@ -9367,7 +9367,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let a = self.r__tmp_107();
+                let a = self.g314__tmp_107();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -9382,16 +9382,16 @@ impl Parser<'_> {
     }
 
     // set
-    fn r_set(&mut self) -> Option<N> {
+    fn g314_set(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_set();
+        let res = self.g314raw_set();
         self.leave();
         res
     }
 
-    fn raw_set(&mut self) -> Option<N> {
+    fn g314raw_set(&mut self) -> Option<N> {
         let mark = self.mark;
         // '{' a=star_named_expressions '}'
         {
@@ -9402,7 +9402,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_star_named_expressions() else {
+                let Some(a) = self.g314_star_named_expressions() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Rbrace) else {
@@ -9416,16 +9416,16 @@ impl Parser<'_> {
     }
 
     // dict
-    fn r_dict(&mut self) -> Option<N> {
+    fn g314_dict(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_dict();
+        let res = self.g314raw_dict();
         self.leave();
         res
     }
 
-    fn raw_dict(&mut self) -> Option<N> {
+    fn g314raw_dict(&mut self) -> Option<N> {
         let mark = self.mark;
         // '{' a=[double_starred_kvpairs] '}'
         {
@@ -9436,7 +9436,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let a = self.r_double_starred_kvpairs();
+                let a = self.g314_double_starred_kvpairs();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -9456,7 +9456,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_invalid_double_starred_kvpairs() else {
+                let Some(_v1) = self.g314_invalid_double_starred_kvpairs() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Rbrace) else {
@@ -9470,16 +9470,16 @@ impl Parser<'_> {
     }
 
     // double_starred_kvpairs
-    fn r_double_starred_kvpairs(&mut self) -> Option<N> {
+    fn g314_double_starred_kvpairs(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_double_starred_kvpairs();
+        let res = self.g314raw_double_starred_kvpairs();
         self.leave();
         res
     }
 
-    fn raw_double_starred_kvpairs(&mut self) -> Option<N> {
+    fn g314raw_double_starred_kvpairs(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=','.double_starred_kvpair+ [',']
         {
@@ -9487,7 +9487,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__gather_108() else {
+                let Some(a) = self.g314__gather_108() else {
                     break 'alt;
                 };
                 let _v1 = self.expect(TokenKind::Comma);
@@ -9502,16 +9502,16 @@ impl Parser<'_> {
     }
 
     // double_starred_kvpair
-    fn r_double_starred_kvpair(&mut self) -> Option<N> {
+    fn g314_double_starred_kvpair(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_double_starred_kvpair();
+        let res = self.g314raw_double_starred_kvpair();
         self.leave();
         res
     }
 
-    fn raw_double_starred_kvpair(&mut self) -> Option<N> {
+    fn g314raw_double_starred_kvpair(&mut self) -> Option<N> {
         let mark = self.mark;
         // '**' a=bitwise_or
         {
@@ -9522,7 +9522,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::DoubleStar) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_bitwise_or() else {
+                let Some(a) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a]));
@@ -9535,7 +9535,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_kvpair() else {
+                let Some(_v0) = self.g314_kvpair() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -9546,16 +9546,16 @@ impl Parser<'_> {
     }
 
     // kvpair
-    fn r_kvpair(&mut self) -> Option<N> {
+    fn g314_kvpair(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_kvpair();
+        let res = self.g314raw_kvpair();
         self.leave();
         res
     }
 
-    fn raw_kvpair(&mut self) -> Option<N> {
+    fn g314raw_kvpair(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=expression ':' b=expression
         {
@@ -9563,13 +9563,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_expression() else {
+                let Some(b) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[a, b]));
@@ -9580,16 +9580,16 @@ impl Parser<'_> {
     }
 
     // for_if_clauses
-    fn r_for_if_clauses(&mut self) -> Option<N> {
+    fn g314_for_if_clauses(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_for_if_clauses();
+        let res = self.g314raw_for_if_clauses();
         self.leave();
         res
     }
 
-    fn raw_for_if_clauses(&mut self) -> Option<N> {
+    fn g314raw_for_if_clauses(&mut self) -> Option<N> {
         let mark = self.mark;
         // a[asdl_comprehension_seq*]=for_if_clause+
         {
@@ -9597,7 +9597,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop1_109() else {
+                let Some(a) = self.g314__loop1_109() else {
                     break 'alt;
                 };
                 return Some(a);
@@ -9608,16 +9608,16 @@ impl Parser<'_> {
     }
 
     // for_if_clause
-    fn r_for_if_clause(&mut self) -> Option<N> {
+    fn g314_for_if_clause(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_for_if_clause();
+        let res = self.g314raw_for_if_clause();
         self.leave();
         res
     }
 
-    fn raw_for_if_clause(&mut self) -> Option<N> {
+    fn g314raw_for_if_clause(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'async' 'for' a=star_targets 'in' ~ b=disjunction c[asdl_expr_seq*]=('if' z=disjunction { z })*
         {
@@ -9632,17 +9632,17 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect_keyword(17) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_star_targets() else {
+                let Some(a) = self.g314_star_targets() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect_keyword(23) else {
                     break 'alt;
                 };
                 cut = true;
-                let Some(b) = self.r_disjunction() else {
+                let Some(b) = self.g314_disjunction() else {
                     break 'alt;
                 };
-                let Some(c) = self.r__loop0_111() else {
+                let Some(c) = self.g314__loop0_111() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Comprehension, mark, &[a, b, c]));
@@ -9662,17 +9662,17 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(17) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_star_targets() else {
+                let Some(a) = self.g314_star_targets() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect_keyword(23) else {
                     break 'alt;
                 };
                 cut = true;
-                let Some(b) = self.r_disjunction() else {
+                let Some(b) = self.g314_disjunction() else {
                     break 'alt;
                 };
-                let Some(c) = self.r__loop0_113() else {
+                let Some(c) = self.g314__loop0_113() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Comprehension, mark, &[a, b, c]));
@@ -9688,7 +9688,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_for_if_clause() else {
+                let Some(_v0) = self.g314_invalid_for_if_clause() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -9701,7 +9701,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_for_target() else {
+                let Some(_v0) = self.g314_invalid_for_target() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -9712,16 +9712,16 @@ impl Parser<'_> {
     }
 
     // listcomp
-    fn r_listcomp(&mut self) -> Option<N> {
+    fn g314_listcomp(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_listcomp();
+        let res = self.g314raw_listcomp();
         self.leave();
         res
     }
 
-    fn raw_listcomp(&mut self) -> Option<N> {
+    fn g314raw_listcomp(&mut self) -> Option<N> {
         let mark = self.mark;
         // '[' a=named_expression b=for_if_clauses ']'
         {
@@ -9732,10 +9732,10 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lsqb) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_named_expression() else {
+                let Some(a) = self.g314_named_expression() else {
                     break 'alt;
                 };
-                let Some(b) = self.r_for_if_clauses() else {
+                let Some(b) = self.g314_for_if_clauses() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect(TokenKind::Rsqb) else {
@@ -9751,7 +9751,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_comprehension() else {
+                let Some(_v0) = self.g314_invalid_comprehension() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -9762,16 +9762,16 @@ impl Parser<'_> {
     }
 
     // setcomp
-    fn r_setcomp(&mut self) -> Option<N> {
+    fn g314_setcomp(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_setcomp();
+        let res = self.g314raw_setcomp();
         self.leave();
         res
     }
 
-    fn raw_setcomp(&mut self) -> Option<N> {
+    fn g314raw_setcomp(&mut self) -> Option<N> {
         let mark = self.mark;
         // '{' a=named_expression b=for_if_clauses '}'
         {
@@ -9782,10 +9782,10 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_named_expression() else {
+                let Some(a) = self.g314_named_expression() else {
                     break 'alt;
                 };
-                let Some(b) = self.r_for_if_clauses() else {
+                let Some(b) = self.g314_for_if_clauses() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect(TokenKind::Rbrace) else {
@@ -9801,7 +9801,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_comprehension() else {
+                let Some(_v0) = self.g314_invalid_comprehension() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -9812,16 +9812,16 @@ impl Parser<'_> {
     }
 
     // genexp
-    fn r_genexp(&mut self) -> Option<N> {
+    fn g314_genexp(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_genexp();
+        let res = self.g314raw_genexp();
         self.leave();
         res
     }
 
-    fn raw_genexp(&mut self) -> Option<N> {
+    fn g314raw_genexp(&mut self) -> Option<N> {
         let mark = self.mark;
         // '(' a=( assignment_expression | expression !':=') b=for_if_clauses ')'
         {
@@ -9832,10 +9832,10 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(a) = self.r__tmp_114() else {
+                let Some(a) = self.g314__tmp_114() else {
                     break 'alt;
                 };
-                let Some(b) = self.r_for_if_clauses() else {
+                let Some(b) = self.g314_for_if_clauses() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect(TokenKind::Rpar) else {
@@ -9851,7 +9851,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_comprehension() else {
+                let Some(_v0) = self.g314_invalid_comprehension() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -9862,16 +9862,16 @@ impl Parser<'_> {
     }
 
     // dictcomp
-    fn r_dictcomp(&mut self) -> Option<N> {
+    fn g314_dictcomp(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_dictcomp();
+        let res = self.g314raw_dictcomp();
         self.leave();
         res
     }
 
-    fn raw_dictcomp(&mut self) -> Option<N> {
+    fn g314raw_dictcomp(&mut self) -> Option<N> {
         let mark = self.mark;
         // '{' a=kvpair b=for_if_clauses '}'
         {
@@ -9882,10 +9882,10 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_kvpair() else {
+                let Some(a) = self.g314_kvpair() else {
                     break 'alt;
                 };
-                let Some(b) = self.r_for_if_clauses() else {
+                let Some(b) = self.g314_for_if_clauses() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect(TokenKind::Rbrace) else {
@@ -9901,7 +9901,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_dict_comprehension() else {
+                let Some(_v0) = self.g314_invalid_dict_comprehension() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -9912,16 +9912,16 @@ impl Parser<'_> {
     }
 
     // arguments (memo)
-    fn r_arguments(&mut self) -> Option<N> {
+    fn g314_arguments(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.memoized(185, Self::raw_arguments);
+        let res = self.memoized(185, Self::g314raw_arguments);
         self.leave();
         res
     }
 
-    fn raw_arguments(&mut self) -> Option<N> {
+    fn g314raw_arguments(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=args [','] &')'
         {
@@ -9929,7 +9929,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_args() else {
+                let Some(a) = self.g314_args() else {
                     break 'alt;
                 };
                 let _v1 = self.expect(TokenKind::Comma);
@@ -9949,7 +9949,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_arguments() else {
+                let Some(_v0) = self.g314_invalid_arguments() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -9960,16 +9960,16 @@ impl Parser<'_> {
     }
 
     // args
-    fn r_args(&mut self) -> Option<N> {
+    fn g314_args(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_args();
+        let res = self.g314raw_args();
         self.leave();
         res
     }
 
-    fn raw_args(&mut self) -> Option<N> {
+    fn g314raw_args(&mut self) -> Option<N> {
         let mark = self.mark;
         // a[asdl_expr_seq*]=','.(starred_expression | ( assignment_expression | expression !':=') !'=')+ b=[',' k=kwargs {k}]
         {
@@ -9977,10 +9977,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__gather_117() else {
+                let Some(a) = self.g314__gather_117() else {
                     break 'alt;
                 };
-                let b = self.r__tmp_118();
+                let b = self.g314__tmp_118();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -9994,7 +9994,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_kwargs() else {
+                let Some(a) = self.g314_kwargs() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Call, mark, &[a]));
@@ -10005,16 +10005,16 @@ impl Parser<'_> {
     }
 
     // kwargs
-    fn r_kwargs(&mut self) -> Option<N> {
+    fn g314_kwargs(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_kwargs();
+        let res = self.g314raw_kwargs();
         self.leave();
         res
     }
 
-    fn raw_kwargs(&mut self) -> Option<N> {
+    fn g314raw_kwargs(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=','.kwarg_or_starred+ ',' b=','.kwarg_or_double_starred+
         {
@@ -10022,13 +10022,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__gather_119() else {
+                let Some(a) = self.g314__gather_119() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(b) = self.r__gather_120() else {
+                let Some(b) = self.g314__gather_120() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Seq, mark, &[a, b]));
@@ -10041,7 +10041,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__gather_121() else {
+                let Some(_v0) = self.g314__gather_121() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -10054,7 +10054,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__gather_122() else {
+                let Some(_v0) = self.g314__gather_122() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -10065,16 +10065,16 @@ impl Parser<'_> {
     }
 
     // starred_expression
-    fn r_starred_expression(&mut self) -> Option<N> {
+    fn g314_starred_expression(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_starred_expression();
+        let res = self.g314raw_starred_expression();
         self.leave();
         res
     }
 
-    fn raw_starred_expression(&mut self) -> Option<N> {
+    fn g314raw_starred_expression(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_starred_expression_unpacking
         if self.call_invalid_rules {
@@ -10082,7 +10082,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_starred_expression_unpacking() else {
+                let Some(_v0) = self.g314_invalid_starred_expression_unpacking() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -10098,7 +10098,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Starred, mark, &[a]));
@@ -10111,7 +10111,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_starred_expression() else {
+                let Some(_v0) = self.g314_invalid_starred_expression() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -10122,16 +10122,16 @@ impl Parser<'_> {
     }
 
     // kwarg_or_starred
-    fn r_kwarg_or_starred(&mut self) -> Option<N> {
+    fn g314_kwarg_or_starred(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_kwarg_or_starred();
+        let res = self.g314raw_kwarg_or_starred();
         self.leave();
         res
     }
 
-    fn raw_kwarg_or_starred(&mut self) -> Option<N> {
+    fn g314raw_kwarg_or_starred(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_kwarg
         if self.call_invalid_rules {
@@ -10139,7 +10139,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_kwarg() else {
+                let Some(_v0) = self.g314_invalid_kwarg() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -10158,7 +10158,7 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_expression() else {
+                let Some(b) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Keyword, mark, &[a, b]));
@@ -10171,7 +10171,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_starred_expression() else {
+                let Some(a) = self.g314_starred_expression() else {
                     break 'alt;
                 };
                 return Some(a);
@@ -10182,16 +10182,16 @@ impl Parser<'_> {
     }
 
     // kwarg_or_double_starred
-    fn r_kwarg_or_double_starred(&mut self) -> Option<N> {
+    fn g314_kwarg_or_double_starred(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_kwarg_or_double_starred();
+        let res = self.g314raw_kwarg_or_double_starred();
         self.leave();
         res
     }
 
-    fn raw_kwarg_or_double_starred(&mut self) -> Option<N> {
+    fn g314raw_kwarg_or_double_starred(&mut self) -> Option<N> {
         let mark = self.mark;
         // invalid_kwarg
         if self.call_invalid_rules {
@@ -10199,7 +10199,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_kwarg() else {
+                let Some(_v0) = self.g314_invalid_kwarg() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -10218,7 +10218,7 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_expression() else {
+                let Some(b) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Keyword, mark, &[a, b]));
@@ -10234,7 +10234,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::DoubleStar) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::KeywordUnpack, mark, &[a]));
@@ -10245,16 +10245,16 @@ impl Parser<'_> {
     }
 
     // star_targets
-    fn r_star_targets(&mut self) -> Option<N> {
+    fn g314_star_targets(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_star_targets();
+        let res = self.g314raw_star_targets();
         self.leave();
         res
     }
 
-    fn raw_star_targets(&mut self) -> Option<N> {
+    fn g314raw_star_targets(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=star_target !','
         {
@@ -10262,7 +10262,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_star_target() else {
+                let Some(a) = self.g314_star_target() else {
                     break 'alt;
                 };
                 if !self.lookahead(false, |p: &mut Self| p.expect(TokenKind::Comma)) {
@@ -10278,10 +10278,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_star_target() else {
+                let Some(a) = self.g314_star_target() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop0_124() else {
+                let Some(b) = self.g314__loop0_124() else {
                     break 'alt;
                 };
                 let _v2 = self.expect(TokenKind::Comma);
@@ -10296,16 +10296,16 @@ impl Parser<'_> {
     }
 
     // star_targets_list_seq
-    fn r_star_targets_list_seq(&mut self) -> Option<N> {
+    fn g314_star_targets_list_seq(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_star_targets_list_seq();
+        let res = self.g314raw_star_targets_list_seq();
         self.leave();
         res
     }
 
-    fn raw_star_targets_list_seq(&mut self) -> Option<N> {
+    fn g314raw_star_targets_list_seq(&mut self) -> Option<N> {
         let mark = self.mark;
         // a[asdl_expr_seq*]=','.star_target+ [',']
         {
@@ -10313,7 +10313,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__gather_125() else {
+                let Some(a) = self.g314__gather_125() else {
                     break 'alt;
                 };
                 let _v1 = self.expect(TokenKind::Comma);
@@ -10328,16 +10328,16 @@ impl Parser<'_> {
     }
 
     // star_targets_tuple_seq
-    fn r_star_targets_tuple_seq(&mut self) -> Option<N> {
+    fn g314_star_targets_tuple_seq(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_star_targets_tuple_seq();
+        let res = self.g314raw_star_targets_tuple_seq();
         self.leave();
         res
     }
 
-    fn raw_star_targets_tuple_seq(&mut self) -> Option<N> {
+    fn g314raw_star_targets_tuple_seq(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=star_target b=(',' c=star_target { c })+ [',']
         {
@@ -10345,10 +10345,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_star_target() else {
+                let Some(a) = self.g314_star_target() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__loop1_127() else {
+                let Some(b) = self.g314__loop1_127() else {
                     break 'alt;
                 };
                 let _v2 = self.expect(TokenKind::Comma);
@@ -10365,7 +10365,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_star_target() else {
+                let Some(a) = self.g314_star_target() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
@@ -10379,16 +10379,16 @@ impl Parser<'_> {
     }
 
     // star_target (memo)
-    fn r_star_target(&mut self) -> Option<N> {
+    fn g314_star_target(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.memoized(194, Self::raw_star_target);
+        let res = self.memoized(194, Self::g314raw_star_target);
         self.leave();
         res
     }
 
-    fn raw_star_target(&mut self) -> Option<N> {
+    fn g314raw_star_target(&mut self) -> Option<N> {
         let mark = self.mark;
         // '*' a=(!'*' star_target)
         {
@@ -10399,7 +10399,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(a) = self.r__tmp_128() else {
+                let Some(a) = self.g314__tmp_128() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Starred, mark, &[a]));
@@ -10412,7 +10412,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_target_with_star_atom() else {
+                let Some(_v0) = self.g314_target_with_star_atom() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -10423,16 +10423,16 @@ impl Parser<'_> {
     }
 
     // target_with_star_atom (memo)
-    fn r_target_with_star_atom(&mut self) -> Option<N> {
+    fn g314_target_with_star_atom(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.memoized(195, Self::raw_target_with_star_atom);
+        let res = self.memoized(195, Self::g314raw_target_with_star_atom);
         self.leave();
         res
     }
 
-    fn raw_target_with_star_atom(&mut self) -> Option<N> {
+    fn g314raw_target_with_star_atom(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=t_primary '.' b=NAME !t_lookahead
         {
@@ -10440,7 +10440,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_t_primary() else {
+                let Some(a) = self.g314_t_primary() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Dot) else {
@@ -10449,7 +10449,7 @@ impl Parser<'_> {
                 let Some(b) = self.name_token() else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r_t_lookahead) {
+                if !self.lookahead(false, Self::g314_t_lookahead) {
                     break 'alt;
                 }
                 return Some(self.node(Kind::Attribute, mark, &[a, b]));
@@ -10462,19 +10462,19 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_t_primary() else {
+                let Some(a) = self.g314_t_primary() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Lsqb) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_slices() else {
+                let Some(b) = self.g314_slices() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect(TokenKind::Rsqb) else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r_t_lookahead) {
+                if !self.lookahead(false, Self::g314_t_lookahead) {
                     break 'alt;
                 }
                 return Some(self.node(Kind::Subscript, mark, &[a, b]));
@@ -10487,7 +10487,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_star_atom() else {
+                let Some(_v0) = self.g314_star_atom() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -10498,16 +10498,16 @@ impl Parser<'_> {
     }
 
     // star_atom
-    fn r_star_atom(&mut self) -> Option<N> {
+    fn g314_star_atom(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_star_atom();
+        let res = self.g314raw_star_atom();
         self.leave();
         res
     }
 
-    fn raw_star_atom(&mut self) -> Option<N> {
+    fn g314raw_star_atom(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=NAME
         {
@@ -10531,7 +10531,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_target_with_star_atom() else {
+                let Some(a) = self.g314_target_with_star_atom() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Rpar) else {
@@ -10550,7 +10550,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let a = self.r_star_targets_tuple_seq();
+                let a = self.g314_star_targets_tuple_seq();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -10570,7 +10570,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lsqb) else {
                     break 'alt;
                 };
-                let a = self.r_star_targets_list_seq();
+                let a = self.g314_star_targets_list_seq();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -10585,16 +10585,16 @@ impl Parser<'_> {
     }
 
     // single_target
-    fn r_single_target(&mut self) -> Option<N> {
+    fn g314_single_target(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_single_target();
+        let res = self.g314raw_single_target();
         self.leave();
         res
     }
 
-    fn raw_single_target(&mut self) -> Option<N> {
+    fn g314raw_single_target(&mut self) -> Option<N> {
         let mark = self.mark;
         // single_subscript_attribute_target
         {
@@ -10602,7 +10602,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_single_subscript_attribute_target() else {
+                let Some(_v0) = self.g314_single_subscript_attribute_target() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -10631,7 +10631,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_single_target() else {
+                let Some(a) = self.g314_single_target() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Rpar) else {
@@ -10645,16 +10645,16 @@ impl Parser<'_> {
     }
 
     // single_subscript_attribute_target
-    fn r_single_subscript_attribute_target(&mut self) -> Option<N> {
+    fn g314_single_subscript_attribute_target(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_single_subscript_attribute_target();
+        let res = self.g314raw_single_subscript_attribute_target();
         self.leave();
         res
     }
 
-    fn raw_single_subscript_attribute_target(&mut self) -> Option<N> {
+    fn g314raw_single_subscript_attribute_target(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=t_primary '.' b=NAME !t_lookahead
         {
@@ -10662,7 +10662,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_t_primary() else {
+                let Some(a) = self.g314_t_primary() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Dot) else {
@@ -10671,7 +10671,7 @@ impl Parser<'_> {
                 let Some(b) = self.name_token() else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r_t_lookahead) {
+                if !self.lookahead(false, Self::g314_t_lookahead) {
                     break 'alt;
                 }
                 return Some(self.node(Kind::Attribute, mark, &[a, b]));
@@ -10684,19 +10684,19 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_t_primary() else {
+                let Some(a) = self.g314_t_primary() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Lsqb) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_slices() else {
+                let Some(b) = self.g314_slices() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect(TokenKind::Rsqb) else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r_t_lookahead) {
+                if !self.lookahead(false, Self::g314_t_lookahead) {
                     break 'alt;
                 }
                 return Some(self.node(Kind::Subscript, mark, &[a, b]));
@@ -10707,16 +10707,16 @@ impl Parser<'_> {
     }
 
     // t_primary (left-recursive leader)
-    fn r_t_primary(&mut self) -> Option<N> {
+    fn g314_t_primary(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.grow_seed(199, Self::raw_t_primary);
+        let res = self.grow_seed(199, Self::g314raw_t_primary);
         self.leave();
         res
     }
 
-    fn raw_t_primary(&mut self) -> Option<N> {
+    fn g314raw_t_primary(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=t_primary '.' b=NAME &t_lookahead
         {
@@ -10724,7 +10724,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_t_primary() else {
+                let Some(a) = self.g314_t_primary() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Dot) else {
@@ -10733,7 +10733,7 @@ impl Parser<'_> {
                 let Some(b) = self.name_token() else {
                     break 'alt;
                 };
-                if !self.lookahead(true, Self::r_t_lookahead) {
+                if !self.lookahead(true, Self::g314_t_lookahead) {
                     break 'alt;
                 }
                 return Some(self.node(Kind::Attribute, mark, &[a, b]));
@@ -10746,19 +10746,19 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_t_primary() else {
+                let Some(a) = self.g314_t_primary() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Lsqb) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_slices() else {
+                let Some(b) = self.g314_slices() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect(TokenKind::Rsqb) else {
                     break 'alt;
                 };
-                if !self.lookahead(true, Self::r_t_lookahead) {
+                if !self.lookahead(true, Self::g314_t_lookahead) {
                     break 'alt;
                 }
                 return Some(self.node(Kind::Subscript, mark, &[a, b]));
@@ -10771,13 +10771,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_t_primary() else {
+                let Some(a) = self.g314_t_primary() else {
                     break 'alt;
                 };
-                let Some(b) = self.r_genexp() else {
+                let Some(b) = self.g314_genexp() else {
                     break 'alt;
                 };
-                if !self.lookahead(true, Self::r_t_lookahead) {
+                if !self.lookahead(true, Self::g314_t_lookahead) {
                     break 'alt;
                 }
                 return Some(self.node(Kind::Call, mark, &[a, b]));
@@ -10790,20 +10790,20 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_t_primary() else {
+                let Some(a) = self.g314_t_primary() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let b = self.r_arguments();
+                let b = self.g314_arguments();
                 if self.error_indicator {
                     break 'alt;
                 }
                 let Some(_v3) = self.expect(TokenKind::Rpar) else {
                     break 'alt;
                 };
-                if !self.lookahead(true, Self::r_t_lookahead) {
+                if !self.lookahead(true, Self::g314_t_lookahead) {
                     break 'alt;
                 }
                 return Some(self.node(Kind::Call, mark, &[a, b.unwrap_or(N::NONE)]));
@@ -10816,10 +10816,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_atom() else {
+                let Some(a) = self.g314_atom() else {
                     break 'alt;
                 };
-                if !self.lookahead(true, Self::r_t_lookahead) {
+                if !self.lookahead(true, Self::g314_t_lookahead) {
                     break 'alt;
                 }
                 return Some(a);
@@ -10830,16 +10830,16 @@ impl Parser<'_> {
     }
 
     // t_lookahead
-    fn r_t_lookahead(&mut self) -> Option<N> {
+    fn g314_t_lookahead(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_t_lookahead();
+        let res = self.g314raw_t_lookahead();
         self.leave();
         res
     }
 
-    fn raw_t_lookahead(&mut self) -> Option<N> {
+    fn g314raw_t_lookahead(&mut self) -> Option<N> {
         let mark = self.mark;
         // '('
         {
@@ -10884,16 +10884,16 @@ impl Parser<'_> {
     }
 
     // del_targets
-    fn r_del_targets(&mut self) -> Option<N> {
+    fn g314_del_targets(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_del_targets();
+        let res = self.g314raw_del_targets();
         self.leave();
         res
     }
 
-    fn raw_del_targets(&mut self) -> Option<N> {
+    fn g314raw_del_targets(&mut self) -> Option<N> {
         let mark = self.mark;
         // a[asdl_expr_seq*]=','.del_target+ [',']
         {
@@ -10901,7 +10901,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__gather_129() else {
+                let Some(a) = self.g314__gather_129() else {
                     break 'alt;
                 };
                 let _v1 = self.expect(TokenKind::Comma);
@@ -10916,16 +10916,16 @@ impl Parser<'_> {
     }
 
     // del_target (memo)
-    fn r_del_target(&mut self) -> Option<N> {
+    fn g314_del_target(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.memoized(202, Self::raw_del_target);
+        let res = self.memoized(202, Self::g314raw_del_target);
         self.leave();
         res
     }
 
-    fn raw_del_target(&mut self) -> Option<N> {
+    fn g314raw_del_target(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=t_primary '.' b=NAME !t_lookahead
         {
@@ -10933,7 +10933,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_t_primary() else {
+                let Some(a) = self.g314_t_primary() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Dot) else {
@@ -10942,7 +10942,7 @@ impl Parser<'_> {
                 let Some(b) = self.name_token() else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r_t_lookahead) {
+                if !self.lookahead(false, Self::g314_t_lookahead) {
                     break 'alt;
                 }
                 return Some(self.node(Kind::Attribute, mark, &[a, b]));
@@ -10955,19 +10955,19 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_t_primary() else {
+                let Some(a) = self.g314_t_primary() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Lsqb) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_slices() else {
+                let Some(b) = self.g314_slices() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect(TokenKind::Rsqb) else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r_t_lookahead) {
+                if !self.lookahead(false, Self::g314_t_lookahead) {
                     break 'alt;
                 }
                 return Some(self.node(Kind::Subscript, mark, &[a, b]));
@@ -10980,7 +10980,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_del_t_atom() else {
+                let Some(_v0) = self.g314_del_t_atom() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -10991,16 +10991,16 @@ impl Parser<'_> {
     }
 
     // del_t_atom
-    fn r_del_t_atom(&mut self) -> Option<N> {
+    fn g314_del_t_atom(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_del_t_atom();
+        let res = self.g314raw_del_t_atom();
         self.leave();
         res
     }
 
-    fn raw_del_t_atom(&mut self) -> Option<N> {
+    fn g314raw_del_t_atom(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=NAME
         {
@@ -11024,7 +11024,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_del_target() else {
+                let Some(a) = self.g314_del_target() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Rpar) else {
@@ -11043,7 +11043,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let a = self.r_del_targets();
+                let a = self.g314_del_targets();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -11063,7 +11063,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lsqb) else {
                     break 'alt;
                 };
-                let a = self.r_del_targets();
+                let a = self.g314_del_targets();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -11078,16 +11078,16 @@ impl Parser<'_> {
     }
 
     // func_type_comment
-    fn r_func_type_comment(&mut self) -> Option<N> {
+    fn g314_func_type_comment(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_func_type_comment();
+        let res = self.g314raw_func_type_comment();
         self.leave();
         res
     }
 
-    fn raw_func_type_comment(&mut self) -> Option<N> {
+    fn g314raw_func_type_comment(&mut self) -> Option<N> {
         let mark = self.mark;
         // NEWLINE t=TYPE_COMMENT &(NEWLINE INDENT)
         {
@@ -11101,7 +11101,7 @@ impl Parser<'_> {
                 let Some(t) = self.expect(TokenKind::TypeComment) else {
                     break 'alt;
                 };
-                if !self.lookahead(true, Self::r__tmp_134) {
+                if !self.lookahead(true, Self::g314__tmp_134) {
                     break 'alt;
                 }
                 return Some(t);
@@ -11114,7 +11114,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_invalid_double_type_comments() else {
+                let Some(_v0) = self.g314_invalid_double_type_comments() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -11138,16 +11138,16 @@ impl Parser<'_> {
     }
 
     // invalid_arguments
-    fn r_invalid_arguments(&mut self) -> Option<N> {
+    fn g314_invalid_arguments(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_arguments();
+        let res = self.g314raw_invalid_arguments();
         self.leave();
         res
     }
 
-    fn raw_invalid_arguments(&mut self) -> Option<N> {
+    fn g314raw_invalid_arguments(&mut self) -> Option<N> {
         let mark = self.mark;
         // ((','.(starred_expression | ( assignment_expression | expression !':=') !'=')+ ',' kwargs) | kwargs) a=',' ','.(starred_expression !'=')+
         {
@@ -11155,13 +11155,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__tmp_139() else {
+                let Some(_v0) = self.g314__tmp_139() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r__gather_141() else {
+                let Some(_v2) = self.g314__gather_141() else {
                     break 'alt;
                 };
                 return self.raise_starting_from(a, "iterable argument unpacking follows keyword argument unpacking".to_owned());
@@ -11174,16 +11174,16 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
-                let Some(b) = self.r_for_if_clauses() else {
+                let Some(b) = self.g314_for_if_clauses() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let _v3 = self.r__tmp_142();
+                let _v3 = self.g314__tmp_142();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -11203,10 +11203,10 @@ impl Parser<'_> {
                 let Some(b) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_expression() else {
+                let Some(_v2) = self.g314_expression() else {
                     break 'alt;
                 };
-                let Some(_v3) = self.r_for_if_clauses() else {
+                let Some(_v3) = self.g314_for_if_clauses() else {
                     break 'alt;
                 };
                 return self.raise_known_range(a, b, "invalid syntax. Maybe you meant '==' or ':=' instead of '='?".to_owned());
@@ -11219,7 +11219,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let _v0 = self.r__tmp_143();
+                let _v0 = self.g314__tmp_143();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -11229,7 +11229,7 @@ impl Parser<'_> {
                 let Some(b) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                if !self.lookahead(true, Self::r__tmp_144) {
+                if !self.lookahead(true, Self::g314__tmp_144) {
                     break 'alt;
                 }
                 return self.raise_known_range(a, b, "expected argument value expression".to_owned());
@@ -11242,10 +11242,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_args() else {
+                let Some(a) = self.g314_args() else {
                     break 'alt;
                 };
-                let Some(b) = self.r_for_if_clauses() else {
+                let Some(b) = self.g314_for_if_clauses() else {
                     break 'alt;
                 };
                 return self.nonparen_genexp_in_call(a, b);
@@ -11258,16 +11258,16 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_args() else {
+                let Some(_v0) = self.g314_args() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
-                let Some(b) = self.r_for_if_clauses() else {
+                let Some(b) = self.g314_for_if_clauses() else {
                     break 'alt;
                 };
                 return self.raise_known_range(a, self.get_last_comprehension_item(self.last_item(b)), "Generator expression must be parenthesized".to_owned());
@@ -11280,13 +11280,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_args() else {
+                let Some(a) = self.g314_args() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_args() else {
+                let Some(_v2) = self.g314_args() else {
                     break 'alt;
                 };
                 return self.arguments_parsing_error(a);
@@ -11297,16 +11297,16 @@ impl Parser<'_> {
     }
 
     // invalid_kwarg
-    fn r_invalid_kwarg(&mut self) -> Option<N> {
+    fn g314_invalid_kwarg(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_kwarg();
+        let res = self.g314raw_invalid_kwarg();
         self.leave();
         res
     }
 
-    fn raw_invalid_kwarg(&mut self) -> Option<N> {
+    fn g314raw_invalid_kwarg(&mut self) -> Option<N> {
         let mark = self.mark;
         // a[Token*]=('True'|'False'|'None') b='='
         {
@@ -11314,7 +11314,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__tmp_145() else {
+                let Some(a) = self.g314__tmp_145() else {
                     break 'alt;
                 };
                 let Some(b) = self.expect(TokenKind::Equal) else {
@@ -11336,10 +11336,10 @@ impl Parser<'_> {
                 let Some(b) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_expression() else {
+                let Some(_v2) = self.g314_expression() else {
                     break 'alt;
                 };
-                let Some(_v3) = self.r_for_if_clauses() else {
+                let Some(_v3) = self.g314_for_if_clauses() else {
                     break 'alt;
                 };
                 return self.raise_known_range(a, b, "invalid syntax. Maybe you meant '==' or ':=' instead of '='?".to_owned());
@@ -11352,10 +11352,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                if !self.lookahead(false, Self::r__tmp_146) {
+                if !self.lookahead(false, Self::g314__tmp_146) {
                     break 'alt;
                 }
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(b) = self.expect(TokenKind::Equal) else {
@@ -11374,13 +11374,13 @@ impl Parser<'_> {
                 let Some(a) = self.expect(TokenKind::DoubleStar) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_expression() else {
+                let Some(_v1) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_expression() else {
+                let Some(b) = self.g314_expression() else {
                     break 'alt;
                 };
                 return self.raise_known_range(a, b, "cannot assign to keyword argument unpacking".to_owned());
@@ -11391,18 +11391,18 @@ impl Parser<'_> {
     }
 
     // expression_without_invalid
-    fn r_expression_without_invalid(&mut self) -> Option<N> {
+    fn g314_expression_without_invalid(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
         let saved_invalid = std::mem::replace(&mut self.call_invalid_rules, false);
-        let res = self.raw_expression_without_invalid();
+        let res = self.g314raw_expression_without_invalid();
         self.call_invalid_rules = saved_invalid;
         self.leave();
         res
     }
 
-    fn raw_expression_without_invalid(&mut self) -> Option<N> {
+    fn g314raw_expression_without_invalid(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=disjunction 'if' b=disjunction 'else' c=expression
         {
@@ -11410,19 +11410,19 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_disjunction() else {
+                let Some(a) = self.g314_disjunction() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect_keyword(14) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_disjunction() else {
+                let Some(b) = self.g314_disjunction() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect_keyword(22) else {
                     break 'alt;
                 };
-                let Some(c) = self.r_expression() else {
+                let Some(c) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::IfExp, mark, &[a, b, c]));
@@ -11435,7 +11435,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_disjunction() else {
+                let Some(_v0) = self.g314_disjunction() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -11448,7 +11448,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_lambdef() else {
+                let Some(_v0) = self.g314_lambdef() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -11459,16 +11459,16 @@ impl Parser<'_> {
     }
 
     // invalid_legacy_expression
-    fn r_invalid_legacy_expression(&mut self) -> Option<N> {
+    fn g314_invalid_legacy_expression(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_legacy_expression();
+        let res = self.g314raw_invalid_legacy_expression();
         self.leave();
         res
     }
 
-    fn raw_invalid_legacy_expression(&mut self) -> Option<N> {
+    fn g314raw_invalid_legacy_expression(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=NAME !'(' b=star_expressions
         {
@@ -11482,7 +11482,7 @@ impl Parser<'_> {
                 if !self.lookahead(false, |p: &mut Self| p.expect(TokenKind::Lpar)) {
                     break 'alt;
                 }
-                let Some(b) = self.r_star_expressions() else {
+                let Some(b) = self.g314_star_expressions() else {
                     break 'alt;
                 };
                 return (if self.check_legacy_stmt(a) { self.raise_known_range(a, b, format!("Missing parentheses in call to '{}'. Did you mean {}(...)?", self.text_of(a), self.text_of(a))) } else { None });
@@ -11493,16 +11493,16 @@ impl Parser<'_> {
     }
 
     // invalid_type_param
-    fn r_invalid_type_param(&mut self) -> Option<N> {
+    fn g314_invalid_type_param(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_type_param();
+        let res = self.g314raw_invalid_type_param();
         self.leave();
         res
     }
 
-    fn raw_invalid_type_param(&mut self) -> Option<N> {
+    fn g314raw_invalid_type_param(&mut self) -> Option<N> {
         let mark = self.mark;
         // '*' a=NAME colon=':' e=expression
         {
@@ -11519,7 +11519,7 @@ impl Parser<'_> {
                 let Some(colon) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(e) = self.r_expression() else {
+                let Some(e) = self.g314_expression() else {
                     break 'alt;
                 };
                 return self.raise_starting_from(colon, (if (self.kind(e) == Kind::Tuple) { "cannot use constraints with TypeVarTuple" } else { "cannot use bound with TypeVarTuple" }).to_owned());
@@ -11541,7 +11541,7 @@ impl Parser<'_> {
                 let Some(colon) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(e) = self.r_expression() else {
+                let Some(e) = self.g314_expression() else {
                     break 'alt;
                 };
                 return self.raise_starting_from(colon, (if (self.kind(e) == Kind::Tuple) { "cannot use constraints with ParamSpec" } else { "cannot use bound with ParamSpec" }).to_owned());
@@ -11552,16 +11552,16 @@ impl Parser<'_> {
     }
 
     // invalid_expression
-    fn r_invalid_expression(&mut self) -> Option<N> {
+    fn g314_invalid_expression(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_expression();
+        let res = self.g314raw_invalid_expression();
         self.leave();
         res
     }
 
-    fn raw_invalid_expression(&mut self) -> Option<N> {
+    fn g314raw_invalid_expression(&mut self) -> Option<N> {
         let mark = self.mark;
         // STRING a=(!STRING expression_without_invalid)+ STRING
         {
@@ -11572,7 +11572,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::String) else {
                     break 'alt;
                 };
-                let Some(a) = self.r__loop1_148() else {
+                let Some(a) = self.g314__loop1_148() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::String) else {
@@ -11588,13 +11588,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                if !self.lookahead(false, Self::r__tmp_149) {
+                if !self.lookahead(false, Self::g314__tmp_149) {
                     break 'alt;
                 }
-                let Some(a) = self.r_disjunction() else {
+                let Some(a) = self.g314_disjunction() else {
                     break 'alt;
                 };
-                let Some(b) = self.r_expression_without_invalid() else {
+                let Some(b) = self.g314_expression_without_invalid() else {
                     break 'alt;
                 };
                 return self.raise_error_for_missing_comma(a, b);
@@ -11607,16 +11607,16 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_disjunction() else {
+                let Some(a) = self.g314_disjunction() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect_keyword(14) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_disjunction() else {
+                let Some(b) = self.g314_disjunction() else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r__tmp_150) {
+                if !self.lookahead(false, Self::g314__tmp_150) {
                     break 'alt;
                 }
                 return self.raise_known_range(a, b, "expected 'else' after 'if' expression".to_owned());
@@ -11629,19 +11629,19 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_disjunction() else {
+                let Some(a) = self.g314_disjunction() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect_keyword(14) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_disjunction() else {
+                let Some(b) = self.g314_disjunction() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect_keyword(22) else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r_expression) {
+                if !self.lookahead(false, Self::g314_expression) {
                     break 'alt;
                 }
                 return self.raise_on_next_token("expected expression after 'else', but statement is given".to_owned());
@@ -11654,19 +11654,19 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__tmp_151() else {
+                let Some(a) = self.g314__tmp_151() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect_keyword(14) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_disjunction() else {
+                let Some(b) = self.g314_disjunction() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect_keyword(22) else {
                     break 'alt;
                 };
-                let Some(c) = self.r_simple_stmt() else {
+                let Some(c) = self.g314_simple_stmt() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, "expected expression before 'if', but statement is given".to_owned());
@@ -11682,7 +11682,7 @@ impl Parser<'_> {
                 let Some(a) = self.expect_keyword(34) else {
                     break 'alt;
                 };
-                let _v1 = self.r_lambda_params();
+                let _v1 = self.g314_lambda_params();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -11705,7 +11705,7 @@ impl Parser<'_> {
                 let Some(a) = self.expect_keyword(34) else {
                     break 'alt;
                 };
-                let _v1 = self.r_lambda_params();
+                let _v1 = self.g314_lambda_params();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -11723,16 +11723,16 @@ impl Parser<'_> {
     }
 
     // invalid_if_expression
-    fn r_invalid_if_expression(&mut self) -> Option<N> {
+    fn g314_invalid_if_expression(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_if_expression();
+        let res = self.g314raw_invalid_if_expression();
         self.leave();
         res
     }
 
-    fn raw_invalid_if_expression(&mut self) -> Option<N> {
+    fn g314raw_invalid_if_expression(&mut self) -> Option<N> {
         let mark = self.mark;
         // disjunction 'if' b=disjunction 'else' a='*'
         {
@@ -11740,13 +11740,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_disjunction() else {
+                let Some(_v0) = self.g314_disjunction() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect_keyword(14) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_disjunction() else {
+                let Some(b) = self.g314_disjunction() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect_keyword(22) else {
@@ -11763,16 +11763,16 @@ impl Parser<'_> {
     }
 
     // invalid_named_expression (memo)
-    fn r_invalid_named_expression(&mut self) -> Option<N> {
+    fn g314_invalid_named_expression(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.memoized(213, Self::raw_invalid_named_expression);
+        let res = self.memoized(213, Self::g314raw_invalid_named_expression);
         self.leave();
         res
     }
 
-    fn raw_invalid_named_expression(&mut self) -> Option<N> {
+    fn g314raw_invalid_named_expression(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=expression ':=' expression
         {
@@ -11780,13 +11780,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::ColonEqual) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_expression() else {
+                let Some(_v2) = self.g314_expression() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, format!("cannot use assignment expressions with {}", self.get_expr_name(a)));
@@ -11805,10 +11805,10 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_bitwise_or() else {
+                let Some(b) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r__tmp_152) {
+                if !self.lookahead(false, Self::g314__tmp_152) {
                     break 'alt;
                 }
                 return self.raise_known_range(a, b, "invalid syntax. Maybe you meant '==' or ':=' instead of '='?".to_owned());
@@ -11821,19 +11821,19 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                if !self.lookahead(false, Self::r__tmp_153) {
+                if !self.lookahead(false, Self::g314__tmp_153) {
                     break 'alt;
                 }
-                let Some(a) = self.r_bitwise_or() else {
+                let Some(a) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
                 let Some(b) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                let Some(_v3) = self.r_bitwise_or() else {
+                let Some(_v3) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r__tmp_154) {
+                if !self.lookahead(false, Self::g314__tmp_154) {
                     break 'alt;
                 }
                 return self.raise_known_location(a, format!("cannot assign to {} here. Maybe you meant '==' instead of '='?", self.get_expr_name(a)));
@@ -11844,16 +11844,16 @@ impl Parser<'_> {
     }
 
     // invalid_assignment
-    fn r_invalid_assignment(&mut self) -> Option<N> {
+    fn g314_invalid_assignment(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_assignment();
+        let res = self.g314raw_invalid_assignment();
         self.leave();
         res
     }
 
-    fn raw_invalid_assignment(&mut self) -> Option<N> {
+    fn g314raw_invalid_assignment(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=invalid_ann_assign_target ':' expression
         {
@@ -11861,13 +11861,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_invalid_ann_assign_target() else {
+                let Some(a) = self.g314_invalid_ann_assign_target() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_expression() else {
+                let Some(_v2) = self.g314_expression() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, format!("only single target (not {}) can be annotated", self.get_expr_name(a)));
@@ -11880,19 +11880,19 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_star_named_expression() else {
+                let Some(a) = self.g314_star_named_expression() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r__loop0_155() else {
+                let Some(_v2) = self.g314__loop0_155() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(_v4) = self.r_expression() else {
+                let Some(_v4) = self.g314_expression() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, "only single target (not tuple) can be annotated".to_owned());
@@ -11905,13 +11905,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_expression() else {
+                let Some(_v2) = self.g314_expression() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, "illegal target for annotation".to_owned());
@@ -11924,10 +11924,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__loop0_157() else {
+                let Some(_v0) = self.g314__loop0_157() else {
                     break 'alt;
                 };
-                let Some(a) = self.r_star_expressions() else {
+                let Some(a) = self.g314_star_expressions() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Equal) else {
@@ -11943,10 +11943,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__loop0_159() else {
+                let Some(_v0) = self.g314__loop0_159() else {
                     break 'alt;
                 };
-                let Some(a) = self.r_yield_expr() else {
+                let Some(a) = self.g314_yield_expr() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Equal) else {
@@ -11962,13 +11962,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_star_expressions() else {
+                let Some(a) = self.g314_star_expressions() else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_augassign() else {
+                let Some(_v1) = self.g314_augassign() else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_annotated_rhs() else {
+                let Some(_v2) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, format!("'{}' is an illegal expression for augmented assignment", self.get_expr_name(a)));
@@ -11979,16 +11979,16 @@ impl Parser<'_> {
     }
 
     // invalid_ann_assign_target
-    fn r_invalid_ann_assign_target(&mut self) -> Option<N> {
+    fn g314_invalid_ann_assign_target(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_ann_assign_target();
+        let res = self.g314raw_invalid_ann_assign_target();
         self.leave();
         res
     }
 
-    fn raw_invalid_ann_assign_target(&mut self) -> Option<N> {
+    fn g314raw_invalid_ann_assign_target(&mut self) -> Option<N> {
         let mark = self.mark;
         // list
         {
@@ -11996,7 +11996,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_list() else {
+                let Some(_v0) = self.g314_list() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -12009,7 +12009,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_tuple() else {
+                let Some(_v0) = self.g314_tuple() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -12025,7 +12025,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_invalid_ann_assign_target() else {
+                let Some(a) = self.g314_invalid_ann_assign_target() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Rpar) else {
@@ -12039,16 +12039,16 @@ impl Parser<'_> {
     }
 
     // invalid_raise_stmt
-    fn r_invalid_raise_stmt(&mut self) -> Option<N> {
+    fn g314_invalid_raise_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_raise_stmt();
+        let res = self.g314raw_invalid_raise_stmt();
         self.leave();
         res
     }
 
-    fn raw_invalid_raise_stmt(&mut self) -> Option<N> {
+    fn g314raw_invalid_raise_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // a='raise' b='from'
         {
@@ -12075,7 +12075,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(3) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_expression() else {
+                let Some(_v1) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect_keyword(2) else {
@@ -12089,16 +12089,16 @@ impl Parser<'_> {
     }
 
     // invalid_del_stmt
-    fn r_invalid_del_stmt(&mut self) -> Option<N> {
+    fn g314_invalid_del_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_del_stmt();
+        let res = self.g314raw_invalid_del_stmt();
         self.leave();
         res
     }
 
-    fn raw_invalid_del_stmt(&mut self) -> Option<N> {
+    fn g314raw_invalid_del_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'del' a=star_expressions
         {
@@ -12109,7 +12109,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(5) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_star_expressions() else {
+                let Some(a) = self.g314_star_expressions() else {
                     break 'alt;
                 };
                 return self.raise_invalid_target(Targets::Del, a);
@@ -12120,16 +12120,16 @@ impl Parser<'_> {
     }
 
     // invalid_assert_stmt
-    fn r_invalid_assert_stmt(&mut self) -> Option<N> {
+    fn g314_invalid_assert_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_assert_stmt();
+        let res = self.g314raw_invalid_assert_stmt();
         self.leave();
         res
     }
 
-    fn raw_invalid_assert_stmt(&mut self) -> Option<N> {
+    fn g314raw_invalid_assert_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'assert' a=expression '=' b=expression
         {
@@ -12140,13 +12140,13 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(7) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_expression() else {
+                let Some(b) = self.g314_expression() else {
                     break 'alt;
                 };
                 return self.raise_known_range(a, b, format!("cannot assign to {} here. Maybe you meant '==' instead of '='?", self.get_expr_name(a)));
@@ -12162,19 +12162,19 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(7) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_expression() else {
+                let Some(_v1) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v4) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_expression() else {
+                let Some(b) = self.g314_expression() else {
                     break 'alt;
                 };
                 return self.raise_known_range(a, b, format!("cannot assign to {} here. Maybe you meant '==' instead of '='?", self.get_expr_name(a)));
@@ -12190,13 +12190,13 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(7) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::ColonEqual) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_expression() else {
+                let Some(b) = self.g314_expression() else {
                     break 'alt;
                 };
                 return self.raise_known_range(a, b, "cannot use named expression without parentheses here".to_owned());
@@ -12212,19 +12212,19 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(7) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_expression() else {
+                let Some(_v1) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v4) = self.expect(TokenKind::ColonEqual) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_expression() else {
+                let Some(b) = self.g314_expression() else {
                     break 'alt;
                 };
                 return self.raise_known_range(a, b, "cannot use named expression without parentheses here".to_owned());
@@ -12235,16 +12235,16 @@ impl Parser<'_> {
     }
 
     // invalid_block
-    fn r_invalid_block(&mut self) -> Option<N> {
+    fn g314_invalid_block(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_block();
+        let res = self.g314raw_invalid_block();
         self.leave();
         res
     }
 
-    fn raw_invalid_block(&mut self) -> Option<N> {
+    fn g314raw_invalid_block(&mut self) -> Option<N> {
         let mark = self.mark;
         // NEWLINE !INDENT
         {
@@ -12266,16 +12266,16 @@ impl Parser<'_> {
     }
 
     // invalid_comprehension
-    fn r_invalid_comprehension(&mut self) -> Option<N> {
+    fn g314_invalid_comprehension(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_comprehension();
+        let res = self.g314raw_invalid_comprehension();
         self.leave();
         res
     }
 
-    fn raw_invalid_comprehension(&mut self) -> Option<N> {
+    fn g314raw_invalid_comprehension(&mut self) -> Option<N> {
         let mark = self.mark;
         // ('[' | '(' | '{') a=starred_expression for_if_clauses
         {
@@ -12283,13 +12283,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__tmp_160() else {
+                let Some(_v0) = self.g314__tmp_160() else {
                     break 'alt;
                 };
-                let Some(a) = self.r_starred_expression() else {
+                let Some(a) = self.g314_starred_expression() else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_for_if_clauses() else {
+                let Some(_v2) = self.g314_for_if_clauses() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, "iterable unpacking cannot be used in comprehension".to_owned());
@@ -12302,19 +12302,19 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__tmp_161() else {
+                let Some(_v0) = self.g314__tmp_161() else {
                     break 'alt;
                 };
-                let Some(a) = self.r_star_named_expression() else {
+                let Some(a) = self.g314_star_named_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_star_named_expressions() else {
+                let Some(b) = self.g314_star_named_expressions() else {
                     break 'alt;
                 };
-                let Some(_v4) = self.r_for_if_clauses() else {
+                let Some(_v4) = self.g314_for_if_clauses() else {
                     break 'alt;
                 };
                 return self.raise_known_range(a, self.last_item(b), "did you forget parentheses around the comprehension target?".to_owned());
@@ -12327,16 +12327,16 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__tmp_162() else {
+                let Some(_v0) = self.g314__tmp_162() else {
                     break 'alt;
                 };
-                let Some(a) = self.r_star_named_expression() else {
+                let Some(a) = self.g314_star_named_expression() else {
                     break 'alt;
                 };
                 let Some(b) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(_v3) = self.r_for_if_clauses() else {
+                let Some(_v3) = self.g314_for_if_clauses() else {
                     break 'alt;
                 };
                 return self.raise_known_range(a, b, "did you forget parentheses around the comprehension target?".to_owned());
@@ -12347,16 +12347,16 @@ impl Parser<'_> {
     }
 
     // invalid_dict_comprehension
-    fn r_invalid_dict_comprehension(&mut self) -> Option<N> {
+    fn g314_invalid_dict_comprehension(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_dict_comprehension();
+        let res = self.g314raw_invalid_dict_comprehension();
         self.leave();
         res
     }
 
-    fn raw_invalid_dict_comprehension(&mut self) -> Option<N> {
+    fn g314raw_invalid_dict_comprehension(&mut self) -> Option<N> {
         let mark = self.mark;
         // '{' a='**' bitwise_or for_if_clauses '}'
         {
@@ -12370,10 +12370,10 @@ impl Parser<'_> {
                 let Some(a) = self.expect(TokenKind::DoubleStar) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_bitwise_or() else {
+                let Some(_v2) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
-                let Some(_v3) = self.r_for_if_clauses() else {
+                let Some(_v3) = self.g314_for_if_clauses() else {
                     break 'alt;
                 };
                 let Some(_v4) = self.expect(TokenKind::Rbrace) else {
@@ -12387,16 +12387,16 @@ impl Parser<'_> {
     }
 
     // invalid_parameters
-    fn r_invalid_parameters(&mut self) -> Option<N> {
+    fn g314_invalid_parameters(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_parameters();
+        let res = self.g314raw_invalid_parameters();
         self.leave();
         res
     }
 
-    fn raw_invalid_parameters(&mut self) -> Option<N> {
+    fn g314raw_invalid_parameters(&mut self) -> Option<N> {
         let mark = self.mark;
         // a="/" ','
         {
@@ -12420,10 +12420,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__tmp_163() else {
+                let Some(_v0) = self.g314__tmp_163() else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r__loop0_164() else {
+                let Some(_v1) = self.g314__loop0_164() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect(TokenKind::Slash) else {
@@ -12439,17 +12439,17 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let _v0 = self.r_slash_no_default();
+                let _v0 = self.g314_slash_no_default();
                 if self.error_indicator {
                     break 'alt;
                 }
-                let Some(_v1) = self.r__loop0_165() else {
+                let Some(_v1) = self.g314__loop0_165() else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_invalid_parameters_helper() else {
+                let Some(_v2) = self.g314_invalid_parameters_helper() else {
                     break 'alt;
                 };
-                let Some(a) = self.r_param_no_default() else {
+                let Some(a) = self.g314_param_no_default() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, "parameter without a default follows parameter with a default".to_owned());
@@ -12462,13 +12462,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__loop0_166() else {
+                let Some(_v0) = self.g314__loop0_166() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r__loop1_167() else {
+                let Some(_v2) = self.g314__loop1_167() else {
                     break 'alt;
                 };
                 let _v3 = self.expect(TokenKind::Comma);
@@ -12488,20 +12488,20 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let _v0 = self.r__tmp_168();
+                let _v0 = self.g314__tmp_168();
                 if self.error_indicator {
                     break 'alt;
                 }
-                let Some(_v1) = self.r__loop0_169() else {
+                let Some(_v1) = self.g314__loop0_169() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(_v3) = self.r__tmp_170() else {
+                let Some(_v3) = self.g314__tmp_170() else {
                     break 'alt;
                 };
-                let Some(_v4) = self.r__loop0_171() else {
+                let Some(_v4) = self.g314__loop0_171() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect(TokenKind::Slash) else {
@@ -12517,7 +12517,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__loop1_172() else {
+                let Some(_v0) = self.g314__loop1_172() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Slash) else {
@@ -12534,16 +12534,16 @@ impl Parser<'_> {
     }
 
     // invalid_default
-    fn r_invalid_default(&mut self) -> Option<N> {
+    fn g314_invalid_default(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_default();
+        let res = self.g314raw_invalid_default();
         self.leave();
         res
     }
 
-    fn raw_invalid_default(&mut self) -> Option<N> {
+    fn g314raw_invalid_default(&mut self) -> Option<N> {
         let mark = self.mark;
         // a='=' &(')'|',')
         {
@@ -12554,7 +12554,7 @@ impl Parser<'_> {
                 let Some(a) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                if !self.lookahead(true, Self::r__tmp_173) {
+                if !self.lookahead(true, Self::g314__tmp_173) {
                     break 'alt;
                 }
                 return self.raise_known_location(a, "expected default value expression".to_owned());
@@ -12565,16 +12565,16 @@ impl Parser<'_> {
     }
 
     // invalid_star_etc
-    fn r_invalid_star_etc(&mut self) -> Option<N> {
+    fn g314_invalid_star_etc(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_star_etc();
+        let res = self.g314raw_invalid_star_etc();
         self.leave();
         res
     }
 
-    fn raw_invalid_star_etc(&mut self) -> Option<N> {
+    fn g314raw_invalid_star_etc(&mut self) -> Option<N> {
         let mark = self.mark;
         // a='*' (')' | ',' (')' | '**'))
         {
@@ -12585,7 +12585,7 @@ impl Parser<'_> {
                 let Some(a) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r__tmp_175() else {
+                let Some(_v1) = self.g314__tmp_175() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, "named parameters must follow bare *".to_owned());
@@ -12620,7 +12620,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_param() else {
+                let Some(_v1) = self.g314_param() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect(TokenKind::Equal) else {
@@ -12639,16 +12639,16 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r__tmp_176() else {
+                let Some(_v1) = self.g314__tmp_176() else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r__loop0_177() else {
+                let Some(_v2) = self.g314__loop0_177() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(_v4) = self.r__tmp_178() else {
+                let Some(_v4) = self.g314__tmp_178() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, "* may appear only once".to_owned());
@@ -12659,16 +12659,16 @@ impl Parser<'_> {
     }
 
     // invalid_kwds
-    fn r_invalid_kwds(&mut self) -> Option<N> {
+    fn g314_invalid_kwds(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_kwds();
+        let res = self.g314raw_invalid_kwds();
         self.leave();
         res
     }
 
-    fn raw_invalid_kwds(&mut self) -> Option<N> {
+    fn g314raw_invalid_kwds(&mut self) -> Option<N> {
         let mark = self.mark;
         // '**' param a='='
         {
@@ -12679,7 +12679,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::DoubleStar) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_param() else {
+                let Some(_v1) = self.g314_param() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect(TokenKind::Equal) else {
@@ -12698,13 +12698,13 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::DoubleStar) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_param() else {
+                let Some(_v1) = self.g314_param() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_param() else {
+                let Some(a) = self.g314_param() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, "parameters cannot follow var-keyword parameter".to_owned());
@@ -12720,13 +12720,13 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::DoubleStar) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_param() else {
+                let Some(_v1) = self.g314_param() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(a) = self.r__tmp_179() else {
+                let Some(a) = self.g314__tmp_179() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, "parameters cannot follow var-keyword parameter".to_owned());
@@ -12737,16 +12737,16 @@ impl Parser<'_> {
     }
 
     // invalid_parameters_helper
-    fn r_invalid_parameters_helper(&mut self) -> Option<N> {
+    fn g314_invalid_parameters_helper(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_parameters_helper();
+        let res = self.g314raw_invalid_parameters_helper();
         self.leave();
         res
     }
 
-    fn raw_invalid_parameters_helper(&mut self) -> Option<N> {
+    fn g314raw_invalid_parameters_helper(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=slash_with_default
         {
@@ -12754,7 +12754,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_slash_with_default() else {
+                let Some(a) = self.g314_slash_with_default() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Seq, mark, &[a]));
@@ -12767,7 +12767,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__loop1_180() else {
+                let Some(_v0) = self.g314__loop1_180() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -12778,16 +12778,16 @@ impl Parser<'_> {
     }
 
     // invalid_lambda_parameters
-    fn r_invalid_lambda_parameters(&mut self) -> Option<N> {
+    fn g314_invalid_lambda_parameters(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_lambda_parameters();
+        let res = self.g314raw_invalid_lambda_parameters();
         self.leave();
         res
     }
 
-    fn raw_invalid_lambda_parameters(&mut self) -> Option<N> {
+    fn g314raw_invalid_lambda_parameters(&mut self) -> Option<N> {
         let mark = self.mark;
         // a="/" ','
         {
@@ -12811,10 +12811,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__tmp_181() else {
+                let Some(_v0) = self.g314__tmp_181() else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r__loop0_182() else {
+                let Some(_v1) = self.g314__loop0_182() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect(TokenKind::Slash) else {
@@ -12830,17 +12830,17 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let _v0 = self.r_lambda_slash_no_default();
+                let _v0 = self.g314_lambda_slash_no_default();
                 if self.error_indicator {
                     break 'alt;
                 }
-                let Some(_v1) = self.r__loop0_183() else {
+                let Some(_v1) = self.g314__loop0_183() else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_invalid_lambda_parameters_helper() else {
+                let Some(_v2) = self.g314_invalid_lambda_parameters_helper() else {
                     break 'alt;
                 };
-                let Some(a) = self.r_lambda_param_no_default() else {
+                let Some(a) = self.g314_lambda_param_no_default() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, "parameter without a default follows parameter with a default".to_owned());
@@ -12853,13 +12853,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__loop0_184() else {
+                let Some(_v0) = self.g314__loop0_184() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r__gather_185() else {
+                let Some(_v2) = self.g314__gather_185() else {
                     break 'alt;
                 };
                 let _v3 = self.expect(TokenKind::Comma);
@@ -12879,20 +12879,20 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let _v0 = self.r__tmp_186();
+                let _v0 = self.g314__tmp_186();
                 if self.error_indicator {
                     break 'alt;
                 }
-                let Some(_v1) = self.r__loop0_187() else {
+                let Some(_v1) = self.g314__loop0_187() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(_v3) = self.r__tmp_188() else {
+                let Some(_v3) = self.g314__tmp_188() else {
                     break 'alt;
                 };
-                let Some(_v4) = self.r__loop0_189() else {
+                let Some(_v4) = self.g314__loop0_189() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect(TokenKind::Slash) else {
@@ -12908,7 +12908,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__loop1_190() else {
+                let Some(_v0) = self.g314__loop1_190() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Slash) else {
@@ -12925,16 +12925,16 @@ impl Parser<'_> {
     }
 
     // invalid_lambda_parameters_helper
-    fn r_invalid_lambda_parameters_helper(&mut self) -> Option<N> {
+    fn g314_invalid_lambda_parameters_helper(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_lambda_parameters_helper();
+        let res = self.g314raw_invalid_lambda_parameters_helper();
         self.leave();
         res
     }
 
-    fn raw_invalid_lambda_parameters_helper(&mut self) -> Option<N> {
+    fn g314raw_invalid_lambda_parameters_helper(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=lambda_slash_with_default
         {
@@ -12942,7 +12942,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_lambda_slash_with_default() else {
+                let Some(a) = self.g314_lambda_slash_with_default() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Seq, mark, &[a]));
@@ -12955,7 +12955,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__loop1_191() else {
+                let Some(_v0) = self.g314__loop1_191() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -12966,16 +12966,16 @@ impl Parser<'_> {
     }
 
     // invalid_lambda_star_etc
-    fn r_invalid_lambda_star_etc(&mut self) -> Option<N> {
+    fn g314_invalid_lambda_star_etc(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_lambda_star_etc();
+        let res = self.g314raw_invalid_lambda_star_etc();
         self.leave();
         res
     }
 
-    fn raw_invalid_lambda_star_etc(&mut self) -> Option<N> {
+    fn g314raw_invalid_lambda_star_etc(&mut self) -> Option<N> {
         let mark = self.mark;
         // '*' (':' | ',' (':' | '**'))
         {
@@ -12986,7 +12986,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r__tmp_193() else {
+                let Some(_v1) = self.g314__tmp_193() else {
                     break 'alt;
                 };
                 return self.raise_syntax_error("named parameters must follow bare *".to_owned());
@@ -13002,7 +13002,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_lambda_param() else {
+                let Some(_v1) = self.g314_lambda_param() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect(TokenKind::Equal) else {
@@ -13021,16 +13021,16 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r__tmp_194() else {
+                let Some(_v1) = self.g314__tmp_194() else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r__loop0_195() else {
+                let Some(_v2) = self.g314__loop0_195() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(_v4) = self.r__tmp_196() else {
+                let Some(_v4) = self.g314__tmp_196() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, "* may appear only once".to_owned());
@@ -13041,16 +13041,16 @@ impl Parser<'_> {
     }
 
     // invalid_lambda_kwds
-    fn r_invalid_lambda_kwds(&mut self) -> Option<N> {
+    fn g314_invalid_lambda_kwds(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_lambda_kwds();
+        let res = self.g314raw_invalid_lambda_kwds();
         self.leave();
         res
     }
 
-    fn raw_invalid_lambda_kwds(&mut self) -> Option<N> {
+    fn g314raw_invalid_lambda_kwds(&mut self) -> Option<N> {
         let mark = self.mark;
         // '**' lambda_param a='='
         {
@@ -13061,7 +13061,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::DoubleStar) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_lambda_param() else {
+                let Some(_v1) = self.g314_lambda_param() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect(TokenKind::Equal) else {
@@ -13080,13 +13080,13 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::DoubleStar) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_lambda_param() else {
+                let Some(_v1) = self.g314_lambda_param() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_lambda_param() else {
+                let Some(a) = self.g314_lambda_param() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, "parameters cannot follow var-keyword parameter".to_owned());
@@ -13102,13 +13102,13 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::DoubleStar) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_lambda_param() else {
+                let Some(_v1) = self.g314_lambda_param() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(a) = self.r__tmp_197() else {
+                let Some(a) = self.g314__tmp_197() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, "parameters cannot follow var-keyword parameter".to_owned());
@@ -13119,16 +13119,16 @@ impl Parser<'_> {
     }
 
     // invalid_double_type_comments
-    fn r_invalid_double_type_comments(&mut self) -> Option<N> {
+    fn g314_invalid_double_type_comments(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_double_type_comments();
+        let res = self.g314raw_invalid_double_type_comments();
         self.leave();
         res
     }
 
-    fn raw_invalid_double_type_comments(&mut self) -> Option<N> {
+    fn g314raw_invalid_double_type_comments(&mut self) -> Option<N> {
         let mark = self.mark;
         // TYPE_COMMENT NEWLINE TYPE_COMMENT NEWLINE INDENT
         {
@@ -13159,16 +13159,16 @@ impl Parser<'_> {
     }
 
     // invalid_with_item
-    fn r_invalid_with_item(&mut self) -> Option<N> {
+    fn g314_invalid_with_item(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_with_item();
+        let res = self.g314raw_invalid_with_item();
         self.leave();
         res
     }
 
-    fn raw_invalid_with_item(&mut self) -> Option<N> {
+    fn g314raw_invalid_with_item(&mut self) -> Option<N> {
         let mark = self.mark;
         // expression 'as' a=expression &(',' | ')' | ':')
         {
@@ -13176,16 +13176,16 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_expression() else {
+                let Some(_v0) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect_keyword(20) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
-                if !self.lookahead(true, Self::r__tmp_198) {
+                if !self.lookahead(true, Self::g314__tmp_198) {
                     break 'alt;
                 }
                 return self.raise_invalid_target(Targets::Star, a);
@@ -13196,16 +13196,16 @@ impl Parser<'_> {
     }
 
     // invalid_for_if_clause
-    fn r_invalid_for_if_clause(&mut self) -> Option<N> {
+    fn g314_invalid_for_if_clause(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_for_if_clause();
+        let res = self.g314raw_invalid_for_if_clause();
         self.leave();
         res
     }
 
-    fn raw_invalid_for_if_clause(&mut self) -> Option<N> {
+    fn g314raw_invalid_for_if_clause(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'async'? 'for' (bitwise_or (',' bitwise_or)* [',']) !'in'
         {
@@ -13220,7 +13220,7 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect_keyword(17) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r__tmp_201() else {
+                let Some(_v2) = self.g314__tmp_201() else {
                     break 'alt;
                 };
                 if !self.lookahead(false, |p: &mut Self| p.expect_keyword(23)) {
@@ -13234,16 +13234,16 @@ impl Parser<'_> {
     }
 
     // invalid_for_target
-    fn r_invalid_for_target(&mut self) -> Option<N> {
+    fn g314_invalid_for_target(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_for_target();
+        let res = self.g314raw_invalid_for_target();
         self.leave();
         res
     }
 
-    fn raw_invalid_for_target(&mut self) -> Option<N> {
+    fn g314raw_invalid_for_target(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'async'? 'for' a=star_expressions
         {
@@ -13258,7 +13258,7 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect_keyword(17) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_star_expressions() else {
+                let Some(a) = self.g314_star_expressions() else {
                     break 'alt;
                 };
                 return self.raise_invalid_target(Targets::For, a);
@@ -13269,16 +13269,16 @@ impl Parser<'_> {
     }
 
     // invalid_group
-    fn r_invalid_group(&mut self) -> Option<N> {
+    fn g314_invalid_group(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_group();
+        let res = self.g314raw_invalid_group();
         self.leave();
         res
     }
 
-    fn raw_invalid_group(&mut self) -> Option<N> {
+    fn g314raw_invalid_group(&mut self) -> Option<N> {
         let mark = self.mark;
         // '(' a=starred_expression ')'
         {
@@ -13289,7 +13289,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_starred_expression() else {
+                let Some(a) = self.g314_starred_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Rpar) else {
@@ -13311,7 +13311,7 @@ impl Parser<'_> {
                 let Some(a) = self.expect(TokenKind::DoubleStar) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_expression() else {
+                let Some(_v2) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect(TokenKind::Rpar) else {
@@ -13325,16 +13325,16 @@ impl Parser<'_> {
     }
 
     // invalid_import
-    fn r_invalid_import(&mut self) -> Option<N> {
+    fn g314_invalid_import(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_import();
+        let res = self.g314raw_invalid_import();
         self.leave();
         res
     }
 
-    fn raw_invalid_import(&mut self) -> Option<N> {
+    fn g314raw_invalid_import(&mut self) -> Option<N> {
         let mark = self.mark;
         // a='import' ','.dotted_name+ 'from' dotted_name
         {
@@ -13345,13 +13345,13 @@ impl Parser<'_> {
                 let Some(a) = self.expect_keyword(1) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r__gather_202() else {
+                let Some(_v1) = self.g314__gather_202() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect_keyword(2) else {
                     break 'alt;
                 };
-                let Some(_v3) = self.r_dotted_name() else {
+                let Some(_v3) = self.g314_dotted_name() else {
                     break 'alt;
                 };
                 return self.raise_starting_from(a, "Did you mean to use 'from ... import ...' instead?".to_owned());
@@ -13378,16 +13378,16 @@ impl Parser<'_> {
     }
 
     // invalid_dotted_as_name
-    fn r_invalid_dotted_as_name(&mut self) -> Option<N> {
+    fn g314_invalid_dotted_as_name(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_dotted_as_name();
+        let res = self.g314raw_invalid_dotted_as_name();
         self.leave();
         res
     }
 
-    fn raw_invalid_dotted_as_name(&mut self) -> Option<N> {
+    fn g314raw_invalid_dotted_as_name(&mut self) -> Option<N> {
         let mark = self.mark;
         // dotted_name 'as' !(NAME (',' | ')' | NEWLINE)) a=expression
         {
@@ -13395,16 +13395,16 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_dotted_name() else {
+                let Some(_v0) = self.g314_dotted_name() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect_keyword(20) else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r__tmp_204) {
+                if !self.lookahead(false, Self::g314__tmp_204) {
                     break 'alt;
                 }
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, format!("cannot use {} as import target", self.get_expr_name(a)));
@@ -13415,16 +13415,16 @@ impl Parser<'_> {
     }
 
     // invalid_import_from_as_name
-    fn r_invalid_import_from_as_name(&mut self) -> Option<N> {
+    fn g314_invalid_import_from_as_name(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_import_from_as_name();
+        let res = self.g314raw_invalid_import_from_as_name();
         self.leave();
         res
     }
 
-    fn raw_invalid_import_from_as_name(&mut self) -> Option<N> {
+    fn g314raw_invalid_import_from_as_name(&mut self) -> Option<N> {
         let mark = self.mark;
         // NAME 'as' !(NAME (',' | ')' | NEWLINE)) a=expression
         {
@@ -13438,10 +13438,10 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect_keyword(20) else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r__tmp_206) {
+                if !self.lookahead(false, Self::g314__tmp_206) {
                     break 'alt;
                 }
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, format!("cannot use {} as import target", self.get_expr_name(a)));
@@ -13452,16 +13452,16 @@ impl Parser<'_> {
     }
 
     // invalid_import_from_targets
-    fn r_invalid_import_from_targets(&mut self) -> Option<N> {
+    fn g314_invalid_import_from_targets(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_import_from_targets();
+        let res = self.g314raw_invalid_import_from_targets();
         self.leave();
         res
     }
 
-    fn raw_invalid_import_from_targets(&mut self) -> Option<N> {
+    fn g314raw_invalid_import_from_targets(&mut self) -> Option<N> {
         let mark = self.mark;
         // import_from_as_names ',' NEWLINE
         {
@@ -13469,7 +13469,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_import_from_as_names() else {
+                let Some(_v0) = self.g314_import_from_as_names() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
@@ -13499,16 +13499,16 @@ impl Parser<'_> {
     }
 
     // invalid_with_stmt
-    fn r_invalid_with_stmt(&mut self) -> Option<N> {
+    fn g314_invalid_with_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_with_stmt();
+        let res = self.g314raw_invalid_with_stmt();
         self.leave();
         res
     }
 
-    fn raw_invalid_with_stmt(&mut self) -> Option<N> {
+    fn g314raw_invalid_with_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // ['async'] 'with' ','.(expression ['as' star_target])+ NEWLINE
         {
@@ -13523,7 +13523,7 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect_keyword(16) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r__gather_209() else {
+                let Some(_v2) = self.g314__gather_209() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect(TokenKind::Newline) else {
@@ -13549,7 +13549,7 @@ impl Parser<'_> {
                 let Some(_v2) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(_v3) = self.r__gather_212() else {
+                let Some(_v3) = self.g314__gather_212() else {
                     break 'alt;
                 };
                 let _v4 = self.expect(TokenKind::Comma);
@@ -13570,16 +13570,16 @@ impl Parser<'_> {
     }
 
     // invalid_with_stmt_indent
-    fn r_invalid_with_stmt_indent(&mut self) -> Option<N> {
+    fn g314_invalid_with_stmt_indent(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_with_stmt_indent();
+        let res = self.g314raw_invalid_with_stmt_indent();
         self.leave();
         res
     }
 
-    fn raw_invalid_with_stmt_indent(&mut self) -> Option<N> {
+    fn g314raw_invalid_with_stmt_indent(&mut self) -> Option<N> {
         let mark = self.mark;
         // ['async'] a='with' ','.(expression ['as' star_target])+ ':' NEWLINE !INDENT
         {
@@ -13594,7 +13594,7 @@ impl Parser<'_> {
                 let Some(a) = self.expect_keyword(16) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r__gather_215() else {
+                let Some(_v2) = self.g314__gather_215() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect(TokenKind::Colon) else {
@@ -13626,7 +13626,7 @@ impl Parser<'_> {
                 let Some(_v2) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(_v3) = self.r__gather_218() else {
+                let Some(_v3) = self.g314__gather_218() else {
                     break 'alt;
                 };
                 let _v4 = self.expect(TokenKind::Comma);
@@ -13653,16 +13653,16 @@ impl Parser<'_> {
     }
 
     // invalid_try_stmt
-    fn r_invalid_try_stmt(&mut self) -> Option<N> {
+    fn g314_invalid_try_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_try_stmt();
+        let res = self.g314raw_invalid_try_stmt();
         self.leave();
         res
     }
 
-    fn raw_invalid_try_stmt(&mut self) -> Option<N> {
+    fn g314raw_invalid_try_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // a='try' ':' NEWLINE !INDENT
         {
@@ -13698,10 +13698,10 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_block() else {
+                let Some(_v2) = self.g314_block() else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r__tmp_219) {
+                if !self.lookahead(false, Self::g314__tmp_219) {
                     break 'alt;
                 }
                 return self.raise_syntax_error("expected 'except' or 'finally' block".to_owned());
@@ -13720,10 +13720,10 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r__loop0_220() else {
+                let Some(_v2) = self.g314__loop0_220() else {
                     break 'alt;
                 };
-                let Some(_v3) = self.r__loop1_221() else {
+                let Some(_v3) = self.g314__loop1_221() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect_keyword(24) else {
@@ -13732,10 +13732,10 @@ impl Parser<'_> {
                 let Some(b) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(_v6) = self.r_expression() else {
+                let Some(_v6) = self.g314_expression() else {
                     break 'alt;
                 };
-                let _v7 = self.r__tmp_222();
+                let _v7 = self.g314__tmp_222();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -13758,16 +13758,16 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r__loop0_223() else {
+                let Some(_v2) = self.g314__loop0_223() else {
                     break 'alt;
                 };
-                let Some(_v3) = self.r__loop1_224() else {
+                let Some(_v3) = self.g314__loop1_224() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect_keyword(24) else {
                     break 'alt;
                 };
-                let _v5 = self.r__tmp_226();
+                let _v5 = self.g314__tmp_226();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -13782,16 +13782,16 @@ impl Parser<'_> {
     }
 
     // invalid_except_stmt
-    fn r_invalid_except_stmt(&mut self) -> Option<N> {
+    fn g314_invalid_except_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_except_stmt();
+        let res = self.g314raw_invalid_except_stmt();
         self.leave();
         res
     }
 
-    fn raw_invalid_except_stmt(&mut self) -> Option<N> {
+    fn g314raw_invalid_except_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'except' a=expression ',' expressions 'as' NAME ':'
         {
@@ -13802,13 +13802,13 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(24) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(_v3) = self.r_expressions() else {
+                let Some(_v3) = self.g314_expressions() else {
                     break 'alt;
                 };
                 let Some(_v4) = self.expect_keyword(20) else {
@@ -13833,10 +13833,10 @@ impl Parser<'_> {
                 let Some(a) = self.expect_keyword(24) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_expression() else {
+                let Some(_v1) = self.g314_expression() else {
                     break 'alt;
                 };
-                let _v2 = self.r__tmp_227();
+                let _v2 = self.g314__tmp_227();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -13872,19 +13872,19 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(24) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_expression() else {
+                let Some(_v1) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect_keyword(20) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v4) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(_v5) = self.r_block() else {
+                let Some(_v5) = self.g314_block() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, format!("cannot use except statement with {}", self.get_expr_name(a)));
@@ -13895,16 +13895,16 @@ impl Parser<'_> {
     }
 
     // invalid_except_star_stmt
-    fn r_invalid_except_star_stmt(&mut self) -> Option<N> {
+    fn g314_invalid_except_star_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_except_star_stmt();
+        let res = self.g314raw_invalid_except_star_stmt();
         self.leave();
         res
     }
 
-    fn raw_invalid_except_star_stmt(&mut self) -> Option<N> {
+    fn g314raw_invalid_except_star_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'except' '*' a=expression ',' expressions 'as' NAME ':'
         {
@@ -13918,13 +13918,13 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(_v4) = self.r_expressions() else {
+                let Some(_v4) = self.g314_expressions() else {
                     break 'alt;
                 };
                 let Some(_v5) = self.expect_keyword(20) else {
@@ -13952,10 +13952,10 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_expression() else {
+                let Some(_v2) = self.g314_expression() else {
                     break 'alt;
                 };
-                let _v3 = self.r__tmp_228();
+                let _v3 = self.g314__tmp_228();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -13978,7 +13978,7 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r__tmp_229() else {
+                let Some(_v2) = self.g314__tmp_229() else {
                     break 'alt;
                 };
                 return self.raise_syntax_error("expected one or more exception types".to_owned());
@@ -13997,19 +13997,19 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_expression() else {
+                let Some(_v2) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect_keyword(20) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v5) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(_v6) = self.r_block() else {
+                let Some(_v6) = self.g314_block() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, format!("cannot use except* statement with {}", self.get_expr_name(a)));
@@ -14020,16 +14020,16 @@ impl Parser<'_> {
     }
 
     // invalid_finally_stmt
-    fn r_invalid_finally_stmt(&mut self) -> Option<N> {
+    fn g314_invalid_finally_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_finally_stmt();
+        let res = self.g314raw_invalid_finally_stmt();
         self.leave();
         res
     }
 
-    fn raw_invalid_finally_stmt(&mut self) -> Option<N> {
+    fn g314raw_invalid_finally_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // a='finally' ':' NEWLINE !INDENT
         {
@@ -14057,16 +14057,16 @@ impl Parser<'_> {
     }
 
     // invalid_except_stmt_indent
-    fn r_invalid_except_stmt_indent(&mut self) -> Option<N> {
+    fn g314_invalid_except_stmt_indent(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_except_stmt_indent();
+        let res = self.g314raw_invalid_except_stmt_indent();
         self.leave();
         res
     }
 
-    fn raw_invalid_except_stmt_indent(&mut self) -> Option<N> {
+    fn g314raw_invalid_except_stmt_indent(&mut self) -> Option<N> {
         let mark = self.mark;
         // a='except' expression ['as' NAME ] ':' NEWLINE !INDENT
         {
@@ -14077,10 +14077,10 @@ impl Parser<'_> {
                 let Some(a) = self.expect_keyword(24) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_expression() else {
+                let Some(_v1) = self.g314_expression() else {
                     break 'alt;
                 };
-                let _v2 = self.r__tmp_230();
+                let _v2 = self.g314__tmp_230();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -14123,16 +14123,16 @@ impl Parser<'_> {
     }
 
     // invalid_except_star_stmt_indent
-    fn r_invalid_except_star_stmt_indent(&mut self) -> Option<N> {
+    fn g314_invalid_except_star_stmt_indent(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_except_star_stmt_indent();
+        let res = self.g314raw_invalid_except_star_stmt_indent();
         self.leave();
         res
     }
 
-    fn raw_invalid_except_star_stmt_indent(&mut self) -> Option<N> {
+    fn g314raw_invalid_except_star_stmt_indent(&mut self) -> Option<N> {
         let mark = self.mark;
         // a='except' '*' expression ['as' NAME ] ':' NEWLINE !INDENT
         {
@@ -14146,10 +14146,10 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_expression() else {
+                let Some(_v2) = self.g314_expression() else {
                     break 'alt;
                 };
-                let _v3 = self.r__tmp_231();
+                let _v3 = self.g314__tmp_231();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -14170,16 +14170,16 @@ impl Parser<'_> {
     }
 
     // invalid_match_stmt
-    fn r_invalid_match_stmt(&mut self) -> Option<N> {
+    fn g314_invalid_match_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_match_stmt();
+        let res = self.g314raw_invalid_match_stmt();
         self.leave();
         res
     }
 
-    fn raw_invalid_match_stmt(&mut self) -> Option<N> {
+    fn g314raw_invalid_match_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // "match" subject_expr NEWLINE
         {
@@ -14190,7 +14190,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_soft_keyword("match") else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_subject_expr() else {
+                let Some(_v1) = self.g314_subject_expr() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Newline) else {
@@ -14209,7 +14209,7 @@ impl Parser<'_> {
                 let Some(a) = self.expect_soft_keyword("match") else {
                     break 'alt;
                 };
-                let Some(subject) = self.r_subject_expr() else {
+                let Some(subject) = self.g314_subject_expr() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Colon) else {
@@ -14229,16 +14229,16 @@ impl Parser<'_> {
     }
 
     // invalid_case_block
-    fn r_invalid_case_block(&mut self) -> Option<N> {
+    fn g314_invalid_case_block(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_case_block();
+        let res = self.g314raw_invalid_case_block();
         self.leave();
         res
     }
 
-    fn raw_invalid_case_block(&mut self) -> Option<N> {
+    fn g314raw_invalid_case_block(&mut self) -> Option<N> {
         let mark = self.mark;
         // "case" patterns guard? NEWLINE
         {
@@ -14249,10 +14249,10 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_soft_keyword("case") else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_patterns() else {
+                let Some(_v1) = self.g314_patterns() else {
                     break 'alt;
                 };
-                let _v2 = self.r_guard();
+                let _v2 = self.g314_guard();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -14272,10 +14272,10 @@ impl Parser<'_> {
                 let Some(a) = self.expect_soft_keyword("case") else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_patterns() else {
+                let Some(_v1) = self.g314_patterns() else {
                     break 'alt;
                 };
-                let _v2 = self.r_guard();
+                let _v2 = self.g314_guard();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -14296,16 +14296,16 @@ impl Parser<'_> {
     }
 
     // invalid_as_pattern
-    fn r_invalid_as_pattern(&mut self) -> Option<N> {
+    fn g314_invalid_as_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_as_pattern();
+        let res = self.g314raw_invalid_as_pattern();
         self.leave();
         res
     }
 
-    fn raw_invalid_as_pattern(&mut self) -> Option<N> {
+    fn g314raw_invalid_as_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // or_pattern 'as' a="_"
         {
@@ -14313,7 +14313,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_or_pattern() else {
+                let Some(_v0) = self.g314_or_pattern() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect_keyword(20) else {
@@ -14332,13 +14332,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_or_pattern() else {
+                let Some(_v0) = self.g314_or_pattern() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect_keyword(20) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 return self.raise_known_location(a, format!("cannot use {} as pattern target", self.get_expr_name(a)));
@@ -14349,16 +14349,16 @@ impl Parser<'_> {
     }
 
     // invalid_class_pattern
-    fn r_invalid_class_pattern(&mut self) -> Option<N> {
+    fn g314_invalid_class_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_class_pattern();
+        let res = self.g314raw_invalid_class_pattern();
         self.leave();
         res
     }
 
-    fn raw_invalid_class_pattern(&mut self) -> Option<N> {
+    fn g314raw_invalid_class_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // name_or_attr '(' a=invalid_class_argument_pattern
         {
@@ -14366,13 +14366,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_name_or_attr() else {
+                let Some(_v0) = self.g314_name_or_attr() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_invalid_class_argument_pattern() else {
+                let Some(a) = self.g314_invalid_class_argument_pattern() else {
                     break 'alt;
                 };
                 return self.raise_known_range(self.first_item(a), self.last_item(a), "positional patterns follow keyword patterns".to_owned());
@@ -14383,16 +14383,16 @@ impl Parser<'_> {
     }
 
     // invalid_class_argument_pattern
-    fn r_invalid_class_argument_pattern(&mut self) -> Option<N> {
+    fn g314_invalid_class_argument_pattern(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_class_argument_pattern();
+        let res = self.g314raw_invalid_class_argument_pattern();
         self.leave();
         res
     }
 
-    fn raw_invalid_class_argument_pattern(&mut self) -> Option<N> {
+    fn g314raw_invalid_class_argument_pattern(&mut self) -> Option<N> {
         let mark = self.mark;
         // [positional_patterns ','] keyword_patterns ',' a=positional_patterns
         {
@@ -14400,17 +14400,17 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let _v0 = self.r__tmp_232();
+                let _v0 = self.g314__tmp_232();
                 if self.error_indicator {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_keyword_patterns() else {
+                let Some(_v1) = self.g314_keyword_patterns() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(a) = self.r_positional_patterns() else {
+                let Some(a) = self.g314_positional_patterns() else {
                     break 'alt;
                 };
                 return Some(a);
@@ -14421,16 +14421,16 @@ impl Parser<'_> {
     }
 
     // invalid_if_stmt
-    fn r_invalid_if_stmt(&mut self) -> Option<N> {
+    fn g314_invalid_if_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_if_stmt();
+        let res = self.g314raw_invalid_if_stmt();
         self.leave();
         res
     }
 
-    fn raw_invalid_if_stmt(&mut self) -> Option<N> {
+    fn g314raw_invalid_if_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'if' named_expression NEWLINE
         {
@@ -14441,7 +14441,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(14) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_named_expression() else {
+                let Some(_v1) = self.g314_named_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Newline) else {
@@ -14460,7 +14460,7 @@ impl Parser<'_> {
                 let Some(a) = self.expect_keyword(14) else {
                     break 'alt;
                 };
-                let Some(a_1) = self.r_named_expression() else {
+                let Some(a_1) = self.g314_named_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Colon) else {
@@ -14480,16 +14480,16 @@ impl Parser<'_> {
     }
 
     // invalid_elif_stmt
-    fn r_invalid_elif_stmt(&mut self) -> Option<N> {
+    fn g314_invalid_elif_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_elif_stmt();
+        let res = self.g314raw_invalid_elif_stmt();
         self.leave();
         res
     }
 
-    fn raw_invalid_elif_stmt(&mut self) -> Option<N> {
+    fn g314raw_invalid_elif_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'elif' named_expression NEWLINE
         {
@@ -14500,7 +14500,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(21) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_named_expression() else {
+                let Some(_v1) = self.g314_named_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Newline) else {
@@ -14519,7 +14519,7 @@ impl Parser<'_> {
                 let Some(a) = self.expect_keyword(21) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_named_expression() else {
+                let Some(_v1) = self.g314_named_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Colon) else {
@@ -14539,16 +14539,16 @@ impl Parser<'_> {
     }
 
     // invalid_else_stmt
-    fn r_invalid_else_stmt(&mut self) -> Option<N> {
+    fn g314_invalid_else_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_else_stmt();
+        let res = self.g314raw_invalid_else_stmt();
         self.leave();
         res
     }
 
-    fn raw_invalid_else_stmt(&mut self) -> Option<N> {
+    fn g314raw_invalid_else_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // a='else' ':' NEWLINE !INDENT
         {
@@ -14584,7 +14584,7 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_block() else {
+                let Some(_v2) = self.g314_block() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect_keyword(21) else {
@@ -14598,16 +14598,16 @@ impl Parser<'_> {
     }
 
     // invalid_while_stmt
-    fn r_invalid_while_stmt(&mut self) -> Option<N> {
+    fn g314_invalid_while_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_while_stmt();
+        let res = self.g314raw_invalid_while_stmt();
         self.leave();
         res
     }
 
-    fn raw_invalid_while_stmt(&mut self) -> Option<N> {
+    fn g314raw_invalid_while_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'while' named_expression NEWLINE
         {
@@ -14618,7 +14618,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(19) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_named_expression() else {
+                let Some(_v1) = self.g314_named_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Newline) else {
@@ -14637,7 +14637,7 @@ impl Parser<'_> {
                 let Some(a) = self.expect_keyword(19) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_named_expression() else {
+                let Some(_v1) = self.g314_named_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Colon) else {
@@ -14657,16 +14657,16 @@ impl Parser<'_> {
     }
 
     // invalid_for_stmt
-    fn r_invalid_for_stmt(&mut self) -> Option<N> {
+    fn g314_invalid_for_stmt(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_for_stmt();
+        let res = self.g314raw_invalid_for_stmt();
         self.leave();
         res
     }
 
-    fn raw_invalid_for_stmt(&mut self) -> Option<N> {
+    fn g314raw_invalid_for_stmt(&mut self) -> Option<N> {
         let mark = self.mark;
         // ['async'] 'for' star_targets 'in' star_expressions NEWLINE
         {
@@ -14681,13 +14681,13 @@ impl Parser<'_> {
                 let Some(_v1) = self.expect_keyword(17) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_star_targets() else {
+                let Some(_v2) = self.g314_star_targets() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect_keyword(23) else {
                     break 'alt;
                 };
-                let Some(_v4) = self.r_star_expressions() else {
+                let Some(_v4) = self.g314_star_expressions() else {
                     break 'alt;
                 };
                 let Some(_v5) = self.expect(TokenKind::Newline) else {
@@ -14710,13 +14710,13 @@ impl Parser<'_> {
                 let Some(a) = self.expect_keyword(17) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_star_targets() else {
+                let Some(_v2) = self.g314_star_targets() else {
                     break 'alt;
                 };
                 let Some(_v3) = self.expect_keyword(23) else {
                     break 'alt;
                 };
-                let Some(_v4) = self.r_star_expressions() else {
+                let Some(_v4) = self.g314_star_expressions() else {
                     break 'alt;
                 };
                 let Some(_v5) = self.expect(TokenKind::Colon) else {
@@ -14736,16 +14736,16 @@ impl Parser<'_> {
     }
 
     // invalid_def_raw
-    fn r_invalid_def_raw(&mut self) -> Option<N> {
+    fn g314_invalid_def_raw(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_def_raw();
+        let res = self.g314raw_invalid_def_raw();
         self.leave();
         res
     }
 
-    fn raw_invalid_def_raw(&mut self) -> Option<N> {
+    fn g314raw_invalid_def_raw(&mut self) -> Option<N> {
         let mark = self.mark;
         // ['async'] a='def' NAME [type_params] '(' [params] ')' ['->' expression] ':' NEWLINE !INDENT
         {
@@ -14763,21 +14763,21 @@ impl Parser<'_> {
                 let Some(_v2) = self.name_token() else {
                     break 'alt;
                 };
-                let _v3 = self.r_type_params();
+                let _v3 = self.g314_type_params();
                 if self.error_indicator {
                     break 'alt;
                 }
                 let Some(_v4) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let _v5 = self.r_params();
+                let _v5 = self.g314_params();
                 if self.error_indicator {
                     break 'alt;
                 }
                 let Some(_v6) = self.expect(TokenKind::Rpar) else {
                     break 'alt;
                 };
-                let _v7 = self.r__tmp_233();
+                let _v7 = self.g314__tmp_233();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -14810,32 +14810,32 @@ impl Parser<'_> {
                 let Some(_v2) = self.name_token() else {
                     break 'alt;
                 };
-                let _v3 = self.r_type_params();
+                let _v3 = self.g314_type_params();
                 if self.error_indicator {
                     break 'alt;
                 }
                 let Some(_v4) = self.expect_forced(TokenKind::Lpar, "(") else {
                     break 'alt;
                 };
-                let _v5 = self.r_params();
+                let _v5 = self.g314_params();
                 if self.error_indicator {
                     break 'alt;
                 }
                 let Some(_v6) = self.expect(TokenKind::Rpar) else {
                     break 'alt;
                 };
-                let _v7 = self.r__tmp_234();
+                let _v7 = self.g314__tmp_234();
                 if self.error_indicator {
                     break 'alt;
                 }
                 let Some(_v8) = self.expect_forced(TokenKind::Colon, ":") else {
                     break 'alt;
                 };
-                let _v9 = self.r_func_type_comment();
+                let _v9 = self.g314_func_type_comment();
                 if self.error_indicator {
                     break 'alt;
                 }
-                let Some(_v10) = self.r_block() else {
+                let Some(_v10) = self.g314_block() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[]));
@@ -14846,16 +14846,16 @@ impl Parser<'_> {
     }
 
     // invalid_class_def_raw
-    fn r_invalid_class_def_raw(&mut self) -> Option<N> {
+    fn g314_invalid_class_def_raw(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_class_def_raw();
+        let res = self.g314raw_invalid_class_def_raw();
         self.leave();
         res
     }
 
-    fn raw_invalid_class_def_raw(&mut self) -> Option<N> {
+    fn g314raw_invalid_class_def_raw(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'class' NAME [type_params] ['(' [arguments] ')'] NEWLINE
         {
@@ -14869,11 +14869,11 @@ impl Parser<'_> {
                 let Some(_v1) = self.name_token() else {
                     break 'alt;
                 };
-                let _v2 = self.r_type_params();
+                let _v2 = self.g314_type_params();
                 if self.error_indicator {
                     break 'alt;
                 }
-                let _v3 = self.r__tmp_235();
+                let _v3 = self.g314__tmp_235();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -14896,11 +14896,11 @@ impl Parser<'_> {
                 let Some(_v1) = self.name_token() else {
                     break 'alt;
                 };
-                let _v2 = self.r_type_params();
+                let _v2 = self.g314_type_params();
                 if self.error_indicator {
                     break 'alt;
                 }
-                let _v3 = self.r__tmp_236();
+                let _v3 = self.g314__tmp_236();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -14921,16 +14921,16 @@ impl Parser<'_> {
     }
 
     // invalid_double_starred_kvpairs
-    fn r_invalid_double_starred_kvpairs(&mut self) -> Option<N> {
+    fn g314_invalid_double_starred_kvpairs(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_double_starred_kvpairs();
+        let res = self.g314raw_invalid_double_starred_kvpairs();
         self.leave();
         res
     }
 
-    fn raw_invalid_double_starred_kvpairs(&mut self) -> Option<N> {
+    fn g314raw_invalid_double_starred_kvpairs(&mut self) -> Option<N> {
         let mark = self.mark;
         // ','.double_starred_kvpair+ ',' invalid_kvpair
         {
@@ -14938,13 +14938,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__gather_237() else {
+                let Some(_v0) = self.g314__gather_237() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_invalid_kvpair() else {
+                let Some(_v2) = self.g314_invalid_kvpair() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[]));
@@ -14957,7 +14957,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_expression() else {
+                let Some(_v0) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Colon) else {
@@ -14966,7 +14966,7 @@ impl Parser<'_> {
                 let Some(a) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(_v3) = self.r_bitwise_or() else {
+                let Some(_v3) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
                 return self.raise_starting_from(a, "cannot use a starred expression in a dictionary value".to_owned());
@@ -14979,13 +14979,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_expression() else {
+                let Some(_v0) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                if !self.lookahead(true, Self::r__tmp_238) {
+                if !self.lookahead(true, Self::g314__tmp_238) {
                     break 'alt;
                 }
                 return self.raise_known_location(a, "expression expected after dictionary key and ':'".to_owned());
@@ -14996,16 +14996,16 @@ impl Parser<'_> {
     }
 
     // invalid_kvpair
-    fn r_invalid_kvpair(&mut self) -> Option<N> {
+    fn g314_invalid_kvpair(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_kvpair();
+        let res = self.g314raw_invalid_kvpair();
         self.leave();
         res
     }
 
-    fn raw_invalid_kvpair(&mut self) -> Option<N> {
+    fn g314raw_invalid_kvpair(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=expression !(':')
         {
@@ -15013,7 +15013,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r_expression() else {
+                let Some(a) = self.g314_expression() else {
                     break 'alt;
                 };
                 if !self.lookahead(false, |p: &mut Self| p.expect(TokenKind::Colon)) {
@@ -15029,7 +15029,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_expression() else {
+                let Some(_v0) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Colon) else {
@@ -15038,7 +15038,7 @@ impl Parser<'_> {
                 let Some(a) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(_v3) = self.r_bitwise_or() else {
+                let Some(_v3) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
                 return self.raise_starting_from(a, "cannot use a starred expression in a dictionary value".to_owned());
@@ -15051,13 +15051,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_expression() else {
+                let Some(_v0) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                if !self.lookahead(true, Self::r__tmp_239) {
+                if !self.lookahead(true, Self::g314__tmp_239) {
                     break 'alt;
                 }
                 return self.raise_known_location(a, "expression expected after dictionary key and ':'".to_owned());
@@ -15068,16 +15068,16 @@ impl Parser<'_> {
     }
 
     // invalid_starred_expression_unpacking
-    fn r_invalid_starred_expression_unpacking(&mut self) -> Option<N> {
+    fn g314_invalid_starred_expression_unpacking(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_starred_expression_unpacking();
+        let res = self.g314raw_invalid_starred_expression_unpacking();
         self.leave();
         res
     }
 
-    fn raw_invalid_starred_expression_unpacking(&mut self) -> Option<N> {
+    fn g314raw_invalid_starred_expression_unpacking(&mut self) -> Option<N> {
         let mark = self.mark;
         // a='*' expression '=' b=expression
         {
@@ -15088,13 +15088,13 @@ impl Parser<'_> {
                 let Some(a) = self.expect(TokenKind::Star) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_expression() else {
+                let Some(_v1) = self.g314_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_expression() else {
+                let Some(b) = self.g314_expression() else {
                     break 'alt;
                 };
                 return self.raise_known_range(a, b, "cannot assign to iterable argument unpacking".to_owned());
@@ -15105,16 +15105,16 @@ impl Parser<'_> {
     }
 
     // invalid_starred_expression
-    fn r_invalid_starred_expression(&mut self) -> Option<N> {
+    fn g314_invalid_starred_expression(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_starred_expression();
+        let res = self.g314raw_invalid_starred_expression();
         self.leave();
         res
     }
 
-    fn raw_invalid_starred_expression(&mut self) -> Option<N> {
+    fn g314raw_invalid_starred_expression(&mut self) -> Option<N> {
         let mark = self.mark;
         // '*'
         {
@@ -15133,16 +15133,16 @@ impl Parser<'_> {
     }
 
     // invalid_fstring_replacement_field
-    fn r_invalid_fstring_replacement_field(&mut self) -> Option<N> {
+    fn g314_invalid_fstring_replacement_field(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_fstring_replacement_field();
+        let res = self.g314raw_invalid_fstring_replacement_field();
         self.leave();
         res
     }
 
-    fn raw_invalid_fstring_replacement_field(&mut self) -> Option<N> {
+    fn g314raw_invalid_fstring_replacement_field(&mut self) -> Option<N> {
         let mark = self.mark;
         // '{' a='='
         {
@@ -15217,7 +15217,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r_annotated_rhs) {
+                if !self.lookahead(false, Self::g314_annotated_rhs) {
                     break 'alt;
                 }
                 return self.raise_on_next_token("f-string: expecting a valid expression after '{'".to_owned());
@@ -15233,10 +15233,10 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_annotated_rhs() else {
+                let Some(_v1) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r__tmp_240) {
+                if !self.lookahead(false, Self::g314__tmp_240) {
                     break 'alt;
                 }
                 return (if self.err_occurred() { None } else { self.raise_on_next_token("f-string: expecting '=', or '!', or ':', or '}'".to_owned()) });
@@ -15252,13 +15252,13 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_annotated_rhs() else {
+                let Some(_v1) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r__tmp_241) {
+                if !self.lookahead(false, Self::g314__tmp_241) {
                     break 'alt;
                 }
                 return (if self.err_occurred() { None } else { self.raise_on_next_token("f-string: expecting '!', or ':', or '}'".to_owned()) });
@@ -15274,14 +15274,14 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_annotated_rhs() else {
+                let Some(_v1) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
                 let _v2 = self.expect(TokenKind::Equal);
                 if self.error_indicator {
                     break 'alt;
                 }
-                let Some(_v3) = self.r_invalid_fstring_conversion_character() else {
+                let Some(_v3) = self.g314_invalid_fstring_conversion_character() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[]));
@@ -15297,18 +15297,18 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_annotated_rhs() else {
+                let Some(_v1) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
                 let _v2 = self.expect(TokenKind::Equal);
                 if self.error_indicator {
                     break 'alt;
                 }
-                let _v3 = self.r__tmp_242();
+                let _v3 = self.g314__tmp_242();
                 if self.error_indicator {
                     break 'alt;
                 }
-                if !self.lookahead(false, Self::r__tmp_243) {
+                if !self.lookahead(false, Self::g314__tmp_243) {
                     break 'alt;
                 }
                 return (if self.err_occurred() { None } else { self.raise_on_next_token("f-string: expecting ':' or '}'".to_owned()) });
@@ -15324,21 +15324,21 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_annotated_rhs() else {
+                let Some(_v1) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
                 let _v2 = self.expect(TokenKind::Equal);
                 if self.error_indicator {
                     break 'alt;
                 }
-                let _v3 = self.r__tmp_244();
+                let _v3 = self.g314__tmp_244();
                 if self.error_indicator {
                     break 'alt;
                 }
                 let Some(_v4) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(_v5) = self.r__loop0_245() else {
+                let Some(_v5) = self.g314__loop0_245() else {
                     break 'alt;
                 };
                 if !self.lookahead(false, |p: &mut Self| p.expect(TokenKind::Rbrace)) {
@@ -15357,14 +15357,14 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_annotated_rhs() else {
+                let Some(_v1) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
                 let _v2 = self.expect(TokenKind::Equal);
                 if self.error_indicator {
                     break 'alt;
                 }
-                let _v3 = self.r__tmp_246();
+                let _v3 = self.g314__tmp_246();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -15379,16 +15379,16 @@ impl Parser<'_> {
     }
 
     // invalid_fstring_conversion_character
-    fn r_invalid_fstring_conversion_character(&mut self) -> Option<N> {
+    fn g314_invalid_fstring_conversion_character(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_fstring_conversion_character();
+        let res = self.g314raw_invalid_fstring_conversion_character();
         self.leave();
         res
     }
 
-    fn raw_invalid_fstring_conversion_character(&mut self) -> Option<N> {
+    fn g314raw_invalid_fstring_conversion_character(&mut self) -> Option<N> {
         let mark = self.mark;
         // '!' &(':' | '}')
         {
@@ -15399,7 +15399,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Exclamation) else {
                     break 'alt;
                 };
-                if !self.lookahead(true, Self::r__tmp_247) {
+                if !self.lookahead(true, Self::g314__tmp_247) {
                     break 'alt;
                 }
                 return self.raise_on_next_token("f-string: missing conversion character".to_owned());
@@ -15426,16 +15426,16 @@ impl Parser<'_> {
     }
 
     // invalid_tstring_replacement_field
-    fn r_invalid_tstring_replacement_field(&mut self) -> Option<N> {
+    fn g314_invalid_tstring_replacement_field(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_tstring_replacement_field();
+        let res = self.g314raw_invalid_tstring_replacement_field();
         self.leave();
         res
     }
 
-    fn raw_invalid_tstring_replacement_field(&mut self) -> Option<N> {
+    fn g314raw_invalid_tstring_replacement_field(&mut self) -> Option<N> {
         let mark = self.mark;
         // '{' a='='
         {
@@ -15510,7 +15510,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r_annotated_rhs) {
+                if !self.lookahead(false, Self::g314_annotated_rhs) {
                     break 'alt;
                 }
                 return self.raise_on_next_token("t-string: expecting a valid expression after '{'".to_owned());
@@ -15526,10 +15526,10 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_annotated_rhs() else {
+                let Some(_v1) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r__tmp_248) {
+                if !self.lookahead(false, Self::g314__tmp_248) {
                     break 'alt;
                 }
                 return (if self.err_occurred() { None } else { self.raise_on_next_token("t-string: expecting '=', or '!', or ':', or '}'".to_owned()) });
@@ -15545,13 +15545,13 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_annotated_rhs() else {
+                let Some(_v1) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                if !self.lookahead(false, Self::r__tmp_249) {
+                if !self.lookahead(false, Self::g314__tmp_249) {
                     break 'alt;
                 }
                 return (if self.err_occurred() { None } else { self.raise_on_next_token("t-string: expecting '!', or ':', or '}'".to_owned()) });
@@ -15567,14 +15567,14 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_annotated_rhs() else {
+                let Some(_v1) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
                 let _v2 = self.expect(TokenKind::Equal);
                 if self.error_indicator {
                     break 'alt;
                 }
-                let Some(_v3) = self.r_invalid_tstring_conversion_character() else {
+                let Some(_v3) = self.g314_invalid_tstring_conversion_character() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[]));
@@ -15590,18 +15590,18 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_annotated_rhs() else {
+                let Some(_v1) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
                 let _v2 = self.expect(TokenKind::Equal);
                 if self.error_indicator {
                     break 'alt;
                 }
-                let _v3 = self.r__tmp_250();
+                let _v3 = self.g314__tmp_250();
                 if self.error_indicator {
                     break 'alt;
                 }
-                if !self.lookahead(false, Self::r__tmp_251) {
+                if !self.lookahead(false, Self::g314__tmp_251) {
                     break 'alt;
                 }
                 return (if self.err_occurred() { None } else { self.raise_on_next_token("t-string: expecting ':' or '}'".to_owned()) });
@@ -15617,21 +15617,21 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_annotated_rhs() else {
+                let Some(_v1) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
                 let _v2 = self.expect(TokenKind::Equal);
                 if self.error_indicator {
                     break 'alt;
                 }
-                let _v3 = self.r__tmp_252();
+                let _v3 = self.g314__tmp_252();
                 if self.error_indicator {
                     break 'alt;
                 }
                 let Some(_v4) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let Some(_v5) = self.r__loop0_253() else {
+                let Some(_v5) = self.g314__loop0_253() else {
                     break 'alt;
                 };
                 if !self.lookahead(false, |p: &mut Self| p.expect(TokenKind::Rbrace)) {
@@ -15650,14 +15650,14 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lbrace) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_annotated_rhs() else {
+                let Some(_v1) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
                 let _v2 = self.expect(TokenKind::Equal);
                 if self.error_indicator {
                     break 'alt;
                 }
-                let _v3 = self.r__tmp_254();
+                let _v3 = self.g314__tmp_254();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -15672,16 +15672,16 @@ impl Parser<'_> {
     }
 
     // invalid_tstring_conversion_character
-    fn r_invalid_tstring_conversion_character(&mut self) -> Option<N> {
+    fn g314_invalid_tstring_conversion_character(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_tstring_conversion_character();
+        let res = self.g314raw_invalid_tstring_conversion_character();
         self.leave();
         res
     }
 
-    fn raw_invalid_tstring_conversion_character(&mut self) -> Option<N> {
+    fn g314raw_invalid_tstring_conversion_character(&mut self) -> Option<N> {
         let mark = self.mark;
         // '!' &(':' | '}')
         {
@@ -15692,7 +15692,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Exclamation) else {
                     break 'alt;
                 };
-                if !self.lookahead(true, Self::r__tmp_255) {
+                if !self.lookahead(true, Self::g314__tmp_255) {
                     break 'alt;
                 }
                 return self.raise_on_next_token("t-string: missing conversion character".to_owned());
@@ -15719,16 +15719,16 @@ impl Parser<'_> {
     }
 
     // invalid_string_tstring_concat
-    fn r_invalid_string_tstring_concat(&mut self) -> Option<N> {
+    fn g314_invalid_string_tstring_concat(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_string_tstring_concat();
+        let res = self.g314raw_invalid_string_tstring_concat();
         self.leave();
         res
     }
 
-    fn raw_invalid_string_tstring_concat(&mut self) -> Option<N> {
+    fn g314raw_invalid_string_tstring_concat(&mut self) -> Option<N> {
         let mark = self.mark;
         // a=(fstring|string)+ b[expr_ty]=tstring
         {
@@ -15736,10 +15736,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop1_257() else {
+                let Some(a) = self.g314__loop1_257() else {
                     break 'alt;
                 };
-                let Some(b) = self.r_tstring() else {
+                let Some(b) = self.g314_tstring() else {
                     break 'alt;
                 };
                 return self.raise_known_range(self.last_item(a), b, "cannot mix t-string literals with string or bytes literals".to_owned());
@@ -15752,10 +15752,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(a) = self.r__loop1_258() else {
+                let Some(a) = self.g314__loop1_258() else {
                     break 'alt;
                 };
-                let Some(b) = self.r__tmp_259() else {
+                let Some(b) = self.g314__tmp_259() else {
                     break 'alt;
                 };
                 return self.raise_known_range(self.last_item(a), b, "cannot mix t-string literals with string or bytes literals".to_owned());
@@ -15766,16 +15766,16 @@ impl Parser<'_> {
     }
 
     // invalid_arithmetic
-    fn r_invalid_arithmetic(&mut self) -> Option<N> {
+    fn g314_invalid_arithmetic(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_arithmetic();
+        let res = self.g314raw_invalid_arithmetic();
         self.leave();
         res
     }
 
-    fn raw_invalid_arithmetic(&mut self) -> Option<N> {
+    fn g314raw_invalid_arithmetic(&mut self) -> Option<N> {
         let mark = self.mark;
         // sum ('+'|'-'|'*'|'/'|'%'|'//'|'@') a='not' b=inversion
         {
@@ -15783,16 +15783,16 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_sum() else {
+                let Some(_v0) = self.g314_sum() else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r__tmp_260() else {
+                let Some(_v1) = self.g314__tmp_260() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect_keyword(31) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_inversion() else {
+                let Some(b) = self.g314_inversion() else {
                     break 'alt;
                 };
                 return self.raise_known_range(a, b, "'not' after an operator must be parenthesized".to_owned());
@@ -15803,16 +15803,16 @@ impl Parser<'_> {
     }
 
     // invalid_factor
-    fn r_invalid_factor(&mut self) -> Option<N> {
+    fn g314_invalid_factor(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_factor();
+        let res = self.g314raw_invalid_factor();
         self.leave();
         res
     }
 
-    fn raw_invalid_factor(&mut self) -> Option<N> {
+    fn g314raw_invalid_factor(&mut self) -> Option<N> {
         let mark = self.mark;
         // ('+' | '-' | '~') a='not' b=factor
         {
@@ -15820,13 +15820,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__tmp_261() else {
+                let Some(_v0) = self.g314__tmp_261() else {
                     break 'alt;
                 };
                 let Some(a) = self.expect_keyword(31) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_factor() else {
+                let Some(b) = self.g314_factor() else {
                     break 'alt;
                 };
                 return self.raise_known_range(a, b, "'not' after an operator must be parenthesized".to_owned());
@@ -15837,16 +15837,16 @@ impl Parser<'_> {
     }
 
     // invalid_type_params
-    fn r_invalid_type_params(&mut self) -> Option<N> {
+    fn g314_invalid_type_params(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw_invalid_type_params();
+        let res = self.g314raw_invalid_type_params();
         self.leave();
         res
     }
 
-    fn raw_invalid_type_params(&mut self) -> Option<N> {
+    fn g314raw_invalid_type_params(&mut self) -> Option<N> {
         let mark = self.mark;
         // '[' token=']'
         {
@@ -15868,23 +15868,23 @@ impl Parser<'_> {
     }
 
     // _loop1_3
-    fn r__loop1_3(&mut self) -> Option<N> {
+    fn g314__loop1_3(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_3();
+        let res = self.g314raw__loop1_3();
         self.leave();
         res
     }
 
-    fn raw__loop1_3(&mut self) -> Option<N> {
+    fn g314raw__loop1_3(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_statement() {
+        while let Some(x) = self.g314_statement() {
             kids.push(x);
             last = self.mark;
         }
@@ -15896,21 +15896,21 @@ impl Parser<'_> {
     }
 
     // _gather_4
-    fn r__gather_4(&mut self) -> Option<N> {
+    fn g314__gather_4(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_4();
+        let res = self.g314raw__gather_4();
         self.leave();
         res
     }
 
-    fn raw__gather_4(&mut self) -> Option<N> {
+    fn g314raw__gather_4(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_simple_stmt() else {
+        let Some(first) = self.g314_simple_stmt() else {
             self.mark = mark;
             return None;
         };
@@ -15921,7 +15921,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Semi).is_none() {
                     break;
                 }
-                let Some(x) = self.r_simple_stmt() else {
+                let Some(x) = self.g314_simple_stmt() else {
                     break;
                 };
                 kids.push(x);
@@ -15933,16 +15933,16 @@ impl Parser<'_> {
     }
 
     // _tmp_5
-    fn r__tmp_5(&mut self) -> Option<N> {
+    fn g314__tmp_5(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_5();
+        let res = self.g314raw__tmp_5();
         self.leave();
         res
     }
 
-    fn raw__tmp_5(&mut self) -> Option<N> {
+    fn g314raw__tmp_5(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'import'
         {
@@ -15974,16 +15974,16 @@ impl Parser<'_> {
     }
 
     // _tmp_6
-    fn r__tmp_6(&mut self) -> Option<N> {
+    fn g314__tmp_6(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_6();
+        let res = self.g314raw__tmp_6();
         self.leave();
         res
     }
 
-    fn raw__tmp_6(&mut self) -> Option<N> {
+    fn g314raw__tmp_6(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'def'
         {
@@ -16028,16 +16028,16 @@ impl Parser<'_> {
     }
 
     // _tmp_7
-    fn r__tmp_7(&mut self) -> Option<N> {
+    fn g314__tmp_7(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_7();
+        let res = self.g314raw__tmp_7();
         self.leave();
         res
     }
 
-    fn raw__tmp_7(&mut self) -> Option<N> {
+    fn g314raw__tmp_7(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'class'
         {
@@ -16069,16 +16069,16 @@ impl Parser<'_> {
     }
 
     // _tmp_8
-    fn r__tmp_8(&mut self) -> Option<N> {
+    fn g314__tmp_8(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_8();
+        let res = self.g314raw__tmp_8();
         self.leave();
         res
     }
 
-    fn raw__tmp_8(&mut self) -> Option<N> {
+    fn g314raw__tmp_8(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'with'
         {
@@ -16110,16 +16110,16 @@ impl Parser<'_> {
     }
 
     // _tmp_9
-    fn r__tmp_9(&mut self) -> Option<N> {
+    fn g314__tmp_9(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_9();
+        let res = self.g314raw__tmp_9();
         self.leave();
         res
     }
 
-    fn raw__tmp_9(&mut self) -> Option<N> {
+    fn g314raw__tmp_9(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'for'
         {
@@ -16151,16 +16151,16 @@ impl Parser<'_> {
     }
 
     // _tmp_10
-    fn r__tmp_10(&mut self) -> Option<N> {
+    fn g314__tmp_10(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_10();
+        let res = self.g314raw__tmp_10();
         self.leave();
         res
     }
 
-    fn raw__tmp_10(&mut self) -> Option<N> {
+    fn g314raw__tmp_10(&mut self) -> Option<N> {
         let mark = self.mark;
         // '=' d=annotated_rhs
         {
@@ -16171,7 +16171,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                let Some(d) = self.r_annotated_rhs() else {
+                let Some(d) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
                 return Some(d);
@@ -16182,16 +16182,16 @@ impl Parser<'_> {
     }
 
     // _tmp_11
-    fn r__tmp_11(&mut self) -> Option<N> {
+    fn g314__tmp_11(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_11();
+        let res = self.g314raw__tmp_11();
         self.leave();
         res
     }
 
-    fn raw__tmp_11(&mut self) -> Option<N> {
+    fn g314raw__tmp_11(&mut self) -> Option<N> {
         let mark = self.mark;
         // '(' b=single_target ')'
         {
@@ -16202,7 +16202,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let Some(b) = self.r_single_target() else {
+                let Some(b) = self.g314_single_target() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Rpar) else {
@@ -16218,7 +16218,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_single_subscript_attribute_target() else {
+                let Some(_v0) = self.g314_single_subscript_attribute_target() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -16229,16 +16229,16 @@ impl Parser<'_> {
     }
 
     // _tmp_12
-    fn r__tmp_12(&mut self) -> Option<N> {
+    fn g314__tmp_12(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_12();
+        let res = self.g314raw__tmp_12();
         self.leave();
         res
     }
 
-    fn raw__tmp_12(&mut self) -> Option<N> {
+    fn g314raw__tmp_12(&mut self) -> Option<N> {
         let mark = self.mark;
         // '=' d=annotated_rhs
         {
@@ -16249,7 +16249,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Equal) else {
                     break 'alt;
                 };
-                let Some(d) = self.r_annotated_rhs() else {
+                let Some(d) = self.g314_annotated_rhs() else {
                     break 'alt;
                 };
                 return Some(d);
@@ -16260,16 +16260,16 @@ impl Parser<'_> {
     }
 
     // _tmp_13
-    fn r__tmp_13(&mut self) -> Option<N> {
+    fn g314__tmp_13(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_13();
+        let res = self.g314raw__tmp_13();
         self.leave();
         res
     }
 
-    fn raw__tmp_13(&mut self) -> Option<N> {
+    fn g314raw__tmp_13(&mut self) -> Option<N> {
         let mark = self.mark;
         // z=star_targets '='
         {
@@ -16277,7 +16277,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(z) = self.r_star_targets() else {
+                let Some(z) = self.g314_star_targets() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Equal) else {
@@ -16291,23 +16291,23 @@ impl Parser<'_> {
     }
 
     // _loop1_14
-    fn r__loop1_14(&mut self) -> Option<N> {
+    fn g314__loop1_14(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_14();
+        let res = self.g314raw__loop1_14();
         self.leave();
         res
     }
 
-    fn raw__loop1_14(&mut self) -> Option<N> {
+    fn g314raw__loop1_14(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r__tmp_13() {
+        while let Some(x) = self.g314__tmp_13() {
             kids.push(x);
             last = self.mark;
         }
@@ -16319,16 +16319,16 @@ impl Parser<'_> {
     }
 
     // _gather_15
-    fn r__gather_15(&mut self) -> Option<N> {
+    fn g314__gather_15(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_15();
+        let res = self.g314raw__gather_15();
         self.leave();
         res
     }
 
-    fn raw__gather_15(&mut self) -> Option<N> {
+    fn g314raw__gather_15(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
@@ -16356,16 +16356,16 @@ impl Parser<'_> {
     }
 
     // _gather_16
-    fn r__gather_16(&mut self) -> Option<N> {
+    fn g314__gather_16(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_16();
+        let res = self.g314raw__gather_16();
         self.leave();
         res
     }
 
-    fn raw__gather_16(&mut self) -> Option<N> {
+    fn g314raw__gather_16(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
@@ -16393,16 +16393,16 @@ impl Parser<'_> {
     }
 
     // _tmp_17
-    fn r__tmp_17(&mut self) -> Option<N> {
+    fn g314__tmp_17(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_17();
+        let res = self.g314raw__tmp_17();
         self.leave();
         res
     }
 
-    fn raw__tmp_17(&mut self) -> Option<N> {
+    fn g314raw__tmp_17(&mut self) -> Option<N> {
         let mark = self.mark;
         // ';'
         {
@@ -16434,16 +16434,16 @@ impl Parser<'_> {
     }
 
     // _tmp_18
-    fn r__tmp_18(&mut self) -> Option<N> {
+    fn g314__tmp_18(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_18();
+        let res = self.g314raw__tmp_18();
         self.leave();
         res
     }
 
-    fn raw__tmp_18(&mut self) -> Option<N> {
+    fn g314raw__tmp_18(&mut self) -> Option<N> {
         let mark = self.mark;
         // ',' z=expression
         {
@@ -16454,7 +16454,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(z) = self.r_expression() else {
+                let Some(z) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(z);
@@ -16465,16 +16465,16 @@ impl Parser<'_> {
     }
 
     // _tmp_19
-    fn r__tmp_19(&mut self) -> Option<N> {
+    fn g314__tmp_19(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_19();
+        let res = self.g314raw__tmp_19();
         self.leave();
         res
     }
 
-    fn raw__tmp_19(&mut self) -> Option<N> {
+    fn g314raw__tmp_19(&mut self) -> Option<N> {
         let mark = self.mark;
         // '.'
         {
@@ -16506,23 +16506,23 @@ impl Parser<'_> {
     }
 
     // _loop0_20
-    fn r__loop0_20(&mut self) -> Option<N> {
+    fn g314__loop0_20(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_20();
+        let res = self.g314raw__loop0_20();
         self.leave();
         res
     }
 
-    fn raw__loop0_20(&mut self) -> Option<N> {
+    fn g314raw__loop0_20(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r__tmp_19() {
+        while let Some(x) = self.g314__tmp_19() {
             kids.push(x);
             last = self.mark;
         }
@@ -16531,16 +16531,16 @@ impl Parser<'_> {
     }
 
     // _tmp_21
-    fn r__tmp_21(&mut self) -> Option<N> {
+    fn g314__tmp_21(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_21();
+        let res = self.g314raw__tmp_21();
         self.leave();
         res
     }
 
-    fn raw__tmp_21(&mut self) -> Option<N> {
+    fn g314raw__tmp_21(&mut self) -> Option<N> {
         let mark = self.mark;
         // '.'
         {
@@ -16572,23 +16572,23 @@ impl Parser<'_> {
     }
 
     // _loop1_22
-    fn r__loop1_22(&mut self) -> Option<N> {
+    fn g314__loop1_22(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_22();
+        let res = self.g314raw__loop1_22();
         self.leave();
         res
     }
 
-    fn raw__loop1_22(&mut self) -> Option<N> {
+    fn g314raw__loop1_22(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r__tmp_21() {
+        while let Some(x) = self.g314__tmp_21() {
             kids.push(x);
             last = self.mark;
         }
@@ -16600,21 +16600,21 @@ impl Parser<'_> {
     }
 
     // _gather_23
-    fn r__gather_23(&mut self) -> Option<N> {
+    fn g314__gather_23(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_23();
+        let res = self.g314raw__gather_23();
         self.leave();
         res
     }
 
-    fn raw__gather_23(&mut self) -> Option<N> {
+    fn g314raw__gather_23(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_import_from_as_name() else {
+        let Some(first) = self.g314_import_from_as_name() else {
             self.mark = mark;
             return None;
         };
@@ -16625,7 +16625,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_import_from_as_name() else {
+                let Some(x) = self.g314_import_from_as_name() else {
                     break;
                 };
                 kids.push(x);
@@ -16637,16 +16637,16 @@ impl Parser<'_> {
     }
 
     // _tmp_24
-    fn r__tmp_24(&mut self) -> Option<N> {
+    fn g314__tmp_24(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_24();
+        let res = self.g314raw__tmp_24();
         self.leave();
         res
     }
 
-    fn raw__tmp_24(&mut self) -> Option<N> {
+    fn g314raw__tmp_24(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'as' z=NAME
         {
@@ -16668,21 +16668,21 @@ impl Parser<'_> {
     }
 
     // _gather_25
-    fn r__gather_25(&mut self) -> Option<N> {
+    fn g314__gather_25(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_25();
+        let res = self.g314raw__gather_25();
         self.leave();
         res
     }
 
-    fn raw__gather_25(&mut self) -> Option<N> {
+    fn g314raw__gather_25(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_dotted_as_name() else {
+        let Some(first) = self.g314_dotted_as_name() else {
             self.mark = mark;
             return None;
         };
@@ -16693,7 +16693,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_dotted_as_name() else {
+                let Some(x) = self.g314_dotted_as_name() else {
                     break;
                 };
                 kids.push(x);
@@ -16705,16 +16705,16 @@ impl Parser<'_> {
     }
 
     // _tmp_26
-    fn r__tmp_26(&mut self) -> Option<N> {
+    fn g314__tmp_26(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_26();
+        let res = self.g314raw__tmp_26();
         self.leave();
         res
     }
 
-    fn raw__tmp_26(&mut self) -> Option<N> {
+    fn g314raw__tmp_26(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'as' z=NAME
         {
@@ -16736,16 +16736,16 @@ impl Parser<'_> {
     }
 
     // _tmp_27
-    fn r__tmp_27(&mut self) -> Option<N> {
+    fn g314__tmp_27(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_27();
+        let res = self.g314raw__tmp_27();
         self.leave();
         res
     }
 
-    fn raw__tmp_27(&mut self) -> Option<N> {
+    fn g314raw__tmp_27(&mut self) -> Option<N> {
         let mark = self.mark;
         // '@' f=named_expression NEWLINE
         {
@@ -16756,7 +16756,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::At) else {
                     break 'alt;
                 };
-                let Some(f) = self.r_named_expression() else {
+                let Some(f) = self.g314_named_expression() else {
                     break 'alt;
                 };
                 let Some(_v2) = self.expect(TokenKind::Newline) else {
@@ -16770,23 +16770,23 @@ impl Parser<'_> {
     }
 
     // _loop1_28
-    fn r__loop1_28(&mut self) -> Option<N> {
+    fn g314__loop1_28(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_28();
+        let res = self.g314raw__loop1_28();
         self.leave();
         res
     }
 
-    fn raw__loop1_28(&mut self) -> Option<N> {
+    fn g314raw__loop1_28(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r__tmp_27() {
+        while let Some(x) = self.g314__tmp_27() {
             kids.push(x);
             last = self.mark;
         }
@@ -16798,16 +16798,16 @@ impl Parser<'_> {
     }
 
     // _tmp_29
-    fn r__tmp_29(&mut self) -> Option<N> {
+    fn g314__tmp_29(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_29();
+        let res = self.g314raw__tmp_29();
         self.leave();
         res
     }
 
-    fn raw__tmp_29(&mut self) -> Option<N> {
+    fn g314raw__tmp_29(&mut self) -> Option<N> {
         let mark = self.mark;
         // '(' z=[arguments] ')'
         {
@@ -16818,7 +16818,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let z = self.r_arguments();
+                let z = self.g314_arguments();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -16833,16 +16833,16 @@ impl Parser<'_> {
     }
 
     // _tmp_30
-    fn r__tmp_30(&mut self) -> Option<N> {
+    fn g314__tmp_30(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_30();
+        let res = self.g314raw__tmp_30();
         self.leave();
         res
     }
 
-    fn raw__tmp_30(&mut self) -> Option<N> {
+    fn g314raw__tmp_30(&mut self) -> Option<N> {
         let mark = self.mark;
         // '->' z=expression
         {
@@ -16853,7 +16853,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Rarrow) else {
                     break 'alt;
                 };
-                let Some(z) = self.r_expression() else {
+                let Some(z) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(z);
@@ -16864,16 +16864,16 @@ impl Parser<'_> {
     }
 
     // _tmp_31
-    fn r__tmp_31(&mut self) -> Option<N> {
+    fn g314__tmp_31(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_31();
+        let res = self.g314raw__tmp_31();
         self.leave();
         res
     }
 
-    fn raw__tmp_31(&mut self) -> Option<N> {
+    fn g314raw__tmp_31(&mut self) -> Option<N> {
         let mark = self.mark;
         // '->' z=expression
         {
@@ -16884,7 +16884,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Rarrow) else {
                     break 'alt;
                 };
-                let Some(z) = self.r_expression() else {
+                let Some(z) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(z);
@@ -16895,23 +16895,23 @@ impl Parser<'_> {
     }
 
     // _loop0_32
-    fn r__loop0_32(&mut self) -> Option<N> {
+    fn g314__loop0_32(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_32();
+        let res = self.g314raw__loop0_32();
         self.leave();
         res
     }
 
-    fn raw__loop0_32(&mut self) -> Option<N> {
+    fn g314raw__loop0_32(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_no_default() {
+        while let Some(x) = self.g314_param_no_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -16920,23 +16920,23 @@ impl Parser<'_> {
     }
 
     // _loop0_33
-    fn r__loop0_33(&mut self) -> Option<N> {
+    fn g314__loop0_33(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_33();
+        let res = self.g314raw__loop0_33();
         self.leave();
         res
     }
 
-    fn raw__loop0_33(&mut self) -> Option<N> {
+    fn g314raw__loop0_33(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_with_default() {
+        while let Some(x) = self.g314_param_with_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -16945,23 +16945,23 @@ impl Parser<'_> {
     }
 
     // _loop0_34
-    fn r__loop0_34(&mut self) -> Option<N> {
+    fn g314__loop0_34(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_34();
+        let res = self.g314raw__loop0_34();
         self.leave();
         res
     }
 
-    fn raw__loop0_34(&mut self) -> Option<N> {
+    fn g314raw__loop0_34(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_with_default() {
+        while let Some(x) = self.g314_param_with_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -16970,23 +16970,23 @@ impl Parser<'_> {
     }
 
     // _loop1_35
-    fn r__loop1_35(&mut self) -> Option<N> {
+    fn g314__loop1_35(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_35();
+        let res = self.g314raw__loop1_35();
         self.leave();
         res
     }
 
-    fn raw__loop1_35(&mut self) -> Option<N> {
+    fn g314raw__loop1_35(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_no_default() {
+        while let Some(x) = self.g314_param_no_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -16998,23 +16998,23 @@ impl Parser<'_> {
     }
 
     // _loop0_36
-    fn r__loop0_36(&mut self) -> Option<N> {
+    fn g314__loop0_36(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_36();
+        let res = self.g314raw__loop0_36();
         self.leave();
         res
     }
 
-    fn raw__loop0_36(&mut self) -> Option<N> {
+    fn g314raw__loop0_36(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_with_default() {
+        while let Some(x) = self.g314_param_with_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -17023,23 +17023,23 @@ impl Parser<'_> {
     }
 
     // _loop1_37
-    fn r__loop1_37(&mut self) -> Option<N> {
+    fn g314__loop1_37(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_37();
+        let res = self.g314raw__loop1_37();
         self.leave();
         res
     }
 
-    fn raw__loop1_37(&mut self) -> Option<N> {
+    fn g314raw__loop1_37(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_with_default() {
+        while let Some(x) = self.g314_param_with_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -17051,23 +17051,23 @@ impl Parser<'_> {
     }
 
     // _loop1_38
-    fn r__loop1_38(&mut self) -> Option<N> {
+    fn g314__loop1_38(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_38();
+        let res = self.g314raw__loop1_38();
         self.leave();
         res
     }
 
-    fn raw__loop1_38(&mut self) -> Option<N> {
+    fn g314raw__loop1_38(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_no_default() {
+        while let Some(x) = self.g314_param_no_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -17079,23 +17079,23 @@ impl Parser<'_> {
     }
 
     // _loop1_39
-    fn r__loop1_39(&mut self) -> Option<N> {
+    fn g314__loop1_39(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_39();
+        let res = self.g314raw__loop1_39();
         self.leave();
         res
     }
 
-    fn raw__loop1_39(&mut self) -> Option<N> {
+    fn g314raw__loop1_39(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_no_default() {
+        while let Some(x) = self.g314_param_no_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -17107,23 +17107,23 @@ impl Parser<'_> {
     }
 
     // _loop0_40
-    fn r__loop0_40(&mut self) -> Option<N> {
+    fn g314__loop0_40(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_40();
+        let res = self.g314raw__loop0_40();
         self.leave();
         res
     }
 
-    fn raw__loop0_40(&mut self) -> Option<N> {
+    fn g314raw__loop0_40(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_no_default() {
+        while let Some(x) = self.g314_param_no_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -17132,23 +17132,23 @@ impl Parser<'_> {
     }
 
     // _loop1_41
-    fn r__loop1_41(&mut self) -> Option<N> {
+    fn g314__loop1_41(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_41();
+        let res = self.g314raw__loop1_41();
         self.leave();
         res
     }
 
-    fn raw__loop1_41(&mut self) -> Option<N> {
+    fn g314raw__loop1_41(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_with_default() {
+        while let Some(x) = self.g314_param_with_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -17160,23 +17160,23 @@ impl Parser<'_> {
     }
 
     // _loop0_42
-    fn r__loop0_42(&mut self) -> Option<N> {
+    fn g314__loop0_42(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_42();
+        let res = self.g314raw__loop0_42();
         self.leave();
         res
     }
 
-    fn raw__loop0_42(&mut self) -> Option<N> {
+    fn g314raw__loop0_42(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_no_default() {
+        while let Some(x) = self.g314_param_no_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -17185,23 +17185,23 @@ impl Parser<'_> {
     }
 
     // _loop1_43
-    fn r__loop1_43(&mut self) -> Option<N> {
+    fn g314__loop1_43(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_43();
+        let res = self.g314raw__loop1_43();
         self.leave();
         res
     }
 
-    fn raw__loop1_43(&mut self) -> Option<N> {
+    fn g314raw__loop1_43(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_with_default() {
+        while let Some(x) = self.g314_param_with_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -17213,23 +17213,23 @@ impl Parser<'_> {
     }
 
     // _loop0_44
-    fn r__loop0_44(&mut self) -> Option<N> {
+    fn g314__loop0_44(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_44();
+        let res = self.g314raw__loop0_44();
         self.leave();
         res
     }
 
-    fn raw__loop0_44(&mut self) -> Option<N> {
+    fn g314raw__loop0_44(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_maybe_default() {
+        while let Some(x) = self.g314_param_maybe_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -17238,23 +17238,23 @@ impl Parser<'_> {
     }
 
     // _loop0_45
-    fn r__loop0_45(&mut self) -> Option<N> {
+    fn g314__loop0_45(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_45();
+        let res = self.g314raw__loop0_45();
         self.leave();
         res
     }
 
-    fn raw__loop0_45(&mut self) -> Option<N> {
+    fn g314raw__loop0_45(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_maybe_default() {
+        while let Some(x) = self.g314_param_maybe_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -17263,23 +17263,23 @@ impl Parser<'_> {
     }
 
     // _loop1_46
-    fn r__loop1_46(&mut self) -> Option<N> {
+    fn g314__loop1_46(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_46();
+        let res = self.g314raw__loop1_46();
         self.leave();
         res
     }
 
-    fn raw__loop1_46(&mut self) -> Option<N> {
+    fn g314raw__loop1_46(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_maybe_default() {
+        while let Some(x) = self.g314_param_maybe_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -17291,21 +17291,21 @@ impl Parser<'_> {
     }
 
     // _gather_47
-    fn r__gather_47(&mut self) -> Option<N> {
+    fn g314__gather_47(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_47();
+        let res = self.g314raw__gather_47();
         self.leave();
         res
     }
 
-    fn raw__gather_47(&mut self) -> Option<N> {
+    fn g314raw__gather_47(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_with_item() else {
+        let Some(first) = self.g314_with_item() else {
             self.mark = mark;
             return None;
         };
@@ -17316,7 +17316,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_with_item() else {
+                let Some(x) = self.g314_with_item() else {
                     break;
                 };
                 kids.push(x);
@@ -17328,21 +17328,21 @@ impl Parser<'_> {
     }
 
     // _gather_48
-    fn r__gather_48(&mut self) -> Option<N> {
+    fn g314__gather_48(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_48();
+        let res = self.g314raw__gather_48();
         self.leave();
         res
     }
 
-    fn raw__gather_48(&mut self) -> Option<N> {
+    fn g314raw__gather_48(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_with_item() else {
+        let Some(first) = self.g314_with_item() else {
             self.mark = mark;
             return None;
         };
@@ -17353,7 +17353,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_with_item() else {
+                let Some(x) = self.g314_with_item() else {
                     break;
                 };
                 kids.push(x);
@@ -17365,21 +17365,21 @@ impl Parser<'_> {
     }
 
     // _gather_49
-    fn r__gather_49(&mut self) -> Option<N> {
+    fn g314__gather_49(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_49();
+        let res = self.g314raw__gather_49();
         self.leave();
         res
     }
 
-    fn raw__gather_49(&mut self) -> Option<N> {
+    fn g314raw__gather_49(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_with_item() else {
+        let Some(first) = self.g314_with_item() else {
             self.mark = mark;
             return None;
         };
@@ -17390,7 +17390,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_with_item() else {
+                let Some(x) = self.g314_with_item() else {
                     break;
                 };
                 kids.push(x);
@@ -17402,21 +17402,21 @@ impl Parser<'_> {
     }
 
     // _gather_50
-    fn r__gather_50(&mut self) -> Option<N> {
+    fn g314__gather_50(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_50();
+        let res = self.g314raw__gather_50();
         self.leave();
         res
     }
 
-    fn raw__gather_50(&mut self) -> Option<N> {
+    fn g314raw__gather_50(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_with_item() else {
+        let Some(first) = self.g314_with_item() else {
             self.mark = mark;
             return None;
         };
@@ -17427,7 +17427,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_with_item() else {
+                let Some(x) = self.g314_with_item() else {
                     break;
                 };
                 kids.push(x);
@@ -17439,16 +17439,16 @@ impl Parser<'_> {
     }
 
     // _tmp_51
-    fn r__tmp_51(&mut self) -> Option<N> {
+    fn g314__tmp_51(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_51();
+        let res = self.g314raw__tmp_51();
         self.leave();
         res
     }
 
-    fn raw__tmp_51(&mut self) -> Option<N> {
+    fn g314raw__tmp_51(&mut self) -> Option<N> {
         let mark = self.mark;
         // ','
         {
@@ -17493,23 +17493,23 @@ impl Parser<'_> {
     }
 
     // _loop1_52
-    fn r__loop1_52(&mut self) -> Option<N> {
+    fn g314__loop1_52(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_52();
+        let res = self.g314raw__loop1_52();
         self.leave();
         res
     }
 
-    fn raw__loop1_52(&mut self) -> Option<N> {
+    fn g314raw__loop1_52(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_except_block() {
+        while let Some(x) = self.g314_except_block() {
             kids.push(x);
             last = self.mark;
         }
@@ -17521,23 +17521,23 @@ impl Parser<'_> {
     }
 
     // _loop1_53
-    fn r__loop1_53(&mut self) -> Option<N> {
+    fn g314__loop1_53(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_53();
+        let res = self.g314raw__loop1_53();
         self.leave();
         res
     }
 
-    fn raw__loop1_53(&mut self) -> Option<N> {
+    fn g314raw__loop1_53(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_except_star_block() {
+        while let Some(x) = self.g314_except_star_block() {
             kids.push(x);
             last = self.mark;
         }
@@ -17549,23 +17549,23 @@ impl Parser<'_> {
     }
 
     // _loop1_54
-    fn r__loop1_54(&mut self) -> Option<N> {
+    fn g314__loop1_54(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_54();
+        let res = self.g314raw__loop1_54();
         self.leave();
         res
     }
 
-    fn raw__loop1_54(&mut self) -> Option<N> {
+    fn g314raw__loop1_54(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_case_block() {
+        while let Some(x) = self.g314_case_block() {
             kids.push(x);
             last = self.mark;
         }
@@ -17577,21 +17577,21 @@ impl Parser<'_> {
     }
 
     // _gather_55
-    fn r__gather_55(&mut self) -> Option<N> {
+    fn g314__gather_55(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_55();
+        let res = self.g314raw__gather_55();
         self.leave();
         res
     }
 
-    fn raw__gather_55(&mut self) -> Option<N> {
+    fn g314raw__gather_55(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_closed_pattern() else {
+        let Some(first) = self.g314_closed_pattern() else {
             self.mark = mark;
             return None;
         };
@@ -17602,7 +17602,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Vbar).is_none() {
                     break;
                 }
-                let Some(x) = self.r_closed_pattern() else {
+                let Some(x) = self.g314_closed_pattern() else {
                     break;
                 };
                 kids.push(x);
@@ -17614,16 +17614,16 @@ impl Parser<'_> {
     }
 
     // _tmp_56
-    fn r__tmp_56(&mut self) -> Option<N> {
+    fn g314__tmp_56(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_56();
+        let res = self.g314raw__tmp_56();
         self.leave();
         res
     }
 
-    fn raw__tmp_56(&mut self) -> Option<N> {
+    fn g314raw__tmp_56(&mut self) -> Option<N> {
         let mark = self.mark;
         // '+'
         {
@@ -17655,16 +17655,16 @@ impl Parser<'_> {
     }
 
     // _tmp_57
-    fn r__tmp_57(&mut self) -> Option<N> {
+    fn g314__tmp_57(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_57();
+        let res = self.g314raw__tmp_57();
         self.leave();
         res
     }
 
-    fn raw__tmp_57(&mut self) -> Option<N> {
+    fn g314raw__tmp_57(&mut self) -> Option<N> {
         let mark = self.mark;
         // '+'
         {
@@ -17696,16 +17696,16 @@ impl Parser<'_> {
     }
 
     // _tmp_58
-    fn r__tmp_58(&mut self) -> Option<N> {
+    fn g314__tmp_58(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_58();
+        let res = self.g314raw__tmp_58();
         self.leave();
         res
     }
 
-    fn raw__tmp_58(&mut self) -> Option<N> {
+    fn g314raw__tmp_58(&mut self) -> Option<N> {
         let mark = self.mark;
         // STRING
         {
@@ -17750,16 +17750,16 @@ impl Parser<'_> {
     }
 
     // _tmp_59
-    fn r__tmp_59(&mut self) -> Option<N> {
+    fn g314__tmp_59(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_59();
+        let res = self.g314raw__tmp_59();
         self.leave();
         res
     }
 
-    fn raw__tmp_59(&mut self) -> Option<N> {
+    fn g314raw__tmp_59(&mut self) -> Option<N> {
         let mark = self.mark;
         // '.'
         {
@@ -17804,16 +17804,16 @@ impl Parser<'_> {
     }
 
     // _tmp_60
-    fn r__tmp_60(&mut self) -> Option<N> {
+    fn g314__tmp_60(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_60();
+        let res = self.g314raw__tmp_60();
         self.leave();
         res
     }
 
-    fn raw__tmp_60(&mut self) -> Option<N> {
+    fn g314raw__tmp_60(&mut self) -> Option<N> {
         let mark = self.mark;
         // '.'
         {
@@ -17858,21 +17858,21 @@ impl Parser<'_> {
     }
 
     // _gather_61
-    fn r__gather_61(&mut self) -> Option<N> {
+    fn g314__gather_61(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_61();
+        let res = self.g314raw__gather_61();
         self.leave();
         res
     }
 
-    fn raw__gather_61(&mut self) -> Option<N> {
+    fn g314raw__gather_61(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_maybe_star_pattern() else {
+        let Some(first) = self.g314_maybe_star_pattern() else {
             self.mark = mark;
             return None;
         };
@@ -17883,7 +17883,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_maybe_star_pattern() else {
+                let Some(x) = self.g314_maybe_star_pattern() else {
                     break;
                 };
                 kids.push(x);
@@ -17895,21 +17895,21 @@ impl Parser<'_> {
     }
 
     // _gather_62
-    fn r__gather_62(&mut self) -> Option<N> {
+    fn g314__gather_62(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_62();
+        let res = self.g314raw__gather_62();
         self.leave();
         res
     }
 
-    fn raw__gather_62(&mut self) -> Option<N> {
+    fn g314raw__gather_62(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_key_value_pattern() else {
+        let Some(first) = self.g314_key_value_pattern() else {
             self.mark = mark;
             return None;
         };
@@ -17920,7 +17920,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_key_value_pattern() else {
+                let Some(x) = self.g314_key_value_pattern() else {
                     break;
                 };
                 kids.push(x);
@@ -17932,16 +17932,16 @@ impl Parser<'_> {
     }
 
     // _tmp_63
-    fn r__tmp_63(&mut self) -> Option<N> {
+    fn g314__tmp_63(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_63();
+        let res = self.g314raw__tmp_63();
         self.leave();
         res
     }
 
-    fn raw__tmp_63(&mut self) -> Option<N> {
+    fn g314raw__tmp_63(&mut self) -> Option<N> {
         let mark = self.mark;
         // literal_expr
         {
@@ -17949,7 +17949,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_literal_expr() else {
+                let Some(_v0) = self.g314_literal_expr() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -17962,7 +17962,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_attr() else {
+                let Some(_v0) = self.g314_attr() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -17973,21 +17973,21 @@ impl Parser<'_> {
     }
 
     // _gather_64
-    fn r__gather_64(&mut self) -> Option<N> {
+    fn g314__gather_64(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_64();
+        let res = self.g314raw__gather_64();
         self.leave();
         res
     }
 
-    fn raw__gather_64(&mut self) -> Option<N> {
+    fn g314raw__gather_64(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_pattern() else {
+        let Some(first) = self.g314_pattern() else {
             self.mark = mark;
             return None;
         };
@@ -17998,7 +17998,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_pattern() else {
+                let Some(x) = self.g314_pattern() else {
                     break;
                 };
                 kids.push(x);
@@ -18010,21 +18010,21 @@ impl Parser<'_> {
     }
 
     // _gather_65
-    fn r__gather_65(&mut self) -> Option<N> {
+    fn g314__gather_65(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_65();
+        let res = self.g314raw__gather_65();
         self.leave();
         res
     }
 
-    fn raw__gather_65(&mut self) -> Option<N> {
+    fn g314raw__gather_65(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_keyword_pattern() else {
+        let Some(first) = self.g314_keyword_pattern() else {
             self.mark = mark;
             return None;
         };
@@ -18035,7 +18035,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_keyword_pattern() else {
+                let Some(x) = self.g314_keyword_pattern() else {
                     break;
                 };
                 kids.push(x);
@@ -18047,21 +18047,21 @@ impl Parser<'_> {
     }
 
     // _gather_66
-    fn r__gather_66(&mut self) -> Option<N> {
+    fn g314__gather_66(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_66();
+        let res = self.g314raw__gather_66();
         self.leave();
         res
     }
 
-    fn raw__gather_66(&mut self) -> Option<N> {
+    fn g314raw__gather_66(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_type_param() else {
+        let Some(first) = self.g314_type_param() else {
             self.mark = mark;
             return None;
         };
@@ -18072,7 +18072,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_type_param() else {
+                let Some(x) = self.g314_type_param() else {
                     break;
                 };
                 kids.push(x);
@@ -18084,16 +18084,16 @@ impl Parser<'_> {
     }
 
     // _tmp_67
-    fn r__tmp_67(&mut self) -> Option<N> {
+    fn g314__tmp_67(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_67();
+        let res = self.g314raw__tmp_67();
         self.leave();
         res
     }
 
-    fn raw__tmp_67(&mut self) -> Option<N> {
+    fn g314raw__tmp_67(&mut self) -> Option<N> {
         let mark = self.mark;
         // ',' c=expression
         {
@@ -18104,7 +18104,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(c) = self.r_expression() else {
+                let Some(c) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(c);
@@ -18115,23 +18115,23 @@ impl Parser<'_> {
     }
 
     // _loop1_68
-    fn r__loop1_68(&mut self) -> Option<N> {
+    fn g314__loop1_68(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_68();
+        let res = self.g314raw__loop1_68();
         self.leave();
         res
     }
 
-    fn raw__loop1_68(&mut self) -> Option<N> {
+    fn g314raw__loop1_68(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r__tmp_67() {
+        while let Some(x) = self.g314__tmp_67() {
             kids.push(x);
             last = self.mark;
         }
@@ -18143,16 +18143,16 @@ impl Parser<'_> {
     }
 
     // _tmp_69
-    fn r__tmp_69(&mut self) -> Option<N> {
+    fn g314__tmp_69(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_69();
+        let res = self.g314raw__tmp_69();
         self.leave();
         res
     }
 
-    fn raw__tmp_69(&mut self) -> Option<N> {
+    fn g314raw__tmp_69(&mut self) -> Option<N> {
         let mark = self.mark;
         // ',' c=star_expression
         {
@@ -18163,7 +18163,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(c) = self.r_star_expression() else {
+                let Some(c) = self.g314_star_expression() else {
                     break 'alt;
                 };
                 return Some(c);
@@ -18174,23 +18174,23 @@ impl Parser<'_> {
     }
 
     // _loop1_70
-    fn r__loop1_70(&mut self) -> Option<N> {
+    fn g314__loop1_70(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_70();
+        let res = self.g314raw__loop1_70();
         self.leave();
         res
     }
 
-    fn raw__loop1_70(&mut self) -> Option<N> {
+    fn g314raw__loop1_70(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r__tmp_69() {
+        while let Some(x) = self.g314__tmp_69() {
             kids.push(x);
             last = self.mark;
         }
@@ -18202,21 +18202,21 @@ impl Parser<'_> {
     }
 
     // _gather_71
-    fn r__gather_71(&mut self) -> Option<N> {
+    fn g314__gather_71(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_71();
+        let res = self.g314raw__gather_71();
         self.leave();
         res
     }
 
-    fn raw__gather_71(&mut self) -> Option<N> {
+    fn g314raw__gather_71(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_star_named_expression() else {
+        let Some(first) = self.g314_star_named_expression() else {
             self.mark = mark;
             return None;
         };
@@ -18227,7 +18227,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_star_named_expression() else {
+                let Some(x) = self.g314_star_named_expression() else {
                     break;
                 };
                 kids.push(x);
@@ -18239,16 +18239,16 @@ impl Parser<'_> {
     }
 
     // _tmp_72
-    fn r__tmp_72(&mut self) -> Option<N> {
+    fn g314__tmp_72(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_72();
+        let res = self.g314raw__tmp_72();
         self.leave();
         res
     }
 
-    fn raw__tmp_72(&mut self) -> Option<N> {
+    fn g314raw__tmp_72(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'or' c=conjunction
         {
@@ -18259,7 +18259,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(29) else {
                     break 'alt;
                 };
-                let Some(c) = self.r_conjunction() else {
+                let Some(c) = self.g314_conjunction() else {
                     break 'alt;
                 };
                 return Some(c);
@@ -18270,23 +18270,23 @@ impl Parser<'_> {
     }
 
     // _loop1_73
-    fn r__loop1_73(&mut self) -> Option<N> {
+    fn g314__loop1_73(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_73();
+        let res = self.g314raw__loop1_73();
         self.leave();
         res
     }
 
-    fn raw__loop1_73(&mut self) -> Option<N> {
+    fn g314raw__loop1_73(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r__tmp_72() {
+        while let Some(x) = self.g314__tmp_72() {
             kids.push(x);
             last = self.mark;
         }
@@ -18298,16 +18298,16 @@ impl Parser<'_> {
     }
 
     // _tmp_74
-    fn r__tmp_74(&mut self) -> Option<N> {
+    fn g314__tmp_74(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_74();
+        let res = self.g314raw__tmp_74();
         self.leave();
         res
     }
 
-    fn raw__tmp_74(&mut self) -> Option<N> {
+    fn g314raw__tmp_74(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'and' c=inversion
         {
@@ -18318,7 +18318,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(30) else {
                     break 'alt;
                 };
-                let Some(c) = self.r_inversion() else {
+                let Some(c) = self.g314_inversion() else {
                     break 'alt;
                 };
                 return Some(c);
@@ -18329,23 +18329,23 @@ impl Parser<'_> {
     }
 
     // _loop1_75
-    fn r__loop1_75(&mut self) -> Option<N> {
+    fn g314__loop1_75(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_75();
+        let res = self.g314raw__loop1_75();
         self.leave();
         res
     }
 
-    fn raw__loop1_75(&mut self) -> Option<N> {
+    fn g314raw__loop1_75(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r__tmp_74() {
+        while let Some(x) = self.g314__tmp_74() {
             kids.push(x);
             last = self.mark;
         }
@@ -18357,23 +18357,23 @@ impl Parser<'_> {
     }
 
     // _loop1_76
-    fn r__loop1_76(&mut self) -> Option<N> {
+    fn g314__loop1_76(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_76();
+        let res = self.g314raw__loop1_76();
         self.leave();
         res
     }
 
-    fn raw__loop1_76(&mut self) -> Option<N> {
+    fn g314raw__loop1_76(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_compare_op_bitwise_or_pair() {
+        while let Some(x) = self.g314_compare_op_bitwise_or_pair() {
             kids.push(x);
             last = self.mark;
         }
@@ -18385,16 +18385,16 @@ impl Parser<'_> {
     }
 
     // _tmp_77
-    fn r__tmp_77(&mut self) -> Option<N> {
+    fn g314__tmp_77(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_77();
+        let res = self.g314raw__tmp_77();
         self.leave();
         res
     }
 
-    fn raw__tmp_77(&mut self) -> Option<N> {
+    fn g314raw__tmp_77(&mut self) -> Option<N> {
         let mark = self.mark;
         // tok='!='
         {
@@ -18413,16 +18413,16 @@ impl Parser<'_> {
     }
 
     // _tmp_78
-    fn r__tmp_78(&mut self) -> Option<N> {
+    fn g314__tmp_78(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_78();
+        let res = self.g314raw__tmp_78();
         self.leave();
         res
     }
 
-    fn raw__tmp_78(&mut self) -> Option<N> {
+    fn g314raw__tmp_78(&mut self) -> Option<N> {
         let mark = self.mark;
         // slice
         {
@@ -18430,7 +18430,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_slice() else {
+                let Some(_v0) = self.g314_slice() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -18443,7 +18443,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_starred_expression() else {
+                let Some(_v0) = self.g314_starred_expression() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -18454,21 +18454,21 @@ impl Parser<'_> {
     }
 
     // _gather_79
-    fn r__gather_79(&mut self) -> Option<N> {
+    fn g314__gather_79(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_79();
+        let res = self.g314raw__gather_79();
         self.leave();
         res
     }
 
-    fn raw__gather_79(&mut self) -> Option<N> {
+    fn g314raw__gather_79(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r__tmp_78() else {
+        let Some(first) = self.g314__tmp_78() else {
             self.mark = mark;
             return None;
         };
@@ -18479,7 +18479,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r__tmp_78() else {
+                let Some(x) = self.g314__tmp_78() else {
                     break;
                 };
                 kids.push(x);
@@ -18491,16 +18491,16 @@ impl Parser<'_> {
     }
 
     // _tmp_80
-    fn r__tmp_80(&mut self) -> Option<N> {
+    fn g314__tmp_80(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_80();
+        let res = self.g314raw__tmp_80();
         self.leave();
         res
     }
 
-    fn raw__tmp_80(&mut self) -> Option<N> {
+    fn g314raw__tmp_80(&mut self) -> Option<N> {
         let mark = self.mark;
         // ':' d=[expression]
         {
@@ -18511,7 +18511,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Colon) else {
                     break 'alt;
                 };
-                let d = self.r_expression();
+                let d = self.g314_expression();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -18523,16 +18523,16 @@ impl Parser<'_> {
     }
 
     // _tmp_81
-    fn r__tmp_81(&mut self) -> Option<N> {
+    fn g314__tmp_81(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_81();
+        let res = self.g314raw__tmp_81();
         self.leave();
         res
     }
 
-    fn raw__tmp_81(&mut self) -> Option<N> {
+    fn g314raw__tmp_81(&mut self) -> Option<N> {
         let mark = self.mark;
         // STRING
         {
@@ -18577,16 +18577,16 @@ impl Parser<'_> {
     }
 
     // _tmp_82
-    fn r__tmp_82(&mut self) -> Option<N> {
+    fn g314__tmp_82(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_82();
+        let res = self.g314raw__tmp_82();
         self.leave();
         res
     }
 
-    fn raw__tmp_82(&mut self) -> Option<N> {
+    fn g314raw__tmp_82(&mut self) -> Option<N> {
         let mark = self.mark;
         // genexp
         {
@@ -18594,7 +18594,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_genexp() else {
+                let Some(_v0) = self.g314_genexp() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -18607,7 +18607,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_tuple() else {
+                let Some(_v0) = self.g314_tuple() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -18620,7 +18620,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_group() else {
+                let Some(_v0) = self.g314_group() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -18631,16 +18631,16 @@ impl Parser<'_> {
     }
 
     // _tmp_83
-    fn r__tmp_83(&mut self) -> Option<N> {
+    fn g314__tmp_83(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_83();
+        let res = self.g314raw__tmp_83();
         self.leave();
         res
     }
 
-    fn raw__tmp_83(&mut self) -> Option<N> {
+    fn g314raw__tmp_83(&mut self) -> Option<N> {
         let mark = self.mark;
         // listcomp
         {
@@ -18648,7 +18648,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_listcomp() else {
+                let Some(_v0) = self.g314_listcomp() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -18661,7 +18661,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_list() else {
+                let Some(_v0) = self.g314_list() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -18672,16 +18672,16 @@ impl Parser<'_> {
     }
 
     // _tmp_84
-    fn r__tmp_84(&mut self) -> Option<N> {
+    fn g314__tmp_84(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_84();
+        let res = self.g314raw__tmp_84();
         self.leave();
         res
     }
 
-    fn raw__tmp_84(&mut self) -> Option<N> {
+    fn g314raw__tmp_84(&mut self) -> Option<N> {
         let mark = self.mark;
         // dictcomp
         {
@@ -18689,7 +18689,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_dictcomp() else {
+                let Some(_v0) = self.g314_dictcomp() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -18702,7 +18702,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_setcomp() else {
+                let Some(_v0) = self.g314_setcomp() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -18715,7 +18715,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_dict() else {
+                let Some(_v0) = self.g314_dict() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -18728,7 +18728,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_set() else {
+                let Some(_v0) = self.g314_set() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -18739,16 +18739,16 @@ impl Parser<'_> {
     }
 
     // _tmp_85
-    fn r__tmp_85(&mut self) -> Option<N> {
+    fn g314__tmp_85(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_85();
+        let res = self.g314raw__tmp_85();
         self.leave();
         res
     }
 
-    fn raw__tmp_85(&mut self) -> Option<N> {
+    fn g314raw__tmp_85(&mut self) -> Option<N> {
         let mark = self.mark;
         // yield_expr
         {
@@ -18756,7 +18756,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_yield_expr() else {
+                let Some(_v0) = self.g314_yield_expr() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -18769,7 +18769,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_named_expression() else {
+                let Some(_v0) = self.g314_named_expression() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -18780,23 +18780,23 @@ impl Parser<'_> {
     }
 
     // _loop0_86
-    fn r__loop0_86(&mut self) -> Option<N> {
+    fn g314__loop0_86(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_86();
+        let res = self.g314raw__loop0_86();
         self.leave();
         res
     }
 
-    fn raw__loop0_86(&mut self) -> Option<N> {
+    fn g314raw__loop0_86(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_no_default() {
+        while let Some(x) = self.g314_lambda_param_no_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -18805,23 +18805,23 @@ impl Parser<'_> {
     }
 
     // _loop0_87
-    fn r__loop0_87(&mut self) -> Option<N> {
+    fn g314__loop0_87(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_87();
+        let res = self.g314raw__loop0_87();
         self.leave();
         res
     }
 
-    fn raw__loop0_87(&mut self) -> Option<N> {
+    fn g314raw__loop0_87(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_with_default() {
+        while let Some(x) = self.g314_lambda_param_with_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -18830,23 +18830,23 @@ impl Parser<'_> {
     }
 
     // _loop0_88
-    fn r__loop0_88(&mut self) -> Option<N> {
+    fn g314__loop0_88(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_88();
+        let res = self.g314raw__loop0_88();
         self.leave();
         res
     }
 
-    fn raw__loop0_88(&mut self) -> Option<N> {
+    fn g314raw__loop0_88(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_with_default() {
+        while let Some(x) = self.g314_lambda_param_with_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -18855,23 +18855,23 @@ impl Parser<'_> {
     }
 
     // _loop1_89
-    fn r__loop1_89(&mut self) -> Option<N> {
+    fn g314__loop1_89(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_89();
+        let res = self.g314raw__loop1_89();
         self.leave();
         res
     }
 
-    fn raw__loop1_89(&mut self) -> Option<N> {
+    fn g314raw__loop1_89(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_no_default() {
+        while let Some(x) = self.g314_lambda_param_no_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -18883,23 +18883,23 @@ impl Parser<'_> {
     }
 
     // _loop0_90
-    fn r__loop0_90(&mut self) -> Option<N> {
+    fn g314__loop0_90(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_90();
+        let res = self.g314raw__loop0_90();
         self.leave();
         res
     }
 
-    fn raw__loop0_90(&mut self) -> Option<N> {
+    fn g314raw__loop0_90(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_with_default() {
+        while let Some(x) = self.g314_lambda_param_with_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -18908,23 +18908,23 @@ impl Parser<'_> {
     }
 
     // _loop1_91
-    fn r__loop1_91(&mut self) -> Option<N> {
+    fn g314__loop1_91(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_91();
+        let res = self.g314raw__loop1_91();
         self.leave();
         res
     }
 
-    fn raw__loop1_91(&mut self) -> Option<N> {
+    fn g314raw__loop1_91(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_with_default() {
+        while let Some(x) = self.g314_lambda_param_with_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -18936,23 +18936,23 @@ impl Parser<'_> {
     }
 
     // _loop1_92
-    fn r__loop1_92(&mut self) -> Option<N> {
+    fn g314__loop1_92(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_92();
+        let res = self.g314raw__loop1_92();
         self.leave();
         res
     }
 
-    fn raw__loop1_92(&mut self) -> Option<N> {
+    fn g314raw__loop1_92(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_no_default() {
+        while let Some(x) = self.g314_lambda_param_no_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -18964,23 +18964,23 @@ impl Parser<'_> {
     }
 
     // _loop1_93
-    fn r__loop1_93(&mut self) -> Option<N> {
+    fn g314__loop1_93(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_93();
+        let res = self.g314raw__loop1_93();
         self.leave();
         res
     }
 
-    fn raw__loop1_93(&mut self) -> Option<N> {
+    fn g314raw__loop1_93(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_no_default() {
+        while let Some(x) = self.g314_lambda_param_no_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -18992,23 +18992,23 @@ impl Parser<'_> {
     }
 
     // _loop0_94
-    fn r__loop0_94(&mut self) -> Option<N> {
+    fn g314__loop0_94(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_94();
+        let res = self.g314raw__loop0_94();
         self.leave();
         res
     }
 
-    fn raw__loop0_94(&mut self) -> Option<N> {
+    fn g314raw__loop0_94(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_no_default() {
+        while let Some(x) = self.g314_lambda_param_no_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -19017,23 +19017,23 @@ impl Parser<'_> {
     }
 
     // _loop1_95
-    fn r__loop1_95(&mut self) -> Option<N> {
+    fn g314__loop1_95(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_95();
+        let res = self.g314raw__loop1_95();
         self.leave();
         res
     }
 
-    fn raw__loop1_95(&mut self) -> Option<N> {
+    fn g314raw__loop1_95(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_with_default() {
+        while let Some(x) = self.g314_lambda_param_with_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -19045,23 +19045,23 @@ impl Parser<'_> {
     }
 
     // _loop0_96
-    fn r__loop0_96(&mut self) -> Option<N> {
+    fn g314__loop0_96(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_96();
+        let res = self.g314raw__loop0_96();
         self.leave();
         res
     }
 
-    fn raw__loop0_96(&mut self) -> Option<N> {
+    fn g314raw__loop0_96(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_no_default() {
+        while let Some(x) = self.g314_lambda_param_no_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -19070,23 +19070,23 @@ impl Parser<'_> {
     }
 
     // _loop1_97
-    fn r__loop1_97(&mut self) -> Option<N> {
+    fn g314__loop1_97(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_97();
+        let res = self.g314raw__loop1_97();
         self.leave();
         res
     }
 
-    fn raw__loop1_97(&mut self) -> Option<N> {
+    fn g314raw__loop1_97(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_with_default() {
+        while let Some(x) = self.g314_lambda_param_with_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -19098,23 +19098,23 @@ impl Parser<'_> {
     }
 
     // _loop0_98
-    fn r__loop0_98(&mut self) -> Option<N> {
+    fn g314__loop0_98(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_98();
+        let res = self.g314raw__loop0_98();
         self.leave();
         res
     }
 
-    fn raw__loop0_98(&mut self) -> Option<N> {
+    fn g314raw__loop0_98(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_maybe_default() {
+        while let Some(x) = self.g314_lambda_param_maybe_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -19123,23 +19123,23 @@ impl Parser<'_> {
     }
 
     // _loop1_99
-    fn r__loop1_99(&mut self) -> Option<N> {
+    fn g314__loop1_99(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_99();
+        let res = self.g314raw__loop1_99();
         self.leave();
         res
     }
 
-    fn raw__loop1_99(&mut self) -> Option<N> {
+    fn g314raw__loop1_99(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_maybe_default() {
+        while let Some(x) = self.g314_lambda_param_maybe_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -19151,23 +19151,23 @@ impl Parser<'_> {
     }
 
     // _loop0_100
-    fn r__loop0_100(&mut self) -> Option<N> {
+    fn g314__loop0_100(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_100();
+        let res = self.g314raw__loop0_100();
         self.leave();
         res
     }
 
-    fn raw__loop0_100(&mut self) -> Option<N> {
+    fn g314raw__loop0_100(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_fstring_format_spec() {
+        while let Some(x) = self.g314_fstring_format_spec() {
             kids.push(x);
             last = self.mark;
         }
@@ -19176,23 +19176,23 @@ impl Parser<'_> {
     }
 
     // _loop0_101
-    fn r__loop0_101(&mut self) -> Option<N> {
+    fn g314__loop0_101(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_101();
+        let res = self.g314raw__loop0_101();
         self.leave();
         res
     }
 
-    fn raw__loop0_101(&mut self) -> Option<N> {
+    fn g314raw__loop0_101(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_fstring_middle() {
+        while let Some(x) = self.g314_fstring_middle() {
             kids.push(x);
             last = self.mark;
         }
@@ -19201,23 +19201,23 @@ impl Parser<'_> {
     }
 
     // _loop0_102
-    fn r__loop0_102(&mut self) -> Option<N> {
+    fn g314__loop0_102(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_102();
+        let res = self.g314raw__loop0_102();
         self.leave();
         res
     }
 
-    fn raw__loop0_102(&mut self) -> Option<N> {
+    fn g314raw__loop0_102(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_tstring_format_spec() {
+        while let Some(x) = self.g314_tstring_format_spec() {
             kids.push(x);
             last = self.mark;
         }
@@ -19226,23 +19226,23 @@ impl Parser<'_> {
     }
 
     // _loop0_103
-    fn r__loop0_103(&mut self) -> Option<N> {
+    fn g314__loop0_103(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_103();
+        let res = self.g314raw__loop0_103();
         self.leave();
         res
     }
 
-    fn raw__loop0_103(&mut self) -> Option<N> {
+    fn g314raw__loop0_103(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_tstring_middle() {
+        while let Some(x) = self.g314_tstring_middle() {
             kids.push(x);
             last = self.mark;
         }
@@ -19251,16 +19251,16 @@ impl Parser<'_> {
     }
 
     // _tmp_104
-    fn r__tmp_104(&mut self) -> Option<N> {
+    fn g314__tmp_104(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_104();
+        let res = self.g314raw__tmp_104();
         self.leave();
         res
     }
 
-    fn raw__tmp_104(&mut self) -> Option<N> {
+    fn g314raw__tmp_104(&mut self) -> Option<N> {
         let mark = self.mark;
         // fstring
         {
@@ -19268,7 +19268,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_fstring() else {
+                let Some(_v0) = self.g314_fstring() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -19281,7 +19281,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_string() else {
+                let Some(_v0) = self.g314_string() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -19292,23 +19292,23 @@ impl Parser<'_> {
     }
 
     // _loop1_105
-    fn r__loop1_105(&mut self) -> Option<N> {
+    fn g314__loop1_105(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_105();
+        let res = self.g314raw__loop1_105();
         self.leave();
         res
     }
 
-    fn raw__loop1_105(&mut self) -> Option<N> {
+    fn g314raw__loop1_105(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r__tmp_104() {
+        while let Some(x) = self.g314__tmp_104() {
             kids.push(x);
             last = self.mark;
         }
@@ -19320,23 +19320,23 @@ impl Parser<'_> {
     }
 
     // _loop1_106
-    fn r__loop1_106(&mut self) -> Option<N> {
+    fn g314__loop1_106(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_106();
+        let res = self.g314raw__loop1_106();
         self.leave();
         res
     }
 
-    fn raw__loop1_106(&mut self) -> Option<N> {
+    fn g314raw__loop1_106(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_tstring() {
+        while let Some(x) = self.g314_tstring() {
             kids.push(x);
             last = self.mark;
         }
@@ -19348,16 +19348,16 @@ impl Parser<'_> {
     }
 
     // _tmp_107
-    fn r__tmp_107(&mut self) -> Option<N> {
+    fn g314__tmp_107(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_107();
+        let res = self.g314raw__tmp_107();
         self.leave();
         res
     }
 
-    fn raw__tmp_107(&mut self) -> Option<N> {
+    fn g314raw__tmp_107(&mut self) -> Option<N> {
         let mark = self.mark;
         // y=star_named_expression ',' z=[star_named_expressions]
         {
@@ -19365,13 +19365,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(y) = self.r_star_named_expression() else {
+                let Some(y) = self.g314_star_named_expression() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let z = self.r_star_named_expressions();
+                let z = self.g314_star_named_expressions();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -19383,21 +19383,21 @@ impl Parser<'_> {
     }
 
     // _gather_108
-    fn r__gather_108(&mut self) -> Option<N> {
+    fn g314__gather_108(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_108();
+        let res = self.g314raw__gather_108();
         self.leave();
         res
     }
 
-    fn raw__gather_108(&mut self) -> Option<N> {
+    fn g314raw__gather_108(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_double_starred_kvpair() else {
+        let Some(first) = self.g314_double_starred_kvpair() else {
             self.mark = mark;
             return None;
         };
@@ -19408,7 +19408,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_double_starred_kvpair() else {
+                let Some(x) = self.g314_double_starred_kvpair() else {
                     break;
                 };
                 kids.push(x);
@@ -19420,23 +19420,23 @@ impl Parser<'_> {
     }
 
     // _loop1_109
-    fn r__loop1_109(&mut self) -> Option<N> {
+    fn g314__loop1_109(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_109();
+        let res = self.g314raw__loop1_109();
         self.leave();
         res
     }
 
-    fn raw__loop1_109(&mut self) -> Option<N> {
+    fn g314raw__loop1_109(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_for_if_clause() {
+        while let Some(x) = self.g314_for_if_clause() {
             kids.push(x);
             last = self.mark;
         }
@@ -19448,16 +19448,16 @@ impl Parser<'_> {
     }
 
     // _tmp_110
-    fn r__tmp_110(&mut self) -> Option<N> {
+    fn g314__tmp_110(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_110();
+        let res = self.g314raw__tmp_110();
         self.leave();
         res
     }
 
-    fn raw__tmp_110(&mut self) -> Option<N> {
+    fn g314raw__tmp_110(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'if' z=disjunction
         {
@@ -19468,7 +19468,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(14) else {
                     break 'alt;
                 };
-                let Some(z) = self.r_disjunction() else {
+                let Some(z) = self.g314_disjunction() else {
                     break 'alt;
                 };
                 return Some(z);
@@ -19479,23 +19479,23 @@ impl Parser<'_> {
     }
 
     // _loop0_111
-    fn r__loop0_111(&mut self) -> Option<N> {
+    fn g314__loop0_111(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_111();
+        let res = self.g314raw__loop0_111();
         self.leave();
         res
     }
 
-    fn raw__loop0_111(&mut self) -> Option<N> {
+    fn g314raw__loop0_111(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r__tmp_110() {
+        while let Some(x) = self.g314__tmp_110() {
             kids.push(x);
             last = self.mark;
         }
@@ -19504,16 +19504,16 @@ impl Parser<'_> {
     }
 
     // _tmp_112
-    fn r__tmp_112(&mut self) -> Option<N> {
+    fn g314__tmp_112(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_112();
+        let res = self.g314raw__tmp_112();
         self.leave();
         res
     }
 
-    fn raw__tmp_112(&mut self) -> Option<N> {
+    fn g314raw__tmp_112(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'if' z=disjunction
         {
@@ -19524,7 +19524,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(14) else {
                     break 'alt;
                 };
-                let Some(z) = self.r_disjunction() else {
+                let Some(z) = self.g314_disjunction() else {
                     break 'alt;
                 };
                 return Some(z);
@@ -19535,23 +19535,23 @@ impl Parser<'_> {
     }
 
     // _loop0_113
-    fn r__loop0_113(&mut self) -> Option<N> {
+    fn g314__loop0_113(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_113();
+        let res = self.g314raw__loop0_113();
         self.leave();
         res
     }
 
-    fn raw__loop0_113(&mut self) -> Option<N> {
+    fn g314raw__loop0_113(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r__tmp_112() {
+        while let Some(x) = self.g314__tmp_112() {
             kids.push(x);
             last = self.mark;
         }
@@ -19560,16 +19560,16 @@ impl Parser<'_> {
     }
 
     // _tmp_114
-    fn r__tmp_114(&mut self) -> Option<N> {
+    fn g314__tmp_114(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_114();
+        let res = self.g314raw__tmp_114();
         self.leave();
         res
     }
 
-    fn raw__tmp_114(&mut self) -> Option<N> {
+    fn g314raw__tmp_114(&mut self) -> Option<N> {
         let mark = self.mark;
         // assignment_expression
         {
@@ -19577,7 +19577,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_assignment_expression() else {
+                let Some(_v0) = self.g314_assignment_expression() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -19590,7 +19590,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_expression() else {
+                let Some(_v0) = self.g314_expression() else {
                     break 'alt;
                 };
                 if !self.lookahead(false, |p: &mut Self| p.expect(TokenKind::ColonEqual)) {
@@ -19604,16 +19604,16 @@ impl Parser<'_> {
     }
 
     // _tmp_115
-    fn r__tmp_115(&mut self) -> Option<N> {
+    fn g314__tmp_115(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_115();
+        let res = self.g314raw__tmp_115();
         self.leave();
         res
     }
 
-    fn raw__tmp_115(&mut self) -> Option<N> {
+    fn g314raw__tmp_115(&mut self) -> Option<N> {
         let mark = self.mark;
         // assignment_expression
         {
@@ -19621,7 +19621,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_assignment_expression() else {
+                let Some(_v0) = self.g314_assignment_expression() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -19634,7 +19634,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_expression() else {
+                let Some(_v0) = self.g314_expression() else {
                     break 'alt;
                 };
                 if !self.lookahead(false, |p: &mut Self| p.expect(TokenKind::ColonEqual)) {
@@ -19648,16 +19648,16 @@ impl Parser<'_> {
     }
 
     // _tmp_116
-    fn r__tmp_116(&mut self) -> Option<N> {
+    fn g314__tmp_116(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_116();
+        let res = self.g314raw__tmp_116();
         self.leave();
         res
     }
 
-    fn raw__tmp_116(&mut self) -> Option<N> {
+    fn g314raw__tmp_116(&mut self) -> Option<N> {
         let mark = self.mark;
         // starred_expression
         {
@@ -19665,7 +19665,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_starred_expression() else {
+                let Some(_v0) = self.g314_starred_expression() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -19678,7 +19678,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__tmp_115() else {
+                let Some(_v0) = self.g314__tmp_115() else {
                     break 'alt;
                 };
                 if !self.lookahead(false, |p: &mut Self| p.expect(TokenKind::Equal)) {
@@ -19692,21 +19692,21 @@ impl Parser<'_> {
     }
 
     // _gather_117
-    fn r__gather_117(&mut self) -> Option<N> {
+    fn g314__gather_117(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_117();
+        let res = self.g314raw__gather_117();
         self.leave();
         res
     }
 
-    fn raw__gather_117(&mut self) -> Option<N> {
+    fn g314raw__gather_117(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r__tmp_116() else {
+        let Some(first) = self.g314__tmp_116() else {
             self.mark = mark;
             return None;
         };
@@ -19717,7 +19717,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r__tmp_116() else {
+                let Some(x) = self.g314__tmp_116() else {
                     break;
                 };
                 kids.push(x);
@@ -19729,16 +19729,16 @@ impl Parser<'_> {
     }
 
     // _tmp_118
-    fn r__tmp_118(&mut self) -> Option<N> {
+    fn g314__tmp_118(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_118();
+        let res = self.g314raw__tmp_118();
         self.leave();
         res
     }
 
-    fn raw__tmp_118(&mut self) -> Option<N> {
+    fn g314raw__tmp_118(&mut self) -> Option<N> {
         let mark = self.mark;
         // ',' k=kwargs
         {
@@ -19749,7 +19749,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(k) = self.r_kwargs() else {
+                let Some(k) = self.g314_kwargs() else {
                     break 'alt;
                 };
                 return Some(k);
@@ -19760,21 +19760,21 @@ impl Parser<'_> {
     }
 
     // _gather_119
-    fn r__gather_119(&mut self) -> Option<N> {
+    fn g314__gather_119(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_119();
+        let res = self.g314raw__gather_119();
         self.leave();
         res
     }
 
-    fn raw__gather_119(&mut self) -> Option<N> {
+    fn g314raw__gather_119(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_kwarg_or_starred() else {
+        let Some(first) = self.g314_kwarg_or_starred() else {
             self.mark = mark;
             return None;
         };
@@ -19785,7 +19785,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_kwarg_or_starred() else {
+                let Some(x) = self.g314_kwarg_or_starred() else {
                     break;
                 };
                 kids.push(x);
@@ -19797,21 +19797,21 @@ impl Parser<'_> {
     }
 
     // _gather_120
-    fn r__gather_120(&mut self) -> Option<N> {
+    fn g314__gather_120(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_120();
+        let res = self.g314raw__gather_120();
         self.leave();
         res
     }
 
-    fn raw__gather_120(&mut self) -> Option<N> {
+    fn g314raw__gather_120(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_kwarg_or_double_starred() else {
+        let Some(first) = self.g314_kwarg_or_double_starred() else {
             self.mark = mark;
             return None;
         };
@@ -19822,7 +19822,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_kwarg_or_double_starred() else {
+                let Some(x) = self.g314_kwarg_or_double_starred() else {
                     break;
                 };
                 kids.push(x);
@@ -19834,21 +19834,21 @@ impl Parser<'_> {
     }
 
     // _gather_121
-    fn r__gather_121(&mut self) -> Option<N> {
+    fn g314__gather_121(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_121();
+        let res = self.g314raw__gather_121();
         self.leave();
         res
     }
 
-    fn raw__gather_121(&mut self) -> Option<N> {
+    fn g314raw__gather_121(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_kwarg_or_starred() else {
+        let Some(first) = self.g314_kwarg_or_starred() else {
             self.mark = mark;
             return None;
         };
@@ -19859,7 +19859,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_kwarg_or_starred() else {
+                let Some(x) = self.g314_kwarg_or_starred() else {
                     break;
                 };
                 kids.push(x);
@@ -19871,21 +19871,21 @@ impl Parser<'_> {
     }
 
     // _gather_122
-    fn r__gather_122(&mut self) -> Option<N> {
+    fn g314__gather_122(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_122();
+        let res = self.g314raw__gather_122();
         self.leave();
         res
     }
 
-    fn raw__gather_122(&mut self) -> Option<N> {
+    fn g314raw__gather_122(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_kwarg_or_double_starred() else {
+        let Some(first) = self.g314_kwarg_or_double_starred() else {
             self.mark = mark;
             return None;
         };
@@ -19896,7 +19896,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_kwarg_or_double_starred() else {
+                let Some(x) = self.g314_kwarg_or_double_starred() else {
                     break;
                 };
                 kids.push(x);
@@ -19908,16 +19908,16 @@ impl Parser<'_> {
     }
 
     // _tmp_123
-    fn r__tmp_123(&mut self) -> Option<N> {
+    fn g314__tmp_123(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_123();
+        let res = self.g314raw__tmp_123();
         self.leave();
         res
     }
 
-    fn raw__tmp_123(&mut self) -> Option<N> {
+    fn g314raw__tmp_123(&mut self) -> Option<N> {
         let mark = self.mark;
         // ',' c=star_target
         {
@@ -19928,7 +19928,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(c) = self.r_star_target() else {
+                let Some(c) = self.g314_star_target() else {
                     break 'alt;
                 };
                 return Some(c);
@@ -19939,23 +19939,23 @@ impl Parser<'_> {
     }
 
     // _loop0_124
-    fn r__loop0_124(&mut self) -> Option<N> {
+    fn g314__loop0_124(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_124();
+        let res = self.g314raw__loop0_124();
         self.leave();
         res
     }
 
-    fn raw__loop0_124(&mut self) -> Option<N> {
+    fn g314raw__loop0_124(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r__tmp_123() {
+        while let Some(x) = self.g314__tmp_123() {
             kids.push(x);
             last = self.mark;
         }
@@ -19964,21 +19964,21 @@ impl Parser<'_> {
     }
 
     // _gather_125
-    fn r__gather_125(&mut self) -> Option<N> {
+    fn g314__gather_125(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_125();
+        let res = self.g314raw__gather_125();
         self.leave();
         res
     }
 
-    fn raw__gather_125(&mut self) -> Option<N> {
+    fn g314raw__gather_125(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_star_target() else {
+        let Some(first) = self.g314_star_target() else {
             self.mark = mark;
             return None;
         };
@@ -19989,7 +19989,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_star_target() else {
+                let Some(x) = self.g314_star_target() else {
                     break;
                 };
                 kids.push(x);
@@ -20001,16 +20001,16 @@ impl Parser<'_> {
     }
 
     // _tmp_126
-    fn r__tmp_126(&mut self) -> Option<N> {
+    fn g314__tmp_126(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_126();
+        let res = self.g314raw__tmp_126();
         self.leave();
         res
     }
 
-    fn raw__tmp_126(&mut self) -> Option<N> {
+    fn g314raw__tmp_126(&mut self) -> Option<N> {
         let mark = self.mark;
         // ',' c=star_target
         {
@@ -20021,7 +20021,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(c) = self.r_star_target() else {
+                let Some(c) = self.g314_star_target() else {
                     break 'alt;
                 };
                 return Some(c);
@@ -20032,23 +20032,23 @@ impl Parser<'_> {
     }
 
     // _loop1_127
-    fn r__loop1_127(&mut self) -> Option<N> {
+    fn g314__loop1_127(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_127();
+        let res = self.g314raw__loop1_127();
         self.leave();
         res
     }
 
-    fn raw__loop1_127(&mut self) -> Option<N> {
+    fn g314raw__loop1_127(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r__tmp_126() {
+        while let Some(x) = self.g314__tmp_126() {
             kids.push(x);
             last = self.mark;
         }
@@ -20060,16 +20060,16 @@ impl Parser<'_> {
     }
 
     // _tmp_128
-    fn r__tmp_128(&mut self) -> Option<N> {
+    fn g314__tmp_128(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_128();
+        let res = self.g314raw__tmp_128();
         self.leave();
         res
     }
 
-    fn raw__tmp_128(&mut self) -> Option<N> {
+    fn g314raw__tmp_128(&mut self) -> Option<N> {
         let mark = self.mark;
         // !'*' star_target
         {
@@ -20080,7 +20080,7 @@ impl Parser<'_> {
                 if !self.lookahead(false, |p: &mut Self| p.expect(TokenKind::Star)) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_star_target() else {
+                let Some(_v1) = self.g314_star_target() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -20091,21 +20091,21 @@ impl Parser<'_> {
     }
 
     // _gather_129
-    fn r__gather_129(&mut self) -> Option<N> {
+    fn g314__gather_129(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_129();
+        let res = self.g314raw__gather_129();
         self.leave();
         res
     }
 
-    fn raw__gather_129(&mut self) -> Option<N> {
+    fn g314raw__gather_129(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_del_target() else {
+        let Some(first) = self.g314_del_target() else {
             self.mark = mark;
             return None;
         };
@@ -20116,7 +20116,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_del_target() else {
+                let Some(x) = self.g314_del_target() else {
                     break;
                 };
                 kids.push(x);
@@ -20128,16 +20128,16 @@ impl Parser<'_> {
     }
 
     // _tmp_134
-    fn r__tmp_134(&mut self) -> Option<N> {
+    fn g314__tmp_134(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_134();
+        let res = self.g314raw__tmp_134();
         self.leave();
         res
     }
 
-    fn raw__tmp_134(&mut self) -> Option<N> {
+    fn g314raw__tmp_134(&mut self) -> Option<N> {
         let mark = self.mark;
         // NEWLINE INDENT
         {
@@ -20159,16 +20159,16 @@ impl Parser<'_> {
     }
 
     // _tmp_135
-    fn r__tmp_135(&mut self) -> Option<N> {
+    fn g314__tmp_135(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_135();
+        let res = self.g314raw__tmp_135();
         self.leave();
         res
     }
 
-    fn raw__tmp_135(&mut self) -> Option<N> {
+    fn g314raw__tmp_135(&mut self) -> Option<N> {
         let mark = self.mark;
         // assignment_expression
         {
@@ -20176,7 +20176,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_assignment_expression() else {
+                let Some(_v0) = self.g314_assignment_expression() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -20189,7 +20189,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_expression() else {
+                let Some(_v0) = self.g314_expression() else {
                     break 'alt;
                 };
                 if !self.lookahead(false, |p: &mut Self| p.expect(TokenKind::ColonEqual)) {
@@ -20203,16 +20203,16 @@ impl Parser<'_> {
     }
 
     // _tmp_136
-    fn r__tmp_136(&mut self) -> Option<N> {
+    fn g314__tmp_136(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_136();
+        let res = self.g314raw__tmp_136();
         self.leave();
         res
     }
 
-    fn raw__tmp_136(&mut self) -> Option<N> {
+    fn g314raw__tmp_136(&mut self) -> Option<N> {
         let mark = self.mark;
         // starred_expression
         {
@@ -20220,7 +20220,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_starred_expression() else {
+                let Some(_v0) = self.g314_starred_expression() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -20233,7 +20233,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__tmp_135() else {
+                let Some(_v0) = self.g314__tmp_135() else {
                     break 'alt;
                 };
                 if !self.lookahead(false, |p: &mut Self| p.expect(TokenKind::Equal)) {
@@ -20247,21 +20247,21 @@ impl Parser<'_> {
     }
 
     // _gather_137
-    fn r__gather_137(&mut self) -> Option<N> {
+    fn g314__gather_137(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_137();
+        let res = self.g314raw__gather_137();
         self.leave();
         res
     }
 
-    fn raw__gather_137(&mut self) -> Option<N> {
+    fn g314raw__gather_137(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r__tmp_136() else {
+        let Some(first) = self.g314__tmp_136() else {
             self.mark = mark;
             return None;
         };
@@ -20272,7 +20272,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r__tmp_136() else {
+                let Some(x) = self.g314__tmp_136() else {
                     break;
                 };
                 kids.push(x);
@@ -20284,16 +20284,16 @@ impl Parser<'_> {
     }
 
     // _tmp_138
-    fn r__tmp_138(&mut self) -> Option<N> {
+    fn g314__tmp_138(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_138();
+        let res = self.g314raw__tmp_138();
         self.leave();
         res
     }
 
-    fn raw__tmp_138(&mut self) -> Option<N> {
+    fn g314raw__tmp_138(&mut self) -> Option<N> {
         let mark = self.mark;
         // ','.(starred_expression | ( assignment_expression | expression !':=') !'=')+ ',' kwargs
         {
@@ -20301,13 +20301,13 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__gather_137() else {
+                let Some(_v0) = self.g314__gather_137() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(_v2) = self.r_kwargs() else {
+                let Some(_v2) = self.g314_kwargs() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[]));
@@ -20318,16 +20318,16 @@ impl Parser<'_> {
     }
 
     // _tmp_139
-    fn r__tmp_139(&mut self) -> Option<N> {
+    fn g314__tmp_139(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_139();
+        let res = self.g314raw__tmp_139();
         self.leave();
         res
     }
 
-    fn raw__tmp_139(&mut self) -> Option<N> {
+    fn g314raw__tmp_139(&mut self) -> Option<N> {
         let mark = self.mark;
         // (','.(starred_expression | ( assignment_expression | expression !':=') !'=')+ ',' kwargs)
         {
@@ -20335,7 +20335,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r__tmp_138() else {
+                let Some(_v0) = self.g314__tmp_138() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -20348,7 +20348,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_kwargs() else {
+                let Some(_v0) = self.g314_kwargs() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -20359,16 +20359,16 @@ impl Parser<'_> {
     }
 
     // _tmp_140
-    fn r__tmp_140(&mut self) -> Option<N> {
+    fn g314__tmp_140(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_140();
+        let res = self.g314raw__tmp_140();
         self.leave();
         res
     }
 
-    fn raw__tmp_140(&mut self) -> Option<N> {
+    fn g314raw__tmp_140(&mut self) -> Option<N> {
         let mark = self.mark;
         // starred_expression !'='
         {
@@ -20376,7 +20376,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_starred_expression() else {
+                let Some(_v0) = self.g314_starred_expression() else {
                     break 'alt;
                 };
                 if !self.lookahead(false, |p: &mut Self| p.expect(TokenKind::Equal)) {
@@ -20390,21 +20390,21 @@ impl Parser<'_> {
     }
 
     // _gather_141
-    fn r__gather_141(&mut self) -> Option<N> {
+    fn g314__gather_141(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_141();
+        let res = self.g314raw__gather_141();
         self.leave();
         res
     }
 
-    fn raw__gather_141(&mut self) -> Option<N> {
+    fn g314raw__gather_141(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r__tmp_140() else {
+        let Some(first) = self.g314__tmp_140() else {
             self.mark = mark;
             return None;
         };
@@ -20415,7 +20415,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r__tmp_140() else {
+                let Some(x) = self.g314__tmp_140() else {
                     break;
                 };
                 kids.push(x);
@@ -20427,16 +20427,16 @@ impl Parser<'_> {
     }
 
     // _tmp_142
-    fn r__tmp_142(&mut self) -> Option<N> {
+    fn g314__tmp_142(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_142();
+        let res = self.g314raw__tmp_142();
         self.leave();
         res
     }
 
-    fn raw__tmp_142(&mut self) -> Option<N> {
+    fn g314raw__tmp_142(&mut self) -> Option<N> {
         let mark = self.mark;
         // args
         {
@@ -20444,7 +20444,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_args() else {
+                let Some(_v0) = self.g314_args() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -20457,10 +20457,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_expression() else {
+                let Some(_v0) = self.g314_expression() else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_for_if_clauses() else {
+                let Some(_v1) = self.g314_for_if_clauses() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[]));
@@ -20471,16 +20471,16 @@ impl Parser<'_> {
     }
 
     // _tmp_143
-    fn r__tmp_143(&mut self) -> Option<N> {
+    fn g314__tmp_143(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_143();
+        let res = self.g314raw__tmp_143();
         self.leave();
         res
     }
 
-    fn raw__tmp_143(&mut self) -> Option<N> {
+    fn g314raw__tmp_143(&mut self) -> Option<N> {
         let mark = self.mark;
         // args ','
         {
@@ -20488,7 +20488,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_args() else {
+                let Some(_v0) = self.g314_args() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
@@ -20502,16 +20502,16 @@ impl Parser<'_> {
     }
 
     // _tmp_144
-    fn r__tmp_144(&mut self) -> Option<N> {
+    fn g314__tmp_144(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_144();
+        let res = self.g314raw__tmp_144();
         self.leave();
         res
     }
 
-    fn raw__tmp_144(&mut self) -> Option<N> {
+    fn g314raw__tmp_144(&mut self) -> Option<N> {
         let mark = self.mark;
         // ','
         {
@@ -20543,16 +20543,16 @@ impl Parser<'_> {
     }
 
     // _tmp_145
-    fn r__tmp_145(&mut self) -> Option<N> {
+    fn g314__tmp_145(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_145();
+        let res = self.g314raw__tmp_145();
         self.leave();
         res
     }
 
-    fn raw__tmp_145(&mut self) -> Option<N> {
+    fn g314raw__tmp_145(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'True'
         {
@@ -20597,16 +20597,16 @@ impl Parser<'_> {
     }
 
     // _tmp_146
-    fn r__tmp_146(&mut self) -> Option<N> {
+    fn g314__tmp_146(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_146();
+        let res = self.g314raw__tmp_146();
         self.leave();
         res
     }
 
-    fn raw__tmp_146(&mut self) -> Option<N> {
+    fn g314raw__tmp_146(&mut self) -> Option<N> {
         let mark = self.mark;
         // NAME '='
         {
@@ -20628,16 +20628,16 @@ impl Parser<'_> {
     }
 
     // _tmp_147
-    fn r__tmp_147(&mut self) -> Option<N> {
+    fn g314__tmp_147(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_147();
+        let res = self.g314raw__tmp_147();
         self.leave();
         res
     }
 
-    fn raw__tmp_147(&mut self) -> Option<N> {
+    fn g314raw__tmp_147(&mut self) -> Option<N> {
         let mark = self.mark;
         // !STRING expression_without_invalid
         {
@@ -20648,7 +20648,7 @@ impl Parser<'_> {
                 if !self.lookahead(false, |p: &mut Self| p.expect(TokenKind::String)) {
                     break 'alt;
                 }
-                let Some(_v1) = self.r_expression_without_invalid() else {
+                let Some(_v1) = self.g314_expression_without_invalid() else {
                     break 'alt;
                 };
                 return Some(_v1);
@@ -20659,23 +20659,23 @@ impl Parser<'_> {
     }
 
     // _loop1_148
-    fn r__loop1_148(&mut self) -> Option<N> {
+    fn g314__loop1_148(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_148();
+        let res = self.g314raw__loop1_148();
         self.leave();
         res
     }
 
-    fn raw__loop1_148(&mut self) -> Option<N> {
+    fn g314raw__loop1_148(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r__tmp_147() {
+        while let Some(x) = self.g314__tmp_147() {
             kids.push(x);
             last = self.mark;
         }
@@ -20687,16 +20687,16 @@ impl Parser<'_> {
     }
 
     // _tmp_149
-    fn r__tmp_149(&mut self) -> Option<N> {
+    fn g314__tmp_149(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_149();
+        let res = self.g314raw__tmp_149();
         self.leave();
         res
     }
 
-    fn raw__tmp_149(&mut self) -> Option<N> {
+    fn g314raw__tmp_149(&mut self) -> Option<N> {
         let mark = self.mark;
         // NAME STRING
         {
@@ -20731,16 +20731,16 @@ impl Parser<'_> {
     }
 
     // _tmp_150
-    fn r__tmp_150(&mut self) -> Option<N> {
+    fn g314__tmp_150(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_150();
+        let res = self.g314raw__tmp_150();
         self.leave();
         res
     }
 
-    fn raw__tmp_150(&mut self) -> Option<N> {
+    fn g314raw__tmp_150(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'else'
         {
@@ -20772,16 +20772,16 @@ impl Parser<'_> {
     }
 
     // _tmp_151
-    fn r__tmp_151(&mut self) -> Option<N> {
+    fn g314__tmp_151(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_151();
+        let res = self.g314raw__tmp_151();
         self.leave();
         res
     }
 
-    fn raw__tmp_151(&mut self) -> Option<N> {
+    fn g314raw__tmp_151(&mut self) -> Option<N> {
         let mark = self.mark;
         // pass_stmt
         {
@@ -20789,7 +20789,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_pass_stmt() else {
+                let Some(_v0) = self.g314_pass_stmt() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -20802,7 +20802,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_break_stmt() else {
+                let Some(_v0) = self.g314_break_stmt() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -20815,7 +20815,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_continue_stmt() else {
+                let Some(_v0) = self.g314_continue_stmt() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -20826,16 +20826,16 @@ impl Parser<'_> {
     }
 
     // _tmp_152
-    fn r__tmp_152(&mut self) -> Option<N> {
+    fn g314__tmp_152(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_152();
+        let res = self.g314raw__tmp_152();
         self.leave();
         res
     }
 
-    fn raw__tmp_152(&mut self) -> Option<N> {
+    fn g314raw__tmp_152(&mut self) -> Option<N> {
         let mark = self.mark;
         // '='
         {
@@ -20867,16 +20867,16 @@ impl Parser<'_> {
     }
 
     // _tmp_153
-    fn r__tmp_153(&mut self) -> Option<N> {
+    fn g314__tmp_153(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_153();
+        let res = self.g314raw__tmp_153();
         self.leave();
         res
     }
 
-    fn raw__tmp_153(&mut self) -> Option<N> {
+    fn g314raw__tmp_153(&mut self) -> Option<N> {
         let mark = self.mark;
         // list
         {
@@ -20884,7 +20884,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_list() else {
+                let Some(_v0) = self.g314_list() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -20897,7 +20897,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_tuple() else {
+                let Some(_v0) = self.g314_tuple() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -20910,7 +20910,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_genexp() else {
+                let Some(_v0) = self.g314_genexp() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -20960,16 +20960,16 @@ impl Parser<'_> {
     }
 
     // _tmp_154
-    fn r__tmp_154(&mut self) -> Option<N> {
+    fn g314__tmp_154(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_154();
+        let res = self.g314raw__tmp_154();
         self.leave();
         res
     }
 
-    fn raw__tmp_154(&mut self) -> Option<N> {
+    fn g314raw__tmp_154(&mut self) -> Option<N> {
         let mark = self.mark;
         // '='
         {
@@ -21001,23 +21001,23 @@ impl Parser<'_> {
     }
 
     // _loop0_155
-    fn r__loop0_155(&mut self) -> Option<N> {
+    fn g314__loop0_155(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_155();
+        let res = self.g314raw__loop0_155();
         self.leave();
         res
     }
 
-    fn raw__loop0_155(&mut self) -> Option<N> {
+    fn g314raw__loop0_155(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_star_named_expressions() {
+        while let Some(x) = self.g314_star_named_expressions() {
             kids.push(x);
             last = self.mark;
         }
@@ -21026,16 +21026,16 @@ impl Parser<'_> {
     }
 
     // _tmp_156
-    fn r__tmp_156(&mut self) -> Option<N> {
+    fn g314__tmp_156(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_156();
+        let res = self.g314raw__tmp_156();
         self.leave();
         res
     }
 
-    fn raw__tmp_156(&mut self) -> Option<N> {
+    fn g314raw__tmp_156(&mut self) -> Option<N> {
         let mark = self.mark;
         // star_targets '='
         {
@@ -21043,7 +21043,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_star_targets() else {
+                let Some(_v0) = self.g314_star_targets() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Equal) else {
@@ -21057,23 +21057,23 @@ impl Parser<'_> {
     }
 
     // _loop0_157
-    fn r__loop0_157(&mut self) -> Option<N> {
+    fn g314__loop0_157(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_157();
+        let res = self.g314raw__loop0_157();
         self.leave();
         res
     }
 
-    fn raw__loop0_157(&mut self) -> Option<N> {
+    fn g314raw__loop0_157(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r__tmp_156() {
+        while let Some(x) = self.g314__tmp_156() {
             kids.push(x);
             last = self.mark;
         }
@@ -21082,16 +21082,16 @@ impl Parser<'_> {
     }
 
     // _tmp_158
-    fn r__tmp_158(&mut self) -> Option<N> {
+    fn g314__tmp_158(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_158();
+        let res = self.g314raw__tmp_158();
         self.leave();
         res
     }
 
-    fn raw__tmp_158(&mut self) -> Option<N> {
+    fn g314raw__tmp_158(&mut self) -> Option<N> {
         let mark = self.mark;
         // star_targets '='
         {
@@ -21099,7 +21099,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_star_targets() else {
+                let Some(_v0) = self.g314_star_targets() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Equal) else {
@@ -21113,23 +21113,23 @@ impl Parser<'_> {
     }
 
     // _loop0_159
-    fn r__loop0_159(&mut self) -> Option<N> {
+    fn g314__loop0_159(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_159();
+        let res = self.g314raw__loop0_159();
         self.leave();
         res
     }
 
-    fn raw__loop0_159(&mut self) -> Option<N> {
+    fn g314raw__loop0_159(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r__tmp_158() {
+        while let Some(x) = self.g314__tmp_158() {
             kids.push(x);
             last = self.mark;
         }
@@ -21138,16 +21138,16 @@ impl Parser<'_> {
     }
 
     // _tmp_160
-    fn r__tmp_160(&mut self) -> Option<N> {
+    fn g314__tmp_160(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_160();
+        let res = self.g314raw__tmp_160();
         self.leave();
         res
     }
 
-    fn raw__tmp_160(&mut self) -> Option<N> {
+    fn g314raw__tmp_160(&mut self) -> Option<N> {
         let mark = self.mark;
         // '['
         {
@@ -21192,16 +21192,16 @@ impl Parser<'_> {
     }
 
     // _tmp_161
-    fn r__tmp_161(&mut self) -> Option<N> {
+    fn g314__tmp_161(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_161();
+        let res = self.g314raw__tmp_161();
         self.leave();
         res
     }
 
-    fn raw__tmp_161(&mut self) -> Option<N> {
+    fn g314raw__tmp_161(&mut self) -> Option<N> {
         let mark = self.mark;
         // '['
         {
@@ -21233,16 +21233,16 @@ impl Parser<'_> {
     }
 
     // _tmp_162
-    fn r__tmp_162(&mut self) -> Option<N> {
+    fn g314__tmp_162(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_162();
+        let res = self.g314raw__tmp_162();
         self.leave();
         res
     }
 
-    fn raw__tmp_162(&mut self) -> Option<N> {
+    fn g314raw__tmp_162(&mut self) -> Option<N> {
         let mark = self.mark;
         // '['
         {
@@ -21274,16 +21274,16 @@ impl Parser<'_> {
     }
 
     // _tmp_163
-    fn r__tmp_163(&mut self) -> Option<N> {
+    fn g314__tmp_163(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_163();
+        let res = self.g314raw__tmp_163();
         self.leave();
         res
     }
 
-    fn raw__tmp_163(&mut self) -> Option<N> {
+    fn g314raw__tmp_163(&mut self) -> Option<N> {
         let mark = self.mark;
         // slash_no_default
         {
@@ -21291,7 +21291,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_slash_no_default() else {
+                let Some(_v0) = self.g314_slash_no_default() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -21304,7 +21304,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_slash_with_default() else {
+                let Some(_v0) = self.g314_slash_with_default() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -21315,23 +21315,23 @@ impl Parser<'_> {
     }
 
     // _loop0_164
-    fn r__loop0_164(&mut self) -> Option<N> {
+    fn g314__loop0_164(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_164();
+        let res = self.g314raw__loop0_164();
         self.leave();
         res
     }
 
-    fn raw__loop0_164(&mut self) -> Option<N> {
+    fn g314raw__loop0_164(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_maybe_default() {
+        while let Some(x) = self.g314_param_maybe_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -21340,23 +21340,23 @@ impl Parser<'_> {
     }
 
     // _loop0_165
-    fn r__loop0_165(&mut self) -> Option<N> {
+    fn g314__loop0_165(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_165();
+        let res = self.g314raw__loop0_165();
         self.leave();
         res
     }
 
-    fn raw__loop0_165(&mut self) -> Option<N> {
+    fn g314raw__loop0_165(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_no_default() {
+        while let Some(x) = self.g314_param_no_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -21365,23 +21365,23 @@ impl Parser<'_> {
     }
 
     // _loop0_166
-    fn r__loop0_166(&mut self) -> Option<N> {
+    fn g314__loop0_166(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_166();
+        let res = self.g314raw__loop0_166();
         self.leave();
         res
     }
 
-    fn raw__loop0_166(&mut self) -> Option<N> {
+    fn g314raw__loop0_166(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_no_default() {
+        while let Some(x) = self.g314_param_no_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -21390,23 +21390,23 @@ impl Parser<'_> {
     }
 
     // _loop1_167
-    fn r__loop1_167(&mut self) -> Option<N> {
+    fn g314__loop1_167(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_167();
+        let res = self.g314raw__loop1_167();
         self.leave();
         res
     }
 
-    fn raw__loop1_167(&mut self) -> Option<N> {
+    fn g314raw__loop1_167(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_no_default() {
+        while let Some(x) = self.g314_param_no_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -21418,16 +21418,16 @@ impl Parser<'_> {
     }
 
     // _tmp_168
-    fn r__tmp_168(&mut self) -> Option<N> {
+    fn g314__tmp_168(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_168();
+        let res = self.g314raw__tmp_168();
         self.leave();
         res
     }
 
-    fn raw__tmp_168(&mut self) -> Option<N> {
+    fn g314raw__tmp_168(&mut self) -> Option<N> {
         let mark = self.mark;
         // slash_no_default
         {
@@ -21435,7 +21435,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_slash_no_default() else {
+                let Some(_v0) = self.g314_slash_no_default() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -21448,7 +21448,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_slash_with_default() else {
+                let Some(_v0) = self.g314_slash_with_default() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -21459,23 +21459,23 @@ impl Parser<'_> {
     }
 
     // _loop0_169
-    fn r__loop0_169(&mut self) -> Option<N> {
+    fn g314__loop0_169(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_169();
+        let res = self.g314raw__loop0_169();
         self.leave();
         res
     }
 
-    fn raw__loop0_169(&mut self) -> Option<N> {
+    fn g314raw__loop0_169(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_maybe_default() {
+        while let Some(x) = self.g314_param_maybe_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -21484,16 +21484,16 @@ impl Parser<'_> {
     }
 
     // _tmp_170
-    fn r__tmp_170(&mut self) -> Option<N> {
+    fn g314__tmp_170(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_170();
+        let res = self.g314raw__tmp_170();
         self.leave();
         res
     }
 
-    fn raw__tmp_170(&mut self) -> Option<N> {
+    fn g314raw__tmp_170(&mut self) -> Option<N> {
         let mark = self.mark;
         // ','
         {
@@ -21514,7 +21514,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_param_no_default() else {
+                let Some(_v0) = self.g314_param_no_default() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -21525,23 +21525,23 @@ impl Parser<'_> {
     }
 
     // _loop0_171
-    fn r__loop0_171(&mut self) -> Option<N> {
+    fn g314__loop0_171(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_171();
+        let res = self.g314raw__loop0_171();
         self.leave();
         res
     }
 
-    fn raw__loop0_171(&mut self) -> Option<N> {
+    fn g314raw__loop0_171(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_maybe_default() {
+        while let Some(x) = self.g314_param_maybe_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -21550,23 +21550,23 @@ impl Parser<'_> {
     }
 
     // _loop1_172
-    fn r__loop1_172(&mut self) -> Option<N> {
+    fn g314__loop1_172(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_172();
+        let res = self.g314raw__loop1_172();
         self.leave();
         res
     }
 
-    fn raw__loop1_172(&mut self) -> Option<N> {
+    fn g314raw__loop1_172(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_maybe_default() {
+        while let Some(x) = self.g314_param_maybe_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -21578,16 +21578,16 @@ impl Parser<'_> {
     }
 
     // _tmp_173
-    fn r__tmp_173(&mut self) -> Option<N> {
+    fn g314__tmp_173(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_173();
+        let res = self.g314raw__tmp_173();
         self.leave();
         res
     }
 
-    fn raw__tmp_173(&mut self) -> Option<N> {
+    fn g314raw__tmp_173(&mut self) -> Option<N> {
         let mark = self.mark;
         // ')'
         {
@@ -21619,16 +21619,16 @@ impl Parser<'_> {
     }
 
     // _tmp_174
-    fn r__tmp_174(&mut self) -> Option<N> {
+    fn g314__tmp_174(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_174();
+        let res = self.g314raw__tmp_174();
         self.leave();
         res
     }
 
-    fn raw__tmp_174(&mut self) -> Option<N> {
+    fn g314raw__tmp_174(&mut self) -> Option<N> {
         let mark = self.mark;
         // ')'
         {
@@ -21660,16 +21660,16 @@ impl Parser<'_> {
     }
 
     // _tmp_175
-    fn r__tmp_175(&mut self) -> Option<N> {
+    fn g314__tmp_175(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_175();
+        let res = self.g314raw__tmp_175();
         self.leave();
         res
     }
 
-    fn raw__tmp_175(&mut self) -> Option<N> {
+    fn g314raw__tmp_175(&mut self) -> Option<N> {
         let mark = self.mark;
         // ')'
         {
@@ -21693,7 +21693,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r__tmp_174() else {
+                let Some(_v1) = self.g314__tmp_174() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[]));
@@ -21704,16 +21704,16 @@ impl Parser<'_> {
     }
 
     // _tmp_176
-    fn r__tmp_176(&mut self) -> Option<N> {
+    fn g314__tmp_176(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_176();
+        let res = self.g314raw__tmp_176();
         self.leave();
         res
     }
 
-    fn raw__tmp_176(&mut self) -> Option<N> {
+    fn g314raw__tmp_176(&mut self) -> Option<N> {
         let mark = self.mark;
         // param_no_default
         {
@@ -21721,7 +21721,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_param_no_default() else {
+                let Some(_v0) = self.g314_param_no_default() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -21745,23 +21745,23 @@ impl Parser<'_> {
     }
 
     // _loop0_177
-    fn r__loop0_177(&mut self) -> Option<N> {
+    fn g314__loop0_177(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_177();
+        let res = self.g314raw__loop0_177();
         self.leave();
         res
     }
 
-    fn raw__loop0_177(&mut self) -> Option<N> {
+    fn g314raw__loop0_177(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_maybe_default() {
+        while let Some(x) = self.g314_param_maybe_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -21770,16 +21770,16 @@ impl Parser<'_> {
     }
 
     // _tmp_178
-    fn r__tmp_178(&mut self) -> Option<N> {
+    fn g314__tmp_178(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_178();
+        let res = self.g314raw__tmp_178();
         self.leave();
         res
     }
 
-    fn raw__tmp_178(&mut self) -> Option<N> {
+    fn g314raw__tmp_178(&mut self) -> Option<N> {
         let mark = self.mark;
         // param_no_default
         {
@@ -21787,7 +21787,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_param_no_default() else {
+                let Some(_v0) = self.g314_param_no_default() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -21811,16 +21811,16 @@ impl Parser<'_> {
     }
 
     // _tmp_179
-    fn r__tmp_179(&mut self) -> Option<N> {
+    fn g314__tmp_179(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_179();
+        let res = self.g314raw__tmp_179();
         self.leave();
         res
     }
 
-    fn raw__tmp_179(&mut self) -> Option<N> {
+    fn g314raw__tmp_179(&mut self) -> Option<N> {
         let mark = self.mark;
         // '*'
         {
@@ -21865,23 +21865,23 @@ impl Parser<'_> {
     }
 
     // _loop1_180
-    fn r__loop1_180(&mut self) -> Option<N> {
+    fn g314__loop1_180(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_180();
+        let res = self.g314raw__loop1_180();
         self.leave();
         res
     }
 
-    fn raw__loop1_180(&mut self) -> Option<N> {
+    fn g314raw__loop1_180(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_param_with_default() {
+        while let Some(x) = self.g314_param_with_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -21893,16 +21893,16 @@ impl Parser<'_> {
     }
 
     // _tmp_181
-    fn r__tmp_181(&mut self) -> Option<N> {
+    fn g314__tmp_181(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_181();
+        let res = self.g314raw__tmp_181();
         self.leave();
         res
     }
 
-    fn raw__tmp_181(&mut self) -> Option<N> {
+    fn g314raw__tmp_181(&mut self) -> Option<N> {
         let mark = self.mark;
         // lambda_slash_no_default
         {
@@ -21910,7 +21910,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_lambda_slash_no_default() else {
+                let Some(_v0) = self.g314_lambda_slash_no_default() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -21923,7 +21923,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_lambda_slash_with_default() else {
+                let Some(_v0) = self.g314_lambda_slash_with_default() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -21934,23 +21934,23 @@ impl Parser<'_> {
     }
 
     // _loop0_182
-    fn r__loop0_182(&mut self) -> Option<N> {
+    fn g314__loop0_182(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_182();
+        let res = self.g314raw__loop0_182();
         self.leave();
         res
     }
 
-    fn raw__loop0_182(&mut self) -> Option<N> {
+    fn g314raw__loop0_182(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_maybe_default() {
+        while let Some(x) = self.g314_lambda_param_maybe_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -21959,23 +21959,23 @@ impl Parser<'_> {
     }
 
     // _loop0_183
-    fn r__loop0_183(&mut self) -> Option<N> {
+    fn g314__loop0_183(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_183();
+        let res = self.g314raw__loop0_183();
         self.leave();
         res
     }
 
-    fn raw__loop0_183(&mut self) -> Option<N> {
+    fn g314raw__loop0_183(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_no_default() {
+        while let Some(x) = self.g314_lambda_param_no_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -21984,23 +21984,23 @@ impl Parser<'_> {
     }
 
     // _loop0_184
-    fn r__loop0_184(&mut self) -> Option<N> {
+    fn g314__loop0_184(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_184();
+        let res = self.g314raw__loop0_184();
         self.leave();
         res
     }
 
-    fn raw__loop0_184(&mut self) -> Option<N> {
+    fn g314raw__loop0_184(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_no_default() {
+        while let Some(x) = self.g314_lambda_param_no_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -22009,21 +22009,21 @@ impl Parser<'_> {
     }
 
     // _gather_185
-    fn r__gather_185(&mut self) -> Option<N> {
+    fn g314__gather_185(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_185();
+        let res = self.g314raw__gather_185();
         self.leave();
         res
     }
 
-    fn raw__gather_185(&mut self) -> Option<N> {
+    fn g314raw__gather_185(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_lambda_param() else {
+        let Some(first) = self.g314_lambda_param() else {
             self.mark = mark;
             return None;
         };
@@ -22034,7 +22034,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_lambda_param() else {
+                let Some(x) = self.g314_lambda_param() else {
                     break;
                 };
                 kids.push(x);
@@ -22046,16 +22046,16 @@ impl Parser<'_> {
     }
 
     // _tmp_186
-    fn r__tmp_186(&mut self) -> Option<N> {
+    fn g314__tmp_186(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_186();
+        let res = self.g314raw__tmp_186();
         self.leave();
         res
     }
 
-    fn raw__tmp_186(&mut self) -> Option<N> {
+    fn g314raw__tmp_186(&mut self) -> Option<N> {
         let mark = self.mark;
         // lambda_slash_no_default
         {
@@ -22063,7 +22063,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_lambda_slash_no_default() else {
+                let Some(_v0) = self.g314_lambda_slash_no_default() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -22076,7 +22076,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_lambda_slash_with_default() else {
+                let Some(_v0) = self.g314_lambda_slash_with_default() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -22087,23 +22087,23 @@ impl Parser<'_> {
     }
 
     // _loop0_187
-    fn r__loop0_187(&mut self) -> Option<N> {
+    fn g314__loop0_187(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_187();
+        let res = self.g314raw__loop0_187();
         self.leave();
         res
     }
 
-    fn raw__loop0_187(&mut self) -> Option<N> {
+    fn g314raw__loop0_187(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_maybe_default() {
+        while let Some(x) = self.g314_lambda_param_maybe_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -22112,16 +22112,16 @@ impl Parser<'_> {
     }
 
     // _tmp_188
-    fn r__tmp_188(&mut self) -> Option<N> {
+    fn g314__tmp_188(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_188();
+        let res = self.g314raw__tmp_188();
         self.leave();
         res
     }
 
-    fn raw__tmp_188(&mut self) -> Option<N> {
+    fn g314raw__tmp_188(&mut self) -> Option<N> {
         let mark = self.mark;
         // ','
         {
@@ -22142,7 +22142,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_lambda_param_no_default() else {
+                let Some(_v0) = self.g314_lambda_param_no_default() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -22153,23 +22153,23 @@ impl Parser<'_> {
     }
 
     // _loop0_189
-    fn r__loop0_189(&mut self) -> Option<N> {
+    fn g314__loop0_189(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_189();
+        let res = self.g314raw__loop0_189();
         self.leave();
         res
     }
 
-    fn raw__loop0_189(&mut self) -> Option<N> {
+    fn g314raw__loop0_189(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_maybe_default() {
+        while let Some(x) = self.g314_lambda_param_maybe_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -22178,23 +22178,23 @@ impl Parser<'_> {
     }
 
     // _loop1_190
-    fn r__loop1_190(&mut self) -> Option<N> {
+    fn g314__loop1_190(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_190();
+        let res = self.g314raw__loop1_190();
         self.leave();
         res
     }
 
-    fn raw__loop1_190(&mut self) -> Option<N> {
+    fn g314raw__loop1_190(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_maybe_default() {
+        while let Some(x) = self.g314_lambda_param_maybe_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -22206,23 +22206,23 @@ impl Parser<'_> {
     }
 
     // _loop1_191
-    fn r__loop1_191(&mut self) -> Option<N> {
+    fn g314__loop1_191(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_191();
+        let res = self.g314raw__loop1_191();
         self.leave();
         res
     }
 
-    fn raw__loop1_191(&mut self) -> Option<N> {
+    fn g314raw__loop1_191(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_with_default() {
+        while let Some(x) = self.g314_lambda_param_with_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -22234,16 +22234,16 @@ impl Parser<'_> {
     }
 
     // _tmp_192
-    fn r__tmp_192(&mut self) -> Option<N> {
+    fn g314__tmp_192(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_192();
+        let res = self.g314raw__tmp_192();
         self.leave();
         res
     }
 
-    fn raw__tmp_192(&mut self) -> Option<N> {
+    fn g314raw__tmp_192(&mut self) -> Option<N> {
         let mark = self.mark;
         // ':'
         {
@@ -22275,16 +22275,16 @@ impl Parser<'_> {
     }
 
     // _tmp_193
-    fn r__tmp_193(&mut self) -> Option<N> {
+    fn g314__tmp_193(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_193();
+        let res = self.g314raw__tmp_193();
         self.leave();
         res
     }
 
-    fn raw__tmp_193(&mut self) -> Option<N> {
+    fn g314raw__tmp_193(&mut self) -> Option<N> {
         let mark = self.mark;
         // ':'
         {
@@ -22308,7 +22308,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r__tmp_192() else {
+                let Some(_v1) = self.g314__tmp_192() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[]));
@@ -22319,16 +22319,16 @@ impl Parser<'_> {
     }
 
     // _tmp_194
-    fn r__tmp_194(&mut self) -> Option<N> {
+    fn g314__tmp_194(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_194();
+        let res = self.g314raw__tmp_194();
         self.leave();
         res
     }
 
-    fn raw__tmp_194(&mut self) -> Option<N> {
+    fn g314raw__tmp_194(&mut self) -> Option<N> {
         let mark = self.mark;
         // lambda_param_no_default
         {
@@ -22336,7 +22336,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_lambda_param_no_default() else {
+                let Some(_v0) = self.g314_lambda_param_no_default() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -22360,23 +22360,23 @@ impl Parser<'_> {
     }
 
     // _loop0_195
-    fn r__loop0_195(&mut self) -> Option<N> {
+    fn g314__loop0_195(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_195();
+        let res = self.g314raw__loop0_195();
         self.leave();
         res
     }
 
-    fn raw__loop0_195(&mut self) -> Option<N> {
+    fn g314raw__loop0_195(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_lambda_param_maybe_default() {
+        while let Some(x) = self.g314_lambda_param_maybe_default() {
             kids.push(x);
             last = self.mark;
         }
@@ -22385,16 +22385,16 @@ impl Parser<'_> {
     }
 
     // _tmp_196
-    fn r__tmp_196(&mut self) -> Option<N> {
+    fn g314__tmp_196(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_196();
+        let res = self.g314raw__tmp_196();
         self.leave();
         res
     }
 
-    fn raw__tmp_196(&mut self) -> Option<N> {
+    fn g314raw__tmp_196(&mut self) -> Option<N> {
         let mark = self.mark;
         // lambda_param_no_default
         {
@@ -22402,7 +22402,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_lambda_param_no_default() else {
+                let Some(_v0) = self.g314_lambda_param_no_default() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -22426,16 +22426,16 @@ impl Parser<'_> {
     }
 
     // _tmp_197
-    fn r__tmp_197(&mut self) -> Option<N> {
+    fn g314__tmp_197(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_197();
+        let res = self.g314raw__tmp_197();
         self.leave();
         res
     }
 
-    fn raw__tmp_197(&mut self) -> Option<N> {
+    fn g314raw__tmp_197(&mut self) -> Option<N> {
         let mark = self.mark;
         // '*'
         {
@@ -22480,16 +22480,16 @@ impl Parser<'_> {
     }
 
     // _tmp_198
-    fn r__tmp_198(&mut self) -> Option<N> {
+    fn g314__tmp_198(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_198();
+        let res = self.g314raw__tmp_198();
         self.leave();
         res
     }
 
-    fn raw__tmp_198(&mut self) -> Option<N> {
+    fn g314raw__tmp_198(&mut self) -> Option<N> {
         let mark = self.mark;
         // ','
         {
@@ -22534,16 +22534,16 @@ impl Parser<'_> {
     }
 
     // _tmp_199
-    fn r__tmp_199(&mut self) -> Option<N> {
+    fn g314__tmp_199(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_199();
+        let res = self.g314raw__tmp_199();
         self.leave();
         res
     }
 
-    fn raw__tmp_199(&mut self) -> Option<N> {
+    fn g314raw__tmp_199(&mut self) -> Option<N> {
         let mark = self.mark;
         // ',' bitwise_or
         {
@@ -22554,7 +22554,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Comma) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_bitwise_or() else {
+                let Some(_v1) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[]));
@@ -22565,23 +22565,23 @@ impl Parser<'_> {
     }
 
     // _loop0_200
-    fn r__loop0_200(&mut self) -> Option<N> {
+    fn g314__loop0_200(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_200();
+        let res = self.g314raw__loop0_200();
         self.leave();
         res
     }
 
-    fn raw__loop0_200(&mut self) -> Option<N> {
+    fn g314raw__loop0_200(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r__tmp_199() {
+        while let Some(x) = self.g314__tmp_199() {
             kids.push(x);
             last = self.mark;
         }
@@ -22590,16 +22590,16 @@ impl Parser<'_> {
     }
 
     // _tmp_201
-    fn r__tmp_201(&mut self) -> Option<N> {
+    fn g314__tmp_201(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_201();
+        let res = self.g314raw__tmp_201();
         self.leave();
         res
     }
 
-    fn raw__tmp_201(&mut self) -> Option<N> {
+    fn g314raw__tmp_201(&mut self) -> Option<N> {
         let mark = self.mark;
         // bitwise_or (',' bitwise_or)* [',']
         {
@@ -22607,10 +22607,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_bitwise_or() else {
+                let Some(_v0) = self.g314_bitwise_or() else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r__loop0_200() else {
+                let Some(_v1) = self.g314__loop0_200() else {
                     break 'alt;
                 };
                 let _v2 = self.expect(TokenKind::Comma);
@@ -22625,21 +22625,21 @@ impl Parser<'_> {
     }
 
     // _gather_202
-    fn r__gather_202(&mut self) -> Option<N> {
+    fn g314__gather_202(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_202();
+        let res = self.g314raw__gather_202();
         self.leave();
         res
     }
 
-    fn raw__gather_202(&mut self) -> Option<N> {
+    fn g314raw__gather_202(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_dotted_name() else {
+        let Some(first) = self.g314_dotted_name() else {
             self.mark = mark;
             return None;
         };
@@ -22650,7 +22650,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_dotted_name() else {
+                let Some(x) = self.g314_dotted_name() else {
                     break;
                 };
                 kids.push(x);
@@ -22662,16 +22662,16 @@ impl Parser<'_> {
     }
 
     // _tmp_203
-    fn r__tmp_203(&mut self) -> Option<N> {
+    fn g314__tmp_203(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_203();
+        let res = self.g314raw__tmp_203();
         self.leave();
         res
     }
 
-    fn raw__tmp_203(&mut self) -> Option<N> {
+    fn g314raw__tmp_203(&mut self) -> Option<N> {
         let mark = self.mark;
         // ','
         {
@@ -22716,16 +22716,16 @@ impl Parser<'_> {
     }
 
     // _tmp_204
-    fn r__tmp_204(&mut self) -> Option<N> {
+    fn g314__tmp_204(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_204();
+        let res = self.g314raw__tmp_204();
         self.leave();
         res
     }
 
-    fn raw__tmp_204(&mut self) -> Option<N> {
+    fn g314raw__tmp_204(&mut self) -> Option<N> {
         let mark = self.mark;
         // NAME (',' | ')' | NEWLINE)
         {
@@ -22736,7 +22736,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.name_token() else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r__tmp_203() else {
+                let Some(_v1) = self.g314__tmp_203() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[]));
@@ -22747,16 +22747,16 @@ impl Parser<'_> {
     }
 
     // _tmp_205
-    fn r__tmp_205(&mut self) -> Option<N> {
+    fn g314__tmp_205(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_205();
+        let res = self.g314raw__tmp_205();
         self.leave();
         res
     }
 
-    fn raw__tmp_205(&mut self) -> Option<N> {
+    fn g314raw__tmp_205(&mut self) -> Option<N> {
         let mark = self.mark;
         // ','
         {
@@ -22801,16 +22801,16 @@ impl Parser<'_> {
     }
 
     // _tmp_206
-    fn r__tmp_206(&mut self) -> Option<N> {
+    fn g314__tmp_206(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_206();
+        let res = self.g314raw__tmp_206();
         self.leave();
         res
     }
 
-    fn raw__tmp_206(&mut self) -> Option<N> {
+    fn g314raw__tmp_206(&mut self) -> Option<N> {
         let mark = self.mark;
         // NAME (',' | ')' | NEWLINE)
         {
@@ -22821,7 +22821,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.name_token() else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r__tmp_205() else {
+                let Some(_v1) = self.g314__tmp_205() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[]));
@@ -22832,16 +22832,16 @@ impl Parser<'_> {
     }
 
     // _tmp_207
-    fn r__tmp_207(&mut self) -> Option<N> {
+    fn g314__tmp_207(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_207();
+        let res = self.g314raw__tmp_207();
         self.leave();
         res
     }
 
-    fn raw__tmp_207(&mut self) -> Option<N> {
+    fn g314raw__tmp_207(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'as' star_target
         {
@@ -22852,7 +22852,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(20) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_star_target() else {
+                let Some(_v1) = self.g314_star_target() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[]));
@@ -22863,16 +22863,16 @@ impl Parser<'_> {
     }
 
     // _tmp_208
-    fn r__tmp_208(&mut self) -> Option<N> {
+    fn g314__tmp_208(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_208();
+        let res = self.g314raw__tmp_208();
         self.leave();
         res
     }
 
-    fn raw__tmp_208(&mut self) -> Option<N> {
+    fn g314raw__tmp_208(&mut self) -> Option<N> {
         let mark = self.mark;
         // expression ['as' star_target]
         {
@@ -22880,10 +22880,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_expression() else {
+                let Some(_v0) = self.g314_expression() else {
                     break 'alt;
                 };
-                let _v1 = self.r__tmp_207();
+                let _v1 = self.g314__tmp_207();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -22895,21 +22895,21 @@ impl Parser<'_> {
     }
 
     // _gather_209
-    fn r__gather_209(&mut self) -> Option<N> {
+    fn g314__gather_209(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_209();
+        let res = self.g314raw__gather_209();
         self.leave();
         res
     }
 
-    fn raw__gather_209(&mut self) -> Option<N> {
+    fn g314raw__gather_209(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r__tmp_208() else {
+        let Some(first) = self.g314__tmp_208() else {
             self.mark = mark;
             return None;
         };
@@ -22920,7 +22920,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r__tmp_208() else {
+                let Some(x) = self.g314__tmp_208() else {
                     break;
                 };
                 kids.push(x);
@@ -22932,16 +22932,16 @@ impl Parser<'_> {
     }
 
     // _tmp_210
-    fn r__tmp_210(&mut self) -> Option<N> {
+    fn g314__tmp_210(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_210();
+        let res = self.g314raw__tmp_210();
         self.leave();
         res
     }
 
-    fn raw__tmp_210(&mut self) -> Option<N> {
+    fn g314raw__tmp_210(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'as' star_target
         {
@@ -22952,7 +22952,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(20) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_star_target() else {
+                let Some(_v1) = self.g314_star_target() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[]));
@@ -22963,16 +22963,16 @@ impl Parser<'_> {
     }
 
     // _tmp_211
-    fn r__tmp_211(&mut self) -> Option<N> {
+    fn g314__tmp_211(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_211();
+        let res = self.g314raw__tmp_211();
         self.leave();
         res
     }
 
-    fn raw__tmp_211(&mut self) -> Option<N> {
+    fn g314raw__tmp_211(&mut self) -> Option<N> {
         let mark = self.mark;
         // expressions ['as' star_target]
         {
@@ -22980,10 +22980,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_expressions() else {
+                let Some(_v0) = self.g314_expressions() else {
                     break 'alt;
                 };
-                let _v1 = self.r__tmp_210();
+                let _v1 = self.g314__tmp_210();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -22995,21 +22995,21 @@ impl Parser<'_> {
     }
 
     // _gather_212
-    fn r__gather_212(&mut self) -> Option<N> {
+    fn g314__gather_212(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_212();
+        let res = self.g314raw__gather_212();
         self.leave();
         res
     }
 
-    fn raw__gather_212(&mut self) -> Option<N> {
+    fn g314raw__gather_212(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r__tmp_211() else {
+        let Some(first) = self.g314__tmp_211() else {
             self.mark = mark;
             return None;
         };
@@ -23020,7 +23020,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r__tmp_211() else {
+                let Some(x) = self.g314__tmp_211() else {
                     break;
                 };
                 kids.push(x);
@@ -23032,16 +23032,16 @@ impl Parser<'_> {
     }
 
     // _tmp_213
-    fn r__tmp_213(&mut self) -> Option<N> {
+    fn g314__tmp_213(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_213();
+        let res = self.g314raw__tmp_213();
         self.leave();
         res
     }
 
-    fn raw__tmp_213(&mut self) -> Option<N> {
+    fn g314raw__tmp_213(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'as' star_target
         {
@@ -23052,7 +23052,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(20) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_star_target() else {
+                let Some(_v1) = self.g314_star_target() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[]));
@@ -23063,16 +23063,16 @@ impl Parser<'_> {
     }
 
     // _tmp_214
-    fn r__tmp_214(&mut self) -> Option<N> {
+    fn g314__tmp_214(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_214();
+        let res = self.g314raw__tmp_214();
         self.leave();
         res
     }
 
-    fn raw__tmp_214(&mut self) -> Option<N> {
+    fn g314raw__tmp_214(&mut self) -> Option<N> {
         let mark = self.mark;
         // expression ['as' star_target]
         {
@@ -23080,10 +23080,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_expression() else {
+                let Some(_v0) = self.g314_expression() else {
                     break 'alt;
                 };
-                let _v1 = self.r__tmp_213();
+                let _v1 = self.g314__tmp_213();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -23095,21 +23095,21 @@ impl Parser<'_> {
     }
 
     // _gather_215
-    fn r__gather_215(&mut self) -> Option<N> {
+    fn g314__gather_215(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_215();
+        let res = self.g314raw__gather_215();
         self.leave();
         res
     }
 
-    fn raw__gather_215(&mut self) -> Option<N> {
+    fn g314raw__gather_215(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r__tmp_214() else {
+        let Some(first) = self.g314__tmp_214() else {
             self.mark = mark;
             return None;
         };
@@ -23120,7 +23120,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r__tmp_214() else {
+                let Some(x) = self.g314__tmp_214() else {
                     break;
                 };
                 kids.push(x);
@@ -23132,16 +23132,16 @@ impl Parser<'_> {
     }
 
     // _tmp_216
-    fn r__tmp_216(&mut self) -> Option<N> {
+    fn g314__tmp_216(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_216();
+        let res = self.g314raw__tmp_216();
         self.leave();
         res
     }
 
-    fn raw__tmp_216(&mut self) -> Option<N> {
+    fn g314raw__tmp_216(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'as' star_target
         {
@@ -23152,7 +23152,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect_keyword(20) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_star_target() else {
+                let Some(_v1) = self.g314_star_target() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[]));
@@ -23163,16 +23163,16 @@ impl Parser<'_> {
     }
 
     // _tmp_217
-    fn r__tmp_217(&mut self) -> Option<N> {
+    fn g314__tmp_217(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_217();
+        let res = self.g314raw__tmp_217();
         self.leave();
         res
     }
 
-    fn raw__tmp_217(&mut self) -> Option<N> {
+    fn g314raw__tmp_217(&mut self) -> Option<N> {
         let mark = self.mark;
         // expressions ['as' star_target]
         {
@@ -23180,10 +23180,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_expressions() else {
+                let Some(_v0) = self.g314_expressions() else {
                     break 'alt;
                 };
-                let _v1 = self.r__tmp_216();
+                let _v1 = self.g314__tmp_216();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -23195,21 +23195,21 @@ impl Parser<'_> {
     }
 
     // _gather_218
-    fn r__gather_218(&mut self) -> Option<N> {
+    fn g314__gather_218(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_218();
+        let res = self.g314raw__gather_218();
         self.leave();
         res
     }
 
-    fn raw__gather_218(&mut self) -> Option<N> {
+    fn g314raw__gather_218(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r__tmp_217() else {
+        let Some(first) = self.g314__tmp_217() else {
             self.mark = mark;
             return None;
         };
@@ -23220,7 +23220,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r__tmp_217() else {
+                let Some(x) = self.g314__tmp_217() else {
                     break;
                 };
                 kids.push(x);
@@ -23232,16 +23232,16 @@ impl Parser<'_> {
     }
 
     // _tmp_219
-    fn r__tmp_219(&mut self) -> Option<N> {
+    fn g314__tmp_219(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_219();
+        let res = self.g314raw__tmp_219();
         self.leave();
         res
     }
 
-    fn raw__tmp_219(&mut self) -> Option<N> {
+    fn g314raw__tmp_219(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'except'
         {
@@ -23273,23 +23273,23 @@ impl Parser<'_> {
     }
 
     // _loop0_220
-    fn r__loop0_220(&mut self) -> Option<N> {
+    fn g314__loop0_220(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_220();
+        let res = self.g314raw__loop0_220();
         self.leave();
         res
     }
 
-    fn raw__loop0_220(&mut self) -> Option<N> {
+    fn g314raw__loop0_220(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_block() {
+        while let Some(x) = self.g314_block() {
             kids.push(x);
             last = self.mark;
         }
@@ -23298,23 +23298,23 @@ impl Parser<'_> {
     }
 
     // _loop1_221
-    fn r__loop1_221(&mut self) -> Option<N> {
+    fn g314__loop1_221(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_221();
+        let res = self.g314raw__loop1_221();
         self.leave();
         res
     }
 
-    fn raw__loop1_221(&mut self) -> Option<N> {
+    fn g314raw__loop1_221(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_except_block() {
+        while let Some(x) = self.g314_except_block() {
             kids.push(x);
             last = self.mark;
         }
@@ -23326,16 +23326,16 @@ impl Parser<'_> {
     }
 
     // _tmp_222
-    fn r__tmp_222(&mut self) -> Option<N> {
+    fn g314__tmp_222(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_222();
+        let res = self.g314raw__tmp_222();
         self.leave();
         res
     }
 
-    fn raw__tmp_222(&mut self) -> Option<N> {
+    fn g314raw__tmp_222(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'as' NAME
         {
@@ -23357,23 +23357,23 @@ impl Parser<'_> {
     }
 
     // _loop0_223
-    fn r__loop0_223(&mut self) -> Option<N> {
+    fn g314__loop0_223(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_223();
+        let res = self.g314raw__loop0_223();
         self.leave();
         res
     }
 
-    fn raw__loop0_223(&mut self) -> Option<N> {
+    fn g314raw__loop0_223(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_block() {
+        while let Some(x) = self.g314_block() {
             kids.push(x);
             last = self.mark;
         }
@@ -23382,23 +23382,23 @@ impl Parser<'_> {
     }
 
     // _loop1_224
-    fn r__loop1_224(&mut self) -> Option<N> {
+    fn g314__loop1_224(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_224();
+        let res = self.g314raw__loop1_224();
         self.leave();
         res
     }
 
-    fn raw__loop1_224(&mut self) -> Option<N> {
+    fn g314raw__loop1_224(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_except_star_block() {
+        while let Some(x) = self.g314_except_star_block() {
             kids.push(x);
             last = self.mark;
         }
@@ -23410,16 +23410,16 @@ impl Parser<'_> {
     }
 
     // _tmp_225
-    fn r__tmp_225(&mut self) -> Option<N> {
+    fn g314__tmp_225(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_225();
+        let res = self.g314raw__tmp_225();
         self.leave();
         res
     }
 
-    fn raw__tmp_225(&mut self) -> Option<N> {
+    fn g314raw__tmp_225(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'as' NAME
         {
@@ -23441,16 +23441,16 @@ impl Parser<'_> {
     }
 
     // _tmp_226
-    fn r__tmp_226(&mut self) -> Option<N> {
+    fn g314__tmp_226(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_226();
+        let res = self.g314raw__tmp_226();
         self.leave();
         res
     }
 
-    fn raw__tmp_226(&mut self) -> Option<N> {
+    fn g314raw__tmp_226(&mut self) -> Option<N> {
         let mark = self.mark;
         // expression ['as' NAME]
         {
@@ -23458,10 +23458,10 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_expression() else {
+                let Some(_v0) = self.g314_expression() else {
                     break 'alt;
                 };
-                let _v1 = self.r__tmp_225();
+                let _v1 = self.g314__tmp_225();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -23473,16 +23473,16 @@ impl Parser<'_> {
     }
 
     // _tmp_227
-    fn r__tmp_227(&mut self) -> Option<N> {
+    fn g314__tmp_227(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_227();
+        let res = self.g314raw__tmp_227();
         self.leave();
         res
     }
 
-    fn raw__tmp_227(&mut self) -> Option<N> {
+    fn g314raw__tmp_227(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'as' NAME
         {
@@ -23504,16 +23504,16 @@ impl Parser<'_> {
     }
 
     // _tmp_228
-    fn r__tmp_228(&mut self) -> Option<N> {
+    fn g314__tmp_228(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_228();
+        let res = self.g314raw__tmp_228();
         self.leave();
         res
     }
 
-    fn raw__tmp_228(&mut self) -> Option<N> {
+    fn g314raw__tmp_228(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'as' NAME
         {
@@ -23535,16 +23535,16 @@ impl Parser<'_> {
     }
 
     // _tmp_229
-    fn r__tmp_229(&mut self) -> Option<N> {
+    fn g314__tmp_229(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_229();
+        let res = self.g314raw__tmp_229();
         self.leave();
         res
     }
 
-    fn raw__tmp_229(&mut self) -> Option<N> {
+    fn g314raw__tmp_229(&mut self) -> Option<N> {
         let mark = self.mark;
         // NEWLINE
         {
@@ -23576,16 +23576,16 @@ impl Parser<'_> {
     }
 
     // _tmp_230
-    fn r__tmp_230(&mut self) -> Option<N> {
+    fn g314__tmp_230(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_230();
+        let res = self.g314raw__tmp_230();
         self.leave();
         res
     }
 
-    fn raw__tmp_230(&mut self) -> Option<N> {
+    fn g314raw__tmp_230(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'as' NAME
         {
@@ -23607,16 +23607,16 @@ impl Parser<'_> {
     }
 
     // _tmp_231
-    fn r__tmp_231(&mut self) -> Option<N> {
+    fn g314__tmp_231(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_231();
+        let res = self.g314raw__tmp_231();
         self.leave();
         res
     }
 
-    fn raw__tmp_231(&mut self) -> Option<N> {
+    fn g314raw__tmp_231(&mut self) -> Option<N> {
         let mark = self.mark;
         // 'as' NAME
         {
@@ -23638,16 +23638,16 @@ impl Parser<'_> {
     }
 
     // _tmp_232
-    fn r__tmp_232(&mut self) -> Option<N> {
+    fn g314__tmp_232(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_232();
+        let res = self.g314raw__tmp_232();
         self.leave();
         res
     }
 
-    fn raw__tmp_232(&mut self) -> Option<N> {
+    fn g314raw__tmp_232(&mut self) -> Option<N> {
         let mark = self.mark;
         // positional_patterns ','
         {
@@ -23655,7 +23655,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_positional_patterns() else {
+                let Some(_v0) = self.g314_positional_patterns() else {
                     break 'alt;
                 };
                 let Some(_v1) = self.expect(TokenKind::Comma) else {
@@ -23669,16 +23669,16 @@ impl Parser<'_> {
     }
 
     // _tmp_233
-    fn r__tmp_233(&mut self) -> Option<N> {
+    fn g314__tmp_233(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_233();
+        let res = self.g314raw__tmp_233();
         self.leave();
         res
     }
 
-    fn raw__tmp_233(&mut self) -> Option<N> {
+    fn g314raw__tmp_233(&mut self) -> Option<N> {
         let mark = self.mark;
         // '->' expression
         {
@@ -23689,7 +23689,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Rarrow) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_expression() else {
+                let Some(_v1) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[]));
@@ -23700,16 +23700,16 @@ impl Parser<'_> {
     }
 
     // _tmp_234
-    fn r__tmp_234(&mut self) -> Option<N> {
+    fn g314__tmp_234(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_234();
+        let res = self.g314raw__tmp_234();
         self.leave();
         res
     }
 
-    fn raw__tmp_234(&mut self) -> Option<N> {
+    fn g314raw__tmp_234(&mut self) -> Option<N> {
         let mark = self.mark;
         // '->' expression
         {
@@ -23720,7 +23720,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Rarrow) else {
                     break 'alt;
                 };
-                let Some(_v1) = self.r_expression() else {
+                let Some(_v1) = self.g314_expression() else {
                     break 'alt;
                 };
                 return Some(self.node(Kind::Other, mark, &[]));
@@ -23731,16 +23731,16 @@ impl Parser<'_> {
     }
 
     // _tmp_235
-    fn r__tmp_235(&mut self) -> Option<N> {
+    fn g314__tmp_235(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_235();
+        let res = self.g314raw__tmp_235();
         self.leave();
         res
     }
 
-    fn raw__tmp_235(&mut self) -> Option<N> {
+    fn g314raw__tmp_235(&mut self) -> Option<N> {
         let mark = self.mark;
         // '(' [arguments] ')'
         {
@@ -23751,7 +23751,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let _v1 = self.r_arguments();
+                let _v1 = self.g314_arguments();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -23766,16 +23766,16 @@ impl Parser<'_> {
     }
 
     // _tmp_236
-    fn r__tmp_236(&mut self) -> Option<N> {
+    fn g314__tmp_236(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_236();
+        let res = self.g314raw__tmp_236();
         self.leave();
         res
     }
 
-    fn raw__tmp_236(&mut self) -> Option<N> {
+    fn g314raw__tmp_236(&mut self) -> Option<N> {
         let mark = self.mark;
         // '(' [arguments] ')'
         {
@@ -23786,7 +23786,7 @@ impl Parser<'_> {
                 let Some(_v0) = self.expect(TokenKind::Lpar) else {
                     break 'alt;
                 };
-                let _v1 = self.r_arguments();
+                let _v1 = self.g314_arguments();
                 if self.error_indicator {
                     break 'alt;
                 }
@@ -23801,21 +23801,21 @@ impl Parser<'_> {
     }
 
     // _gather_237
-    fn r__gather_237(&mut self) -> Option<N> {
+    fn g314__gather_237(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__gather_237();
+        let res = self.g314raw__gather_237();
         self.leave();
         res
     }
 
-    fn raw__gather_237(&mut self) -> Option<N> {
+    fn g314raw__gather_237(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
-        let Some(first) = self.r_double_starred_kvpair() else {
+        let Some(first) = self.g314_double_starred_kvpair() else {
             self.mark = mark;
             return None;
         };
@@ -23826,7 +23826,7 @@ impl Parser<'_> {
                 if self.expect(TokenKind::Comma).is_none() {
                     break;
                 }
-                let Some(x) = self.r_double_starred_kvpair() else {
+                let Some(x) = self.g314_double_starred_kvpair() else {
                     break;
                 };
                 kids.push(x);
@@ -23838,16 +23838,16 @@ impl Parser<'_> {
     }
 
     // _tmp_238
-    fn r__tmp_238(&mut self) -> Option<N> {
+    fn g314__tmp_238(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_238();
+        let res = self.g314raw__tmp_238();
         self.leave();
         res
     }
 
-    fn raw__tmp_238(&mut self) -> Option<N> {
+    fn g314raw__tmp_238(&mut self) -> Option<N> {
         let mark = self.mark;
         // '}'
         {
@@ -23879,16 +23879,16 @@ impl Parser<'_> {
     }
 
     // _tmp_239
-    fn r__tmp_239(&mut self) -> Option<N> {
+    fn g314__tmp_239(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_239();
+        let res = self.g314raw__tmp_239();
         self.leave();
         res
     }
 
-    fn raw__tmp_239(&mut self) -> Option<N> {
+    fn g314raw__tmp_239(&mut self) -> Option<N> {
         let mark = self.mark;
         // '}'
         {
@@ -23920,16 +23920,16 @@ impl Parser<'_> {
     }
 
     // _tmp_240
-    fn r__tmp_240(&mut self) -> Option<N> {
+    fn g314__tmp_240(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_240();
+        let res = self.g314raw__tmp_240();
         self.leave();
         res
     }
 
-    fn raw__tmp_240(&mut self) -> Option<N> {
+    fn g314raw__tmp_240(&mut self) -> Option<N> {
         let mark = self.mark;
         // '='
         {
@@ -23987,16 +23987,16 @@ impl Parser<'_> {
     }
 
     // _tmp_241
-    fn r__tmp_241(&mut self) -> Option<N> {
+    fn g314__tmp_241(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_241();
+        let res = self.g314raw__tmp_241();
         self.leave();
         res
     }
 
-    fn raw__tmp_241(&mut self) -> Option<N> {
+    fn g314raw__tmp_241(&mut self) -> Option<N> {
         let mark = self.mark;
         // '!'
         {
@@ -24041,16 +24041,16 @@ impl Parser<'_> {
     }
 
     // _tmp_242
-    fn r__tmp_242(&mut self) -> Option<N> {
+    fn g314__tmp_242(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_242();
+        let res = self.g314raw__tmp_242();
         self.leave();
         res
     }
 
-    fn raw__tmp_242(&mut self) -> Option<N> {
+    fn g314raw__tmp_242(&mut self) -> Option<N> {
         let mark = self.mark;
         // '!' NAME
         {
@@ -24072,16 +24072,16 @@ impl Parser<'_> {
     }
 
     // _tmp_243
-    fn r__tmp_243(&mut self) -> Option<N> {
+    fn g314__tmp_243(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_243();
+        let res = self.g314raw__tmp_243();
         self.leave();
         res
     }
 
-    fn raw__tmp_243(&mut self) -> Option<N> {
+    fn g314raw__tmp_243(&mut self) -> Option<N> {
         let mark = self.mark;
         // ':'
         {
@@ -24113,16 +24113,16 @@ impl Parser<'_> {
     }
 
     // _tmp_244
-    fn r__tmp_244(&mut self) -> Option<N> {
+    fn g314__tmp_244(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_244();
+        let res = self.g314raw__tmp_244();
         self.leave();
         res
     }
 
-    fn raw__tmp_244(&mut self) -> Option<N> {
+    fn g314raw__tmp_244(&mut self) -> Option<N> {
         let mark = self.mark;
         // '!' NAME
         {
@@ -24144,23 +24144,23 @@ impl Parser<'_> {
     }
 
     // _loop0_245
-    fn r__loop0_245(&mut self) -> Option<N> {
+    fn g314__loop0_245(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_245();
+        let res = self.g314raw__loop0_245();
         self.leave();
         res
     }
 
-    fn raw__loop0_245(&mut self) -> Option<N> {
+    fn g314raw__loop0_245(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_fstring_format_spec() {
+        while let Some(x) = self.g314_fstring_format_spec() {
             kids.push(x);
             last = self.mark;
         }
@@ -24169,16 +24169,16 @@ impl Parser<'_> {
     }
 
     // _tmp_246
-    fn r__tmp_246(&mut self) -> Option<N> {
+    fn g314__tmp_246(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_246();
+        let res = self.g314raw__tmp_246();
         self.leave();
         res
     }
 
-    fn raw__tmp_246(&mut self) -> Option<N> {
+    fn g314raw__tmp_246(&mut self) -> Option<N> {
         let mark = self.mark;
         // '!' NAME
         {
@@ -24200,16 +24200,16 @@ impl Parser<'_> {
     }
 
     // _tmp_247
-    fn r__tmp_247(&mut self) -> Option<N> {
+    fn g314__tmp_247(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_247();
+        let res = self.g314raw__tmp_247();
         self.leave();
         res
     }
 
-    fn raw__tmp_247(&mut self) -> Option<N> {
+    fn g314raw__tmp_247(&mut self) -> Option<N> {
         let mark = self.mark;
         // ':'
         {
@@ -24241,16 +24241,16 @@ impl Parser<'_> {
     }
 
     // _tmp_248
-    fn r__tmp_248(&mut self) -> Option<N> {
+    fn g314__tmp_248(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_248();
+        let res = self.g314raw__tmp_248();
         self.leave();
         res
     }
 
-    fn raw__tmp_248(&mut self) -> Option<N> {
+    fn g314raw__tmp_248(&mut self) -> Option<N> {
         let mark = self.mark;
         // '='
         {
@@ -24308,16 +24308,16 @@ impl Parser<'_> {
     }
 
     // _tmp_249
-    fn r__tmp_249(&mut self) -> Option<N> {
+    fn g314__tmp_249(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_249();
+        let res = self.g314raw__tmp_249();
         self.leave();
         res
     }
 
-    fn raw__tmp_249(&mut self) -> Option<N> {
+    fn g314raw__tmp_249(&mut self) -> Option<N> {
         let mark = self.mark;
         // '!'
         {
@@ -24362,16 +24362,16 @@ impl Parser<'_> {
     }
 
     // _tmp_250
-    fn r__tmp_250(&mut self) -> Option<N> {
+    fn g314__tmp_250(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_250();
+        let res = self.g314raw__tmp_250();
         self.leave();
         res
     }
 
-    fn raw__tmp_250(&mut self) -> Option<N> {
+    fn g314raw__tmp_250(&mut self) -> Option<N> {
         let mark = self.mark;
         // '!' NAME
         {
@@ -24393,16 +24393,16 @@ impl Parser<'_> {
     }
 
     // _tmp_251
-    fn r__tmp_251(&mut self) -> Option<N> {
+    fn g314__tmp_251(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_251();
+        let res = self.g314raw__tmp_251();
         self.leave();
         res
     }
 
-    fn raw__tmp_251(&mut self) -> Option<N> {
+    fn g314raw__tmp_251(&mut self) -> Option<N> {
         let mark = self.mark;
         // ':'
         {
@@ -24434,16 +24434,16 @@ impl Parser<'_> {
     }
 
     // _tmp_252
-    fn r__tmp_252(&mut self) -> Option<N> {
+    fn g314__tmp_252(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_252();
+        let res = self.g314raw__tmp_252();
         self.leave();
         res
     }
 
-    fn raw__tmp_252(&mut self) -> Option<N> {
+    fn g314raw__tmp_252(&mut self) -> Option<N> {
         let mark = self.mark;
         // '!' NAME
         {
@@ -24465,23 +24465,23 @@ impl Parser<'_> {
     }
 
     // _loop0_253
-    fn r__loop0_253(&mut self) -> Option<N> {
+    fn g314__loop0_253(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop0_253();
+        let res = self.g314raw__loop0_253();
         self.leave();
         res
     }
 
-    fn raw__loop0_253(&mut self) -> Option<N> {
+    fn g314raw__loop0_253(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_fstring_format_spec() {
+        while let Some(x) = self.g314_fstring_format_spec() {
             kids.push(x);
             last = self.mark;
         }
@@ -24490,16 +24490,16 @@ impl Parser<'_> {
     }
 
     // _tmp_254
-    fn r__tmp_254(&mut self) -> Option<N> {
+    fn g314__tmp_254(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_254();
+        let res = self.g314raw__tmp_254();
         self.leave();
         res
     }
 
-    fn raw__tmp_254(&mut self) -> Option<N> {
+    fn g314raw__tmp_254(&mut self) -> Option<N> {
         let mark = self.mark;
         // '!' NAME
         {
@@ -24521,16 +24521,16 @@ impl Parser<'_> {
     }
 
     // _tmp_255
-    fn r__tmp_255(&mut self) -> Option<N> {
+    fn g314__tmp_255(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_255();
+        let res = self.g314raw__tmp_255();
         self.leave();
         res
     }
 
-    fn raw__tmp_255(&mut self) -> Option<N> {
+    fn g314raw__tmp_255(&mut self) -> Option<N> {
         let mark = self.mark;
         // ':'
         {
@@ -24562,16 +24562,16 @@ impl Parser<'_> {
     }
 
     // _tmp_256
-    fn r__tmp_256(&mut self) -> Option<N> {
+    fn g314__tmp_256(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_256();
+        let res = self.g314raw__tmp_256();
         self.leave();
         res
     }
 
-    fn raw__tmp_256(&mut self) -> Option<N> {
+    fn g314raw__tmp_256(&mut self) -> Option<N> {
         let mark = self.mark;
         // fstring
         {
@@ -24579,7 +24579,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_fstring() else {
+                let Some(_v0) = self.g314_fstring() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -24592,7 +24592,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_string() else {
+                let Some(_v0) = self.g314_string() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -24603,23 +24603,23 @@ impl Parser<'_> {
     }
 
     // _loop1_257
-    fn r__loop1_257(&mut self) -> Option<N> {
+    fn g314__loop1_257(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_257();
+        let res = self.g314raw__loop1_257();
         self.leave();
         res
     }
 
-    fn raw__loop1_257(&mut self) -> Option<N> {
+    fn g314raw__loop1_257(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r__tmp_256() {
+        while let Some(x) = self.g314__tmp_256() {
             kids.push(x);
             last = self.mark;
         }
@@ -24631,23 +24631,23 @@ impl Parser<'_> {
     }
 
     // _loop1_258
-    fn r__loop1_258(&mut self) -> Option<N> {
+    fn g314__loop1_258(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__loop1_258();
+        let res = self.g314raw__loop1_258();
         self.leave();
         res
     }
 
-    fn raw__loop1_258(&mut self) -> Option<N> {
+    fn g314raw__loop1_258(&mut self) -> Option<N> {
         let mark = self.mark;
         if self.error_indicator {
             return None;
         }
         let mut kids = Vec::new();
         let mut last = mark;
-        while let Some(x) = self.r_tstring() {
+        while let Some(x) = self.g314_tstring() {
             kids.push(x);
             last = self.mark;
         }
@@ -24659,16 +24659,16 @@ impl Parser<'_> {
     }
 
     // _tmp_259
-    fn r__tmp_259(&mut self) -> Option<N> {
+    fn g314__tmp_259(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_259();
+        let res = self.g314raw__tmp_259();
         self.leave();
         res
     }
 
-    fn raw__tmp_259(&mut self) -> Option<N> {
+    fn g314raw__tmp_259(&mut self) -> Option<N> {
         let mark = self.mark;
         // fstring
         {
@@ -24676,7 +24676,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_fstring() else {
+                let Some(_v0) = self.g314_fstring() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -24689,7 +24689,7 @@ impl Parser<'_> {
                 return None;
             }
             'alt: {
-                let Some(_v0) = self.r_string() else {
+                let Some(_v0) = self.g314_string() else {
                     break 'alt;
                 };
                 return Some(_v0);
@@ -24700,16 +24700,16 @@ impl Parser<'_> {
     }
 
     // _tmp_260
-    fn r__tmp_260(&mut self) -> Option<N> {
+    fn g314__tmp_260(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_260();
+        let res = self.g314raw__tmp_260();
         self.leave();
         res
     }
 
-    fn raw__tmp_260(&mut self) -> Option<N> {
+    fn g314raw__tmp_260(&mut self) -> Option<N> {
         let mark = self.mark;
         // '+'
         {
@@ -24806,16 +24806,16 @@ impl Parser<'_> {
     }
 
     // _tmp_261
-    fn r__tmp_261(&mut self) -> Option<N> {
+    fn g314__tmp_261(&mut self) -> Option<N> {
         if !self.enter() {
             return None;
         }
-        let res = self.raw__tmp_261();
+        let res = self.g314raw__tmp_261();
         self.leave();
         res
     }
 
-    fn raw__tmp_261(&mut self) -> Option<N> {
+    fn g314raw__tmp_261(&mut self) -> Option<N> {
         let mark = self.mark;
         // '+'
         {

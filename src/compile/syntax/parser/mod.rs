@@ -14,6 +14,8 @@
 
 mod actions;
 #[rustfmt::skip]
+mod generated_313;
+#[rustfmt::skip]
 mod generated_314;
 mod runtime;
 
@@ -73,10 +75,51 @@ pub enum Outcome {
     Unknown,
 }
 
+/// A grammar version we have a generated parser for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grammar {
+    Py313,
+    Py314,
+}
+
+impl Grammar {
+    /// The parser for CPython `3.minor`, if generated.
+    pub fn for_minor(minor: u8) -> Option<Grammar> {
+        match minor {
+            13 => Some(Grammar::Py313),
+            14 => Some(Grammar::Py314),
+            _ => None,
+        }
+    }
+
+    fn minor(self) -> u8 {
+        match self {
+            Grammar::Py313 => 13,
+            Grammar::Py314 => 14,
+        }
+    }
+
+    fn parse_file(self, p: &mut Parser<'_>) -> Option<runtime::N> {
+        match self {
+            Grammar::Py313 => p.parse_file_313(),
+            Grammar::Py314 => p.parse_file_314(),
+        }
+    }
+}
+
 /// Runs CPython 3.14's parser over `source`, reading tokens from `stream`.
 pub fn parse_314(source: &str, stream: &mut dyn TokenStream) -> Outcome {
-    let mut p = Parser::new(source, stream);
-    let res = p.parse_file();
+    parse(Grammar::Py314, source, stream)
+}
+
+/// Runs CPython's parser of `grammar` over `source`, reading tokens from `stream`.
+pub fn parse(grammar: Grammar, source: &str, stream: &mut dyn TokenStream) -> Outcome {
+    let (keywords, soft_keywords) = match grammar {
+        Grammar::Py313 => (generated_313::KEYWORDS, generated_313::SOFT_KEYWORDS),
+        Grammar::Py314 => (generated_314::KEYWORDS, generated_314::SOFT_KEYWORDS),
+    };
+    let mut p = Parser::new(source, stream, keywords, soft_keywords);
+    let res = grammar.parse_file(&mut p);
     if p.overflowed {
         return Outcome::Unknown;
     }
@@ -94,7 +137,7 @@ pub fn parse_314(source: &str, stream: &mut dyn TokenStream) -> Outcome {
         return finish(p);
     };
     p.reset_for_second_pass();
-    p.parse_file();
+    grammar.parse_file(&mut p);
     if p.overflowed {
         return Outcome::Unknown;
     }
@@ -213,11 +256,12 @@ impl TokenStream for Lexer<'_> {
     }
 }
 
-/// CPython 3.14's verdict on decoded `text` (no BOM), tokenized by the tokenizer port.
-pub fn check_314(text: &str) -> (String, Outcome) {
-    let mut lexer = Lexer::new(text, 14);
+/// CPython's verdict on decoded `text` (no BOM), tokenized by the tokenizer port of the same
+/// version: the text the positions refer to, and the outcome.
+pub fn check(grammar: Grammar, text: &str) -> (String, Outcome) {
+    let mut lexer = Lexer::new(text, grammar.minor());
     let source = lexer.source().to_owned();
-    let outcome = parse_314(&source, &mut lexer);
+    let outcome = parse(grammar, &source, &mut lexer);
     (source, outcome)
 }
 

@@ -6,7 +6,6 @@
 //! furthest token its first pass ever *fetched*, so every place that fetches a token (a
 //! memo lookup, a lookahead, a forced token) has to fetch exactly when CPython's does.
 
-use super::generated_314::{KEYWORDS, SOFT_KEYWORDS};
 use super::{LexFailure, TokenStream};
 use crate::compile::syntax::token::{Position, TokenKind};
 
@@ -139,6 +138,9 @@ pub struct Raised {
 
 pub struct Parser<'s> {
     pub(super) source: &'s str,
+    /// The grammar's keywords and soft keywords (they differ between versions).
+    keywords: &'static [&'static str],
+    soft_keywords: &'static [&'static str],
     stream: &'s mut dyn TokenStream,
     pub(super) tokens: Vec<Tok>,
     pub(super) mark: usize,
@@ -161,11 +163,18 @@ pub struct Parser<'s> {
 }
 
 impl<'s> Parser<'s> {
-    pub fn new(source: &'s str, stream: &'s mut dyn TokenStream) -> Self {
+    pub fn new(
+        source: &'s str,
+        stream: &'s mut dyn TokenStream,
+        keywords: &'static [&'static str],
+        soft_keywords: &'static [&'static str],
+    ) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
         Parser {
             source,
+            keywords,
+            soft_keywords,
             stream,
             tokens: Vec::new(),
             mark: 0,
@@ -218,7 +227,7 @@ impl<'s> Parser<'s> {
                     }
                     let keyword = if token.kind == TokenKind::Name {
                         let text = &self.source[token.text.clone()];
-                        KEYWORDS
+                        self.keywords
                             .iter()
                             .position(|k| *k == text)
                             .map_or(-1, |i| i as i16)
@@ -333,7 +342,7 @@ impl<'s> Parser<'s> {
     pub(super) fn soft_keyword_token(&mut self) -> Option<N> {
         let n = self.name_token()?;
         let text = self.text_of(n);
-        SOFT_KEYWORDS.contains(&text).then_some(n)
+        self.soft_keywords.contains(&text).then_some(n)
     }
 
     /// `_PyPegen_expect_forced_token`: the token or an immediate `expected 'X'`.

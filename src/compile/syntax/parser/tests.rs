@@ -437,6 +437,38 @@ fn first_pass_action_errors() {
     );
 }
 
+/// The 3.13 grammar: `except A, B:` is an error there (3.14 accepts it, PEP 758).
+#[test]
+fn python_313_grammar() {
+    let check_313 = |source: &str| {
+        let mut stream = Stand::new(source);
+        match super::parse(super::Grammar::Py313, source, &mut stream) {
+            Outcome::Rejected(r) => Some((r.kind, r.msg, r.lineno, r.offset, r.end_offset)),
+            _ => None,
+        }
+    };
+    assert_eq!(
+        check_313("try:\n    pass\nexcept A, B:\n    pass\n"),
+        err(
+            "SyntaxError",
+            "multiple exception types must be parenthesized",
+            3,
+            8,
+            12
+        )
+    );
+    assert_eq!(
+        check_313("f(a b)\n"),
+        err(
+            "SyntaxError",
+            "invalid syntax. Perhaps you forgot a comma?",
+            1,
+            3,
+            6
+        )
+    );
+}
+
 #[test]
 fn unexpected_indent() {
     let r = check("x = 1\n    y = 2\n").unwrap();
