@@ -52,8 +52,8 @@ const THRESHOLDS: &[Threshold] = &[
         target: "3.14",
         count: 1000,
         max_accepted: 0,
-        min_same_last_line: 966,
-        min_same_text: 940,
+        min_same_last_line: 1000,
+        min_same_text: 999,
     },
     Threshold {
         target: "3.12",
@@ -66,8 +66,8 @@ const THRESHOLDS: &[Threshold] = &[
         target: "3.13",
         count: 250,
         max_accepted: 0,
-        min_same_last_line: 964,
-        min_same_text: 940,
+        min_same_last_line: 1000,
+        min_same_text: 996,
     },
     Threshold {
         target: "3.15",
