@@ -73,8 +73,8 @@ const THRESHOLDS: &[Threshold] = &[
         target: "3.15",
         count: 250,
         max_accepted: 0,
-        min_same_last_line: 960,
-        min_same_text: 952,
+        min_same_last_line: 1000,
+        min_same_text: 1000,
     },
 ];
 

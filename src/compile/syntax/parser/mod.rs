@@ -17,6 +17,8 @@ mod actions;
 mod generated_313;
 #[rustfmt::skip]
 mod generated_314;
+#[rustfmt::skip]
+mod generated_315;
 mod runtime;
 
 pub use actions::byte_to_char_offset;
@@ -80,6 +82,7 @@ pub enum Outcome {
 pub enum Grammar {
     Py313,
     Py314,
+    Py315,
 }
 
 impl Grammar {
@@ -88,6 +91,7 @@ impl Grammar {
         match minor {
             13 => Some(Grammar::Py313),
             14 => Some(Grammar::Py314),
+            15 => Some(Grammar::Py315),
             _ => None,
         }
     }
@@ -96,6 +100,7 @@ impl Grammar {
         match self {
             Grammar::Py313 => 13,
             Grammar::Py314 => 14,
+            Grammar::Py315 => 15,
         }
     }
 
@@ -103,6 +108,7 @@ impl Grammar {
         match self {
             Grammar::Py313 => p.parse_file_313(),
             Grammar::Py314 => p.parse_file_314(),
+            Grammar::Py315 => p.parse_file_315(),
         }
     }
 }
@@ -117,6 +123,7 @@ pub fn parse(grammar: Grammar, source: &str, stream: &mut dyn TokenStream) -> Ou
     let (keywords, soft_keywords) = match grammar {
         Grammar::Py313 => (generated_313::KEYWORDS, generated_313::SOFT_KEYWORDS),
         Grammar::Py314 => (generated_314::KEYWORDS, generated_314::SOFT_KEYWORDS),
+        Grammar::Py315 => (generated_315::KEYWORDS, generated_315::SOFT_KEYWORDS),
     };
     let mut p = Parser::new(source, stream, keywords, soft_keywords);
     let res = grammar.parse_file(&mut p);

@@ -469,6 +469,20 @@ fn python_313_grammar() {
     );
 }
 
+/// 3.15's soft keyword `lazy` (PEP 810); 3.14 stops at `import` (doc/oracle 3.14: 6..12).
+#[test]
+fn python_315_grammar() {
+    let mut stream = Stand::new("lazy import x\n");
+    assert_eq!(
+        super::parse(super::Grammar::Py315, "lazy import x\n", &mut stream),
+        Outcome::Accepted
+    );
+    assert_eq!(
+        check("lazy import x\n"),
+        err("SyntaxError", "invalid syntax", 1, 6, 12)
+    );
+}
+
 #[test]
 fn unexpected_indent() {
     let r = check("x = 1\n    y = 2\n").unwrap();
