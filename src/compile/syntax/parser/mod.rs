@@ -212,18 +212,18 @@ fn tokenize_rest(p: &mut Parser<'_>) {
                     }
                     return;
                 }
-                if let Some(innermost) = p.stream().open_brackets().last().copied() {
-                    if current_line > i64::from(innermost.line) {
-                        let saved = p.raised.take();
-                        p.error_indicator = false;
-                        p.raise_unclosed_bracket(
-                            innermost.ch,
-                            i64::from(innermost.line),
-                            i64::from(innermost.col),
-                        );
-                        if in_fstring {
-                            p.raised = saved;
-                        }
+                if let Some(innermost) = p.stream().open_brackets().last().copied()
+                    && current_line > i64::from(innermost.line)
+                {
+                    let saved = p.raised.take();
+                    p.error_indicator = false;
+                    p.raise_unclosed_bracket(
+                        innermost.ch,
+                        i64::from(innermost.line),
+                        i64::from(innermost.col),
+                    );
+                    if in_fstring {
+                        p.raised = saved;
                     }
                 }
                 return;
