@@ -12,6 +12,9 @@ use crate::compile::syntax::token::{Position, TokenKind};
 /// CPython's `MAXSTACK`: deeper than this the parser gives up (MemoryError in CPython).
 const MAXSTACK: u32 = 6000;
 
+/// Stop (and let the older path decide) before the thread's stack runs out.
+const STACK_RESERVE: usize = 512 * 1024;
+
 /// A parse result: a light node, or a token (high bit set), or nothing ([`N::NONE`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct N(u32);
@@ -378,7 +381,10 @@ impl<'s> Parser<'s> {
     /// `p->level++` with the MAXSTACK check and the entry check of `p->error_indicator`.
     pub(super) fn enter(&mut self) -> bool {
         self.level += 1;
-        if self.level > MAXSTACK {
+        // CPython's own limit, and ours: a thread stack too small for what is left to go.
+        let low_stack = self.level % 32 == 0
+            && stacker::remaining_stack().is_some_and(|left| left < STACK_RESERVE);
+        if self.level > MAXSTACK || low_stack {
             self.overflowed = true;
             self.error_indicator = true;
         }

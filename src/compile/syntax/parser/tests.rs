@@ -491,3 +491,18 @@ fn unexpected_indent() {
         ("IndentationError", "unexpected indent", 2)
     );
 }
+
+/// Deep recursion ends in `Unknown` (the older path decides), not in a stack overflow, on a
+/// thread stack far smaller than the compile threads'.
+#[test]
+fn deep_nesting_gives_up_instead_of_overflowing() {
+    let handle = std::thread::Builder::new()
+        .stack_size(640 << 10)
+        .spawn(|| {
+            let source = format!("x = {}\n", "-".repeat(20_000));
+            let mut stream = Stand::new(&source);
+            parse_314(&source, &mut stream)
+        })
+        .unwrap();
+    assert_eq!(handle.join().unwrap(), Outcome::Unknown);
+}
