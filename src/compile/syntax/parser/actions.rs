@@ -368,24 +368,40 @@ impl Parser<'_> {
 
     /// `_PyPegen_check_fstring_conversion`: `!` right before one of `s`, `r`, `a`.
     pub(super) fn check_fstring_conversion(&mut self, conv_token: N, conv: N) -> Option<N> {
-        let (bang, name) = (self.span(conv_token).1, self.span(conv).0);
-        let (bang, name) = (&self.tokens[bang], &self.tokens[name]);
+        let (bang_index, name_index) = (self.span(conv_token).1, self.span(conv).0);
+        let kind = self.enclosing_string_kind(bang_index);
+        let (bang, name) = (&self.tokens[bang_index], &self.tokens[name_index]);
         if bang.end.line != name.start.line || bang.end.col != name.start.col {
             return self.raise_known_range(
                 conv_token,
                 conv,
-                "f-string: conversion type must come right after the exclamanation mark".to_owned(),
+                format!("{kind}: conversion type must come right after the exclamanation mark"),
             );
         }
         let id = self.text_of(conv);
         if !matches!(id, "s" | "r" | "a") {
             let msg = format!(
-                "f-string: invalid conversion character {}: expected 's', 'r', or 'a'",
+                "{kind}: invalid conversion character {}: expected 's', 'r', or 'a'",
                 python_repr(id)
             );
             return self.raise_known_location(conv, msg);
         }
         Some(conv)
+    }
+
+    /// `f-string` or `t-string`: the innermost string literal still open at token `index`.
+    fn enclosing_string_kind(&self, index: usize) -> &'static str {
+        let mut depth = 0usize;
+        for t in self.tokens[..index].iter().rev() {
+            match t.kind {
+                TokenKind::FStringEnd | TokenKind::TStringEnd => depth += 1,
+                TokenKind::FStringStart | TokenKind::TStringStart if depth > 0 => depth -= 1,
+                TokenKind::TStringStart => return "t-string",
+                TokenKind::FStringStart => return "f-string",
+                _ => {}
+            }
+        }
+        "f-string"
     }
 
     /// `_PyPegen_nonparen_genexp_in_call`.
