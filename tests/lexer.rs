@@ -11,6 +11,10 @@
 //!   the identical rate (same tokens up to the error, same error) must stay above the ratchet
 //!   in [`MIN_MUTANTS_IDENTICAL`].
 //!
+//! - (c) the hand-written corner cases of `tests/lexer/cases.rs`: every one identical;
+//! - (d) token soup from `tests/lexer/soup.rs` (random sources glued from the pieces the
+//!   tokenizer treats specially, same seed): every one identical.
+//!
 //! Compared per token: CPython's kind name, start and end line, and the start and end columns
 //! of the token's text in characters (what `TokenizerIter` reports; -1 for the tokens CPython
 //! gives no column). An error matches when its class, message and line are the tokenizer's;
@@ -18,17 +22,22 @@
 //! all four of our location fields must equal `compile()`'s, otherwise, for errors the
 //! tokenizer raises itself, its offsets must equal `TokenizerIter`'s.
 //!
-//! Environment, for long runs: `LEXER_SEED` (default 1), `LEXER_MUTANTS` (mutants per target,
-//! default 300), `LEXER_CORPUS_STRIDE` (test every Nth corpus file for 3.12/3.13/3.15, default 4;
-//! 3.14 always takes all), `LEXER_ENFORCE=0` to report without asserting. Mismatch details go to
-//! `target/lexer/<target>-seed<S>/mismatches.txt`. Oracle results are cached there by content.
+//! Environment, for long runs (`bash tests/lexer/run.sh`): `LEXER_SEED` (default 1),
+//! `LEXER_MUTANTS` (mutants per target, default 300 for 3.14 and 150 for the others),
+//! `LEXER_SOUP` (soup sources per target, default 300), `LEXER_CORPUS_STRIDE` (test every Nth corpus file for 3.12/3.13/3.15, default 8; 3.14 always
+//! takes all), `LEXER_ENFORCE=0` to report without asserting. Mismatch details go to
+//! `target/lexer/<target>-seed<S>/mismatches.txt`; oracle results are cached there by content.
 //!
 //! Needs node and the oracle packages: `bash tests/oracle/setup.sh`.
 
+#[path = "lexer/cases.rs"]
+mod cases;
 #[path = "mutations/generator.rs"]
 mod generator;
 #[path = "oracle/harness.rs"]
 mod harness;
+#[path = "lexer/soup.rs"]
+mod soup;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -41,8 +50,12 @@ use serde_json::{Value, json};
 
 /// Per mille of the mutants whose stream and error must be identical (seed 1, the bounded
 /// run): a ratchet, raise it as the port improves.
-const MIN_MUTANTS_IDENTICAL: &[(&str, usize)] =
-    &[("3.12", 900), ("3.13", 900), ("3.14", 900), ("3.15", 900)];
+const MIN_MUTANTS_IDENTICAL: &[(&str, usize)] = &[
+    ("3.12", 1000),
+    ("3.13", 1000),
+    ("3.14", 1000),
+    ("3.15", 1000),
+];
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).map_or(default, |v| {
@@ -167,10 +180,18 @@ fn error_mismatch(ours: Option<&LexError>, oracle: &Value, compiled: &Value) -> 
     None
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Set {
+    Corpus,
+    Mutant,
+    Edge,
+    Soup,
+}
+
 struct Case {
     name: String,
     path: PathBuf,
-    mutant: bool,
+    set: Set,
 }
 
 /// Oracle results for `cases`, cached by their content.
@@ -220,11 +241,13 @@ fn run(target: &str) {
     require_oracle();
     let minor: u8 = target[2..].parse().unwrap();
     let seed = env_usize("LEXER_SEED", 1) as u64;
-    let wanted = env_usize("LEXER_MUTANTS", 300);
-    let stride = if target == "3.14" {
+    // The bounded run: everything for 3.14, a sample for the other versions.
+    let main = target == "3.14";
+    let wanted = env_usize("LEXER_MUTANTS", if main { 300 } else { 150 });
+    let stride = if main {
         1
     } else {
-        env_usize("LEXER_CORPUS_STRIDE", 4).max(1)
+        env_usize("LEXER_CORPUS_STRIDE", 8).max(1)
     };
     let enforce = std::env::var("LEXER_ENFORCE").map_or(true, |v| v != "0");
     let work = target_dir()
@@ -238,9 +261,42 @@ fn run(target: &str) {
         .map(|f| Case {
             name: f.clone(),
             path: root.join(f),
-            mutant: false,
+            set: Set::Corpus,
         })
         .collect();
+    let edge_dir = work.join("edge");
+    fresh_dir(&edge_dir);
+    let generated = cases::generated();
+    let edge = cases::CASES
+        .iter()
+        .copied()
+        .chain(generated.iter().map(String::as_str));
+    for (i, text) in edge.enumerate() {
+        let path = edge_dir.join(format!("{i:04}.py"));
+        fs::write(&path, text).unwrap();
+        cases.push(Case {
+            name: format!(
+                "edge case {i} {:?}",
+                text.chars().take(60).collect::<String>()
+            ),
+            path,
+            set: Set::Edge,
+        });
+    }
+    let soup_dir = work.join("soup");
+    fresh_dir(&soup_dir);
+    for (i, text) in soup::sources(seed, env_usize("LEXER_SOUP", 300))
+        .iter()
+        .enumerate()
+    {
+        let path = soup_dir.join(format!("{i:05}.py"));
+        fs::write(&path, text).unwrap();
+        cases.push(Case {
+            name: format!("soup {i:05} {text:?}"),
+            path,
+            set: Set::Soup,
+        });
+    }
     // Mutants: the same generator and seed as the mutation suite.
     let dir = work.join("mutants");
     fresh_dir(&dir);
@@ -259,7 +315,7 @@ fn run(target: &str) {
         cases.push(Case {
             name: format!("mutant {made:05} ({kind} of {origin})"),
             path,
-            mutant: true,
+            set: Set::Mutant,
         });
         made += 1;
     }
@@ -268,6 +324,7 @@ fn run(target: &str) {
     let mut report = String::new();
     let (mut corpus_total, mut corpus_same, mut mut_total, mut mut_same, mut mut_errors) =
         (0, 0, 0, 0, 0);
+    let (mut edge_total, mut edge_same, mut soup_total, mut soup_same) = (0, 0, 0, 0);
     for (case, res) in cases.iter().zip(&results) {
         if res.get("undecodable").is_some() || res.get("exception").is_some() {
             continue; // not UTF-8, or the oracle crashed: nothing to compare
@@ -302,13 +359,24 @@ fn run(target: &str) {
         {
             problem = Some(why);
         }
-        if case.mutant {
-            mut_total += 1;
-            mut_errors += usize::from(!res["error"].is_null());
-            mut_same += usize::from(problem.is_none());
-        } else {
-            corpus_total += 1;
-            corpus_same += usize::from(problem.is_none());
+        match case.set {
+            Set::Mutant => {
+                mut_total += 1;
+                mut_errors += usize::from(!res["error"].is_null());
+                mut_same += usize::from(problem.is_none());
+            }
+            Set::Corpus => {
+                corpus_total += 1;
+                corpus_same += usize::from(problem.is_none());
+            }
+            Set::Edge => {
+                edge_total += 1;
+                edge_same += usize::from(problem.is_none());
+            }
+            Set::Soup => {
+                soup_total += 1;
+                soup_same += usize::from(problem.is_none());
+            }
         }
         if let Some(p) = problem {
             let _ = writeln!(report, "{}: {p}", case.name);
@@ -318,6 +386,7 @@ fn run(target: &str) {
     let pm = |a: usize, b: usize| (a * 1000).checked_div(b).unwrap_or(1000);
     eprintln!(
         "lexer {target} seed {seed}: corpus {corpus_same}/{corpus_total} identical; \
+         corner cases {edge_same}/{edge_total}; soup {soup_same}/{soup_total}; \
          mutants {mut_same}/{mut_total} identical ({}‰; {mut_errors} rejected by the tokenizer); \
          details: {}",
         pm(mut_same, mut_total),
@@ -330,6 +399,14 @@ fn run(target: &str) {
     assert_eq!(
         corpus_same, corpus_total,
         "{target}: corpus files whose token stream differs from CPython's:\n{first}"
+    );
+    assert_eq!(
+        edge_same, edge_total,
+        "{target}: corner cases whose token stream differs from CPython's:\n{first}"
+    );
+    assert_eq!(
+        soup_same, soup_total,
+        "{target}: token soup whose stream differs from CPython's:\n{first}"
     );
     let min = MIN_MUTANTS_IDENTICAL
         .iter()

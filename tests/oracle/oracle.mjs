@@ -24,7 +24,8 @@
 //         CPython's C tokenizer (_tokenize.TokenizerIter, extra_tokens=False):
 //         {"tokens": "NAME sl sc el ec\n..." (columns in characters, -1 where the token
 //         has none), "error": null | {"type","msg","lineno","offset","end_lineno",
-//         "end_offset"}, "compile_error": the same for compile()}, or {"undecodable"}.
+//         "end_offset"}, "compile_error": the same for compile() when "error" is set},
+//         or {"undecodable"}.
 //   compare --manifest M.json [--results R.json]
 //         M.json: {"jobs": [{"ours": PYC, "reference": PYC}]}. Result per job:
 //         {"identical_bytes", "equal_headers", "equal_objects", "has_frozenset",

@@ -131,7 +131,8 @@ def tokens_one(arg):
     characters, -1 where CPython's token has none (INDENT, DEDENT, ENDMARKER). The text is
     the UTF-8 file with a BOM dropped and newlines translated, as the string path of
     compile() sees it. Also records compile()'s SyntaxError, whose locations are the
-    parser's view of a tokenizer error (TokenizerIter words a few of them differently).
+    parser's view of a tokenizer error (TokenizerIter words a few of them differently), for
+    the files the tokenizer rejects (null otherwise).
     Result: {"tokens": "NAME sl sc el ec\\n...", "error": null | {...}, "compile_error": ...}.
     """
     import _tokenize
@@ -156,12 +157,13 @@ def tokens_one(arg):
     except Exception as exc:  # not a tokenizer error: report it as such
         error = {"type": type(exc).__name__, "msg": str(exc)}
     compile_error = None
-    try:
-        compile(raw, job["src"], "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        compile_error = _syntax_error_fields(exc)
-    except Exception as exc:
-        compile_error = {"type": type(exc).__name__, "msg": str(exc)}
+    if error is not None:  # only then is compile()'s view of it needed (and it is slow)
+        try:
+            compile(raw, job["src"], "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            compile_error = _syntax_error_fields(exc)
+        except Exception as exc:
+            compile_error = {"type": type(exc).__name__, "msg": str(exc)}
     return json.dumps({"tokens": "\n".join(lines), "error": error,
                        "compile_error": compile_error})
 

@@ -32,6 +32,9 @@ impl Lexer<'_> {
             }
             self.lineno += 1;
             self.line_start = self.cur;
+            if self.start_unset {
+                self.buf = self.cur;
+            }
             self.inp = match memchr::memchr(b'\n', &self.bytes()[self.cur..]) {
                 Some(n) => self.cur + n + 1,
                 None => len,
@@ -129,7 +132,8 @@ impl Lexer<'_> {
                 LexErrorKind::SyntaxError,
                 "unexpected character after line continuation character".into(),
                 self.lineno,
-                chars(self, line, self.cur - line),
+                // Counted from `tok->buf`, measured on the current line (clamped to it).
+                chars(self, line, self.cur - self.buf),
                 0,
             ),
             Done::Eof => match self.brackets.last().copied() {
@@ -144,7 +148,7 @@ impl Lexer<'_> {
                     )
                 }
                 None => {
-                    let col = if self.cur == line {
+                    let col = if self.cur == self.buf {
                         0
                     } else {
                         chars(self, line, self.cur - line)

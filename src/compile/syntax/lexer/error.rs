@@ -81,10 +81,13 @@ impl fmt::Display for LexError {
 
 impl std::error::Error for LexError {}
 
-/// How many characters the first `bytes` bytes of `line` decode to, the way CPython counts
-/// (`PyUnicode_DecodeUTF8(line, bytes, "replace")`: a character cut in two counts once).
+/// How many characters the first `bytes` bytes of a line decode to, the way CPython counts
+/// (`_PyPegen_byte_offset_to_character_offset`): `line` is read up to and including its
+/// newline, a count past its end stops one past it (the terminating NUL), and a character cut
+/// in two counts once (`"replace"`).
 pub fn chars_in_prefix(line: &[u8], bytes: usize) -> i64 {
-    let end = bytes.min(line.len());
-    line[..end].iter().filter(|&&b| (b & 0xC0) != 0x80).count() as i64
-        + i64::try_from(bytes.saturating_sub(line.len())).unwrap_or(0)
+    let line = &line[..memchr::memchr(b'\n', line).map_or(line.len(), |n| n + 1)];
+    let n = bytes.min(line.len() + 1);
+    let within = &line[..n.min(line.len())];
+    within.iter().filter(|&&b| (b & 0xC0) != 0x80).count() as i64 + i64::from(n > line.len())
 }

@@ -27,6 +27,8 @@ mod indent;
 mod numbers;
 mod operators;
 mod strings;
+#[cfg(test)]
+mod tests;
 
 use std::borrow::Cow;
 
@@ -71,6 +73,11 @@ pub struct Lexer<'s> {
     inp: usize,
     line_start: usize,
     lineno: u32,
+    /// CPython's `tok->buf` for string input: the start of the line read while no token was
+    /// under way (`tok->start == NULL`); a multi-line token or a backslash keeps the line it
+    /// started on. The parser counts some error columns from it.
+    buf: usize,
+    start_unset: bool,
     at_eof: bool,
     // The token being read (`tok->start`, `tok->starting_col_offset`, `tok->first_lineno`,
     // `tok->multi_line_start`).
@@ -92,7 +99,8 @@ pub struct Lexer<'s> {
 }
 
 impl<'s> Lexer<'s> {
-    /// A tokenizer for `source` (decoded text, BOM removed) as CPython `3.minor` reads it.
+    /// A tokenizer for `source` (decoded text, BOM removed) as CPython `3.minor` reads it
+    /// (`minor` 12..=15; other values do not panic but follow no CPython in particular).
     pub fn new(source: &'s str, minor: u8) -> Self {
         let mut text = if source.contains('\r') {
             Cow::Owned(source.replace("\r\n", "\n").replace('\r', "\n"))
@@ -109,6 +117,8 @@ impl<'s> Lexer<'s> {
             inp: 0,
             line_start: 0,
             lineno: 0,
+            buf: 0,
+            start_unset: true,
             at_eof: false,
             start: 0,
             start_col: 0,
@@ -138,6 +148,20 @@ impl<'s> Lexer<'s> {
     /// The brackets open now, innermost last (CPython's `tok->level` and paren stacks).
     pub fn open_brackets(&self) -> &[OpenBracket] {
         &self.brackets
+    }
+
+    /// The cursor as CPython's parser reads it for `CURRENT_POS` and for tokens without a
+    /// column: `tok->lineno` and the byte column `tok->cur - tok->line_start`.
+    pub fn position(&self) -> Position {
+        Position {
+            line: self.lineno,
+            col: self.col(),
+        }
+    }
+
+    /// CPython's `tok->cur == tok->buf` (the parser then reports column 0).
+    pub fn at_buffer_start(&self) -> bool {
+        self.cur == self.buf
     }
 
     /// Whether the tokenizer is inside an f-/t-string (CPython's `tok_mode_stack_index > 0`).
@@ -181,6 +205,7 @@ impl<'s> Lexer<'s> {
 
     /// Marks the current position as the start of a token (`tok->start = tok->cur`).
     fn mark_start(&mut self) {
+        self.start_unset = false;
         self.start = self.cur;
         self.start_col = self.col();
     }
@@ -236,6 +261,7 @@ impl<'s> Lexer<'s> {
         let mut blankline;
         'nextline: loop {
             blankline = false;
+            self.start_unset = true;
             if self.atbol {
                 self.atbol = false;
                 blankline = self.indentation()?;
@@ -253,6 +279,7 @@ impl<'s> Lexer<'s> {
             let c = self.nextc();
             self.backup(c);
             'again: loop {
+                self.start_unset = true;
                 let mut c;
                 loop {
                     c = self.nextc();
@@ -260,6 +287,7 @@ impl<'s> Lexer<'s> {
                         break;
                     }
                 }
+                self.start_unset = false;
                 self.start = if c == EOF { self.cur } else { self.cur - 1 };
                 self.start_col = self.start.saturating_sub(self.line_start) as u32;
                 if c == '#' as i32 {

@@ -119,7 +119,7 @@ impl Lexer<'_> {
                     format!(
                         "unterminated triple-quoted string literal (detected at line {detected})"
                     )
-                } else if has_escaped_quote {
+                } else if has_escaped_quote && self.minor >= 13 {
                     format!(
                         "unterminated string literal (detected at line {detected}); \
                          perhaps you escaped the end quote?"
