@@ -53,7 +53,7 @@ const THRESHOLDS: &[Threshold] = &[
         count: 1000,
         max_accepted: 0,
         min_same_last_line: 1000,
-        min_same_text: 999,
+        min_same_text: 1000,
     },
     Threshold {
         target: "3.12",
