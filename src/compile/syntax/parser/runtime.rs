@@ -382,7 +382,7 @@ impl<'s> Parser<'s> {
     pub(super) fn enter(&mut self) -> bool {
         self.level += 1;
         // CPython's own limit, and ours: a thread stack too small for what is left to go.
-        let low_stack = self.level % 32 == 0
+        let low_stack = self.level.is_multiple_of(32)
             && stacker::remaining_stack().is_some_and(|left| left < STACK_RESERVE);
         if self.level > MAXSTACK || low_stack {
             self.overflowed = true;
