@@ -52,8 +52,8 @@ const THRESHOLDS: &[Threshold] = &[
         target: "3.14",
         count: 1000,
         max_accepted: 0,
-        min_same_last_line: 966,
-        min_same_text: 940,
+        min_same_last_line: 1000,
+        min_same_text: 1000,
     },
     Threshold {
         target: "3.12",
@@ -66,15 +66,15 @@ const THRESHOLDS: &[Threshold] = &[
         target: "3.13",
         count: 250,
         max_accepted: 0,
-        min_same_last_line: 964,
-        min_same_text: 940,
+        min_same_last_line: 1000,
+        min_same_text: 996,
     },
     Threshold {
         target: "3.15",
         count: 250,
         max_accepted: 0,
-        min_same_last_line: 960,
-        min_same_text: 952,
+        min_same_last_line: 1000,
+        min_same_text: 1000,
     },
 ];
 
@@ -471,4 +471,80 @@ fn accepted_files_pay_little_for_the_extra_checks() {
         "the checks cost {:.2} % of a compile",
         share * 100.0
     );
+}
+
+/// What rejecting a broken file costs against compiling the file it came from (the issue's
+/// bound: at most 10x), over the mutants of one seed (`MUTATIONS_SEED`, default 1;
+/// `MUTATIONS_COST_COUNT`, default 300). Prints the distribution; no timing assert (the
+/// machine is shared). Each time is the best of three. In the test profile our crate is
+/// unoptimised and the engines are not, so the ratios over-state the error path's cost.
+/// Not in CI (about 90 s): `cargo test --test mutations broken_files_cost -- --ignored`.
+#[test]
+#[ignore = "a benchmark: run with --ignored"]
+fn broken_files_cost_little_more_than_a_compile() {
+    use std::time::Instant;
+    let seed = env_usize("MUTATIONS_SEED").unwrap_or(1) as u64;
+    let count = env_usize("MUTATIONS_COST_COUNT").unwrap_or(300);
+    let dir = target_dir()
+        .join("mutations")
+        .join(format!("cost-seed{seed}"));
+    fresh_dir(&dir);
+    let mutants = generate(seed, count, &dir);
+    let (root, _) = corpus();
+    let (settings, engine) = settings("3.14");
+    let best = |source: &[u8], name: &str| -> (f64, bool) {
+        let mut best = f64::MAX;
+        let mut ok = false;
+        for _ in 0..3 {
+            let started = Instant::now();
+            ok = on_compile_stack(|| {
+                compile_pyc(source, name, 0, engine, &settings, &NeverCancelled).is_ok()
+            });
+            best = best.min(started.elapsed().as_secs_f64());
+        }
+        (best, ok)
+    };
+    let mut ratios = Vec::new();
+    let mut worst = (0.0, String::new());
+    let mut over = Vec::new();
+    for m in &mutants {
+        let original = fs::read(root.join(&m.origin)).unwrap();
+        let (broken, accepted) = best(&m.source, &m.name);
+        if accepted {
+            continue;
+        }
+        let (compile, ok) = best(&original, &m.origin);
+        assert!(ok, "{} compiles", m.origin);
+        let ratio = broken / compile;
+        if ratio > 10.0 {
+            over.push(format!(
+                "{ratio:.1}x {} ({}, {}): {:.2} ms against {:.2} ms",
+                m.name,
+                m.kind,
+                m.origin,
+                broken * 1e3,
+                compile * 1e3
+            ));
+        }
+        if ratio > worst.0 {
+            worst = (ratio, format!("{} ({}, {})", m.name, m.kind, m.origin));
+        }
+        ratios.push(ratio);
+    }
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q) as usize];
+    println!(
+        "broken-file cost (seed {seed}): {} rejected mutants; rejection time / compile time of \
+         the original: median {:.2}x, p90 {:.2}x, p99 {:.2}x, max {:.2}x ({}); over 10x: {}",
+        ratios.len(),
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        worst.0,
+        worst.1,
+        ratios.iter().filter(|&&r| r > 10.0).count()
+    );
+    for line in over {
+        println!("  {line}");
+    }
 }

@@ -21,6 +21,7 @@ pub use exception::{CaretLayout, PyException};
 
 use crate::compile::decoding::{self, Undecodable};
 use crate::compile::failure::CompileFailure;
+use crate::compile::syntax::parser::{self, Outcome};
 
 /// Explains why `source` was rejected, in CPython's words when we can reproduce them.
 ///
@@ -40,6 +41,9 @@ pub fn explain_rejection(
         Ok(text) => text,
         Err(failure) => return failure,
     };
+    if let Some(exception) = peg_exception(&text, filename, version) {
+        return CompileFailure::Rejected(for_version(exception, &text, version).py_compile_text());
+    }
     match text_exception(&text, filename, optimize).map(|e| for_version(e, &text, version)) {
         Some(exception) => CompileFailure::Rejected(exception.py_compile_text()),
         None => CompileFailure::Unsupported(format!(
@@ -71,6 +75,14 @@ pub fn check_accepted(
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let indentation = indentation::first_problem_in_accepted(text);
     let fstring = fstrings::first_too_deep(text);
+    if indentation.is_some() || fstring.is_some() {
+        // Rare: only then is CPython's own front end worth running for the exact error.
+        if let Some(exception) = peg_exception(text, filename, version) {
+            return Err(CompileFailure::Rejected(
+                for_version(exception, text, version).py_compile_text(),
+            ));
+        }
+    }
     let exception = match (indentation, fstring) {
         (Some((line, problem)), fstring) if fstring.is_none_or(|(at, _)| line <= at) => {
             indentation_exception(text, filename, line, problem)
@@ -114,6 +126,34 @@ fn indentation_exception(
         text: text.split_inclusive('\n').nth(line - 1).map(str::to_owned),
         ..PyException::default()
     }
+}
+
+/// The exception CPython's parser raises for decoded `text`, found by our port of its
+/// tokenizer and PEG parser (3.13, 3.14 and 3.15); `None` when the port accepts the file or cannot
+/// tell, and the older path decides.
+fn peg_exception(text: &str, filename: &str, version: serc::PythonVersion) -> Option<PyException> {
+    let (_, minor, _) = version.target().version;
+    let grammar = parser::Grammar::for_minor(minor)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let (source, outcome) = parser::check(grammar, text);
+    let Outcome::Rejected(raised) = outcome else {
+        return None;
+    };
+    let position = |value: i64| usize::try_from(value).ok();
+    let line = position(raised.lineno)
+        .and_then(|n| n.checked_sub(1))
+        .map(|n| source.split_inclusive('\n').nth(n).unwrap_or("").to_owned());
+    Some(PyException {
+        kind: raised.kind,
+        msg: raised.msg,
+        filename: Some(filename.to_owned()),
+        lineno: position(raised.lineno),
+        offset: position(raised.offset),
+        end_lineno: position(raised.end_lineno),
+        end_offset: position(raised.end_offset),
+        text: line,
+        ..PyException::default()
+    })
 }
 
 /// What differs between the targets in the texts we produce: the caret line (each target's

@@ -11,4 +11,5 @@
 //! parser consumes it) and imports nothing else of the crate.
 
 pub mod lexer;
+pub mod parser;
 pub mod token;
