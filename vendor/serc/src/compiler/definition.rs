@@ -27,7 +27,7 @@ use crate::{CompileError, PythonVersion};
 
 use super::constant::folded_constant_owner_slots;
 use super::scope::{
-    LoweringFunctionPlan, NameId, ReferenceCollector, annotation_nested_required_names,
+    LoweringFunctionPlan, NameId, ReferenceCollector, annotation_nested_required_names, contextual_expression_requirements,
     annotation_nested_required_names_with_mangler, collect_conditional_simple_annotations,
     collect_simple_annotations, expression_required_names, expression_required_names_with_mangler,
     expression_requirements_outside_comprehensions, function_annotation_expressions,
@@ -845,6 +845,24 @@ impl Compiler<'_> {
             .map(|parameter| self.required_name_id(parameter.name().as_str()))
             .collect();
         locals.push(self.required_name_id(".generic_base"));
+        // PATCH(generic-header-cell-order), see vendor/serc/PATCHES.md: the targets of
+        // inlined comprehensions in the bases and keywords are fast locals of this scope,
+        // and every cell that is not also a local comes after all of them (CPython 3.14
+        // `flowgraph.c` `build_cellfixedoffsets`), so reserve them before `.type_params`.
+        if let Some(arguments) = definition.arguments.as_deref() {
+            for expression in arguments
+                .args
+                .iter()
+                .chain(arguments.keywords.iter().map(|keyword| &keyword.value))
+            {
+                for local in inlined_comprehension_local_names_in_expression(expression) {
+                    let local = self.required_name_id(&local);
+                    if !locals.contains(&local) && !type_names.contains(&local) {
+                        locals.push(local);
+                    }
+                }
+            }
+        }
         locals.push(self.required_name_id(".type_params"));
         let (_, class_plan) = self.class_plan(definition)?;
         let required_names = &class_plan.required;
@@ -881,7 +899,21 @@ impl Compiler<'_> {
                             ) || nested.contains(name)
                         }),
                 );
-                type_parameter_cell_requirements.extend(nested);
+                // PATCH(generic-header-comprehension-locals), see vendor/serc/PATCHES.md: a
+                // base or keyword runs in the type-parameter scope itself, so an inlined
+                // comprehension there reads a type parameter as a plain local (CPython 3.14
+                // `symtable.c` `inline_comprehension` drops a free name the parent binds
+                // unless a closure inside the comprehension needs it). Only lambdas and
+                // generator expressions make type parameters cells.
+                type_parameter_cell_requirements.extend(
+                    contextual_expression_requirements(
+                        expression,
+                        &header_mangle,
+                        nested_expression_required_names,
+                    )
+                    .into_iter()
+                    .map(|name| header_mangle(&name)),
+                );
             };
             for argument in &arguments.args {
                 collect(argument);

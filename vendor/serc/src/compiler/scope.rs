@@ -820,6 +820,9 @@ pub(super) struct ScopeBodyFacts {
     explicit_dunder_class_reference: bool,
     pub(super) nested_lambda_requirements: BTreeSet<String>,
     pub(super) nested_generator_requirements: BTreeSet<String>,
+    /// PATCH(function-comprehension-closures): names a lambda or generator expression
+    /// inside an inlined comprehension requires that no enclosing comprehension binds.
+    pub(super) hidden_comprehension_child_requirements: BTreeSet<String>,
     pub(super) nested_annotation_scope_requirements: BTreeSet<String>,
     unmangled_class_header_requirements: BTreeSet<String>,
     unmangled_class_header_captures: BTreeSet<String>,
@@ -952,14 +955,18 @@ impl FunctionPlan {
         definition: &StmtFunctionDef,
         private_name: Option<&str>,
     ) -> FxHashSet<String> {
+        // PATCH(generic-genexp-annotation-cells): names a generator expression binds are
+        // its own locals, also in its later iterables (CPython 3.14 `symtable.c`
+        // `symtable_handle_comprehension`: only the first iterable is visited in the
+        // enclosing scope), so they are no reference of the annotation scope.
         let annotation_required = |expression: &Expr| {
             private_name.map_or_else(
-                || expression_required_names(expression),
+                || expression_required_names_outside_generator_bodies(expression),
                 |private_name| {
                     contextual_expression_requirements(
                         expression,
                         &|name| mangle_name(name, Some(private_name)).into_owned(),
-                        expression_required_names,
+                        expression_required_names_outside_generator_bodies,
                     )
                 },
             )
@@ -1018,7 +1025,8 @@ impl FunctionPlan {
             later_comprehension_references,
             explicit_dunder_class_reference,
             nested_lambda_requirements: lambda_requirements,
-            nested_generator_requirements: generator_requirements,
+            nested_generator_requirements: mut generator_requirements,
+            hidden_comprehension_child_requirements,
             nested_annotation_scope_requirements: annotation_scope_requirements,
             generator_named_targets,
             inlined_comprehension_cellvars,
@@ -1141,6 +1149,19 @@ impl FunctionPlan {
             .iter()
             .map(|name| mangle_name(name.as_str(), private_name))
             .collect::<FxHashSet<_>>();
+        // PATCH(function-comprehension-closures): a closure inside an inlined comprehension
+        // reads a sibling comprehension's target as a global unless the function itself
+        // binds that name (CPython 3.14 symtable.c `analyze_block`, `inline_comprehension`).
+        generator_requirements.extend(hidden_comprehension_child_requirements.into_iter().filter(
+            |name| {
+                non_comprehension_names.contains(name.as_str())
+                    || parameter_names.contains(name.as_str())
+                    || !locals
+                        .comprehension_targets
+                        .iter()
+                        .any(|target| mangle_name(target.as_str(), private_name) == name.as_str())
+            },
+        ));
         // Descendants and later comprehensions can refer to a temporary's global namesake.
         // Preserve native cell promotion when an enclosing function actually binds that name.
         let deferred_comprehension_globals = if module_parent {
@@ -4715,6 +4736,9 @@ struct ScopeBodyFactsCollector<'ast> {
     inlined_comprehension_depth: usize,
     seen_inlined_comprehension_targets: FxHashSet<String>,
     class_comprehension_targets: Vec<String>,
+    /// PATCH(function-comprehension-closures): the own targets of the inlined
+    /// comprehensions around the current expression, innermost last (mangled).
+    enclosing_comprehension_targets: Vec<String>,
     private_name: Option<String>,
 }
 
@@ -4764,6 +4788,7 @@ impl<'ast> ScopeBodyFactsCollector<'ast> {
             inlined_comprehension_depth: 0,
             seen_inlined_comprehension_targets: FxHashSet::default(),
             class_comprehension_targets: Vec::new(),
+            enclosing_comprehension_targets: Vec::new(),
             private_name: private_name.map(str::to_owned),
         };
         for statement in body {
@@ -4789,6 +4814,28 @@ impl<'ast> ScopeBodyFactsCollector<'ast> {
                 .extend(collector.facts.nonlocals.iter().cloned());
         }
         collector.facts
+    }
+
+    /// PATCH(function-comprehension-closures), see vendor/serc/PATCHES.md: CPython 3.14
+    /// `symtable.c` `analyze_block` analyzes a comprehension's children with the bound set
+    /// of its own targets and the enclosing scopes, before `inline_comprehension` adds a
+    /// sibling comprehension's targets. A closure's name bound by no enclosing
+    /// comprehension is kept apart: `FunctionPlan::build` keeps it only where the
+    /// function itself binds it, otherwise it resolves as a global (no cell).
+    fn split_hidden_comprehension_requirements(
+        &mut self,
+        required: BTreeSet<String>,
+    ) -> BTreeSet<String> {
+        if self.inlined_comprehension_depth == 0 || !self.collect_function_scope_facts {
+            return required;
+        }
+        let (visible, hidden): (BTreeSet<_>, BTreeSet<_>) = required
+            .into_iter()
+            .partition(|name| self.enclosing_comprehension_targets.contains(name));
+        self.facts
+            .hidden_comprehension_child_requirements
+            .extend(hidden);
+        visible
     }
 
     fn expression_requirements(
@@ -5381,6 +5428,7 @@ impl<'ast> Visitor<'ast> for ScopeBodyFactsCollector<'ast> {
                     .outside_inlined_comprehension_requirements
                     .extend(required.iter().cloned());
             }
+            let required = self.split_hidden_comprehension_requirements(required);
             self.facts.nested_lambda_requirements.extend(
                 required
                     .into_iter()
@@ -5424,6 +5472,7 @@ impl<'ast> Visitor<'ast> for ScopeBodyFactsCollector<'ast> {
                     .outside_inlined_comprehension_requirements
                     .extend(required.iter().cloned());
             }
+            let required = self.split_hidden_comprehension_requirements(required);
             self.facts.nested_generator_requirements.extend(required);
             self.facts
                 .generator_named_targets
@@ -5484,6 +5533,16 @@ impl<'ast> Visitor<'ast> for ScopeBodyFactsCollector<'ast> {
                         }
                     }
                     self.inlined_comprehension_depth += 1;
+                    let outer_targets = self.enclosing_comprehension_targets.len();
+                    let mut own_targets = Vec::new();
+                    for generator in generators {
+                        collect_target_names(&generator.target, &mut own_targets);
+                    }
+                    self.enclosing_comprehension_targets.extend(
+                        own_targets
+                            .iter()
+                            .map(|name| mangle_name(name, self.private_name.as_deref()).into_owned()),
+                    );
                     for (index, generator) in generators.iter().enumerate() {
                         self.visit_expr(&generator.target);
                         if index > 0 {
@@ -5497,6 +5556,7 @@ impl<'ast> Visitor<'ast> for ScopeBodyFactsCollector<'ast> {
                     if let Some(key) = key {
                         self.visit_expr(key);
                     }
+                    self.enclosing_comprehension_targets.truncate(outer_targets);
                     self.inlined_comprehension_depth -= 1;
                     return;
                 }
@@ -5789,7 +5849,7 @@ fn analyze_expression_scope_with_mangler(
 ///
 /// Use at parent fact-collection boundaries for generator or annotation trees
 /// whose nested lambdas must honor the current private-name context.
-fn contextual_expression_requirements(
+pub(super) fn contextual_expression_requirements(
     expression: &Expr,
     mangle: &impl Fn(&str) -> String,
     collect: impl Fn(&Expr) -> BTreeSet<String>,
@@ -6311,6 +6371,22 @@ fn expression_scope_facts<'ast>(
 
 pub(super) fn expression_required_names(expression: &Expr) -> BTreeSet<String> {
     let mut references = ReferenceCollector::default();
+    references.visit_expr(expression);
+    let mut required = references.references.into_iter().collect::<BTreeSet<_>>();
+    required.extend(nested_expression_required_names(expression));
+    required
+}
+
+/// PATCH(generic-genexp-annotation-cells): as `expression_required_names`, but a generator
+/// expression contributes only its first iterable and its free names, never the names
+/// its own targets bind.
+pub(super) fn expression_required_names_outside_generator_bodies(
+    expression: &Expr,
+) -> BTreeSet<String> {
+    let mut references = ReferenceCollector {
+        skip_generator_bodies: true,
+        ..ReferenceCollector::default()
+    };
     references.visit_expr(expression);
     let mut required = references.references.into_iter().collect::<BTreeSet<_>>();
     required.extend(nested_expression_required_names(expression));
