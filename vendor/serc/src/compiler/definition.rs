@@ -2244,9 +2244,13 @@ impl Compiler<'_> {
             Rc::clone(&self.context),
             "__annotate__",
             "__annotate__".to_string(),
-            self.line_number(u32::from(
-                body.first().map_or(first.range, Ranged::range).start(),
-            )),
+            // PATCH(decorated-first-statement-location): the `def`/`class` line.
+            body.first().map_or_else(
+                || self.line_number(u32::from(first.range.start())),
+                |statement| {
+                    u32::try_from(self.first_statement_location(statement).line).unwrap_or(1)
+                },
+            ),
             &plan,
             self.unit.scope_id,
             1,
@@ -2257,8 +2261,10 @@ impl Compiler<'_> {
         child.inherit_lexical_context(self);
         child.unit.annotation_thunk = true;
         child.emit_function_prologue()?;
-        let setup_location =
-            self.physical_source_location(body.first().map_or(first.range, Ranged::range));
+        let setup_location = body.first().map_or_else(
+            || self.physical_source_location(first.range),
+            |statement| self.first_statement_location(statement),
+        );
         child.assembler.set_location(setup_location);
         child.emit_annotation_format_guard(".format")?;
         child.emit(BUILD_MAP, 0, 1)?;

@@ -742,16 +742,18 @@ impl<'source> Compiler<'source> {
         let mut deferred_module_annotations = None;
         if module_annotations && !deferred_annotations {
             if let Some(statement) = body.first() {
+                // PATCH(decorated-first-statement-location)
                 self.assembler
-                    .set_location(self.physical_source_location(statement.range()));
+                    .set_location(self.first_statement_location(statement));
             }
             self.emit(SETUP_ANNOTATIONS, 0, 0)?;
         }
         if module_annotations && deferred_annotations {
             self.name_index("__conditional_annotations__")?;
             if let Some(statement) = body.first() {
+                // PATCH(decorated-first-statement-location)
                 self.assembler
-                    .set_location(self.physical_source_location(statement.range()));
+                    .set_location(self.first_statement_location(statement));
             }
             if !future_module_annotations {
                 if simple_module_annotations {

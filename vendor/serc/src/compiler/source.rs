@@ -1554,6 +1554,39 @@ impl Compiler<'_> {
         SourceLocation::new(line, end_line, column, end_column)
     }
 
+    /// PATCH(decorated-first-statement-location): where a scope prologue that takes "the
+    /// first statement's location" is placed. CPython's AST starts a decorated `def` or
+    /// `class` at its keyword, not at the first decorator (`codegen.c`
+    /// `_PyCodegen_Module` / `codegen_process_deferred_annotations` use `LOC(stmt)`), so
+    /// the module's `SETUP_ANNOTATIONS` (3.12, 3.13) and `__annotate__` setup (3.14+) sit on
+    /// the `def`/`class` line; ruff's range starts at the `@`.
+    pub(super) fn first_statement_location(&self, statement: &Stmt) -> SourceLocation {
+        let physical = self.physical_source_location(statement.range());
+        let start = match statement {
+            Stmt::FunctionDef(definition) if !definition.decorator_list.is_empty() => self
+                .definition_location(
+                    definition.range,
+                    definition.name.range(),
+                    TokenKind::Def,
+                    definition.is_async,
+                ),
+            Stmt::ClassDef(definition) if !definition.decorator_list.is_empty() => self
+                .definition_location(
+                    definition.range,
+                    definition.name.range(),
+                    TokenKind::Class,
+                    false,
+                ),
+            _ => return physical,
+        };
+        SourceLocation::new(
+            start.line,
+            physical.end_line,
+            start.column,
+            physical.end_column,
+        )
+    }
+
     pub(super) fn definition_location(
         &self,
         range: ruff_text_size::TextRange,

@@ -28534,6 +28534,21 @@ impl<'source> Compiler<'source> {
         self.emit(RAISE_VARARGS, argument_count, -argument_count.cast_signed())
     }
 
+    /// PATCH(try-pass-suite-exit): for a protected body ending in two `pass` lines whose
+    /// earlier NOP is still the last instruction, the final pass's location, which CPython's
+    /// `basicblock_remove_redundant_nops` hands to the unlocated POP_BLOCK after it.
+    fn pass_suite_exit_location(&self, body: &[Stmt]) -> Option<SourceLocation> {
+        let [.., Stmt::Pass(previous), Stmt::Pass(last)] = body else {
+            return None;
+        };
+        let previous = self.source_location(previous.range);
+        let last = self.source_location(last.range);
+        (previous.line != last.line
+            && self.assembler.last_instruction_is_nop()
+            && self.assembler.last_instruction_location() == Some(previous))
+        .then_some(last)
+    }
+
     fn compile_try(&mut self, statement: &ruff_python_ast::StmtTry) -> Result<(), CompileError> {
         // A following statement or an enclosing branch exit can supply the
         // continuation for an otherwise terminal finalizer.
@@ -30802,7 +30817,19 @@ impl<'source> Compiler<'source> {
                 }
                 _ => None,
             };
-            if let Some(location) = conditional_pass {
+            // PATCH(try-pass-suite-exit): as for the normal-exit jump below, when the try is
+            // the module's last statement and the implicit return follows its body.
+            let pass_suite_return = (self.context.python_version >= crate::PythonVersion::Py314
+                && matches!(self.unit.scope, Scope::Module)
+                && !statement.is_star
+                && statement.orelse.is_empty()
+                && statement.finalbody.is_empty()
+                && conditional_pass.is_none())
+            .then(|| self.pass_suite_exit_location(&statement.body))
+            .flatten();
+            if let Some(location) = pass_suite_return {
+                self.assembler.set_location(location);
+            } else if let Some(location) = conditional_pass {
                 self.assembler.set_location(location);
             } else if let Some(location) = orelse_noop_location.or(trailing_pass_location) {
                 self.assembler.set_location(location);
@@ -32218,7 +32245,24 @@ impl<'source> Compiler<'source> {
             } else {
                 None
             };
-            if shared_manager_return {
+            // PATCH(try-pass-suite-exit): a try body ending in two `pass` lines. CPython
+            // (3.14+) emits a NOP per `pass`; in `basicblock_remove_redundant_nops`
+            // (flowgraph.c) the last one hands its line to the unlocated POP_BLOCK NOP after
+            // it, and the one before stays, inside the protected range, because the next
+            // line differs. serc 0.1.10 elided the final pass and let the normal-exit jump absorb
+            // the earlier NOP's line. Keep that NOP and give the exit the final pass's line.
+            let pass_suite_exit = (self.context.python_version >= crate::PythonVersion::Py314
+                && !statement.is_star
+                && statement.orelse.is_empty()
+                && !shared_manager_return
+                && wildcard_before_try.is_none()
+                && guarded_recovery_exit.is_none()
+                && wildcard_fallthrough.is_none())
+            .then(|| self.pass_suite_exit_location(&statement.body))
+            .flatten();
+            if let Some(location) = pass_suite_exit {
+                self.assembler.set_location(location);
+            } else if shared_manager_return {
                 self.assembler.set_location(SourceLocation::NONE);
             } else if let Some(location) = wildcard_before_try
                 .or(guarded_recovery_exit)
@@ -32226,12 +32270,13 @@ impl<'source> Compiler<'source> {
             {
                 self.assembler.set_location(location);
             }
-            let normal_exit = if (match_body_pop_block
-                || copied_match_pop_block
-                || self.assembler.python_version() == crate::PythonVersion::Py312)
-                && statement.orelse.is_empty()
-                && deferred_try_pop_block
-                && !removed_shared_try_pop_block
+            let normal_exit = if pass_suite_exit.is_some()
+                || ((match_body_pop_block
+                    || copied_match_pop_block
+                    || self.assembler.python_version() == crate::PythonVersion::Py312)
+                    && statement.orelse.is_empty()
+                    && deferred_try_pop_block
+                    && !removed_shared_try_pop_block)
             {
                 // Keep the original POP_BLOCK through its native phase. In 3.12 it
                 // blocks early jump threading before late location propagation; a
