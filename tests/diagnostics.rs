@@ -241,18 +241,19 @@ fn batch_with_broken_files_still_compiles_the_others() {
     }
 }
 
-/// A cookie naming a codec CPython has but the embedded compiler lacks (a stateful one:
-/// iso2022_jp) is not the file's fault: CPython compiles the file, and we must not call the
-/// encoding unknown. We fail (writing nothing) and name the file, the encoding and the way out.
+/// A source CPython decodes and our layer does not (an `idna` label with the ACE prefix, which
+/// CPython checks through nameprep) is not the file's fault: CPython compiles the file, and we
+/// must not call the encoding unknown. We fail (writing nothing) and name the file, the
+/// encoding and the way out.
 #[test]
 fn encodings_only_cpython_decodes_are_reported_as_ours() {
     require_oracle();
     let work = target_dir().join("diagnostics-encodings");
     fresh_dir(&work);
-    let src = repo_root().join("tests/fixtures/unsupported/iso2022_jp_cookie.py");
+    let src = repo_root().join("tests/fixtures/unsupported/idna_ace_cookie.py");
     let job = Job {
         src: src.clone(),
-        name: "unsupported/iso2022_jp_cookie.py".into(),
+        name: "unsupported/idna_ace_cookie.py".into(),
         pyc: work.join("ours.pyc"),
         optimize: 0,
     };
@@ -260,7 +261,7 @@ fn encodings_only_cpython_decodes_are_reported_as_ours() {
         pyc: work.join("ref.pyc"),
         ..job.clone()
     };
-    let results = oracle_compile("3.14", &[reference], "checked_hash", &work, "iso2022_jp");
+    let results = oracle_compile("3.14", &[reference], "checked_hash", &work, "idna");
     assert_eq!(
         results[0]["ok"], true,
         "CPython compiles it: {}",
@@ -271,8 +272,8 @@ fn encodings_only_cpython_decodes_are_reported_as_ours() {
     assert!(!job.pyc.exists(), "no pyc may be written");
     let stderr = &runs[0].stderr;
     assert!(
-        stderr.contains("unsupported/iso2022_jp_cookie.py")
-            && stderr.contains("cannot decode source encoding 'iso2022_jp'")
+        stderr.contains("unsupported/idna_ace_cookie.py")
+            && stderr.contains("cannot decode source encoding 'idna'")
             && stderr.contains("--compiler interpreter")
             && !stderr.contains("unknown encoding"),
         "{stderr}"
