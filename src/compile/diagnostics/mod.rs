@@ -129,7 +129,7 @@ fn indentation_exception(
 }
 
 /// The exception CPython's parser raises for decoded `text`, found by our port of its
-/// tokenizer and PEG parser (3.13, 3.14 and 3.15); `None` when the port accepts the file or cannot
+/// tokenizer and PEG parser (3.12 to 3.15); `None` when the port accepts the file or cannot
 /// tell, and the older path decides.
 fn peg_exception(text: &str, filename: &str, version: serc::PythonVersion) -> Option<PyException> {
     let (_, minor, _) = version.target().version;

@@ -469,6 +469,44 @@ fn python_313_grammar() {
     );
 }
 
+/// The 3.12 grammar, through the 3.12 tokenizer (ASYNC / AWAIT tokens). Expected values:
+/// a native CPython 3.12.1 (`compile(src, "m.py", "exec")`); 3.13 differs on each error.
+#[test]
+fn python_312_grammar() {
+    let check_312 = |source: &str| match super::check(super::Grammar::Py312, source).1 {
+        Outcome::Rejected(r) => Some((r.kind, r.msg, r.lineno, r.offset, r.end_offset)),
+        Outcome::Accepted => Some(("accepted", String::new(), 0, 0, 0)),
+        Outcome::Unknown => None,
+    };
+    assert_eq!(
+        check_312("async def f():\n    await x\n    async for a in b: pass\n"),
+        Some(("accepted", String::new(), 0, 0, 0))
+    );
+    // No PEP 696 defaults; the forced '(' fails in the first pass.
+    assert_eq!(
+        check_312("def f[T=int](): pass\n"),
+        err("SyntaxError", "expected '('", 1, 6, 7)
+    );
+    assert_eq!(
+        check_312("x = 1 + not y\n"),
+        err("SyntaxError", "invalid syntax", 1, 9, 12)
+    );
+    assert_eq!(
+        check_312("f(**k, *a)\n"),
+        err(
+            "SyntaxError",
+            "iterable argument unpacking follows keyword argument unpacking",
+            1,
+            8,
+            9
+        )
+    );
+    assert_eq!(
+        check_312("import\n"),
+        err("SyntaxError", "invalid syntax", 1, 7, 8)
+    );
+}
+
 /// 3.15's soft keyword `lazy` (PEP 810); 3.14 stops at `import` (doc/oracle 3.14: 6..12).
 #[test]
 fn python_315_grammar() {
