@@ -60,7 +60,7 @@ const THRESHOLDS: &[Threshold] = &[
         count: 250,
         max_accepted: 0,
         min_same_last_line: 1000,
-        min_same_text: 992,
+        min_same_text: 1000,
     },
     Threshold {
         target: "3.13",

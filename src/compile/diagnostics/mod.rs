@@ -140,9 +140,11 @@ fn peg_exception(text: &str, filename: &str, version: serc::PythonVersion) -> Op
         return None;
     };
     let position = |value: i64| usize::try_from(value).ok();
-    let line = position(raised.lineno)
-        .and_then(|n| n.checked_sub(1))
-        .map(|n| source.split_inclusive('\n').nth(n).unwrap_or("").to_owned());
+    let line = raised.text.or_else(|| {
+        position(raised.lineno)
+            .and_then(|n| n.checked_sub(1))
+            .map(|n| source.split_inclusive('\n').nth(n).unwrap_or("").to_owned())
+    });
     Some(PyException {
         kind: raised.kind,
         msg: raised.msg,

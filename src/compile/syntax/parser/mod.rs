@@ -133,6 +133,7 @@ pub fn parse(grammar: Grammar, source: &str, stream: &mut dyn TokenStream) -> Ou
         Grammar::Py315 => (generated_315::KEYWORDS, generated_315::SOFT_KEYWORDS),
     };
     let mut p = Parser::new(source, stream, keywords, soft_keywords);
+    p.error_line_312 = grammar == Grammar::Py312;
     let res = grammar.parse_file(&mut p);
     if p.overflowed {
         return Outcome::Unknown;
@@ -215,6 +216,7 @@ fn tokenize_rest(p: &mut Parser<'_>) {
                             end_lineno: failure.end_lineno,
                             end_offset: failure.end_offset,
                             from_tokenizer: true,
+                            text: None,
                         });
                     }
                     return;
