@@ -59,8 +59,8 @@ const THRESHOLDS: &[Threshold] = &[
         target: "3.12",
         count: 250,
         max_accepted: 0,
-        min_same_last_line: 964,
-        min_same_text: 936,
+        min_same_last_line: 1000,
+        min_same_text: 1000,
     },
     Threshold {
         target: "3.13",

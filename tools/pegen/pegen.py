@@ -358,6 +358,9 @@ TOKEN_NAMES = {
     "TSTRING_MIDDLE": "TStringMiddle",
     "TSTRING_END": "TStringEnd",
     "TYPE_COMMENT": "TypeComment",
+    # 3.12 only: its tokenizer still turns `async` / `await` into these.
+    "ASYNC": "Async",
+    "AWAIT": "Await",
     "SOFT_KEYWORD": None,
 }
 

@@ -129,7 +129,7 @@ fn indentation_exception(
 }
 
 /// The exception CPython's parser raises for decoded `text`, found by our port of its
-/// tokenizer and PEG parser (3.13, 3.14 and 3.15); `None` when the port accepts the file or cannot
+/// tokenizer and PEG parser (3.12 to 3.15); `None` when the port accepts the file or cannot
 /// tell, and the older path decides.
 fn peg_exception(text: &str, filename: &str, version: serc::PythonVersion) -> Option<PyException> {
     let (_, minor, _) = version.target().version;
@@ -140,9 +140,11 @@ fn peg_exception(text: &str, filename: &str, version: serc::PythonVersion) -> Op
         return None;
     };
     let position = |value: i64| usize::try_from(value).ok();
-    let line = position(raised.lineno)
-        .and_then(|n| n.checked_sub(1))
-        .map(|n| source.split_inclusive('\n').nth(n).unwrap_or("").to_owned());
+    let line = raised.text.or_else(|| {
+        position(raised.lineno)
+            .and_then(|n| n.checked_sub(1))
+            .map(|n| source.split_inclusive('\n').nth(n).unwrap_or("").to_owned())
+    });
     Some(PyException {
         kind: raised.kind,
         msg: raised.msg,

@@ -109,7 +109,8 @@ impl Parser<'_> {
                 end_col = cur;
             }
         }
-        let line = self.line_text(lineno);
+        let text = self.error_line_312.then(|| self.error_line_312(lineno));
+        let line = text.as_deref().unwrap_or(self.line_text(lineno));
         let offset = byte_to_char_offset(line, col);
         let end_offset = if end_col > 0 {
             byte_to_char_offset(line, end_col)
@@ -124,9 +125,76 @@ impl Parser<'_> {
             end_lineno,
             end_offset,
             from_tokenizer: false,
+            text,
         });
         self.error_indicator = true;
         None
+    }
+
+    /// 3.12's error line (`_PyPegen_raise_error_known_location` with a string source, as
+    /// `py_compile` has): while the tokenizer is still on line `lineno`, its whole buffer
+    /// `tok->buf..tok->inp`, which starts where the current run of joined lines starts (a
+    /// token spanning lines, a backslash continuation) and keeps its newline; once the
+    /// tokenizer has moved past it, line `lineno` alone without its newline. Both the text
+    /// of the exception and the line the offsets are clamped to.
+    fn error_line_312(&self, lineno: i64) -> String {
+        let (tok_line, _) = self.tokenizer_position();
+        let line = self.line_text(lineno);
+        let last = self.tokens.last();
+        let plain = last.is_none_or(|t| {
+            matches!(
+                t.kind,
+                TokenKind::Indent
+                    | TokenKind::Dedent
+                    | TokenKind::EndMarker
+                    | TokenKind::ErrorToken
+            )
+        });
+        if tok_line > lineno {
+            return line.strip_suffix('\n').unwrap_or(line).to_owned();
+        }
+        let first = self.buffer_start_line();
+        if plain || first >= lineno || first < 1 {
+            return line.to_owned();
+        }
+        let start = self.line_starts[first as usize - 1];
+        let end = self.line_starts[lineno as usize - 1] + line.len();
+        self.source[start..end].to_owned()
+    }
+
+    /// The line `tok->buf` starts on: going back from the last token fetched, over tokens
+    /// that end on the line the run has reached and over backslash continuations.
+    fn buffer_start_line(&self) -> i64 {
+        let Some(mut k) = self.tokens.len().checked_sub(1) else {
+            return 0;
+        };
+        let mut line = self.tokens[k].start.line;
+        while k > 0 {
+            let p = &self.tokens[k - 1];
+            if matches!(
+                p.kind,
+                TokenKind::Newline | TokenKind::Indent | TokenKind::Dedent
+            ) {
+                break;
+            }
+            if p.end.line == line {
+                line = line.min(p.start.line);
+            } else {
+                let from = p.text.end;
+                let to = self.line_starts[line as usize - 1];
+                let gap = self.source.get(from..to).unwrap_or("");
+                let joined = !gap.contains('#')
+                    && gap
+                        .match_indices('\n')
+                        .all(|(i, _)| gap[..i].ends_with('\\'));
+                if !joined {
+                    break;
+                }
+                line = p.start.line;
+            }
+            k -= 1;
+        }
+        i64::from(line)
     }
 
     pub(super) fn raise_syntax_error(&mut self, msg: String) -> Option<N> {

@@ -8,11 +8,13 @@
 //! *first* pass fetched; tokenizer errors first; then the scan of the rest of the source for
 //! tokenizer errors and unclosed brackets (`_PyPegen_tokenize_full_source_to_check_for_errors`).
 //!
-//! Ownership: `generated_314.rs` is generated (never edited by hand); `runtime.rs` is the
+//! Ownership: `generated_31X.rs` (3.12 to 3.15) are generated (never edited by hand); `runtime.rs` is the
 //! machinery of `pegen.c` it calls; `actions.rs` the error actions. The tokens come through
 //! [`TokenStream`], so the parser can be driven by the tokenizer port or by a test.
 
 mod actions;
+#[rustfmt::skip]
+mod generated_312;
 #[rustfmt::skip]
 mod generated_313;
 #[rustfmt::skip]
@@ -80,6 +82,7 @@ pub enum Outcome {
 /// A grammar version we have a generated parser for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Grammar {
+    Py312,
     Py313,
     Py314,
     Py315,
@@ -89,6 +92,7 @@ impl Grammar {
     /// The parser for CPython `3.minor`, if generated.
     pub fn for_minor(minor: u8) -> Option<Grammar> {
         match minor {
+            12 => Some(Grammar::Py312),
             13 => Some(Grammar::Py313),
             14 => Some(Grammar::Py314),
             15 => Some(Grammar::Py315),
@@ -98,6 +102,7 @@ impl Grammar {
 
     fn minor(self) -> u8 {
         match self {
+            Grammar::Py312 => 12,
             Grammar::Py313 => 13,
             Grammar::Py314 => 14,
             Grammar::Py315 => 15,
@@ -106,6 +111,7 @@ impl Grammar {
 
     fn parse_file(self, p: &mut Parser<'_>) -> Option<runtime::N> {
         match self {
+            Grammar::Py312 => p.parse_file_312(),
             Grammar::Py313 => p.parse_file_313(),
             Grammar::Py314 => p.parse_file_314(),
             Grammar::Py315 => p.parse_file_315(),
@@ -121,11 +127,13 @@ pub fn parse_314(source: &str, stream: &mut dyn TokenStream) -> Outcome {
 /// Runs CPython's parser of `grammar` over `source`, reading tokens from `stream`.
 pub fn parse(grammar: Grammar, source: &str, stream: &mut dyn TokenStream) -> Outcome {
     let (keywords, soft_keywords) = match grammar {
+        Grammar::Py312 => (generated_312::KEYWORDS, generated_312::SOFT_KEYWORDS),
         Grammar::Py313 => (generated_313::KEYWORDS, generated_313::SOFT_KEYWORDS),
         Grammar::Py314 => (generated_314::KEYWORDS, generated_314::SOFT_KEYWORDS),
         Grammar::Py315 => (generated_315::KEYWORDS, generated_315::SOFT_KEYWORDS),
     };
     let mut p = Parser::new(source, stream, keywords, soft_keywords);
+    p.error_line_312 = grammar == Grammar::Py312;
     let res = grammar.parse_file(&mut p);
     if p.overflowed {
         return Outcome::Unknown;
@@ -208,6 +216,7 @@ fn tokenize_rest(p: &mut Parser<'_>) {
                             end_lineno: failure.end_lineno,
                             end_offset: failure.end_offset,
                             from_tokenizer: true,
+                            text: None,
                         });
                     }
                     return;

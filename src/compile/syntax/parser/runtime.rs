@@ -137,6 +137,9 @@ pub struct Raised {
     pub end_offset: i64,
     /// Raised by the tokenizer (its exception is final for the parser).
     pub from_tokenizer: bool,
+    /// The exception's `text` where it is not simply line `lineno` (3.12: the tokenizer's
+    /// buffer, which can start on an earlier line).
+    pub text: Option<String>,
 }
 
 pub struct Parser<'s> {
@@ -146,6 +149,9 @@ pub struct Parser<'s> {
     soft_keywords: &'static [&'static str],
     stream: &'s mut dyn TokenStream,
     pub(super) tokens: Vec<Tok>,
+    /// 3.12's `_PyPegen_raise_error_known_location`: the error line is the tokenizer's
+    /// buffer (see `actions::error_line_312`).
+    pub(super) error_line_312: bool,
     pub(super) mark: usize,
     pub(super) error_indicator: bool,
     pub(super) raised: Option<Raised>,
@@ -162,7 +168,7 @@ pub struct Parser<'s> {
     nodes: Vec<Node>,
     kids: Vec<N>,
     depth: u32,
-    line_starts: Vec<usize>,
+    pub(super) line_starts: Vec<usize>,
 }
 
 impl<'s> Parser<'s> {
@@ -180,6 +186,7 @@ impl<'s> Parser<'s> {
             soft_keywords,
             stream,
             tokens: Vec::new(),
+            error_line_312: false,
             mark: 0,
             error_indicator: false,
             raised: None,
@@ -279,6 +286,7 @@ impl<'s> Parser<'s> {
                             end_lineno: failure.end_lineno,
                             end_offset: failure.end_offset,
                             from_tokenizer: true,
+                            text: None,
                         });
                     }
                     self.tokenizer_failed = Some(failure);

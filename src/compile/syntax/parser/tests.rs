@@ -469,6 +469,75 @@ fn python_313_grammar() {
     );
 }
 
+/// The 3.12 grammar, through the 3.12 tokenizer (ASYNC / AWAIT tokens). Expected values:
+/// a native CPython 3.12.1 (`compile(src, "m.py", "exec")`); 3.13 differs on each error.
+#[test]
+fn python_312_grammar() {
+    let check_312 = |source: &str| match super::check(super::Grammar::Py312, source).1 {
+        Outcome::Rejected(r) => Some((r.kind, r.msg, r.lineno, r.offset, r.end_offset)),
+        Outcome::Accepted => Some(("accepted", String::new(), 0, 0, 0)),
+        Outcome::Unknown => None,
+    };
+    assert_eq!(
+        check_312("async def f():\n    await x\n    async for a in b: pass\n"),
+        Some(("accepted", String::new(), 0, 0, 0))
+    );
+    // No PEP 696 defaults; the forced '(' fails in the first pass.
+    assert_eq!(
+        check_312("def f[T=int](): pass\n"),
+        err("SyntaxError", "expected '('", 1, 6, 7)
+    );
+    assert_eq!(
+        check_312("x = 1 + not y\n"),
+        err("SyntaxError", "invalid syntax", 1, 9, 12)
+    );
+    assert_eq!(
+        check_312("f(**k, *a)\n"),
+        err(
+            "SyntaxError",
+            "iterable argument unpacking follows keyword argument unpacking",
+            1,
+            8,
+            9
+        )
+    );
+    assert_eq!(
+        check_312("import\n"),
+        err("SyntaxError", "invalid syntax", 1, 7, 8)
+    );
+}
+
+/// 3.12's error line is the tokenizer's buffer: several lines after a multi-line token or
+/// a backslash continuation; without its newline (and so clamping one column earlier) once
+/// the tokenizer has moved past it. Expected values: a native CPython 3.12.1,
+/// `compile(src, "/nonexistent/m.py", "exec")` (no file to read the line from, as in
+/// `py_compile`'s oracle).
+#[test]
+fn python_312_error_line_is_the_tokenizer_buffer() {
+    let located = |source: &str| match super::check(super::Grammar::Py312, source).1 {
+        Outcome::Rejected(r) => Some((r.lineno, r.offset, r.end_lineno, r.end_offset, r.text)),
+        _ => None,
+    };
+    let some = |l, o, el, eo, text: &str| Some((l, o, el, eo, Some(text.to_owned())));
+    assert_eq!(located("s '''abc\ndef'''\n"), some(1, 3, 2, 7, "s '''abc"));
+    assert_eq!(
+        located("x = '''a\nb'''  return 1\n"),
+        some(2, 7, 2, 13, "x = '''a\nb'''  return 1\n")
+    );
+    assert_eq!(
+        located("a = \\\n    x = ur'abc'\n"),
+        some(2, 11, 2, 16, "a = \\\n    x = ur'abc'\n")
+    );
+    assert_eq!(
+        located("f(a,\n  exec 'x',\n  b)\n"),
+        some(2, 3, 3, 4, "  exec 'x',")
+    );
+    assert_eq!(
+        located("f(\n    exec \"x = 1\"\n    incrementaldecoder=IncrementalDecoder,\n)\n"),
+        some(2, 10, 3, 17, "    exec \"x = 1\"")
+    );
+}
+
 /// 3.15's soft keyword `lazy` (PEP 810); 3.14 stops at `import` (doc/oracle 3.14: 6..12).
 #[test]
 fn python_315_grammar() {
