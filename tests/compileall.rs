@@ -691,7 +691,9 @@ fn serc_tree_matches_native_cpython_3_13_15() {
         .parent()
         .unwrap()
         .join("lib/python3.13");
-    let scratch = root().join("target/test-compileall/serc-3.13.15");
+    // Not under target/test-compileall: `compileall_matches_cpython` runs in parallel and
+    // starts by removing that folder.
+    let scratch = root().join("target/test-compileall-native/serc-3.13.15");
     let _ = fs::remove_dir_all(&scratch);
     let tree = scratch.join("tree");
     copy_dir(&stdlib, &tree, true);
