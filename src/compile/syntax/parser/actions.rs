@@ -210,13 +210,7 @@ impl Parser<'_> {
     }
 
     pub(super) fn raise_known_location(&mut self, a: N, msg: String) -> Option<N> {
-        let (l, c, el, ec) = (
-            self.lineno(a),
-            self.col(a),
-            self.end_lineno(a),
-            self.end_col(a),
-        );
-        self.raise_error_known_location(l, c, el, ec, msg)
+        self.raise_known_range(a, a, msg)
     }
 
     pub(super) fn raise_known_range(&mut self, a: N, b: N, msg: String) -> Option<N> {
