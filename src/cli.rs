@@ -143,12 +143,8 @@ impl Args {
                 self.pyc.len()
             );
         }
-        let optimize = match self.optimize {
-            // A worker runs without -O, so "the interpreter's level" is 0 (as in rules_python).
-            -1 | 0 => 0,
-            level @ (1 | 2) => level as u8,
-            other => bail!("invalid --optimize {other} (expected -1, 0, 1 or 2)"),
-        };
+        let optimize =
+            Settings::optimize_level(self.optimize).map_err(|message| anyhow!(message))?;
         let invalidation = self
             .invalidation_mode
             .parse::<InvalidationMode>()

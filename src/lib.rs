@@ -7,7 +7,8 @@
 //! (header, source hash, atomic write). [`protocol`] holds the wire types and framing;
 //! [`input`] reads the files a request names (sources, param files) without trusting them;
 //! `compileall` is the `python -m compileall` command over the same [`compile`];
-//! [`tree_action`] is the Bazel action for a whole directory (one request, one output tree).
+//! [`tree_action`] is the Bazel action for a whole directory (one request, one output tree);
+//! both name their files with [`pypath`] (`os.path` and `importlib` path strings).
 
 pub mod cli;
 pub mod compile;
@@ -17,6 +18,7 @@ pub mod input;
 pub mod oneshot;
 pub mod protocol;
 pub mod pyc;
+pub mod pypath;
 pub mod tree_action;
 pub mod worker;
 

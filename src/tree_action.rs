@@ -41,6 +41,7 @@ use crate::compile::{
     PythonVersion, Settings,
 };
 use crate::pyc::InvalidationMode;
+use crate::pypath;
 
 /// The first argument of a tree request (after param files are expanded).
 pub const TREE_WORD: &str = "tree";
@@ -155,11 +156,7 @@ impl TreeRequest {
         } else {
             args.optimize.clone()
         } {
-            let level = match level {
-                -1 | 0 => 0,
-                1 | 2 => level as u8,
-                other => bail!("invalid --optimize {other} (expected -1, 0, 1 or 2)"),
-            };
+            let level = Settings::optimize_level(level).map_err(|message| anyhow!(message))?;
             if !levels.contains(&level) {
                 levels.push(level);
             }
@@ -475,33 +472,18 @@ fn job_names(rel: &[u8], prefix: &str) -> Result<(String, String), String> {
             String::from_utf8_lossy(rel)
         )
     })?;
-    let src_name = if prefix.is_empty() || prefix.ends_with('/') {
-        format!("{prefix}{rel}")
-    } else {
-        format!("{prefix}/{rel}")
-    };
-    Ok((rel.to_owned(), src_name))
+    let src_name = pypath::join(prefix.as_bytes(), [rel.as_bytes()]);
+    // Both parts are UTF-8, so their join is.
+    Ok((
+        rel.to_owned(),
+        String::from_utf8_lossy(&src_name).into_owned(),
+    ))
 }
 
-/// `importlib.util.cache_from_source` for a relative `.py` path: `a/b.py` with tag
-/// `cpython-314` and level 1 is `a/__pycache__/b.cpython-314.opt-1.pyc`.
-fn cache_path(rel: &str, tag: &str, level: u8) -> String {
-    let (head, tail) = match rel.rfind('/') {
-        Some(i) => (&rel[..=i], &rel[i + 1..]),
-        None => ("", rel),
-    };
-    // importlib keeps everything before the last dot; a file named `.py` becomes `py.`.
-    let base = match tail.rfind('.') {
-        Some(0) => format!("{}.", &tail[1..]),
-        Some(i) => tail[..=i].to_owned(),
-        None => format!("{tail}."),
-    };
-    let opt = if level == 0 {
-        String::new()
-    } else {
-        format!(".opt-{level}")
-    };
-    format!("{head}__pycache__/{base}{tag}{opt}.pyc")
+/// Where the pyc of the relative `.py` path `rel` goes under the output tree, at `level`.
+fn cache_path(rel: &str, tag: &str, level: u8) -> PathBuf {
+    let cached = pypath::cache_from_source(rel.as_bytes(), tag, i64::from(level));
+    pypath::as_path(&cached).to_owned()
 }
 
 /// One-shot mode: `pycompile-worker @params` whose first argument is [`TREE_WORD`]. Errors go to
@@ -529,15 +511,15 @@ mod tests {
         // Expected values: CPython 3.14's importlib.util.cache_from_source.
         assert_eq!(
             cache_path("pkg/sub/mod.py", "cpython-314", 0),
-            "pkg/sub/__pycache__/mod.cpython-314.pyc"
+            Path::new("pkg/sub/__pycache__/mod.cpython-314.pyc")
         );
         assert_eq!(
             cache_path("a.b.py", "cpython-312", 2),
-            "__pycache__/a.b.cpython-312.opt-2.pyc"
+            Path::new("__pycache__/a.b.cpython-312.opt-2.pyc")
         );
         assert_eq!(
             cache_path("x/.py", "cpython-314", 1),
-            "x/__pycache__/py.cpython-314.opt-1.pyc"
+            Path::new("x/__pycache__/py.cpython-314.opt-1.pyc")
         );
     }
 

@@ -76,6 +76,21 @@ pub struct Settings {
     pub interpreters: Vec<InterpreterSpec>,
 }
 
+impl Settings {
+    /// An `--optimize` flag's level: `-1` ("the interpreter's own level", rules_python's
+    /// default) is 0, since a worker runs without `-O`; 0, 1 and 2 are themselves.
+    pub fn optimize_level(flag: i32) -> Result<u8, String> {
+        match flag {
+            -1 | 0 => Ok(0),
+            1 => Ok(1),
+            2 => Ok(2),
+            other => Err(format!(
+                "invalid --optimize {other} (expected -1, 0, 1 or 2)"
+            )),
+        }
+    }
+}
+
 /// `--python_interpreter X.Y=PATH`: use the interpreter at PATH to compile for Python X.Y.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct InterpreterSpec {

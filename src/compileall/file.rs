@@ -14,9 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use regex_lite::Regex;
 
 use super::output::{os_error, py_repr};
-use super::pypath::{self, as_path};
 use crate::compile::{self, CompileFailure, Engine, NeverCancelled, Settings};
 use crate::input;
+use crate::pypath::{self, as_path};
 
 /// Everything that is the same for every file of the run.
 pub struct Context {

@@ -7,7 +7,6 @@
 //! | [`walk`] | which files a directory yields, in CPython's order, and the `Listing` lines |
 //! | [`file`] | one file: names, filters, the up-to-date check, one pyc per level, its output |
 //! | [`output`] | Python's `repr()` of paths and `str()` of `OSError`s |
-//! | [`pypath`] | `os.path` and `importlib` path strings |
 //!
 //! The walk runs first and is cheap (one `readdir` per directory, a `stat` only for
 //! symlinks); the files then compile on `-j` threads, each with the deep-source stack, and
@@ -17,7 +16,6 @@
 mod args;
 mod file;
 mod output;
-mod pypath;
 mod walk;
 
 use std::ffi::OsString;
@@ -34,6 +32,7 @@ use self::file::{Context, Naming, Outcome};
 use self::walk::Step;
 use crate::compile::{self, BASE_STACK, Settings};
 use crate::pyc::InvalidationMode;
+use crate::pypath;
 
 /// Runs `compileall` with `args` (after the `compileall` word); returns the exit status.
 pub fn run(args: Vec<OsString>) -> i32 {

@@ -10,7 +10,7 @@ use std::fs;
 use std::os::unix::ffi::OsStrExt;
 
 use super::output::py_repr;
-use super::pypath;
+use crate::pypath;
 
 /// One step of the walk, in output order.
 #[derive(Debug)]
