@@ -68,15 +68,11 @@ pub fn decode_with(
         return Some(codec.decode(bytes).map_err(|error| error.to_string()));
     }
     let decoded = algorithmic::decode(module, bytes, version)?;
-    Some(
-        decoded
-            .and_then(|code_points| algorithmic::into_text(&code_points))
-            .map_err(|failure| match failure {
-                algorithmic::Failure::Unicode(message) => message,
-                algorithmic::Failure::Raised { kind, message } => format!("{kind}: {message}"),
-                algorithmic::Failure::Unsupported => UNSUPPORTED.to_owned(),
-            }),
-    )
+    Some(decoded.map_err(|failure| match failure {
+        algorithmic::Failure::Unicode(message) => message,
+        algorithmic::Failure::Raised { kind, message } => format!("{kind}: {message}"),
+        algorithmic::Failure::Unsupported => UNSUPPORTED.to_owned(),
+    }))
 }
 
 /// What [`decode_with`] answers for an input an algorithm of this layer does not decode.
@@ -126,15 +122,13 @@ pub fn decode(source: &[u8], version: serc::PythonVersion) -> Result<Decoded<'_>
                     .decode(&buffer)
                     .map_err(|error| Undecodable::Codec(error.to_string()))?
             } else if let Some(decoded) = algorithmic::decode(module, &buffer, version) {
-                decoded
-                    .and_then(|code_points| algorithmic::into_text(&code_points))
-                    .map_err(|failure| match failure {
-                        algorithmic::Failure::Unicode(message) => Undecodable::Codec(message),
-                        algorithmic::Failure::Raised { kind, message } => {
-                            Undecodable::Raised { kind, message }
-                        }
-                        algorithmic::Failure::Unsupported => Undecodable::Unsupported(name.clone()),
-                    })?
+                decoded.map_err(|failure| match failure {
+                    algorithmic::Failure::Unicode(message) => Undecodable::Codec(message),
+                    algorithmic::Failure::Raised { kind, message } => {
+                        Undecodable::Raised { kind, message }
+                    }
+                    algorithmic::Failure::Unsupported => Undecodable::Unsupported(name.clone()),
+                })?
             } else {
                 return Err(Undecodable::Unsupported(name));
             };

@@ -35,66 +35,90 @@ enum Error {
 }
 
 pub fn punycode(bytes: &[u8], old: bool) -> Result<Vec<u32>, Failure> {
-    let split = bytes.iter().rposition(|&b| b == b'-');
-    let (base, extended, offset) = match split {
-        Some(at) => (&bytes[..at], &bytes[at + 1..], at + 1),
-        None => (&bytes[..0], bytes, 0),
-    };
+    let (base, extended, offset) = split(bytes);
     if old && base.is_ascii() {
         // 3.12 reads the extended part as ASCII before decoding any digit.
         if let Some(position) = extended.iter().position(|&b| b >= 0x80) {
-            return Err(Failure::Unicode(format!(
-                "'ascii' codec can't decode byte 0x{:02x} in position {position}: ordinal not \
-                 in range(128)",
-                extended[position]
-            )));
+            return Err(Failure::Unicode(ascii_error(position, extended[position])));
         }
     }
     decode_parts(base, extended).map_err(|failure| {
-        let ascii = |message_position: usize, byte: u8| {
-            format!(
-                "'ascii' codec can't decode byte 0x{byte:02x} in position {message_position}: \
-                 ordinal not in range(128)"
-            )
-        };
+        if !old {
+            return match span(&failure, offset) {
+                Some((codec, start, end, reason)) => {
+                    Failure::Unicode(error_text(codec, bytes, start, end, &reason))
+                }
+                None => overflow(),
+            };
+        }
         Failure::Unicode(match failure {
-            Error::Overflow if old => return Failure::Unsupported,
-            Error::Overflow => {
-                return Failure::Raised {
-                    kind: "OverflowError",
-                    message: "Python int too large to convert to C ssize_t".to_owned(),
-                };
-            }
-            Error::Ascii { position, byte } => ascii(position, byte),
-            Error::Incomplete { .. } if old => "incomplete punicode string".to_owned(),
-            Error::InvalidDigit { byte, .. } if old => {
+            Error::Overflow => return Failure::Unsupported,
+            Error::Ascii { position, byte } => ascii_error(position, byte),
+            Error::Incomplete { .. } => "incomplete punicode string".to_owned(),
+            Error::InvalidDigit { byte, .. } => {
                 format!("Invalid extended code point '{}'", char::from(byte))
             }
-            Error::InvalidCharacter { code_point, .. } if old => {
+            Error::InvalidCharacter { code_point, .. } => {
                 format!("Invalid character U+{code_point:x}")
             }
-            Error::Incomplete { at } => error_text(
-                "punycode",
-                bytes,
-                offset + at,
-                offset + at + 1,
-                "incomplete punycode string",
-            ),
-            Error::InvalidDigit { at, byte } => error_text(
-                "punycode",
-                bytes,
-                offset + at,
-                offset + at + 1,
-                &format!("Invalid extended code point '{byte}'"),
-            ),
-            Error::InvalidCharacter { at, code_point } => error_text(
-                "punycode",
-                bytes,
-                offset + at - 1,
-                offset + at,
-                &format!("Invalid character U+{code_point:x}"),
-            ),
         })
+    })
+}
+
+/// The base (before the last `-`), the extended part, and where the extended part starts.
+fn split(bytes: &[u8]) -> (&[u8], &[u8], usize) {
+    match bytes.iter().rposition(|&b| b == b'-') {
+        Some(at) => (&bytes[..at], &bytes[at + 1..], at + 1),
+        None => (&bytes[..0], bytes, 0),
+    }
+}
+
+/// 3.13 on: building the error of a position past a C `ssize_t` raises this instead.
+fn overflow() -> Failure {
+    Failure::Raised {
+        kind: "OverflowError",
+        message: "Python int too large to convert to C ssize_t".to_owned(),
+    }
+}
+
+/// `str()` of the ASCII codec's error for `byte` at `position`.
+fn ascii_error(position: usize, byte: u8) -> String {
+    format!(
+        "'ascii' codec can't decode byte 0x{byte:02x} in position {position}: ordinal not in \
+         range(128)"
+    )
+}
+
+/// 3.13 on: the codec, range and reason of the `UnicodeDecodeError` for `error`, positioned in
+/// the whole input (the extended part starts at `offset`); `None` for an overflow, which is
+/// not a `UnicodeDecodeError`.
+fn span(error: &Error, offset: usize) -> Option<(&'static str, usize, usize, String)> {
+    Some(match *error {
+        Error::Ascii { position, .. } => (
+            "ascii",
+            position,
+            position + 1,
+            "ordinal not in range(128)".to_owned(),
+        ),
+        Error::Incomplete { at } => (
+            "punycode",
+            offset + at,
+            offset + at + 1,
+            "incomplete punycode string".to_owned(),
+        ),
+        Error::InvalidDigit { at, byte } => (
+            "punycode",
+            offset + at,
+            offset + at + 1,
+            format!("Invalid extended code point '{byte}'"),
+        ),
+        Error::InvalidCharacter { at, code_point } => (
+            "punycode",
+            offset + at - 1,
+            offset + at,
+            format!("Invalid character U+{code_point:x}"),
+        ),
+        Error::Overflow => return None,
     })
 }
 
@@ -255,14 +279,21 @@ pub fn idna(bytes: &[u8], old: bool) -> Result<Vec<u32>, Failure> {
             // Decodes by punycode; a failure there is CPython's error, a success would need
             // the nameprep round trip.
             let rest = &label[ACE.len()..];
-            return Err(match punycode(rest, old) {
-                Ok(_) | Err(Failure::Unsupported) => Failure::Unsupported,
-                Err(Failure::Unicode(message)) if old => Failure::Unicode(message),
-                Err(raised @ Failure::Raised { .. }) => raised,
-                Err(_) => {
-                    let (start, end, reason) = punycode_span(rest);
-                    fail(ACE.len() + start, ACE.len() + end, &reason)
-                }
+            if old {
+                return Err(match punycode(rest, old) {
+                    Ok(_) => Failure::Unsupported,
+                    Err(failure) => failure,
+                });
+            }
+            let (base, extended, at) = split(rest);
+            return Err(match decode_parts(base, extended) {
+                Ok(_) => Failure::Unsupported,
+                Err(error) => match span(&error, at) {
+                    Some((_, start, end, reason)) => {
+                        fail(ACE.len() + start, ACE.len() + end, &reason)
+                    }
+                    None => overflow(),
+                },
             });
         }
         offset += label.len() + 1;
@@ -271,38 +302,6 @@ pub fn idna(bytes: &[u8], old: bool) -> Result<Vec<u32>, Failure> {
         out.push(u32::from(b'.'));
     }
     Ok(out)
-}
-
-/// Where and why punycode (3.13 on) fails on `bytes`, for re-positioning inside `idna`.
-fn punycode_span(bytes: &[u8]) -> (usize, usize, String) {
-    let split = bytes.iter().rposition(|&b| b == b'-');
-    let (base, extended, offset) = match split {
-        Some(at) => (&bytes[..at], &bytes[at + 1..], at + 1),
-        None => (&bytes[..0], bytes, 0),
-    };
-    match decode_parts(base, extended) {
-        Err(Error::Ascii { position, .. }) => (
-            position,
-            position + 1,
-            "ordinal not in range(128)".to_owned(),
-        ),
-        Err(Error::Incomplete { at }) => (
-            offset + at,
-            offset + at + 1,
-            "incomplete punycode string".to_owned(),
-        ),
-        Err(Error::InvalidDigit { at, byte }) => (
-            offset + at,
-            offset + at + 1,
-            format!("Invalid extended code point '{byte}'"),
-        ),
-        Err(Error::InvalidCharacter { at, code_point }) => (
-            offset + at - 1,
-            offset + at,
-            format!("Invalid character U+{code_point:x}"),
-        ),
-        Ok(_) | Err(Error::Overflow) => unreachable!("called only after punycode failed"),
-    }
 }
 
 #[cfg(test)]

@@ -13,8 +13,9 @@
 //! multibyte sequence" of `n` bytes from the current one; running out of input inside a
 //! sequence is an "incomplete multibyte sequence" up to the end.
 
-use super::super::codec;
+use super::super::codec::{self, Codec};
 use super::Failure;
+use std::sync::OnceLock;
 
 /// A character set a designation can select.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -281,7 +282,9 @@ fn step(
             }
             let width = set.width();
             let code = rest.get(..width).ok_or(Stop::Incomplete)?;
-            out.extend(decode_in(set, code).ok_or(Stop::Illegal(width))?);
+            if !decode_in(set, code, out) {
+                return Err(Stop::Illegal(width));
+            }
             *i += width;
         }
     }
@@ -371,52 +374,89 @@ fn plane2_row(row: u8) -> bool {
     matches!(row, 0x21 | 0x23..=0x25 | 0x28 | 0x2C..=0x2F | 0x6E..=0x7E)
 }
 
-/// One character (or a JIS X 0213 pair) of a set, or `None` where its decoder maps nothing.
-fn decode_in(set: Set, code: &[u8]) -> Option<Vec<u32>> {
+/// Appends one character (or a JIS X 0213 pair) of a set to `out`; `false` where its decoder
+/// maps nothing.
+fn decode_in(set: Set, code: &[u8], out: &mut Vec<u32>) -> bool {
     let [a, b] = match *code {
         [c] => {
-            return match set {
-                Set::Jisx0201Roman => Some(vec![match c {
+            let decoded = match set {
+                Set::Jisx0201Roman => Some(match c {
                     0x5C => 0xA5,
                     0x7E => 0x203E,
                     _ => u32::from(c),
-                }]),
+                }),
                 Set::Jisx0201Kana => (0x21..=0x5F)
                     .contains(&c)
-                    .then(|| vec![0xFF61 + u32::from(c - 0x21)]),
+                    .then(|| 0xFF61 + u32::from(c - 0x21)),
                 // Designatable in G0 but without a decoder (`dummy_decoder`).
                 _ => None,
             };
+            out.extend(decoded);
+            return decoded.is_some();
         }
         [a, b] => [a, b],
-        _ => return None,
+        _ => return false,
     };
     if !(0x21..=0x7E).contains(&a) || !(0x21..=0x7E).contains(&b) {
-        return None;
+        return false;
     }
-    let (table, euc): (&str, Vec<u8>) = match set {
-        Set::Gb2312 => ("gb2312", vec![a | 0x80, b | 0x80]),
+    let (table, euc): (&Codec, &[u8]) = match set {
+        Set::Gb2312 => (tables().gb2312, &[a | 0x80, b | 0x80]),
         Set::Ksx1001 if (a, b) == (0x24, 0x54) => {
             // EUC-KR reads 0xA4D4 as the start of a make-up sequence; the set maps it to
             // HANGUL FILLER.
-            return Some(vec![0x3164]);
+            out.push(0x3164);
+            return true;
         }
-        Set::Ksx1001 => ("euc_kr", vec![a | 0x80, b | 0x80]),
-        Set::Jisx0208 | Set::Jisx0208Old => ("euc_jp", vec![a | 0x80, b | 0x80]),
-        Set::Jisx0212 => ("euc_jp", vec![0x8F, a | 0x80, b | 0x80]),
+        Set::Ksx1001 => (tables().euc_kr, &[a | 0x80, b | 0x80]),
+        Set::Jisx0208 | Set::Jisx0208Old => (tables().euc_jp, &[a | 0x80, b | 0x80]),
+        Set::Jisx0212 => (tables().euc_jp, &[0x8F, a | 0x80, b | 0x80]),
         // EUC-JIS-2004 reads 1-2-18 as FULLWIDTH TILDE; JIS X 0213's own map (which the
         // ISO-2022 decoder reads) has TILDE.
         Set::Jisx0213v2000Plane1 | Set::Jisx0213v2004Plane1 if (a, b) == (0x22, 0x32) => {
-            return Some(vec![0x7E]);
+            out.push(0x7E);
+            return true;
         }
-        Set::Jisx0213v2000Plane1 => ("euc_jisx0213", vec![a | 0x80, b | 0x80]),
-        Set::Jisx0213v2004Plane1 => ("euc_jis_2004", vec![a | 0x80, b | 0x80]),
-        Set::Jisx0213Plane2 if plane2_row(a) => ("euc_jis_2004", vec![0x8F, a | 0x80, b | 0x80]),
-        _ => return None,
+        Set::Jisx0213v2000Plane1 => (tables().euc_jisx0213, &[a | 0x80, b | 0x80]),
+        Set::Jisx0213v2004Plane1 => (tables().euc_jis_2004, &[a | 0x80, b | 0x80]),
+        Set::Jisx0213Plane2 if plane2_row(a) => {
+            (tables().euc_jis_2004, &[0x8F, a | 0x80, b | 0x80])
+        }
+        _ => return false,
     };
-    let table = codec::lookup(table, serc::PythonVersion::Py314)?;
-    let text = table.decode(&euc).ok()?;
-    Some(text.chars().map(u32::from).collect())
+    match table.decode(euc) {
+        Ok(text) => {
+            out.extend(text.chars().map(u32::from));
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// The EUC tables the double-byte sets are read through, looked up once.
+struct Tables {
+    gb2312: &'static Codec,
+    euc_kr: &'static Codec,
+    euc_jp: &'static Codec,
+    euc_jisx0213: &'static Codec,
+    euc_jis_2004: &'static Codec,
+}
+
+fn tables() -> &'static Tables {
+    static TABLES: OnceLock<Tables> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        // The EUC tables are the same for every target (only palmos differs between them).
+        let table = |name| {
+            codec::lookup(name, serc::PythonVersion::Py314).expect("an EUC table of codecs.bin")
+        };
+        Tables {
+            gb2312: table("gb2312"),
+            euc_kr: table("euc_kr"),
+            euc_jp: table("euc_jp"),
+            euc_jisx0213: table("euc_jisx0213"),
+            euc_jis_2004: table("euc_jis_2004"),
+        }
+    })
 }
 
 /// HZ (RFC 1843): `~{` enters GB 2312, `~}` leaves it; outside GB 2312 `~~` is a tilde and `~`
@@ -463,14 +503,11 @@ pub fn hz(bytes: &[u8]) -> Result<Vec<u32>, Failure> {
         } else {
             match bytes.get(i + 1) {
                 None => Some(Stop::Incomplete),
-                Some(&b) => match decode_in(Set::Gb2312, &[c, b]) {
-                    Some(chars) => {
-                        out.extend(chars);
-                        i += 2;
-                        None
-                    }
-                    None => Some(Stop::Illegal(1)),
-                },
+                Some(&b) if decode_in(Set::Gb2312, &[c, b], &mut out) => {
+                    i += 2;
+                    None
+                }
+                Some(_) => Some(Stop::Illegal(1)),
             }
         };
         if let Some(stop) = stop {

@@ -32,68 +32,61 @@ pub enum Failure {
     Unsupported,
 }
 
-/// Decodes `bytes` with the `encodings` module `module` as CPython `version` does: the code
-/// points or the exception; `None` when `module` is not one of these algorithms.
+/// A decoder: the input, and whether CPython 3.12's behaviour applies (punycode and idna
+/// changed their errors in 3.13).
+type Decoder = fn(&[u8], bool) -> Result<Vec<u32>, Failure>;
+
+/// The modules decoded here and their decoders, sorted by module.
+const DECODERS: &[(&str, Decoder)] = &[
+    ("hz", |bytes, _| iso2022::hz(bytes)),
+    ("idna", idna::idna),
+    ("iso2022_jp", |bytes, _| iso2022::iso2022_jp(bytes)),
+    ("iso2022_jp_1", |bytes, _| iso2022::iso2022_jp_1(bytes)),
+    ("iso2022_jp_2", |bytes, _| iso2022::iso2022_jp_2(bytes)),
+    ("iso2022_jp_2004", |bytes, _| {
+        iso2022::iso2022_jp_2004(bytes)
+    }),
+    ("iso2022_jp_3", |bytes, _| iso2022::iso2022_jp_3(bytes)),
+    ("iso2022_jp_ext", |bytes, _| iso2022::iso2022_jp_ext(bytes)),
+    ("iso2022_kr", |bytes, _| iso2022::iso2022_kr(bytes)),
+    ("punycode", idna::punycode),
+    ("raw_unicode_escape", |bytes, _| {
+        escapes::raw_unicode_escape(bytes)
+    }),
+    ("unicode_escape", |bytes, _| escapes::unicode_escape(bytes)),
+    ("utf_16", |bytes, _| utf16_32::utf_16(bytes)),
+    ("utf_16_be", |bytes, _| utf16_32::utf_16_be(bytes)),
+    ("utf_16_le", |bytes, _| utf16_32::utf_16_le(bytes)),
+    ("utf_32", |bytes, _| utf16_32::utf_32(bytes)),
+    ("utf_32_be", |bytes, _| utf16_32::utf_32_be(bytes)),
+    ("utf_32_le", |bytes, _| utf16_32::utf_32_le(bytes)),
+    ("utf_7", |bytes, _| utf7::decode(bytes)),
+];
+
+/// Decodes `bytes` with the `encodings` module `module` as CPython `version`'s tokenizer
+/// does (the decoder, then the UTF-8 re-encoding of [`into_text`]): the text or the
+/// exception; `None` when `module` is not one of these algorithms.
 pub fn decode(
     module: &str,
     bytes: &[u8],
     version: serc::PythonVersion,
-) -> Option<Result<Vec<u32>, Failure>> {
+) -> Option<Result<String, Failure>> {
+    let index = DECODERS
+        .binary_search_by(|(name, _)| (*name).cmp(module))
+        .ok()?;
     let py312 = version == serc::PythonVersion::Py312;
-    Some(match module {
-        "utf_16" => utf16_32::utf_16(bytes),
-        "utf_16_le" => utf16_32::utf_16_le(bytes),
-        "utf_16_be" => utf16_32::utf_16_be(bytes),
-        "utf_32" => utf16_32::utf_32(bytes),
-        "utf_32_le" => utf16_32::utf_32_le(bytes),
-        "utf_32_be" => utf16_32::utf_32_be(bytes),
-        "utf_7" => utf7::decode(bytes),
-        "unicode_escape" => escapes::unicode_escape(bytes),
-        "raw_unicode_escape" => escapes::raw_unicode_escape(bytes),
-        "iso2022_kr" => iso2022::iso2022_kr(bytes),
-        "iso2022_jp" => iso2022::iso2022_jp(bytes),
-        "iso2022_jp_1" => iso2022::iso2022_jp_1(bytes),
-        "iso2022_jp_2" => iso2022::iso2022_jp_2(bytes),
-        "iso2022_jp_2004" => iso2022::iso2022_jp_2004(bytes),
-        "iso2022_jp_3" => iso2022::iso2022_jp_3(bytes),
-        "iso2022_jp_ext" => iso2022::iso2022_jp_ext(bytes),
-        "hz" => iso2022::hz(bytes),
-        "punycode" => idna::punycode(bytes, py312),
-        "idna" => idna::idna(bytes, py312),
-        _ => return None,
-    })
+    Some((DECODERS[index].1)(bytes, py312).and_then(|code_points| into_text(&code_points)))
 }
 
 /// The modules decoded here.
 pub fn modules() -> impl Iterator<Item = &'static str> {
-    [
-        "hz",
-        "idna",
-        "iso2022_jp",
-        "iso2022_jp_1",
-        "iso2022_jp_2",
-        "iso2022_jp_2004",
-        "iso2022_jp_3",
-        "iso2022_jp_ext",
-        "iso2022_kr",
-        "punycode",
-        "raw_unicode_escape",
-        "unicode_escape",
-        "utf_16",
-        "utf_16_be",
-        "utf_16_le",
-        "utf_32",
-        "utf_32_be",
-        "utf_32_le",
-        "utf_7",
-    ]
-    .into_iter()
+    DECODERS.iter().map(|(name, _)| *name)
 }
 
 /// The decoded code points as text. CPython's tokenizer re-encodes the decoded source as UTF-8
 /// (`translate_into_utf8`), which fails on a lone surrogate with the UTF-8 codec's
 /// `UnicodeEncodeError`, the position counted in code points.
-pub fn into_text(code_points: &[u32]) -> Result<String, Failure> {
+fn into_text(code_points: &[u32]) -> Result<String, Failure> {
     let mut text = String::with_capacity(code_points.len());
     for (position, &code_point) in code_points.iter().enumerate() {
         match char::from_u32(code_point) {
@@ -143,5 +136,13 @@ fn error_text(codec: &str, bytes: &[u8], start: usize, end: usize, reason: &str)
             "'{codec}' codec can't decode bytes in position {start}-{}: {reason}",
             end - 1
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decoders_are_sorted_for_binary_search() {
+        assert!(super::DECODERS.is_sorted_by_key(|(name, _)| *name));
     }
 }
