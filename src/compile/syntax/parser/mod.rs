@@ -10,7 +10,8 @@
 //!
 //! Ownership: `generated_31X.rs` (3.12 to 3.15) are generated (never edited by hand); `runtime.rs` is the
 //! machinery of `pegen.c` it calls; `actions.rs` the error actions. The tokens come through
-//! [`TokenStream`], so the parser can be driven by the tokenizer port or by a test.
+//! [`TokenStream`], which the tokenizer port implements (tokens, open brackets, and where it
+//! stands, which CPython's error locations read).
 
 mod actions;
 #[rustfmt::skip]
@@ -27,7 +28,7 @@ pub use actions::byte_to_char_offset;
 pub use runtime::Raised;
 
 use crate::compile::syntax::lexer::{Done, Lexer};
-use crate::compile::syntax::token::{Token, TokenKind};
+use crate::compile::syntax::token::{Position, Token, TokenKind};
 use runtime::Parser;
 
 /// A tokenizer error, as the parser receives it.
@@ -66,6 +67,9 @@ pub trait TokenStream {
     fn open_brackets(&self) -> Vec<Unclosed>;
     /// Inside an f-string or t-string (`tok->tok_mode_stack_index > 0`).
     fn in_fstring(&self) -> bool;
+    /// Where the tokenizer stands (`tok->lineno`, `tok->cur - tok->line_start`), for the
+    /// locations CPython takes from it (`CURRENT_POS`, tokens without a column).
+    fn position(&self) -> Position;
 }
 
 /// What CPython's parser makes of a source.
@@ -117,11 +121,6 @@ impl Grammar {
             Grammar::Py315 => p.parse_file_315(),
         }
     }
-}
-
-/// Runs CPython 3.14's parser over `source`, reading tokens from `stream`.
-pub fn parse_314(source: &str, stream: &mut dyn TokenStream) -> Outcome {
-    parse(Grammar::Py314, source, stream)
 }
 
 /// Runs CPython's parser of `grammar` over `source`, reading tokens from `stream`.
@@ -269,6 +268,10 @@ impl TokenStream for Lexer<'_> {
 
     fn in_fstring(&self) -> bool {
         Lexer::in_fstring(self)
+    }
+
+    fn position(&self) -> Position {
+        Lexer::position(self)
     }
 }
 

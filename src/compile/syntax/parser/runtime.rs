@@ -634,22 +634,7 @@ impl<'s> Parser<'s> {
     /// Where the tokenizer stands after the last fetched token (`tok->lineno`,
     /// `tok->cur - tok->line_start`), for the locations CPython takes from it.
     pub(super) fn tokenizer_position(&self) -> (i64, i64) {
-        let Some(t) = self.tokens.last() else {
-            return (1, 0);
-        };
-        match t.kind {
-            TokenKind::Indent | TokenKind::Dedent => {
-                // After the indentation of the line that starts with the next token.
-                let line = self.line_text(i64::from(t.start.line.max(1)));
-                let width = line.len() - line.trim_start_matches([' ', '\t', '\x0c']).len();
-                (i64::from(t.start.line.max(1)), width as i64)
-            }
-            TokenKind::EndMarker | TokenKind::ErrorToken => {
-                // At the end of the input, on the last line that was read.
-                let last = self.last_line();
-                (last as i64, self.line_text(last as i64).len() as i64)
-            }
-            _ => (i64::from(t.end.line), i64::from(t.end.col)),
-        }
+        let position = self.stream.position();
+        (i64::from(position.line), i64::from(position.col))
     }
 }

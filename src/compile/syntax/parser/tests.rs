@@ -1,316 +1,11 @@
-//! The parser on small sources, tokenized by a minimal stand-in (ASCII names, numbers,
-//! simple strings, operators, NEWLINE/INDENT/DEDENT) so the parser is tested on its own.
+//! The parser on small sources, tokenized by the tokenizer port.
 //! Expected exceptions are CPython 3.14's (`compile(src, 'f', 'exec')` on 3.14.2).
 
-use super::{LexFailure, Outcome, TokenStream, Unclosed, parse_314};
-use crate::compile::syntax::token::{Position, Token, TokenKind};
-
-const OPERATORS: &[(&str, TokenKind)] = &[
-    ("**=", TokenKind::DoubleStarEqual),
-    ("...", TokenKind::Ellipsis),
-    ("//=", TokenKind::DoubleSlashEqual),
-    ("<<=", TokenKind::LeftShiftEqual),
-    (">>=", TokenKind::RightShiftEqual),
-    ("!=", TokenKind::NotEqual),
-    ("%=", TokenKind::PercentEqual),
-    ("&=", TokenKind::AmperEqual),
-    ("**", TokenKind::DoubleStar),
-    ("*=", TokenKind::StarEqual),
-    ("+=", TokenKind::PlusEqual),
-    ("-=", TokenKind::MinEqual),
-    ("->", TokenKind::Rarrow),
-    ("//", TokenKind::DoubleSlash),
-    ("/=", TokenKind::SlashEqual),
-    (":=", TokenKind::ColonEqual),
-    ("<<", TokenKind::LeftShift),
-    ("<=", TokenKind::LessEqual),
-    ("==", TokenKind::EqEqual),
-    (">=", TokenKind::GreaterEqual),
-    (">>", TokenKind::RightShift),
-    ("@=", TokenKind::AtEqual),
-    ("^=", TokenKind::CircumflexEqual),
-    ("|=", TokenKind::VbarEqual),
-    ("(", TokenKind::Lpar),
-    (")", TokenKind::Rpar),
-    ("[", TokenKind::Lsqb),
-    ("]", TokenKind::Rsqb),
-    (":", TokenKind::Colon),
-    (",", TokenKind::Comma),
-    (";", TokenKind::Semi),
-    ("+", TokenKind::Plus),
-    ("-", TokenKind::Minus),
-    ("*", TokenKind::Star),
-    ("/", TokenKind::Slash),
-    ("|", TokenKind::Vbar),
-    ("&", TokenKind::Amper),
-    ("<", TokenKind::Less),
-    (">", TokenKind::Greater),
-    ("=", TokenKind::Equal),
-    (".", TokenKind::Dot),
-    ("%", TokenKind::Percent),
-    ("{", TokenKind::Lbrace),
-    ("}", TokenKind::Rbrace),
-    ("~", TokenKind::Tilde),
-    ("^", TokenKind::Circumflex),
-    ("@", TokenKind::At),
-    ("!", TokenKind::Exclamation),
-];
-
-/// Tokenizes all of `source` up front (enough for ASCII test inputs).
-struct Stand {
-    tokens: Vec<Result<Token, LexFailure>>,
-    next: usize,
-    open: Vec<Unclosed>,
-    open_at: Vec<Vec<Unclosed>>,
-}
-
-impl Stand {
-    fn new(source: &str) -> Self {
-        let mut tokens = Vec::new();
-        let mut open_at = Vec::new();
-        let mut open: Vec<Unclosed> = Vec::new();
-        let mut indents = vec![0usize];
-        let bytes = source.as_bytes();
-        let mut offset = 0;
-        let mut line = 1u32;
-        let push = |kind,
-                    s: (u32, usize),
-                    e: (u32, usize),
-                    r: std::ops::Range<usize>,
-                    open: &Vec<Unclosed>,
-                    tokens: &mut Vec<_>,
-                    open_at: &mut Vec<_>| {
-            tokens.push(Ok(Token {
-                kind,
-                start: Position {
-                    line: s.0,
-                    col: s.1 as u32,
-                },
-                end: Position {
-                    line: e.0,
-                    col: e.1 as u32,
-                },
-                text: r,
-            }));
-            open_at.push(open.clone());
-        };
-        while offset < bytes.len() {
-            let line_start = offset;
-            let line_end = source[offset..]
-                .find('\n')
-                .map_or(bytes.len(), |i| offset + i + 1);
-            let text = &source[line_start..line_end];
-            let content = text.trim_start_matches(' ');
-            let indent = text.len() - content.len();
-            let blank = content.trim().is_empty() || content.starts_with('#');
-            if open.is_empty() && !blank {
-                if indent > *indents.last().unwrap() {
-                    indents.push(indent);
-                    push(
-                        TokenKind::Indent,
-                        (line, 0),
-                        (line, indent),
-                        line_start..line_start,
-                        &open,
-                        &mut tokens,
-                        &mut open_at,
-                    );
-                }
-                while indent < *indents.last().unwrap() {
-                    indents.pop();
-                    push(
-                        TokenKind::Dedent,
-                        (line, indent),
-                        (line, indent),
-                        line_start..line_start,
-                        &open,
-                        &mut tokens,
-                        &mut open_at,
-                    );
-                }
-            }
-            let mut i = line_start + indent;
-            while i < line_end {
-                let c = bytes[i];
-                let col = i - line_start;
-                if c == b' ' {
-                    i += 1;
-                } else if c == b'#' {
-                    i = line_end;
-                } else if c == b'\n' {
-                    if open.is_empty() && !blank {
-                        push(
-                            TokenKind::Newline,
-                            (line, col),
-                            (line, col + 1),
-                            i..i + 1,
-                            &open,
-                            &mut tokens,
-                            &mut open_at,
-                        );
-                    }
-                    i += 1;
-                } else if (c == b'b' || c == b'r') && matches!(bytes.get(i + 1), Some(b'\'' | b'"'))
-                {
-                    let q = bytes[i + 1];
-                    let mut j = i + 2;
-                    while bytes[j] != q {
-                        j += 1;
-                    }
-                    push(
-                        TokenKind::String,
-                        (line, col),
-                        (line, j + 1 - line_start),
-                        i..j + 1,
-                        &open,
-                        &mut tokens,
-                        &mut open_at,
-                    );
-                    i = j + 1;
-                } else if c.is_ascii_alphabetic() || c == b'_' {
-                    let mut j = i;
-                    while j < line_end && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
-                        j += 1;
-                    }
-                    push(
-                        TokenKind::Name,
-                        (line, col),
-                        (line, j - line_start),
-                        i..j,
-                        &open,
-                        &mut tokens,
-                        &mut open_at,
-                    );
-                    i = j;
-                } else if c.is_ascii_digit() {
-                    let mut j = i;
-                    while j < line_end && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'.') {
-                        j += 1;
-                    }
-                    push(
-                        TokenKind::Number,
-                        (line, col),
-                        (line, j - line_start),
-                        i..j,
-                        &open,
-                        &mut tokens,
-                        &mut open_at,
-                    );
-                    i = j;
-                } else if c == b'\'' || c == b'"' {
-                    let mut j = i + 1;
-                    while bytes[j] != c {
-                        j += 1;
-                    }
-                    push(
-                        TokenKind::String,
-                        (line, col),
-                        (line, j + 1 - line_start),
-                        i..j + 1,
-                        &open,
-                        &mut tokens,
-                        &mut open_at,
-                    );
-                    i = j + 1;
-                } else {
-                    let (op, kind) = OPERATORS
-                        .iter()
-                        .find(|(op, _)| source[i..].starts_with(op))
-                        .expect("operator");
-                    match kind {
-                        TokenKind::Lpar | TokenKind::Lsqb | TokenKind::Lbrace => {
-                            open.push(Unclosed {
-                                ch: c,
-                                line,
-                                col: col as u32,
-                            })
-                        }
-                        TokenKind::Rpar | TokenKind::Rsqb | TokenKind::Rbrace => {
-                            open.pop();
-                        }
-                        _ => {}
-                    }
-                    push(
-                        *kind,
-                        (line, col),
-                        (line, col + op.len()),
-                        i..i + op.len(),
-                        &open,
-                        &mut tokens,
-                        &mut open_at,
-                    );
-                    i += op.len();
-                }
-            }
-            offset = line_end;
-            line += 1;
-        }
-        if let Some(innermost) = open.last() {
-            // As the tokenizer reports it: at the innermost bracket.
-            tokens.push(Err(LexFailure {
-                kind: "SyntaxError",
-                msg: format!("'{}' was never closed", innermost.ch as char),
-                lineno: i64::from(innermost.line),
-                offset: i64::from(innermost.col) + 1,
-                end_lineno: i64::from(innermost.line),
-                end_offset: 0,
-                raised_by_tokenizer: false,
-                eof: true,
-            }));
-            open_at.push(open.clone());
-        } else {
-            while indents.len() > 1 {
-                indents.pop();
-                push(
-                    TokenKind::Dedent,
-                    (line, 0),
-                    (line, 0),
-                    source.len()..source.len(),
-                    &open,
-                    &mut tokens,
-                    &mut open_at,
-                );
-            }
-            push(
-                TokenKind::EndMarker,
-                (line, 0),
-                (line, 0),
-                source.len()..source.len(),
-                &open,
-                &mut tokens,
-                &mut open_at,
-            );
-        }
-        Stand {
-            tokens,
-            next: 0,
-            open: Vec::new(),
-            open_at,
-        }
-    }
-}
-
-impl TokenStream for Stand {
-    fn next_token(&mut self) -> Result<Token, LexFailure> {
-        let i = self.next.min(self.tokens.len() - 1);
-        self.next += 1;
-        self.open = self.open_at[i].clone();
-        self.tokens[i].clone()
-    }
-
-    fn open_brackets(&self) -> Vec<Unclosed> {
-        self.open.clone()
-    }
-
-    fn in_fstring(&self) -> bool {
-        false
-    }
-}
+use super::Outcome;
 
 /// (type, message, lineno, offset, end_offset) of CPython's exception, or None if accepted.
 fn check(source: &str) -> Option<(&'static str, String, i64, i64, i64)> {
-    let mut stream = Stand::new(source);
-    match parse_314(source, &mut stream) {
+    match super::check(super::Grammar::Py314, source).1 {
         Outcome::Accepted => None,
         Outcome::Rejected(r) => Some((r.kind, r.msg, r.lineno, r.offset, r.end_offset)),
         Outcome::Unknown => panic!("unknown outcome for {source:?}"),
@@ -440,12 +135,9 @@ fn first_pass_action_errors() {
 /// The 3.13 grammar: `except A, B:` is an error there (3.14 accepts it, PEP 758).
 #[test]
 fn python_313_grammar() {
-    let check_313 = |source: &str| {
-        let mut stream = Stand::new(source);
-        match super::parse(super::Grammar::Py313, source, &mut stream) {
-            Outcome::Rejected(r) => Some((r.kind, r.msg, r.lineno, r.offset, r.end_offset)),
-            _ => None,
-        }
+    let check_313 = |source: &str| match super::check(super::Grammar::Py313, source).1 {
+        Outcome::Rejected(r) => Some((r.kind, r.msg, r.lineno, r.offset, r.end_offset)),
+        _ => None,
     };
     assert_eq!(
         check_313("try:\n    pass\nexcept A, B:\n    pass\n"),
@@ -541,9 +233,8 @@ fn python_312_error_line_is_the_tokenizer_buffer() {
 /// 3.15's soft keyword `lazy` (PEP 810); 3.14 stops at `import` (doc/oracle 3.14: 6..12).
 #[test]
 fn python_315_grammar() {
-    let mut stream = Stand::new("lazy import x\n");
     assert_eq!(
-        super::parse(super::Grammar::Py315, "lazy import x\n", &mut stream),
+        super::check(super::Grammar::Py315, "lazy import x\n").1,
         Outcome::Accepted
     );
     assert_eq!(
@@ -569,8 +260,7 @@ fn deep_nesting_gives_up_instead_of_overflowing() {
         .stack_size(640 << 10)
         .spawn(|| {
             let source = format!("x = {}\n", "-".repeat(20_000));
-            let mut stream = Stand::new(&source);
-            parse_314(&source, &mut stream)
+            super::check(super::Grammar::Py314, &source).1
         })
         .unwrap();
     assert_eq!(handle.join().unwrap(), Outcome::Unknown);
