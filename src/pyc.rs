@@ -146,13 +146,18 @@ fn refuse_special_destination(dest: &Path) -> io::Result<()> {
     }
 }
 
-/// py_compile gives the pyc the source's mode plus owner-write, without execute bits (importlib
-/// opens it with `mode & 0o666`), then the umask applies.
+/// The mode py_compile creates a pyc with (before the umask): the source's mode plus
+/// owner-write, without execute bits (importlib opens it with `mode & 0o666`); 0o666 when the
+/// source's mode is unknown.
+pub fn creation_mode(source_mode: Option<u32>) -> u32 {
+    source_mode.map_or(0o666, |mode| (mode | 0o200) & 0o666)
+}
+
+/// Gives the staged file [`creation_mode`] with the umask applied.
 #[cfg(unix)]
 fn set_mode(file: &fs::File, source_mode: Option<u32>) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let mode = source_mode.map_or(0o666, |mode| (mode | 0o200) & 0o666);
-    let masked = mode & !umask();
+    let masked = creation_mode(source_mode) & !umask();
     file.set_permissions(fs::Permissions::from_mode(masked))
 }
 

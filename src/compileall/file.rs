@@ -294,7 +294,7 @@ fn up_to_date(meta: &fs::Metadata, cfiles: &[Vec<u8>], ctx: &Context) -> bool {
 /// mode plus owner-write (masked to 0o666, then the umask), renamed into place.
 fn write_atomic(cfile: &[u8], bytes: &[u8], source_mode: u32) -> Result<(), Failure> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mode = (source_mode | 0o200) & 0o666;
+    let mode = crate::pyc::creation_mode(Some(source_mode));
     loop {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let temp = [cfile, format!(".{}.{n}", std::process::id()).as_bytes()].concat();
