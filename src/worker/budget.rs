@@ -8,13 +8,13 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// Sources at least this big hand their memory back to the system after the compile.
 pub(super) const TRIM_AFTER: u64 = 4 << 20;
 
-/// Returns freed heap memory to the system: glibc keeps a big compile's freed arenas mapped,
-/// which would leave the worker's RSS at its peak for as long as it lives.
+/// Returns freed heap memory to the system: the allocator (mimalloc, `main.rs`) keeps a big
+/// compile's freed pages in the compiling thread's heap, which would leave the worker's RSS at
+/// its peak for as long as it lives. Called on the thread that compiled, whose heap holds them.
 pub(super) fn give_memory_back() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks the allocator's own free lists; it takes no pointers.
+    // SAFETY: mi_collect takes no pointers; it only walks mimalloc's own heaps.
     unsafe {
-        libc::malloc_trim(0);
+        libmimalloc_sys::mi_collect(true);
     }
 }
 
