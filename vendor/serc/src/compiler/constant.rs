@@ -4160,7 +4160,12 @@ pub(super) fn first_suite_constant(
                 // A standalone AST constant emits only a NOP and never enters the constant pool.
                 return;
             }
-            if matches!(statement, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
+            // PATCH(dead-definition-first-constant): a type alias statement also
+            // allocates a code object (or first loads its name).
+            if matches!(
+                statement,
+                Stmt::FunctionDef(_) | Stmt::ClassDef(_) | Stmt::TypeAlias(_)
+            ) {
                 // This statement allocates a code object in the enclosing pool. Leave
                 // that allocation to code generation instead of reserving a later literal.
                 self.reached_nested_scope = true;

@@ -203,7 +203,16 @@ impl Compiler<'_> {
             .map(|parameter| self.required_name_id(parameter.name().as_str()))
             .collect();
         let mut requirements = self.type_parameter_scope_requirements(type_params, None);
-        requirements.extend(self.class_visible_annotation_requirements(value, false));
+        // PATCH(generic-alias-comprehension-cells): only the value scope's free names are
+        // cells of the type-parameter scope (`symtable.c` `analyze_block` after
+        // `symtable_handle_comprehension`); a comprehension target read by a later iterable
+        // (`type A[T] = [a for a in b for T in T]`) is the comprehension's own local.
+        let value_free_names = super::scope::expression_scope_free_names(value);
+        requirements.extend(
+            self.class_visible_annotation_requirements(value, false)
+                .into_iter()
+                .filter(|name| value_free_names.contains(name)),
+        );
         let requirements = self.name_ids(&requirements);
         let cellvars = requirements
             .iter()
@@ -849,6 +858,9 @@ impl Compiler<'_> {
         // inlined comprehensions in the bases and keywords are fast locals of this scope,
         // and every cell that is not also a local comes after all of them (CPython 3.14
         // `flowgraph.c` `build_cellfixedoffsets`), so reserve them before `.type_params`.
+        // PATCH(generic-header-comprehension-cells): keep every target in order, type
+        // parameters included, for the cell case below.
+        let mut header_comprehension_locals = Vec::new();
         if let Some(arguments) = definition.arguments.as_deref() {
             for expression in arguments
                 .args
@@ -857,6 +869,9 @@ impl Compiler<'_> {
             {
                 for local in inlined_comprehension_local_names_in_expression(expression) {
                     let local = self.required_name_id(&local);
+                    if !header_comprehension_locals.contains(&local) {
+                        header_comprehension_locals.push(local);
+                    }
                     if !locals.contains(&local) && !type_names.contains(&local) {
                         locals.push(local);
                     }
@@ -954,6 +969,42 @@ impl Compiler<'_> {
             required_names.contains(&emitted) || class_plan.unmangled_required.contains(&emitted)
         }));
         cellvars.insert(self.required_name_id(".type_params"));
+        // PATCH(generic-header-comprehension-cells): a type parameter that is a cell (the
+        // class body or a closure reads it) and also the target of a comprehension inlined
+        // in the bases or keywords is, while that comprehension runs, a fast local of this
+        // scope (CPython 3.14 `codegen.c` `push_inlined_comprehension_state` gives it the
+        // comprehension's LOCAL scope, so `STORE_FAST`, and the name joins the varnames at
+        // its first fast use, after `.generic_base`: a LOCAL|CELL slot). serc 0.1.10 kept it
+        // cell-only and stored the comprehension's values with `STORE_DEREF` into the
+        // cleared slot.
+        let header_cell_targets = header_comprehension_locals
+            .iter()
+            .copied()
+            .filter(|name| type_names.contains(name) && cellvars.contains(name))
+            .collect::<Vec<_>>();
+        let mut inlined_comprehension_cellvars = FxHashSet::default();
+        if !header_cell_targets.is_empty() {
+            locals.retain(|name| !header_cell_targets.contains(name));
+            let generic_base = self.required_name_id(".generic_base");
+            let mut position = locals
+                .iter()
+                .position(|name| *name == generic_base)
+                .map_or(locals.len(), |index| index + 1);
+            for name in header_comprehension_locals {
+                if header_cell_targets.contains(&name) {
+                    locals.insert(position, name);
+                    position += 1;
+                } else if locals[position..].contains(&name) {
+                    position = position.max(
+                        locals
+                            .iter()
+                            .position(|local| *local == name)
+                            .map_or(position, |index| index + 1),
+                    );
+                }
+            }
+            inlined_comprehension_cellvars.extend(header_cell_targets);
+        }
         let mut captures = Vec::new();
         #[expect(
             clippy::iter_over_hash_type,
@@ -1013,6 +1064,7 @@ impl Compiler<'_> {
             local_aliases,
             globals,
             cellvars,
+            inlined_comprehension_cellvars,
             freevars,
             ..LoweringFunctionPlan::default()
         };

@@ -959,14 +959,24 @@ impl FunctionPlan {
         // its own locals, also in its later iterables (CPython 3.14 `symtable.c`
         // `symtable_handle_comprehension`: only the first iterable is visited in the
         // enclosing scope), so they are no reference of the annotation scope.
+        // PATCH(annotation-comprehension-targets): likewise the targets of a comprehension
+        // inlined in the annotation scope (`def f[T]() -> [T for T in b]`): only the
+        // annotation's free names as a scope of its own (`symtable.c` `analyze_block` after
+        // `inline_comprehension`) are references.
+        let annotation_scope_names = |expression: &Expr| {
+            let mut required = expression_required_names_outside_generator_bodies(expression);
+            let free = expression_scope_free_names(expression);
+            required.retain(|name| free.contains(name));
+            required
+        };
         let annotation_required = |expression: &Expr| {
             private_name.map_or_else(
-                || expression_required_names_outside_generator_bodies(expression),
+                || annotation_scope_names(expression),
                 |private_name| {
                     contextual_expression_requirements(
                         expression,
                         &|name| mangle_name(name, Some(private_name)).into_owned(),
-                        expression_required_names_outside_generator_bodies,
+                        annotation_scope_names,
                     )
                 },
             )
@@ -6512,6 +6522,14 @@ pub(super) fn inlined_comprehension_local_names_in_expression(expression: &Expr)
         })
         .map(String::from)
         .collect()
+}
+
+/// PATCH(generic-alias-comprehension-cells): the names an expression compiled as a scope of
+/// its own (a type alias's value, CPython 3.14 `symtable.c` `symtable_visit_stmt`,
+/// `TypeAlias_kind`) reads from enclosing scopes: a comprehension's later iterables read its
+/// own targets (`symtable_handle_comprehension`), which are no free names of the value.
+pub(super) fn expression_scope_free_names(expression: &Expr) -> BTreeSet<String> {
+    analyze_expression_scope(&ruff_python_ast::Parameters::default(), expression).required
 }
 
 /// Enclosing bindings passed through an annotation to its nested functions and comprehensions.

@@ -4001,9 +4001,15 @@ impl<'source> Compiler<'source> {
                         }
                         Some(FirstConstant::NestedScope(index)) => {
                             let expression = match &unreachable[index] {
-                                Stmt::Expr(statement) => Some(statement.value.as_ref()),
-                                Stmt::Return(statement) => statement.value.as_deref(),
-                                Stmt::Assign(statement) => Some(statement.value.as_ref()),
+                                Stmt::Expr(statement) => Some(Some(statement.value.as_ref())),
+                                Stmt::Return(statement) => statement.value.as_deref().map(Some),
+                                Stmt::Assign(statement) => Some(Some(statement.value.as_ref())),
+                                // PATCH(dead-definition-first-constant): a `def`, `class` or
+                                // `type` statement is compiled whole; its first constant (a
+                                // default, the code object, the alias name) keeps slot zero.
+                                Stmt::FunctionDef(_) | Stmt::ClassDef(_) | Stmt::TypeAlias(_) => {
+                                    Some(None)
+                                }
                                 _ => None,
                             };
                             first_expression = expression.map(|expression| (index, expression));

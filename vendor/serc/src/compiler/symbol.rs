@@ -973,7 +973,7 @@ impl Compiler<'_> {
         &mut self,
         body: &[Stmt],
         register_literals: bool,
-        first_expression: Option<(usize, &Expr)>,
+        first_expression: Option<(usize, Option<&Expr>)>,
     ) -> Result<(), CompileError> {
         self.pre_register_suite_names_with_folds(
             body,
@@ -1029,7 +1029,7 @@ impl Compiler<'_> {
         body: &[Stmt],
         register_literals: bool,
         register_folds: bool,
-        first_expression: Option<(usize, &Expr)>,
+        first_expression: Option<(usize, Option<&Expr>)>,
         expression_only: Option<&Expr>,
     ) -> Result<(), CompileError> {
         // Run cache admissions and real child builders in source order. Each child action owns
@@ -1040,6 +1040,9 @@ impl Compiler<'_> {
             Statement(&'ast Stmt),
             Expression(&'ast Expr),
             FirstExpression(&'ast Expr),
+            /// PATCH(dead-definition-first-constant): a definition whose first constant
+            /// keeps slot zero.
+            FirstStatement(&'ast Stmt),
         }
 
         #[derive(Default)]
@@ -2036,9 +2039,10 @@ impl Compiler<'_> {
             collector.flush_origins();
             // Compile this whole expression once: its first constant may come from a
             // lambda default, or from a generator child before its outer iterable.
-            collector
-                .actions
-                .push(SkippedAction::FirstExpression(expression));
+            collector.actions.push(expression.map_or(
+                SkippedAction::FirstStatement(&body[index]),
+                SkippedAction::FirstExpression,
+            ));
             let record_string_origins = collector.record_string_origins;
             collector.record_string_origins = false;
             collector.visit_stmt(&body[index]);
@@ -2098,6 +2102,23 @@ impl Compiler<'_> {
                     builder.compile_expression(expression)?;
                     self.retain_discarded_first_constant(builder)?;
                     builder.emit(super::POP_TOP, 0, -1)?;
+                }
+                // PATCH(dead-definition-first-constant): CPython 3.14 `codegen.c` admits the
+                // constants of unreachable code too, and `flowgraph.c` `remove_unused_consts`
+                // always keeps slot zero (`raise` then `def f(): pass` keeps `f`'s code).
+                SkippedAction::FirstStatement(statement) => {
+                    let builder = builder.get_or_insert_with(|| self.discarded_builder());
+                    match statement {
+                        Stmt::FunctionDef(definition) => {
+                            builder.compile_function_definition(definition)?;
+                        }
+                        Stmt::ClassDef(definition) => {
+                            builder.compile_class_definition(definition)?;
+                        }
+                        Stmt::TypeAlias(alias) => builder.compile_type_alias(alias)?,
+                        _ => unreachable!(),
+                    }
+                    self.retain_discarded_first_constant(builder)?;
                 }
             }
         }
