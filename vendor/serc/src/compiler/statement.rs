@@ -36685,7 +36685,15 @@ impl<'source> Compiler<'source> {
         let orelse_instruction_start = self.assembler.instruction_count();
         self.compile_suite(&statement.orelse)?;
         // A protected try-star else suite retains its last pass marker.
-        if self.assembler.instruction_count() == orelse_instruction_start
+        // PATCH(try-star-else-pass-exit): also after other instructions of the suite, as
+        // long as the pass's line is not the last instruction's: `basicblock_remove_redundant_nops`
+        // (flowgraph.c) keeps it, or hands it to the unlocated POP_BLOCK of an enclosing
+        // `finally:`. serc 0.1.10 elided it when the suite emitted anything else (3.14+).
+        if (self.assembler.instruction_count() == orelse_instruction_start
+            || (self.context.python_version >= crate::PythonVersion::Py314
+                && matches!(statement.orelse.last(), Some(Stmt::Pass(pass))
+                    if self.assembler.last_instruction_location()
+                        .is_none_or(|last| last.line != self.source_location(pass.range).line))))
             && let Some(Stmt::Pass(statement)) = statement.orelse.last()
         {
             self.assembler
