@@ -36325,15 +36325,43 @@ impl<'source> Compiler<'source> {
             self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
             self.assembler.mark_last_as_converted_pop_block();
         }
+        // PATCH(try-star-pass-exit): a protected body whose last line is a `pass` (also the
+        // `else:` suite of a trailing loop). CPython (3.14+) emits its NOP, then the unlocated
+        // POP_BLOCK and jump; `basicblock_remove_redundant_nops` (flowgraph.c) hands the pass's
+        // line to them, so the normal exit keeps that line (a NOP, or the copied return's
+        // line) and an earlier NOP stays. serc 0.1.10 elided the pass and left the exit
+        // unlocated (or gave it the earlier NOP's line). Same rule as `try-pass-suite-exit`.
+        let pass_exit = (self.context.python_version >= crate::PythonVersion::Py314)
+            .then(|| trailing_pass_statement(&statement.body))
+            .flatten()
+            .map(|pass| self.source_location(pass.range))
+            .filter(|pass| {
+                self.assembler
+                    .last_instruction_location()
+                    .is_none_or(|last| last.line != pass.line)
+            });
         // A retained body no-op still supplies the original normal exit's source span,
         // even when its borrowed-load boundary prevents jump emission from removing it.
-        self.assembler
-            .set_location(if terminal || body_ends_with_nop {
-                body_fallthrough_location.unwrap_or(SourceLocation::NONE)
-            } else {
-                SourceLocation::NONE
-            });
-        let normal_exit = self.emit_jump_forward_instruction(JUMP_FORWARD, orelse)?;
+        self.assembler.set_location(if let Some(pass) = pass_exit {
+            pass
+        } else if terminal || body_ends_with_nop {
+            body_fallthrough_location.unwrap_or(SourceLocation::NONE)
+        } else {
+            SourceLocation::NONE
+        });
+        let normal_exit = if pass_exit.is_some() {
+            self.emit_jump_forward_instruction_preserving_nop(
+                JUMP_FORWARD,
+                orelse,
+                ExceptionPolicy::default(),
+            )?
+        } else {
+            self.emit_jump_forward_instruction(JUMP_FORWARD, orelse)?
+        };
+        if pass_exit.is_some() && !terminal {
+            // The jump's NOP survives when the exit block is copied or threaded.
+            self.assembler.preserve_authored_pass_jump_nop(normal_exit);
+        }
         // CPython copies each handler's unlocated NOP/jump exit into its predecessor.
         // Its original empty block stays before the normal continuation when handlers
         // move cold, stopping borrow fallthrough after this normal jump disappears.
@@ -36663,7 +36691,15 @@ impl<'source> Compiler<'source> {
         let orelse_instruction_start = self.assembler.instruction_count();
         self.compile_suite(&statement.orelse)?;
         // A protected try-star else suite retains its last pass marker.
-        if self.assembler.instruction_count() == orelse_instruction_start
+        // PATCH(try-star-else-pass-exit): also after other instructions of the suite, as
+        // long as the pass's line is not the last instruction's: `basicblock_remove_redundant_nops`
+        // (flowgraph.c) keeps it, or hands it to the unlocated POP_BLOCK of an enclosing
+        // `finally:`. serc 0.1.10 elided it when the suite emitted anything else (3.14+).
+        if (self.assembler.instruction_count() == orelse_instruction_start
+            || (self.context.python_version >= crate::PythonVersion::Py314
+                && matches!(statement.orelse.last(), Some(Stmt::Pass(pass))
+                    if self.assembler.last_instruction_location()
+                        .is_none_or(|last| last.line != self.source_location(pass.range).line))))
             && let Some(Stmt::Pass(statement)) = statement.orelse.last()
         {
             self.assembler
@@ -59262,5 +59298,17 @@ mod context_tests {
             );
             assert!(compiler.control.statements.emitted_fallthrough_return);
         }
+    }
+}
+
+/// PATCH(try-star-pass-exit): the `pass` that ends a protected suite, looking through a
+/// trailing loop's `else:` suite, whose NOP CPython's `basicblock_remove_redundant_nops`
+/// (flowgraph.c) moves onto the unlocated POP_BLOCK of the try.
+fn trailing_pass_statement(body: &[Stmt]) -> Option<&ruff_python_ast::StmtPass> {
+    match body.last()? {
+        Stmt::Pass(pass) => Some(pass),
+        Stmt::For(loop_) if !loop_.orelse.is_empty() => trailing_pass_statement(&loop_.orelse),
+        Stmt::While(loop_) if !loop_.orelse.is_empty() => trailing_pass_statement(&loop_.orelse),
+        _ => None,
     }
 }
