@@ -30590,6 +30590,22 @@ impl<'source> Compiler<'source> {
             // exit copying, independently of modern exception-owner vacancies.
             self.assembler.add_legacy_pop_block_copy_slot(try_end);
         }
+        // PATCH(try-else-pass-exit-unprotected): a try body ending in `pass`, with an
+        // else suite (3.12/3.13). CPython's `basicblock_remove_redundant_nops` (flowgraph.c)
+        // drops the pass NOP and hands its line to the unlocated POP_BLOCK NOP after it;
+        // `label_exception_targets` gives a POP_BLOCK no handler, and the else suite's
+        // first line differs, so that NOP survives outside every exception range (also an
+        // enclosing try's or finally's). serc 0.1.10 kept the pass NOP protected.
+        if self.context.python_version <= crate::PythonVersion::Py313
+            && !statement.orelse.is_empty()
+            && !deferred_try_pop_block
+            && !removed_try_pop_block
+            && let Some(Stmt::Pass(pass)) = statement.body.last()
+            && self.assembler.last_instruction_is_nop()
+            && self.assembler.last_instruction_location() == Some(self.source_location(pass.range))
+        {
+            self.assembler.exclude_last_from_exception_table();
+        }
         let orelse_start_item = self.assembler.item_count();
         let orelse_instruction_count = self.assembler.instruction_count();
         let preserve_coroutine_try_else_condition = (self.unit.flags & CO_COROUTINE != 0
