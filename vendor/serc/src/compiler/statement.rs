@@ -30736,6 +30736,22 @@ impl<'source> Compiler<'source> {
                 )
             },
         )?;
+        // PATCH(try-else-pass-finally): an `else:` suite ending in `pass` before `finally:`
+        // (3.14+). `codegen_try_except` emits the pass's NOP before the `end` label, then
+        // `codegen_try_finally` an unlocated POP_BLOCK; `basicblock_remove_redundant_nops`
+        // (flowgraph.c) keeps the NOP unless the last instruction has its line. serc 0.1.10
+        // elided it. Same rule as `try-star-else-pass-exit` on the `except*` path.
+        if self.context.python_version >= crate::PythonVersion::Py314
+            && !statement.finalbody.is_empty()
+            && !normal_return_emitted
+            && let Some(Stmt::Pass(pass)) = statement.orelse.last()
+            && self.assembler.last_instruction_location().is_none_or(|last| {
+                last.line != self.source_location(pass.range).line
+            })
+        {
+            self.assembler.set_location(self.source_location(pass.range));
+            self.emit(NOP, 0, 0)?;
+        }
         if self.context.python_version == crate::PythonVersion::Py314
             && !statement.is_star
             && statement.finalbody.is_empty()
