@@ -30606,6 +30606,29 @@ impl<'source> Compiler<'source> {
         {
             self.assembler.exclude_last_from_exception_table();
         }
+        // PATCH(try-else-pass-exit-314): the same shape on 3.14+, where CPython keeps that
+        // unprotected NOP too (the POP_BLOCK's, carrying the last pass's line). serc 0.1.10
+        // kept the pass NOP protected, or elided the final pass of several.
+        if self.context.python_version >= crate::PythonVersion::Py314
+            && !statement.orelse.is_empty()
+            && !deferred_try_pop_block
+            && !removed_try_pop_block
+            && let Some(Stmt::Pass(pass)) = statement.body.last()
+        {
+            let location = self.source_location(pass.range);
+            if self.assembler.last_instruction_is_nop()
+                && self.assembler.last_instruction_location() == Some(location)
+            {
+                self.assembler.exclude_last_from_exception_table();
+            } else if self
+                .assembler
+                .last_instruction_location()
+                .is_none_or(|last| last.line != location.line)
+            {
+                self.assembler.set_location(location);
+                self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
+            }
+        }
         let orelse_start_item = self.assembler.item_count();
         let orelse_instruction_count = self.assembler.instruction_count();
         let preserve_coroutine_try_else_condition = (self.unit.flags & CO_COROUTINE != 0
