@@ -30606,6 +30606,29 @@ impl<'source> Compiler<'source> {
         {
             self.assembler.exclude_last_from_exception_table();
         }
+        // PATCH(try-else-pass-exit-314): the same shape on 3.14+, where CPython keeps that
+        // unprotected NOP too (the POP_BLOCK's, carrying the last pass's line). serc 0.1.10
+        // kept the pass NOP protected, or elided the final pass of several.
+        if self.context.python_version >= crate::PythonVersion::Py314
+            && !statement.orelse.is_empty()
+            && !deferred_try_pop_block
+            && !removed_try_pop_block
+            && let Some(Stmt::Pass(pass)) = statement.body.last()
+        {
+            let location = self.source_location(pass.range);
+            if self.assembler.last_instruction_is_nop()
+                && self.assembler.last_instruction_location() == Some(location)
+            {
+                self.assembler.exclude_last_from_exception_table();
+            } else if self
+                .assembler
+                .last_instruction_location()
+                .is_none_or(|last| last.line != location.line)
+            {
+                self.assembler.set_location(location);
+                self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
+            }
+        }
         let orelse_start_item = self.assembler.item_count();
         let orelse_instruction_count = self.assembler.instruction_count();
         let preserve_coroutine_try_else_condition = (self.unit.flags & CO_COROUTINE != 0
@@ -30736,6 +30759,22 @@ impl<'source> Compiler<'source> {
                 )
             },
         )?;
+        // PATCH(try-else-pass-finally): an `else:` suite ending in `pass` before `finally:`
+        // (3.14+). `codegen_try_except` emits the pass's NOP before the `end` label, then
+        // `codegen_try_finally` an unlocated POP_BLOCK; `basicblock_remove_redundant_nops`
+        // (flowgraph.c) keeps the NOP unless the last instruction has its line. serc 0.1.10
+        // elided it. Same rule as `try-star-else-pass-exit` on the `except*` path.
+        if self.context.python_version >= crate::PythonVersion::Py314
+            && !statement.finalbody.is_empty()
+            && !normal_return_emitted
+            && let Some(Stmt::Pass(pass)) = statement.orelse.last()
+            && self.assembler.last_instruction_location().is_none_or(|last| {
+                last.line != self.source_location(pass.range).line
+            })
+        {
+            self.assembler.set_location(self.source_location(pass.range));
+            self.emit(NOP, 0, 0)?;
+        }
         if self.context.python_version == crate::PythonVersion::Py314
             && !statement.is_star
             && statement.finalbody.is_empty()
