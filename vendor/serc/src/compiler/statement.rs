@@ -30591,26 +30591,14 @@ impl<'source> Compiler<'source> {
             self.assembler.add_legacy_pop_block_copy_slot(try_end);
         }
         // PATCH(try-else-pass-exit-unprotected): a try body ending in `pass`, with an
-        // else suite (3.12/3.13). CPython's `basicblock_remove_redundant_nops` (flowgraph.c)
-        // drops the pass NOP and hands its line to the unlocated POP_BLOCK NOP after it;
-        // `label_exception_targets` gives a POP_BLOCK no handler, and the else suite's
-        // first line differs, so that NOP survives outside every exception range (also an
+        // else suite. CPython's `basicblock_remove_redundant_nops` (flowgraph.c) drops the
+        // pass NOP and hands its line to the unlocated POP_BLOCK NOP after it;
+        // `label_exception_targets` gives a POP_BLOCK no handler, and the else suite's first
+        // line differs, so that NOP survives outside every exception range (also an
         // enclosing try's or finally's). serc 0.1.10 kept the pass NOP protected.
-        if self.context.python_version <= crate::PythonVersion::Py313
-            && !statement.orelse.is_empty()
-            && !deferred_try_pop_block
-            && !removed_try_pop_block
-            && let Some(Stmt::Pass(pass)) = statement.body.last()
-            && self.assembler.last_instruction_is_nop()
-            && self.assembler.last_instruction_location() == Some(self.source_location(pass.range))
-        {
-            self.assembler.exclude_last_from_exception_table();
-        }
-        // PATCH(try-else-pass-exit-314): the same shape on 3.14+, where CPython keeps that
-        // unprotected NOP too (the POP_BLOCK's, carrying the last pass's line). serc 0.1.10
-        // kept the pass NOP protected, or elided the final pass of several.
-        if self.context.python_version >= crate::PythonVersion::Py314
-            && !statement.orelse.is_empty()
+        // PATCH(try-else-pass-exit-314): on 3.14+ serc could also elide the final pass of
+        // several; CPython keeps the unprotected NOP there too, so it is emitted.
+        if !statement.orelse.is_empty()
             && !deferred_try_pop_block
             && !removed_try_pop_block
             && let Some(Stmt::Pass(pass)) = statement.body.last()
@@ -30620,10 +30608,8 @@ impl<'source> Compiler<'source> {
                 && self.assembler.last_instruction_location() == Some(location)
             {
                 self.assembler.exclude_last_from_exception_table();
-            } else if self
-                .assembler
-                .last_instruction_location()
-                .is_none_or(|last| last.line != location.line)
+            } else if self.context.python_version >= crate::PythonVersion::Py314
+                && self.last_instruction_off_line(location)
             {
                 self.assembler.set_location(location);
                 self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
@@ -30768,9 +30754,7 @@ impl<'source> Compiler<'source> {
             && !statement.finalbody.is_empty()
             && !normal_return_emitted
             && let Some(Stmt::Pass(pass)) = statement.orelse.last()
-            && self.assembler.last_instruction_location().is_none_or(|last| {
-                last.line != self.source_location(pass.range).line
-            })
+            && self.last_instruction_off_line(self.source_location(pass.range))
         {
             self.assembler.set_location(self.source_location(pass.range));
             self.emit(NOP, 0, 0)?;
@@ -36390,11 +36374,7 @@ impl<'source> Compiler<'source> {
             .then(|| trailing_pass_statement(&statement.body))
             .flatten()
             .map(|pass| self.source_location(pass.range))
-            .filter(|pass| {
-                self.assembler
-                    .last_instruction_location()
-                    .is_none_or(|last| last.line != pass.line)
-            });
+            .filter(|&pass| self.last_instruction_off_line(pass));
         // A retained body no-op still supplies the original normal exit's source span,
         // even when its borrowed-load boundary prevents jump emission from removing it.
         self.assembler.set_location(if let Some(pass) = pass_exit {
@@ -36753,8 +36733,7 @@ impl<'source> Compiler<'source> {
         if (self.assembler.instruction_count() == orelse_instruction_start
             || (self.context.python_version >= crate::PythonVersion::Py314
                 && matches!(statement.orelse.last(), Some(Stmt::Pass(pass))
-                    if self.assembler.last_instruction_location()
-                        .is_none_or(|last| last.line != self.source_location(pass.range).line))))
+                    if self.last_instruction_off_line(self.source_location(pass.range)))))
             && let Some(Stmt::Pass(statement)) = statement.orelse.last()
         {
             self.assembler
@@ -59365,5 +59344,17 @@ fn trailing_pass_statement(body: &[Stmt]) -> Option<&ruff_python_ast::StmtPass> 
         Stmt::For(loop_) if !loop_.orelse.is_empty() => trailing_pass_statement(&loop_.orelse),
         Stmt::While(loop_) if !loop_.orelse.is_empty() => trailing_pass_statement(&loop_.orelse),
         _ => None,
+    }
+}
+
+impl Compiler<'_> {
+    /// PATCH(try-star-pass-exit, try-star-else-pass-exit, try-else-pass-finally,
+    /// try-else-pass-exit-314): whether a `pass` NOP at `location` would survive
+    /// `basicblock_remove_redundant_nops` (flowgraph.c): it is dropped when the instruction
+    /// before it already carries its line.
+    fn last_instruction_off_line(&self, location: SourceLocation) -> bool {
+        self.assembler
+            .last_instruction_location()
+            .is_none_or(|last| last.line != location.line)
     }
 }
