@@ -4287,7 +4287,12 @@ pub(super) fn first_suite_constant(
                             _ => {}
                         }
                     }
-                    if self.compiler.context.python_version <= PythonVersion::Py313
+                    // PATCH(dead-module-annotation-index): `from __future__ import
+                    // annotations` keeps the legacy store on 3.14+ too.
+                    if (self.compiler.context.python_version <= PythonVersion::Py313
+                        || self.compiler.unit.flags
+                            & crate::target::code_flags::CO_FUTURE_ANNOTATIONS
+                            != 0)
                         && matches!(
                             self.compiler.unit.scope,
                             super::Scope::Module | super::Scope::Class { .. }
@@ -4318,6 +4323,22 @@ pub(super) fn first_suite_constant(
                                 self.compiler.mangled_name(name.id.as_str()),
                             ));
                         }
+                    } else if self.compiler.context.python_version >= PythonVersion::Py314
+                        && matches!(self.compiler.unit.scope, super::Scope::Module)
+                        && self.compiler.unit.flags
+                            & crate::target::code_flags::CO_FUTURE_ANNOTATIONS
+                            == 0
+                        && assignment.simple
+                        && matches!(assignment.target.as_ref(), Expr::Name(_))
+                        && !self.is_complete()
+                    {
+                        // PATCH(dead-module-annotation-index): CPython 3.14 `codegen.c`
+                        // (`codegen_annassign`) adds a module annotation's
+                        // `__conditional_annotations__` index as a constant after the
+                        // store, dead code included; `remove_unused_consts` keeps slot zero.
+                        self.constant = Some(Constant::Int(u64::from(
+                            self.compiler.unit.module_annotation_index,
+                        )));
                     }
                     return;
                 }

@@ -157,6 +157,20 @@ impl Compiler<'_> {
     /// Ordinary scopes keep their existing raw-name lookup. In a generic header,
     /// plans contain declaration-time symbol identities, while instruction lookup
     /// uses the completed type-parameter mangling restriction.
+    /// PATCH(dead-class-free-name): a class body reads a free name it neither binds nor
+    /// declares global with `LOAD_FROM_DICT_OR_DEREF` (`codegen.c` `codegen_nameop`, FREE in
+    /// a class block), so the name never enters `co_names`, also where the load is dead code
+    /// (`class C[T]:` / `raise` / `T`). Mirrors the class arm of the name load.
+    pub(super) fn class_loads_name_from_closure(&self, name: &str, raw: NameId) -> bool {
+        let Scope::Class { free_indices, .. } = &self.unit.scope else {
+            return false;
+        };
+        let name_id = self.instruction_name_id(name, raw);
+        free_indices.contains_key(&name_id)
+            && !self.class_scope_declares_global(name_id)
+            && !self.class_scope_binds_name(name)
+    }
+
     pub(super) fn instruction_name_id(&self, name: &str, raw: NameId) -> NameId {
         if self.unit.header_symbol_names_are_final {
             self.required_name_id(&self.mangled_name_cow(name))
@@ -2026,7 +2040,10 @@ impl Compiler<'_> {
             private_name: self.unit.private_name.clone(),
             future_annotations: self.unit.flags & CO_FUTURE_ANNOTATIONS != 0,
             legacy_compiler: (!self.has_deferred_annotations()).then_some(&*self),
-            legacy_annotated_scope: !self.has_deferred_annotations()
+            // PATCH(dead-module-annotation-index): under `from __future__ import
+            // annotations` 3.14+ still stores into `__annotations__` (`codegen_annassign`).
+            legacy_annotated_scope: (!self.has_deferred_annotations()
+                || self.unit.flags & CO_FUTURE_ANNOTATIONS != 0)
                 && matches!(self.unit.scope, Scope::Module | Scope::Class { .. }),
             source: self.context.source,
             python_version: self.context.python_version,
@@ -2144,7 +2161,8 @@ impl Compiler<'_> {
                         ..
                     } if indices.contains_key(&name_id) && !globals.contains(name_id)
                         || free_indices.contains_key(&name_id)
-                );
+                )
+                || self.class_loads_name_from_closure(&name, name_id);
             if force_name || !is_local_or_free {
                 self.name_index_with_id(&name, name_id)?;
             }
@@ -2217,7 +2235,8 @@ impl Compiler<'_> {
                         ..
                     } if indices.contains_key(&name_id) && !globals.contains(name_id)
                         || free_indices.contains_key(&name_id)
-                );
+                )
+                || self.class_loads_name_from_closure(name, name_id);
             if force_name || !is_local_or_free {
                 self.name_index_with_id(name, name_id)?;
             }
