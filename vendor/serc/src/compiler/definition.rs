@@ -383,12 +383,14 @@ impl Compiler<'_> {
         if !self.has_deferred_annotations() && self.unit.flags & CO_FUTURE_ANNOTATIONS == 0 {
             // Legacy signatures execute inside the generic wrapper. Only their
             // nested functions need cells; direct type-parameter loads stay fast.
+            let mut comprehension_locals = Vec::new();
             for annotation in function_annotation_expressions(definition) {
                 for local in
                     self.name_ids(inlined_comprehension_local_names_in_expression(annotation))
                 {
                     if !wrapper_plan.locals.contains(&local) {
                         wrapper_plan.locals.push(local);
+                        comprehension_locals.push(local);
                     }
                 }
                 let cells =
@@ -409,6 +411,26 @@ impl Compiler<'_> {
                     .copied()
                     .filter(|name| !wrapper_plan.locals.contains(name)),
             );
+            // PATCH(generic-eager-annotation-comprehension-globals): an inlined
+            // comprehension's target is local to the type-parameter scope only while the
+            // comprehension runs (`codegen.c` `push_inlined_comprehension_state`); an
+            // annotation that reads the same name outside it loads the global (or free)
+            // name. serc 0.1.10 loaded the fast slot: `def f[T](a: b) -> [0 for b in c]`
+            // raised UnboundLocalError at definition time (3.12/3.13).
+            let outside = self.name_id_set(
+                function_annotation_expressions(definition)
+                    .flat_map(expression_requirements_outside_comprehensions),
+            );
+            for name in comprehension_locals
+                .into_iter()
+                .filter(|name| outside.contains(name))
+            {
+                if self.can_provide_closure_id(name) {
+                    wrapper_plan.insert_freevar(&arena.names, name);
+                } else {
+                    wrapper_plan.globals.insert(name);
+                }
+            }
         }
         for name in wrapper_plan.required.iter().copied().collect::<Vec<_>>() {
             if self.can_provide_closure_id(name) {
@@ -1688,8 +1710,19 @@ impl Compiler<'_> {
                 .iter()
                 .map(|name| symbol_name(name)),
         );
+        // PATCH(generic-alias-genexp-freevars): a type alias's value is a scope of its own
+        // (`symtable.c` `symtable_visit_stmt`, `TypeAlias_kind`); a generator expression's
+        // later iterables read its own targets (`type A[T, U] = (x for T in T for U in U)`
+        // captures only `T`), so only the value's free names can be free variables.
+        let value_free_names = (type_alias && !generic_class_header)
+            .then(|| super::scope::expression_scope_free_names(expression));
         let mut freevars: Vec<_> = required_names
             .iter()
+            .filter(|name| {
+                value_free_names
+                    .as_ref()
+                    .is_none_or(|free| free.contains(self.resolve_name(**name)))
+            })
             .filter(|name| !locals.contains(name) || outside_requirements.contains(name))
             .filter(|name| {
                 if generic_class_header {
