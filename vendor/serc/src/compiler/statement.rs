@@ -30632,10 +30632,16 @@ impl<'source> Compiler<'source> {
         // enclosing try's or finally's). serc 0.1.10 kept the pass NOP protected.
         // PATCH(try-else-pass-exit-314): on 3.14+ serc could also elide the final pass of
         // several; CPython keeps the unprotected NOP there too, so it is emitted.
+        // PATCH(try-else-loop-else-pass-exit): also when the body ends in a loop whose
+        // `else:` suite ends in `pass` (`try: for x in y: a` / `else: b` / `pass` /
+        // `except: pass` / `else: c`): the loop's `end` label follows that suite, so the same
+        // NOP reaches the POP_BLOCK (3.13+; serc already agreed with 3.12).
         if !statement.orelse.is_empty()
             && !deferred_try_pop_block
             && !removed_try_pop_block
-            && let Some(Stmt::Pass(pass)) = statement.body.last()
+            && let Some(pass) = trailing_pass_statement(&statement.body)
+            && (matches!(statement.body.last(), Some(Stmt::Pass(_)))
+                || self.context.python_version >= crate::PythonVersion::Py313)
         {
             let location = self.source_location(pass.range);
             if self.assembler.last_instruction_is_nop()
@@ -41539,6 +41545,7 @@ impl<'source> Compiler<'source> {
         // block, and a following statement's line keeps it (`basicblock_remove_redundant_nops`,
         // flowgraph.c): `label_exception_targets` gives it the enclosing handler. serc 0.1.10
         // excluded it from every range when handlers were present (one code unit short).
+        // The innermost enclosing region owns it, also under an outer `finally:`.
         let pass_exit_handled_try_body_owner = pass_finally_location.is_some()
             && !statement.handlers.is_empty()
             && !pass_finally_leaves_manager
@@ -41549,18 +41556,16 @@ impl<'source> Compiler<'source> {
                 .exceptions
                 .direct_try_body_statements
                 .contains(&statement.range)
-            && self
+            && !self
                 .control
                 .exceptions
                 .active_exception_region_exclusions
-                .len()
-                == 1
+                .is_empty()
             && self.control.exceptions.active_exception_handlers.is_empty()
             && self.control.exceptions.active_exception_group_handlers == 0
             && self.control.withs.active_with_exits.is_empty()
             && self.control.withs.active_with_region_exclusions.is_empty()
             && self.control.loops.contexts.is_empty()
-            && self.control.finally.active_finally_try_bodies == 0
             && self.control.finally.active_normal_finally_bodies == 0
             && self.control.finally.active_copied_finally_bodies == 0
             && self.control.finally.active_finally_end_blocks == 0;
@@ -41647,10 +41652,16 @@ impl<'source> Compiler<'source> {
                 .active_exception_region_exclusions
                 .len()
                 == 1;
+        // PATCH(handled-finally-pass-owner): excluded from no enclosing region.
+        let enclosing_regions = self
+            .control
+            .exceptions
+            .active_exception_region_exclusions
+            .len();
         let pass_exit_exception_depth = pass_exit_enclosing_finally_depth
             .or(pass_exit_generator_owner.then_some(0))
             .or(pass_exit_try_body_owner.then_some(1))
-            .or(pass_exit_handled_try_body_owner.then_some(1))
+            .or(pass_exit_handled_try_body_owner.then_some(enclosing_regions))
             .or(pass_exit_legacy_finally_owner.then_some(1))
             .or(pass_exit_legacy_normal_finally_owner.then_some(1))
             .or(pass_exit_legacy_terminal_try_body_owner.then_some(1))
