@@ -26033,6 +26033,40 @@ impl<'source> Compiler<'source> {
                     .push((start, end));
             }
             Ok(())
+        } else if self.context.python_version >= crate::PythonVersion::Py314
+            && body.len() > 1
+            && trailing_pass_statement(body).is_some()
+            && self
+                .control
+                .withs
+                .active_with_exits
+                .last()
+                .is_some_and(|manager| {
+                    !manager.is_async && manager.terminal_statement_range == Some(loop_range)
+                })
+        {
+            // PATCH(with-loop-else-pass-exit): a manager body ending in a loop whose
+            // `else:` suite ends in `pass` after other lines. The pass NOP hands its line to
+            // the manager's unlocated POP_BLOCK (`basicblock_remove_redundant_nops`,
+            // flowgraph.c), which `label_exception_targets` leaves with no handler, so the
+            // surviving NOP is outside the manager's range, as for a pass that ends the
+            // manager body itself. serc 0.1.10 kept it protected (one code unit too many).
+            let tail = body.last().map(Ranged::range);
+            let manager = self
+                .control
+                .withs
+                .active_with_exits
+                .last_mut()
+                .expect("checked above");
+            let previous = std::mem::replace(&mut manager.terminal_statement_range, tail);
+            let result = self.compile_suite(body);
+            self.control
+                .withs
+                .active_with_exits
+                .last_mut()
+                .expect("the manager outlives its body")
+                .terminal_statement_range = previous;
+            result
         } else {
             self.compile_suite(body)
         }
@@ -30598,10 +30632,16 @@ impl<'source> Compiler<'source> {
         // enclosing try's or finally's). serc 0.1.10 kept the pass NOP protected.
         // PATCH(try-else-pass-exit-314): on 3.14+ serc could also elide the final pass of
         // several; CPython keeps the unprotected NOP there too, so it is emitted.
+        // PATCH(try-else-loop-else-pass-exit): also when the body ends in a loop whose
+        // `else:` suite ends in `pass` (`try: for x in y: a` / `else: b` / `pass` /
+        // `except: pass` / `else: c`): the loop's `end` label follows that suite, so the same
+        // NOP reaches the POP_BLOCK (3.13+; serc already agreed with 3.12).
         if !statement.orelse.is_empty()
             && !deferred_try_pop_block
             && !removed_try_pop_block
-            && let Some(Stmt::Pass(pass)) = statement.body.last()
+            && let Some(pass) = trailing_pass_statement(&statement.body)
+            && (matches!(statement.body.last(), Some(Stmt::Pass(_)))
+                || self.context.python_version >= crate::PythonVersion::Py313)
         {
             let location = self.source_location(pass.range);
             if self.assembler.last_instruction_is_nop()
@@ -41499,6 +41539,36 @@ impl<'source> Compiler<'source> {
             && direct_try_body_owner_context
             && self.control.statements.context.has_following
             && self.control.exceptions.active_try_body_tail != Some(statement.range);
+        // PATCH(handled-finally-pass-owner): the same with `except`/`except*` handlers (and
+        // an `else:`) before the `finally: pass`. Codegen (`codegen_try_finally`) emits the
+        // finally body's pass NOP after the inner POP_BLOCK, inside the enclosing try's
+        // block, and a following statement's line keeps it (`basicblock_remove_redundant_nops`,
+        // flowgraph.c): `label_exception_targets` gives it the enclosing handler. serc 0.1.10
+        // excluded it from every range when handlers were present (one code unit short).
+        // The innermost enclosing region owns it, also under an outer `finally:`.
+        let pass_exit_handled_try_body_owner = pass_finally_location.is_some()
+            && !statement.handlers.is_empty()
+            && !pass_finally_leaves_manager
+            && self.control.statements.context.has_following
+            && self.control.exceptions.active_try_body_tail != Some(statement.range)
+            && self
+                .control
+                .exceptions
+                .direct_try_body_statements
+                .contains(&statement.range)
+            && !self
+                .control
+                .exceptions
+                .active_exception_region_exclusions
+                .is_empty()
+            && self.control.exceptions.active_exception_handlers.is_empty()
+            && self.control.exceptions.active_exception_group_handlers == 0
+            && self.control.withs.active_with_exits.is_empty()
+            && self.control.withs.active_with_region_exclusions.is_empty()
+            && self.control.loops.contexts.is_empty()
+            && self.control.finally.active_normal_finally_bodies == 0
+            && self.control.finally.active_copied_finally_bodies == 0
+            && self.control.finally.active_finally_end_blocks == 0;
         // In a 3.12 generator the normal finalizer follows the inner POP_BLOCK,
         // so a terminal exit also retains its directly enclosing try handler.
         let legacy_terminal_try_body_owner = self.context.python_version
@@ -41582,9 +41652,16 @@ impl<'source> Compiler<'source> {
                 .active_exception_region_exclusions
                 .len()
                 == 1;
+        // PATCH(handled-finally-pass-owner): excluded from no enclosing region.
+        let enclosing_regions = self
+            .control
+            .exceptions
+            .active_exception_region_exclusions
+            .len();
         let pass_exit_exception_depth = pass_exit_enclosing_finally_depth
             .or(pass_exit_generator_owner.then_some(0))
             .or(pass_exit_try_body_owner.then_some(1))
+            .or(pass_exit_handled_try_body_owner.then_some(enclosing_regions))
             .or(pass_exit_legacy_finally_owner.then_some(1))
             .or(pass_exit_legacy_normal_finally_owner.then_some(1))
             .or(pass_exit_legacy_terminal_try_body_owner.then_some(1))
@@ -44520,6 +44597,8 @@ impl<'source> Compiler<'source> {
                     if self.control.generators.generator_region_start.is_some()
                         && !pass_exit_generator_owner
                         && !pass_exit_try_body_owner
+                        // PATCH(handled-finally-pass-owner)
+                        && !pass_exit_handled_try_body_owner
                         && !pass_exit_legacy_normal_finally_owner
                         && !pass_exit_legacy_terminal_try_body_owner
                     {
