@@ -3058,6 +3058,15 @@ impl<'source> Compiler<'source> {
                             if branch.elif_else_clauses.is_empty() && !suite_terminates(&branch.body)))
                     || protected_async_with_pass
                     || protected_sync_with_join_pass
+                    // PATCH(with-protected-pass): a `pass` followed by another line inside a
+                    // protected region nested in a `with` body (`with a:` / `try:` / `pass` /
+                    // `pass` / `except* E: pass`). Its NOP has different lines on both sides,
+                    // so `basicblock_remove_redundant_nops` (flowgraph.c) keeps it; serc
+                    // 0.1.10 emitted it only with no `with` active.
+                    || (index + 1 < body.len()
+                        && self.control.in_synchronous_with_nested_exception_region()
+                        && self.source_location(body[index + 1].range()).line
+                            != self.source_location(statement.range()).line)
                     // A following statement keeps the authored pass inside the
                     // iterator's original body, before any manager cleanup begins.
                     || (index + 1 < body.len()
@@ -30339,6 +30348,24 @@ impl<'source> Compiler<'source> {
         self.control.exceptions.active_try_body_start = previous_try_body_start;
         self.control.exceptions.active_try_body_tail = previous_try_body_tail;
         self.control.exceptions.compacting_try_body_pass_join = previous_compacting_pass_join;
+        // PATCH(terminal-loop-else-pass): a try body ending in a loop whose `else:` is a lone
+        // `pass`, the try being the scope's last statement. `compile_loop_else_suite` keeps
+        // that NOP for the POP_BLOCK after it; here the copied implicit return takes the
+        // same line and `basicblock_remove_redundant_nops` (flowgraph.c) drops the NOP.
+        if terminal
+            && self.context.python_version >= crate::PythonVersion::Py314
+            && statement.orelse.is_empty()
+            && statement.finalbody.is_empty()
+            && let Some(
+                Stmt::For(ruff_python_ast::StmtFor { orelse, .. })
+                | Stmt::While(ruff_python_ast::StmtWhile { orelse, .. }),
+            ) = statement.body.last()
+            && let [Stmt::Pass(pass)] = orelse.as_slice()
+            && self.assembler.last_instruction_is_nop()
+            && self.assembler.last_instruction_location() == Some(self.source_location(pass.range))
+        {
+            self.assembler.allow_last_nop_compaction();
+        }
         let _tuple_handler_try_body = self
             .control
             .exceptions
@@ -30786,8 +30813,18 @@ impl<'source> Compiler<'source> {
         // `codegen_try_finally` an unlocated POP_BLOCK; `basicblock_remove_redundant_nops`
         // (flowgraph.c) keeps the NOP unless the last instruction has its line. serc 0.1.10
         // elided it. Same rule as `try-star-else-pass-exit` on the `except*` path.
+        // PATCH(try-else-pass-protected): the same without `finally:` when the try sits in
+        // another protected region and the suite has more than the pass (serc emitted the
+        // pass's NOP only outside protected regions; a lone `else: pass` already matches).
         if self.context.python_version >= crate::PythonVersion::Py314
-            && !statement.finalbody.is_empty()
+            && (!statement.finalbody.is_empty()
+                || (statement.orelse.len() > 1
+                    && !self
+                        .control
+                        .exceptions
+                        .active_exception_region_exclusions
+                        .is_empty()
+                    && self.control.withs.active_with_exits.is_empty()))
             && !normal_return_emitted
             && let Some(Stmt::Pass(pass)) = statement.orelse.last()
             && self.last_instruction_off_line(self.source_location(pass.range))
