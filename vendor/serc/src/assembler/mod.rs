@@ -17354,6 +17354,12 @@ impl Assembler {
             .push(label);
     }
 
+    /// PATCH(terminal-loop-else-pass): undoes `preserve_last_nop`.
+    pub(crate) fn allow_last_nop_compaction(&mut self) {
+        let instruction = self.required_last_instruction_mut("compacting an explicit NOP");
+        instruction.jump_policy.allow_explicit_nop_compaction();
+    }
+
     pub(crate) fn preserve_last_nop(&mut self) {
         let instruction = self.required_last_instruction_mut("preserving an explicit NOP");
         assert_eq!(

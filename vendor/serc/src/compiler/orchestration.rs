@@ -818,6 +818,16 @@ impl<'source> Compiler<'source> {
             } else {
                 body.as_slice()
             }
+        } else if self.context.python_version >= PythonVersion::Py314
+            && deferred_annotations
+            && module_annotations
+            && matches!(body.first(), Some(Stmt::Pass(_)))
+        {
+            // PATCH(module-prologue-pass-line): the `__annotate__` / `__conditional_annotations__`
+            // setup takes the first statement's line (`codegen.c` `_PyCodegen_Module`), so a
+            // first-statement `pass` NOP repeats the previous instruction's line and
+            // `basicblock_remove_redundant_nops` (flowgraph.c) drops it. serc kept it.
+            &body[1..]
         } else {
             body.as_slice()
         };

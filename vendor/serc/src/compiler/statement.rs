@@ -3058,6 +3058,15 @@ impl<'source> Compiler<'source> {
                             if branch.elif_else_clauses.is_empty() && !suite_terminates(&branch.body)))
                     || protected_async_with_pass
                     || protected_sync_with_join_pass
+                    // PATCH(with-protected-pass): a `pass` followed by another line inside a
+                    // protected region nested in a `with` body (`with a:` / `try:` / `pass` /
+                    // `pass` / `except* E: pass`). Its NOP has different lines on both sides,
+                    // so `basicblock_remove_redundant_nops` (flowgraph.c) keeps it; serc
+                    // 0.1.10 emitted it only with no `with` active.
+                    || (index + 1 < body.len()
+                        && self.control.in_synchronous_with_nested_exception_region()
+                        && self.source_location(body[index + 1].range()).line
+                            != self.source_location(statement.range()).line)
                     // A following statement keeps the authored pass inside the
                     // iterator's original body, before any manager cleanup begins.
                     || (index + 1 < body.len()
@@ -26068,7 +26077,32 @@ impl<'source> Compiler<'source> {
                 .terminal_statement_range = previous;
             result
         } else {
-            self.compile_suite(body)
+            self.compile_suite(body)?;
+            // PATCH(loop-else-pass-exit): an `else:` suite of several statements ending in
+            // `pass`, in a loop inside a protected region (`try:` / `for a in b: pass` /
+            // `else: x` / `pass` / `c` / `except E: pass`). `codegen_for` / `codegen_while`
+            // (codegen.c) put the loop's `end` label after the suite, so the pass's NOP ends
+            // its block and `basicblock_remove_redundant_nops` (flowgraph.c) keeps it when
+            // the next located line differs. serc 0.1.10 emitted that NOP only outside a
+            // protected region.
+            if self.context.python_version >= crate::PythonVersion::Py314
+                && body.len() > 1
+                && let Some(Stmt::Pass(pass)) = body.last()
+                && !self
+                    .control
+                    .exceptions
+                    .active_exception_region_exclusions
+                    .is_empty()
+                && self.control.withs.active_with_exits.is_empty()
+            {
+                let location = self.source_location(pass.range);
+                if self.last_instruction_off_line(location) {
+                    self.assembler.set_location(location);
+                    self.emit(NOP, 0, 0)?;
+                    self.assembler.record_original_pass_nop();
+                }
+            }
+            Ok(())
         }
     }
 
@@ -30348,6 +30382,24 @@ impl<'source> Compiler<'source> {
         self.control.exceptions.active_try_body_start = previous_try_body_start;
         self.control.exceptions.active_try_body_tail = previous_try_body_tail;
         self.control.exceptions.compacting_try_body_pass_join = previous_compacting_pass_join;
+        // PATCH(terminal-loop-else-pass): a try body ending in a loop whose `else:` is a lone
+        // `pass`, the try being the scope's last statement. `compile_loop_else_suite` keeps
+        // that NOP for the POP_BLOCK after it; here the copied implicit return takes the
+        // same line and `basicblock_remove_redundant_nops` (flowgraph.c) drops the NOP.
+        if terminal
+            && self.context.python_version >= crate::PythonVersion::Py314
+            && statement.orelse.is_empty()
+            && statement.finalbody.is_empty()
+            && let Some(
+                Stmt::For(ruff_python_ast::StmtFor { orelse, .. })
+                | Stmt::While(ruff_python_ast::StmtWhile { orelse, .. }),
+            ) = statement.body.last()
+            && let [Stmt::Pass(pass)] = orelse.as_slice()
+            && self.assembler.last_instruction_is_nop()
+            && self.assembler.last_instruction_location() == Some(self.source_location(pass.range))
+        {
+            self.assembler.allow_last_nop_compaction();
+        }
         let _tuple_handler_try_body = self
             .control
             .exceptions
@@ -30531,12 +30583,23 @@ impl<'source> Compiler<'source> {
             && matches!(statement.body.as_slice(), [Stmt::Pass(_)]))
         .then_some(body_noop_location)
         .flatten();
-        let removed_try_pop_block = (self.assembler.python_version()
-            == crate::PythonVersion::Py312
-            || !statement.orelse.is_empty()
-            || match_body_pop_block
-            || copied_match_pop_block
-            || false_arm_pop_block)
+        // PATCH(try-else-single-pass-exit): a try body whose one final `pass` follows other
+        // code on another line, with an `else:` suite (`try: a` / `pass` / `except E: pass` /
+        // `else: b`). `basicblock_remove_redundant_nops` (flowgraph.c) drops the pass NOP and
+        // hands its line to the unlocated POP_BLOCK NOP after it, which survives (unprotected,
+        // before the else suite's first line) on 3.14+; serc elided the pass and removed that
+        // POP_BLOCK. The POP_BLOCK is kept here; `try-else-pass-exit-314` below emits its NOP.
+        let single_pass_else_exit = self.context.python_version >= crate::PythonVersion::Py314
+            && !statement.orelse.is_empty()
+            && !self.assembler.last_instruction_is_nop()
+            && matches!(statement.body.as_slice(), [.., _, Stmt::Pass(pass)]
+                if self.last_instruction_off_line(self.source_location(pass.range)));
+        let removed_try_pop_block = !single_pass_else_exit
+            && (self.assembler.python_version() == crate::PythonVersion::Py312
+                || !statement.orelse.is_empty()
+                || match_body_pop_block
+                || copied_match_pop_block
+                || false_arm_pop_block)
             && !suite_terminates(&statement.body)
             && (empty_suspending_pass.is_some()
                 || !self.assembler.last_instruction_is_nop()
@@ -30790,8 +30853,18 @@ impl<'source> Compiler<'source> {
         // `codegen_try_finally` an unlocated POP_BLOCK; `basicblock_remove_redundant_nops`
         // (flowgraph.c) keeps the NOP unless the last instruction has its line. serc 0.1.10
         // elided it. Same rule as `try-star-else-pass-exit` on the `except*` path.
+        // PATCH(try-else-pass-protected): the same without `finally:` when the try sits in
+        // another protected region and the suite has more than the pass (serc emitted the
+        // pass's NOP only outside protected regions; a lone `else: pass` already matches).
         if self.context.python_version >= crate::PythonVersion::Py314
-            && !statement.finalbody.is_empty()
+            && (!statement.finalbody.is_empty()
+                || (statement.orelse.len() > 1
+                    && !self
+                        .control
+                        .exceptions
+                        .active_exception_region_exclusions
+                        .is_empty()
+                    && self.control.withs.active_with_exits.is_empty()))
             && !normal_return_emitted
             && let Some(Stmt::Pass(pass)) = statement.orelse.last()
             && self.last_instruction_off_line(self.source_location(pass.range))
@@ -42854,7 +42927,10 @@ impl<'source> Compiler<'source> {
                             legacy_nested_pass,
                             |compiler| compiler.with_control_counter(
                                 |control| &mut control.finally.active_normal_finally_bodies,
-                                |compiler| compiler.compile_suite_inner(&statement.finalbody, terminal),
+                                |compiler| {
+                                    compiler.compile_suite_inner(&statement.finalbody, terminal)?;
+                                    compiler.emit_nested_finally_pass_exit(&statement.finalbody, terminal)
+                                },
                             ),
                         )
                     },
@@ -59427,6 +59503,38 @@ fn trailing_pass_statement(body: &[Stmt]) -> Option<&ruff_python_ast::StmtPass> 
 }
 
 impl Compiler<'_> {
+    /// PATCH(nested-finally-pass-exit): a `finally:` body ending in `pass` on its own line,
+    /// in a try nested inside another protected region (`try:` / `try: a` / `finally:` /
+    /// `b` / `pass` / `finally: c`). `codegen_try_finally` (codegen.c) emits the normal copy
+    /// of the body, then an unlocated jump; `basicblock_remove_redundant_nops` (flowgraph.c)
+    /// hands the pass's line to that jump, which survives as a NOP with the line. serc
+    /// 0.1.10 emitted the pass's NOP only outside an enclosing protected region.
+    fn emit_nested_finally_pass_exit(
+        &mut self,
+        finalbody: &[Stmt],
+        terminal: bool,
+    ) -> Result<(), CompileError> {
+        let Some(Stmt::Pass(pass)) = finalbody.last() else {
+            return Ok(());
+        };
+        let location = self.source_location(pass.range);
+        if self.context.python_version >= crate::PythonVersion::Py314
+            && !terminal
+            && !self
+                .control
+                .exceptions
+                .active_exception_region_exclusions
+                .is_empty()
+            && self.control.withs.active_with_exits.is_empty()
+            && self.last_instruction_off_line(location)
+        {
+            self.assembler.set_location(location);
+            self.emit(NOP, 0, 0)?;
+            self.assembler.record_original_pass_nop();
+        }
+        Ok(())
+    }
+
     /// PATCH(try-star-pass-exit, try-star-else-pass-exit, try-else-pass-finally,
     /// try-else-pass-exit-314): whether a `pass` NOP at `location` would survive
     /// `basicblock_remove_redundant_nops` (flowgraph.c): it is dropped when the instruction
