@@ -82,12 +82,20 @@ struct Divergence {
 /// the line of a one-line `if …: break` that ends a try body; serc 0.1.10 drops it. Corrected
 /// for 3.14 and 3.15, except, for 3.15, where an except clause carries on after the try (serc
 /// then also differs in a LOAD_FAST_BORROW, and only for 3.14 does a second engine decide).
-const KNOWN_ENGINE_DIVERGENCES: &[Divergence] = &[Divergence {
-    file: "fixtures/valid/loop_try_handler_continues.py",
-    function: "interact, star",
-    targets: &["3.15"],
-    what: "try-exit NOP dropped by serc, LOAD_FAST for CPython's LOAD_FAST_BORROW; not corrected for 3.15",
-}];
+const KNOWN_ENGINE_DIVERGENCES: &[Divergence] = &[
+    Divergence {
+        file: "fixtures/valid/loop_try_handler_continues.py",
+        function: "interact, star",
+        targets: &["3.15"],
+        what: "try-exit NOP dropped by serc, LOAD_FAST for CPython's LOAD_FAST_BORROW; not corrected for 3.15",
+    },
+    Divergence {
+        file: "fixtures/valid/with_protected_pass.py",
+        function: "<module>",
+        targets: &["3.12", "3.13"],
+        what: "the last pass NOP before a with statement's exit dropped by serc (PATCH(with-protected-pass) fixes the earlier one; 3.14+ equal)",
+    },
+];
 
 fn patch_level(file: &str) -> Option<&'static PatchLevel> {
     PATCH_LEVEL.iter().find(|p| p.file == file)
