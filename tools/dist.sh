@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the binary we ship and benchmark and copies it to target/shipped/pycompile-worker.
 #
-#   bash tools/dist.sh            # prints the copy's path on stdout (~16 min on 2 cores)
+#   bash tools/dist.sh            # prints the copy's path on stdout (~20 min on 2 cores)
 #   bash tools/dist.sh --no-pgo   # the same without profile-guided optimisation (~8 min)
 #
 # What it is:
