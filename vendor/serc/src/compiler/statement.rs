@@ -26088,18 +26088,11 @@ impl<'source> Compiler<'source> {
             if self.context.python_version >= crate::PythonVersion::Py314
                 && body.len() > 1
                 && let Some(Stmt::Pass(pass)) = body.last()
-                && !self
-                    .control
-                    .exceptions
-                    .active_exception_region_exclusions
-                    .is_empty()
-                && self.control.withs.active_with_exits.is_empty()
+                && self.in_protected_region_outside_with()
             {
                 let location = self.source_location(pass.range);
                 if self.last_instruction_off_line(location) {
-                    self.assembler.set_location(location);
-                    self.emit(NOP, 0, 0)?;
-                    self.assembler.record_original_pass_nop();
+                    self.emit_kept_pass_nop(location)?;
                 }
             }
             Ok(())
@@ -30858,13 +30851,7 @@ impl<'source> Compiler<'source> {
         // pass's NOP only outside protected regions; a lone `else: pass` already matches).
         if self.context.python_version >= crate::PythonVersion::Py314
             && (!statement.finalbody.is_empty()
-                || (statement.orelse.len() > 1
-                    && !self
-                        .control
-                        .exceptions
-                        .active_exception_region_exclusions
-                        .is_empty()
-                    && self.control.withs.active_with_exits.is_empty()))
+                || (statement.orelse.len() > 1 && self.in_protected_region_outside_with()))
             && !normal_return_emitted
             && let Some(Stmt::Pass(pass)) = statement.orelse.last()
             && self.last_instruction_off_line(self.source_location(pass.range))
@@ -59520,17 +59507,10 @@ impl Compiler<'_> {
         let location = self.source_location(pass.range);
         if self.context.python_version >= crate::PythonVersion::Py314
             && !terminal
-            && !self
-                .control
-                .exceptions
-                .active_exception_region_exclusions
-                .is_empty()
-            && self.control.withs.active_with_exits.is_empty()
+            && self.in_protected_region_outside_with()
             && self.last_instruction_off_line(location)
         {
-            self.assembler.set_location(location);
-            self.emit(NOP, 0, 0)?;
-            self.assembler.record_original_pass_nop();
+            self.emit_kept_pass_nop(location)?;
         }
         Ok(())
     }
@@ -59543,5 +59523,26 @@ impl Compiler<'_> {
         self.assembler
             .last_instruction_location()
             .is_none_or(|last| last.line != location.line)
+    }
+
+    /// PATCH helper (loop-else-pass-exit, try-else-pass-protected, nested-finally-pass-exit):
+    /// inside a try's protected region and in no `with` body, where those patches keep a
+    /// pass NOP that serc 0.1.10 emitted only outside protected regions.
+    fn in_protected_region_outside_with(&self) -> bool {
+        !self
+            .control
+            .exceptions
+            .active_exception_region_exclusions
+            .is_empty()
+            && self.control.withs.active_with_exits.is_empty()
+    }
+
+    /// PATCH helper (loop-else-pass-exit, nested-finally-pass-exit): emits a `pass` statement's
+    /// NOP at `location`, marked as an authored pass as serc's own pass emission marks it.
+    fn emit_kept_pass_nop(&mut self, location: SourceLocation) -> Result<(), CompileError> {
+        self.assembler.set_location(location);
+        self.emit(NOP, 0, 0)?;
+        self.assembler.record_original_pass_nop();
+        Ok(())
     }
 }
