@@ -17,23 +17,15 @@ import argparse
 import os
 import random
 import resource
-import shutil
 import statistics
 import subprocess
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def remove_caches(tree):
-    for root, dirs, _ in os.walk(tree):
-        if "__pycache__" in dirs:
-            shutil.rmtree(os.path.join(root, "__pycache__"))
-            dirs.remove("__pycache__")
+from trees import WORK, remove_pycache
 
 
 def run(binary, tree, jobs, version):
-    remove_caches(tree)
+    remove_pycache(tree)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
@@ -51,7 +43,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--python_version", default="3.13")
-    parser.add_argument("--tree", default=os.path.join(ROOT, "target", "trees-bench", "site"))
+    parser.add_argument("--tree", default=str(WORK / "site"))
     parser.add_argument("variants", nargs="+", metavar="NAME=BINARY")
     args = parser.parse_args()
     variants = dict(v.split("=", 1) for v in args.variants)
@@ -68,7 +60,7 @@ def main():
             + ", ".join(f"{n} {times[n][-1][0]:.2f} CPU-s" for n in variants),
             flush=True,
         )
-    remove_caches(args.tree)
+    remove_pycache(args.tree)
     reference = list(variants)[0]
     print(f"\n{'variant':<12} {'CPU median':>11} {'wall median':>12} {'CPU ratio':>10} {'CPU min':>8}")
     for name in variants:

@@ -51,18 +51,18 @@ build() {
         python3 tools/cargo_executable.py pycompile-worker
 }
 
-# build_linked TARGET_DIR RUSTFLAG...: static where it links, else the default link.
+# build_linked TARGET_DIR RUSTFLAG...: sets `built`; static where it links, else the default
+# link. Not run in a subshell, so a failed static link is tried once, not once per build.
 build_linked() {
     local dir=$1
     shift
     if ((${#link[@]})) && built=$(build "$dir" "$@" "${link[@]}") && [[ -n $built ]]; then
         echo "[dist] static, non-PIE" >&2
-    else
-        ((${#link[@]})) && echo "[dist] static link unavailable here; the default (dynamic) link" >&2
-        link=()
-        built=$(build "$dir" "$@")
+        return
     fi
-    echo "$built"
+    ((${#link[@]})) && echo "[dist] static link unavailable here; the default (dynamic) link" >&2
+    link=()
+    built=$(build "$dir" "$@")
 }
 
 # The llvm-profdata of the toolchain's own LLVM (a profile is read by the LLVM that wrote it).
@@ -92,7 +92,8 @@ if ((pgo)) && profdata=$(llvm_profdata); then
     raw="$PWD/target/pgo/raw"
     rm -rf "$raw" target/pgo/train
     echo "[dist] 1/3 instrumented build" >&2
-    instrumented=$(build_linked target/pgo/generate "-Cprofile-generate=$raw")
+    build_linked target/pgo/generate "-Cprofile-generate=$raw"
+    instrumented=$built
     echo "[dist] 2/3 training (3.12-3.15)" >&2
     mkdir -p target/pgo/train
     cp -R tests/fixtures target/pgo/train/
@@ -112,11 +113,11 @@ if ((pgo)) && profdata=$(llvm_profdata); then
     done
     "$profdata" merge -o target/pgo/merged.profdata "$raw"
     echo "[dist] 3/3 optimised build" >&2
-    built=$(build_linked target/pgo/use "-Cprofile-use=$PWD/target/pgo/merged.profdata" \
-        -Cllvm-args=-pgo-warn-missing-function=false)
+    build_linked target/pgo/use "-Cprofile-use=$PWD/target/pgo/merged.profdata" \
+        -Cllvm-args=-pgo-warn-missing-function=false
 else
     ((pgo)) && echo "[dist] llvm-profdata unavailable (rustup component llvm-tools); building without PGO" >&2
-    built=$(build_linked target/nopgo)
+    build_linked target/nopgo
 fi
 mkdir -p target/shipped
 cp "$built" target/shipped/pycompile-worker.tmp
