@@ -30,8 +30,14 @@ pub fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// The binary under test: this build's, or `PYCOMPILE_WORKER_UNDER_TEST` (as in
+/// tests/driver), so that a long generated-program run can measure an older build while
+/// this one is being rebuilt.
 pub fn ours_exe() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_pycompile-worker"))
+    std::env::var_os("PYCOMPILE_WORKER_UNDER_TEST").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_pycompile-worker")),
+        PathBuf::from,
+    )
 }
 
 pub fn oracle_dir() -> PathBuf {

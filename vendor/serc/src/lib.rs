@@ -915,6 +915,16 @@ fn compile_normalized(
     options
         .native_build_profile
         .validate(options.python_version)?;
+    // PATCH(empty-fstring-test-312): restored when this compile returns.
+    struct EmptyFstringFolds(bool);
+    impl Drop for EmptyFstringFolds {
+        fn drop(&mut self) {
+            compiler::set_empty_fstring_folds(self.0);
+        }
+    }
+    let _empty_fstring_folds = EmptyFstringFolds(compiler::set_empty_fstring_folds(
+        options.python_version != PythonVersion::Py312,
+    ));
     let target_version = match options.python_version {
         PythonVersion::Py312 => ruff_python_ast::PythonVersion::PY312,
         PythonVersion::Py313 => ruff_python_ast::PythonVersion::PY313,

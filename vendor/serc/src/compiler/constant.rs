@@ -3949,17 +3949,20 @@ pub(super) fn first_literal_constant(expression: &Expr) -> Option<Constant> {
     }
 }
 
-pub(super) enum FirstConstant {
+pub(super) enum FirstConstant<'ast> {
     Literal(Constant),
     /// Index of the statement that first constructs a child code object.
-    NestedScope(usize),
+    /// PATCH(dead-compound-first-scope): and the lambda or generator expression, or the
+    /// `def`, `class` or `type` statement, that constructs it, which a compound statement
+    /// (`while (x for y in z):`, `for ...: else: def f(): ...`) holds inside.
+    NestedScope(usize, Option<&'ast Expr>, Option<&'ast Stmt>),
 }
 
 /// Finds the first constant admitted in code-generation order, including implicit cleanup.
-pub(super) fn first_suite_constant(
+pub(super) fn first_suite_constant<'ast>(
     compiler: &Compiler<'_>,
-    body: &[Stmt],
-) -> Option<FirstConstant> {
+    body: &'ast [Stmt],
+) -> Option<FirstConstant<'ast>> {
     #[derive(Clone, Copy)]
     enum Frame<'ast> {
         ImplicitNone,
@@ -3971,6 +3974,8 @@ pub(super) fn first_suite_constant(
         compiler: &'compiler Compiler<'source>,
         constant: Option<Constant>,
         reached_nested_scope: bool,
+        nested_expression: Option<&'ast Expr>,
+        nested_definition: Option<&'ast Stmt>,
         frames: Vec<Frame<'ast>>,
     }
 
@@ -4120,6 +4125,14 @@ pub(super) fn first_suite_constant(
         ) {
             use super::expression::{InterpolatedStringComponent, format_spec_components};
 
+            // PATCH(dead-empty-fstring-312): 3.12's `compiler_joined_str` builds an f-string
+            // or format spec with no parts (`f''`, `f'{a!r:}'`) with BUILD_STRING 0, admitting
+            // no constant; 3.13+ load ''.
+            if components.is_empty()
+                && self.compiler.context.python_version <= PythonVersion::Py312
+            {
+                return;
+            }
             if components.len() > 30 || components.is_empty() {
                 self.constant = Some(Constant::String(String::new()));
                 return;
@@ -4169,6 +4182,7 @@ pub(super) fn first_suite_constant(
                 // This statement allocates a code object in the enclosing pool. Leave
                 // that allocation to code generation instead of reserving a later literal.
                 self.reached_nested_scope = true;
+                self.nested_definition = Some(statement);
                 return;
             }
             match statement {
@@ -4359,7 +4373,12 @@ pub(super) fn first_suite_constant(
             if self.is_complete() {
                 return;
             }
-            if self.compiler.context.python_version >= PythonVersion::Py314 {
+            // PATCH(dead-pattern-first-constant-313): 3.12 and 3.13 `compiler_pattern_*`
+            // admit the same first constants (a length, a class pattern's keyword tuple, a
+            // singleton) as 3.14's codegen; only a rest-only mapping differs.
+            let rest_only_mapping_tuple =
+                self.compiler.context.python_version >= PythonVersion::Py314;
+            {
                 match pattern {
                     Pattern::MatchSequence(sequence) => {
                         let starred = sequence
@@ -4379,7 +4398,9 @@ pub(super) fn first_suite_constant(
                         ));
                         return;
                     }
-                    Pattern::MatchMapping(mapping) if mapping.rest.is_some() => {
+                    Pattern::MatchMapping(mapping)
+                        if mapping.rest.is_some() && rest_only_mapping_tuple =>
+                    {
                         self.constant = Some(Constant::Tuple(Vec::new()));
                         return;
                     }
@@ -4428,6 +4449,7 @@ pub(super) fn first_suite_constant(
             }
             if matches!(expression, Expr::Lambda(_)) || matches!(expression, Expr::Generator(_)) {
                 self.reached_nested_scope = true;
+                self.nested_expression = Some(expression);
                 return;
             }
             if matches!(expression, Expr::Name(name) if name.id.as_str() == "__debug__") {
@@ -4597,6 +4619,8 @@ pub(super) fn first_suite_constant(
         compiler,
         constant: None,
         reached_nested_scope: false,
+        nested_expression: None,
+        nested_definition: None,
         frames: Vec::new(),
     };
     for (index, statement) in body.iter().enumerate() {
@@ -4605,7 +4629,11 @@ pub(super) fn first_suite_constant(
             return Some(FirstConstant::Literal(constant));
         }
         if collector.reached_nested_scope {
-            return Some(FirstConstant::NestedScope(index));
+            return Some(FirstConstant::NestedScope(
+                index,
+                collector.nested_expression,
+                collector.nested_definition,
+            ));
         }
     }
     None

@@ -4008,7 +4008,7 @@ impl<'source> Compiler<'source> {
                         Some(FirstConstant::Literal(constant)) => {
                             self.add_constant(constant)?;
                         }
-                        Some(FirstConstant::NestedScope(index)) => {
+                        Some(FirstConstant::NestedScope(index, nested, definition)) => {
                             let expression = match &unreachable[index] {
                                 Stmt::Expr(statement) => Some(Some(statement.value.as_ref())),
                                 Stmt::Return(statement) => statement.value.as_deref().map(Some),
@@ -4019,8 +4019,31 @@ impl<'source> Compiler<'source> {
                                 Stmt::FunctionDef(_) | Stmt::ClassDef(_) | Stmt::TypeAlias(_) => {
                                     Some(None)
                                 }
-                                _ => None,
+                                // PATCH(dead-compound-first-scope): in a compound statement
+                                // (`while`, `if`, `for`, `with`, `match`, `try`, ...) the first
+                                // constant is the lambda's or generator's own first constant
+                                // (a default, else its code object), as in `codegen.c`.
+                                _ => nested.map(Some),
                             };
+                            // PATCH(dead-compound-first-scope): a definition inside a compound
+                            // statement is compiled on its own; its first constant keeps slot
+                            // zero and the rest of the tail registers as after a literal.
+                            if expression.is_none()
+                                && let Some(definition) = definition
+                            {
+                                let mut builder = self.discarded_builder();
+                                match definition {
+                                    Stmt::FunctionDef(definition) => {
+                                        builder.compile_function_definition(definition)?;
+                                    }
+                                    Stmt::ClassDef(definition) => {
+                                        builder.compile_class_definition(definition)?;
+                                    }
+                                    Stmt::TypeAlias(alias) => builder.compile_type_alias(alias)?,
+                                    _ => {}
+                                }
+                                self.retain_discarded_first_constant(&builder)?;
+                            }
                             first_expression = expression.map(|expression| (index, expression));
                         }
                         None => {}
