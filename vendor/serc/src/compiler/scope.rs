@@ -5227,7 +5227,12 @@ impl<'ast> ScopeBodyFactsCollector<'ast> {
         if let Some(parameters) = statement.type_params.as_deref() {
             self.collect_type_parameter_comprehensions(parameters);
         }
-        let mut required = expression_required_names(&statement.value);
+        // PATCH(function-alias-genexp-cells): the value is a scope of its own (`symtable.c`
+        // `symtable_visit_stmt`, `TypeAlias_kind`), and a generator expression's later
+        // iterables read its own targets (`symtable_handle_comprehension`), so only the
+        // value's free names can make cells of the enclosing scope:
+        // `def f(): V = W = (); type C = (x for V in V for W in W)` makes `V` a cell, not `W`.
+        let mut required = expression_scope_free_names(&statement.value);
         let mut nested =
             self.expression_requirements(&statement.value, annotation_nested_required_names);
         if let Some(type_params) = statement.type_params.as_deref() {

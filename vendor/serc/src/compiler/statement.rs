@@ -478,6 +478,9 @@ pub(super) struct ExceptionState {
     // Direct statements in the innermost normal try body. Nested branch suites must not inherit
     // CPython's temporary block ownership for a sibling statement in that body.
     direct_try_body_statements: Vec<TextRange>,
+    // PATCH(try-else-finally-pass-owner): direct statements of the innermost `else:` suite
+    // of a `try`/`except` or `except*` being compiled.
+    try_else_suite_statements: Vec<TextRange>,
     // A nested try under a normal body with an else suite exits there instead of directly
     // crossing the enclosing handler boundary.
     direct_try_body_has_else: bool,
@@ -4019,10 +4022,19 @@ impl<'source> Compiler<'source> {
                                 Stmt::FunctionDef(_) | Stmt::ClassDef(_) | Stmt::TypeAlias(_) => {
                                     Some(None)
                                 }
-                                // PATCH(dead-compound-first-scope): in a compound statement
-                                // (`while`, `if`, `for`, `with`, `match`, `try`, ...) the first
-                                // constant is the lambda's or generator's own first constant
-                                // (a default, else its code object), as in `codegen.c`.
+                                // PATCH(dead-compound-first-definition): the same when the
+                                // first constant comes from a definition (or other nested
+                                // scope) inside a dead compound statement (`raise` then
+                                // `try: class C[T]: pass`): the statement is compiled whole.
+                                Stmt::Try(_)
+                                | Stmt::If(_)
+                                | Stmt::With(_)
+                                | Stmt::For(_)
+                                | Stmt::While(_) => Some(None),
+                                // PATCH(dead-compound-first-scope): in any other statement
+                                // (`match`, `assert`, ...) the first constant is the lambda's or
+                                // generator's own first constant (a default, else its code
+                                // object), as in `codegen.c`.
                                 _ => nested.map(Some),
                             };
                             // PATCH(dead-compound-first-scope): a definition inside a compound
@@ -30720,7 +30732,11 @@ impl<'source> Compiler<'source> {
             && !removed_try_pop_block
             && let Some(pass) = trailing_pass_statement(&statement.body)
             && (matches!(statement.body.last(), Some(Stmt::Pass(_)))
-                || self.context.python_version >= crate::PythonVersion::Py313)
+                || self.context.python_version >= crate::PythonVersion::Py313
+                // PATCH(try-else-while-else-pass-exit-312): on 3.12 also through a
+                // trailing `while` loop whose `else:` suite ends in `pass`.
+                || matches!(statement.body.last(), Some(Stmt::While(loop_))
+                    if matches!(loop_.orelse.last(), Some(Stmt::Pass(_)))))
         {
             let location = self.source_location(pass.range);
             if self.assembler.last_instruction_is_nop()
@@ -30770,7 +30786,12 @@ impl<'source> Compiler<'source> {
                                 || location.line == self.source_location(*condition).line
                         })
             });
-        self.with_control_override(
+        // PATCH(try-else-finally-pass-owner): record the else suite's direct statements.
+        let previous_try_else_suite_statements = std::mem::replace(
+            &mut self.control.exceptions.try_else_suite_statements,
+            statement.orelse.iter().map(Ranged::range).collect(),
+        );
+        let orelse_result = self.with_control_override(
             |control| &mut control.exceptions.relocated_try_else_exit,
             relocated_try_else_exit,
             |compiler| {
@@ -30863,7 +30884,9 @@ impl<'source> Compiler<'source> {
                     },
                 )
             },
-        )?;
+        );
+        self.control.exceptions.try_else_suite_statements = previous_try_else_suite_statements;
+        orelse_result?;
         // PATCH(try-else-pass-finally): an `else:` suite ending in `pass` before `finally:`
         // (3.14+). `codegen_try_except` emits the pass's NOP before the `end` label, then
         // `codegen_try_finally` an unlocated POP_BLOCK; `basicblock_remove_redundant_nops`
@@ -36847,7 +36870,12 @@ impl<'source> Compiler<'source> {
         self.assembler.mark(orelse);
         self.set_depth(base_depth);
         let orelse_instruction_start = self.assembler.instruction_count();
-        self.compile_suite(&statement.orelse)?;
+        // PATCH(try-else-finally-pass-owner): record the else suite's direct statements.
+        self.with_control_override(
+            |control| &mut control.exceptions.try_else_suite_statements,
+            statement.orelse.iter().map(Ranged::range).collect(),
+            |compiler| compiler.compile_suite(&statement.orelse),
+        )?;
         // A protected try-star else suite retains its last pass marker.
         // PATCH(try-star-else-pass-exit): also after other instructions of the suite, as
         // long as the pass's line is not the last instruction's: `basicblock_remove_redundant_nops`
@@ -41735,6 +41763,36 @@ impl<'source> Compiler<'source> {
                 .active_exception_region_exclusions
                 .len()
                 == 1;
+        // PATCH(try-else-finally-pass-owner): a try whose `finally:` is a lone `pass`, a
+        // direct statement of an `else:` suite (`except` or `except*`) inside an enclosing
+        // `finally:`'s protected body. The else suite runs after its try's POP_BLOCK, still in
+        // the enclosing finally's block (`codegen_try_except`, `codegen_try_finally`); the pass
+        // NOP survives where the next line differs (`basicblock_remove_redundant_nops`,
+        // flowgraph.c; 3.14+ also at the suite's end) and `label_exception_targets` gives it
+        // the enclosing handler. serc 0.1.10 excluded it from every range.
+        let pass_exit_try_else_owner = pass_finally_location.is_some()
+            && !pass_finally_leaves_manager
+            && (self.context.python_version >= crate::PythonVersion::Py314
+                || self.control.statements.context.has_following)
+            && self
+                .control
+                .exceptions
+                .try_else_suite_statements
+                .contains(&statement.range)
+            && self.control.finally.active_finally_try_bodies > 0
+            && !self
+                .control
+                .exceptions
+                .active_exception_region_exclusions
+                .is_empty()
+            && self.control.exceptions.active_exception_handlers.is_empty()
+            && self.control.exceptions.active_exception_group_handlers == 0
+            && self.control.withs.active_with_exits.is_empty()
+            && self.control.withs.active_with_region_exclusions.is_empty()
+            && self.control.loops.contexts.is_empty()
+            && self.control.finally.active_normal_finally_bodies == 0
+            && self.control.finally.active_copied_finally_bodies == 0
+            && self.control.finally.active_finally_end_blocks == 0;
         // PATCH(handled-finally-pass-owner): excluded from no enclosing region.
         let enclosing_regions = self
             .control
@@ -41748,7 +41806,8 @@ impl<'source> Compiler<'source> {
             .or(pass_exit_legacy_finally_owner.then_some(1))
             .or(pass_exit_legacy_normal_finally_owner.then_some(1))
             .or(pass_exit_legacy_terminal_try_body_owner.then_some(1))
-            .or(legacy_pass_owner.then_some(1));
+            .or(legacy_pass_owner.then_some(1))
+            .or(pass_exit_try_else_owner.then_some(enclosing_regions));
         let overriding_return = matches!(statement.finalbody.last(), Some(Stmt::Return(_)));
         if overriding_return
             && self.control.withs.active_with_region_exclusions.is_empty()

@@ -2133,7 +2133,9 @@ impl Compiler<'_> {
                             builder.compile_class_definition(definition)?;
                         }
                         Stmt::TypeAlias(alias) => builder.compile_type_alias(alias)?,
-                        _ => unreachable!(),
+                        // PATCH(dead-compound-first-definition): a dead compound statement
+                        // whose first constant is a nested scope's.
+                        _ => builder.compile_suite(std::slice::from_ref(statement))?,
                     }
                     self.retain_discarded_first_constant(builder)?;
                 }
