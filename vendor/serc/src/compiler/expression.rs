@@ -770,8 +770,12 @@ impl Compiler<'_> {
                                     case.pattern,
                                     Pattern::MatchValue(_) | Pattern::MatchSingleton(_)
                                 ))
+                                // PATCH(match-or-false-guard-line): also a non-final case
+                                // without a default (its subject is copied): the guard's NOP
+                                // repeats the or-pattern's line after the alternatives' join,
+                                // so `basicblock_remove_redundant_nops` (flowgraph.c) drops it.
                                 || (!truthiness
-                                    && has_default
+                                    && (has_default || copied_subject)
                                     && matches!(case.pattern, Pattern::MatchOr(_))))
                             && self
                                 .assembler
