@@ -41487,6 +41487,23 @@ impl<'source> Compiler<'source> {
             }
         }
 
+        // PATCH(try-star-finally-setup-line): a 3.12 `try`/`except*`/`finally` whose
+        // outer SETUP_FINALLY NOP repeats the line of the instruction before it in its
+        // block (the module's SETUP_ANNOTATIONS, which takes the first statement's line):
+        // `basicblock_remove_redundant_nops` (flowgraph.c) drops that NOP, and the inner
+        // SETUP_FINALLY of `compiler_try_star_except` (compile.c), the first instruction
+        // of the body block, keeps the line. serc 0.1.10 emitted no inner NOP for
+        // `except*` on 3.12.
+        let star_setup_repeats_previous_line = self.context.python_version
+            == crate::PythonVersion::Py312
+            && statement.is_star
+            && !statement.handlers.is_empty()
+            && self
+                .assembler
+                .current_block_last_instruction_location()
+                .is_some_and(|previous| {
+                    previous.line == self.source_location(statement.range).line
+                });
         let statement_nop_start = self.assembler.label();
         self.assembler.mark(statement_nop_start);
         if self.context.python_version == crate::PythonVersion::Py313 {
@@ -42133,7 +42150,9 @@ impl<'source> Compiler<'source> {
                                     // outer finally body and the ordinary try body.
                                     emit_statement_nop: compiler.context.python_version
                                         == crate::PythonVersion::Py312
-                                        && !statement.is_star,
+                                        && (!statement.is_star
+                                            // PATCH(try-star-finally-setup-line)
+                                            || star_setup_repeats_previous_line),
                                     terminal: terminal
                                         && compiler.context.python_version >= crate::PythonVersion::Py314
                                         && statement.finalbody.iter().all(|part| compiler.context.is_elided_statement(part))
