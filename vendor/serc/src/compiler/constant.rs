@@ -3949,20 +3949,17 @@ pub(super) fn first_literal_constant(expression: &Expr) -> Option<Constant> {
     }
 }
 
-pub(super) enum FirstConstant<'ast> {
+pub(super) enum FirstConstant {
     Literal(Constant),
     /// Index of the statement that first constructs a child code object.
-    /// PATCH(dead-compound-first-scope): and the lambda or generator expression, or the
-    /// `def`, `class` or `type` statement, that constructs it, which a compound statement
-    /// (`while (x for y in z):`, `for ...: else: def f(): ...`) holds inside.
-    NestedScope(usize, Option<&'ast Expr>, Option<&'ast Stmt>),
+    NestedScope(usize),
 }
 
 /// Finds the first constant admitted in code-generation order, including implicit cleanup.
-pub(super) fn first_suite_constant<'ast>(
+pub(super) fn first_suite_constant(
     compiler: &Compiler<'_>,
-    body: &'ast [Stmt],
-) -> Option<FirstConstant<'ast>> {
+    body: &[Stmt],
+) -> Option<FirstConstant> {
     #[derive(Clone, Copy)]
     enum Frame<'ast> {
         ImplicitNone,
@@ -3974,8 +3971,6 @@ pub(super) fn first_suite_constant<'ast>(
         compiler: &'compiler Compiler<'source>,
         constant: Option<Constant>,
         reached_nested_scope: bool,
-        nested_expression: Option<&'ast Expr>,
-        nested_definition: Option<&'ast Stmt>,
         frames: Vec<Frame<'ast>>,
     }
 
@@ -4182,7 +4177,6 @@ pub(super) fn first_suite_constant<'ast>(
                 // This statement allocates a code object in the enclosing pool. Leave
                 // that allocation to code generation instead of reserving a later literal.
                 self.reached_nested_scope = true;
-                self.nested_definition = Some(statement);
                 return;
             }
             match statement {
@@ -4449,7 +4443,6 @@ pub(super) fn first_suite_constant<'ast>(
             }
             if matches!(expression, Expr::Lambda(_)) || matches!(expression, Expr::Generator(_)) {
                 self.reached_nested_scope = true;
-                self.nested_expression = Some(expression);
                 return;
             }
             if matches!(expression, Expr::Name(name) if name.id.as_str() == "__debug__") {
@@ -4619,8 +4612,6 @@ pub(super) fn first_suite_constant<'ast>(
         compiler,
         constant: None,
         reached_nested_scope: false,
-        nested_expression: None,
-        nested_definition: None,
         frames: Vec::new(),
     };
     for (index, statement) in body.iter().enumerate() {
@@ -4629,11 +4620,7 @@ pub(super) fn first_suite_constant<'ast>(
             return Some(FirstConstant::Literal(constant));
         }
         if collector.reached_nested_scope {
-            return Some(FirstConstant::NestedScope(
-                index,
-                collector.nested_expression,
-                collector.nested_definition,
-            ));
+            return Some(FirstConstant::NestedScope(index));
         }
     }
     None

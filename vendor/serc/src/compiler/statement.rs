@@ -4011,7 +4011,7 @@ impl<'source> Compiler<'source> {
                         Some(FirstConstant::Literal(constant)) => {
                             self.add_constant(constant)?;
                         }
-                        Some(FirstConstant::NestedScope(index, nested, definition)) => {
+                        Some(FirstConstant::NestedScope(index)) => {
                             let expression = match &unreachable[index] {
                                 Stmt::Expr(statement) => Some(Some(statement.value.as_ref())),
                                 Stmt::Return(statement) => statement.value.as_deref().map(Some),
@@ -4022,40 +4022,14 @@ impl<'source> Compiler<'source> {
                                 Stmt::FunctionDef(_) | Stmt::ClassDef(_) | Stmt::TypeAlias(_) => {
                                     Some(None)
                                 }
-                                // PATCH(dead-compound-first-definition): the same when the
-                                // first constant comes from a definition (or other nested
-                                // scope) inside a dead compound statement (`raise` then
-                                // `try: class C[T]: pass`): the statement is compiled whole.
-                                Stmt::Try(_)
-                                | Stmt::If(_)
-                                | Stmt::With(_)
-                                | Stmt::For(_)
-                                | Stmt::While(_) => Some(None),
-                                // PATCH(dead-compound-first-scope): in any other statement
-                                // (`match`, `assert`, ...) the first constant is the lambda's or
-                                // generator's own first constant (a default, else its code
-                                // object), as in `codegen.c`.
-                                _ => nested.map(Some),
+                                // PATCH(dead-compound-first-definition,
+                                // dead-compound-first-scope): any other statement whose first
+                                // constant is a nested scope's (`raise` then `try: class C[T]:
+                                // pass`, `while (x for y in z): pass`, a `match` guard's
+                                // generator) is compiled whole; its first constant, a lambda's
+                                // default or the code object, keeps slot zero (`codegen.c`).
+                                _ => Some(None),
                             };
-                            // PATCH(dead-compound-first-scope): a definition inside a compound
-                            // statement is compiled on its own; its first constant keeps slot
-                            // zero and the rest of the tail registers as after a literal.
-                            if expression.is_none()
-                                && let Some(definition) = definition
-                            {
-                                let mut builder = self.discarded_builder();
-                                match definition {
-                                    Stmt::FunctionDef(definition) => {
-                                        builder.compile_function_definition(definition)?;
-                                    }
-                                    Stmt::ClassDef(definition) => {
-                                        builder.compile_class_definition(definition)?;
-                                    }
-                                    Stmt::TypeAlias(alias) => builder.compile_type_alias(alias)?,
-                                    _ => {}
-                                }
-                                self.retain_discarded_first_constant(&builder)?;
-                            }
                             first_expression = expression.map(|expression| (index, expression));
                         }
                         None => {}
