@@ -4420,6 +4420,23 @@ pub(super) fn first_suite_constant(
                         });
                         return;
                     }
+                    // PATCH(dead-pattern-signed-value-314): 3.14 no longer folds unary or
+                    // binary operators in the AST, except in value patterns
+                    // (`ast_preprocess.c` `fold_const_match_patterns`): `case -0.5:` and
+                    // `case 1 + 2j:` admit the folded constant, as the live pattern does.
+                    Pattern::MatchValue(value)
+                        if self.compiler.context.python_version >= PythonVersion::Py314
+                            && matches!(
+                                value.value.as_ref(),
+                                Expr::UnaryOp(_) | Expr::BinOp(_)
+                            ) =>
+                    {
+                        if let Some(constant) = self.compiler.context.fold_constant(&value.value)
+                        {
+                            self.constant = Some(constant);
+                            return;
+                        }
+                    }
                     _ => {}
                 }
             }

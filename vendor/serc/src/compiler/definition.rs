@@ -384,6 +384,7 @@ impl Compiler<'_> {
             // Legacy signatures execute inside the generic wrapper. Only their
             // nested functions need cells; direct type-parameter loads stay fast.
             let mut comprehension_locals = Vec::new();
+            let mut shadowed_type_cells = FxHashSet::default();
             for annotation in function_annotation_expressions(definition) {
                 for local in
                     self.name_ids(inlined_comprehension_local_names_in_expression(annotation))
@@ -391,6 +392,21 @@ impl Compiler<'_> {
                     if !wrapper_plan.locals.contains(&local) {
                         wrapper_plan.locals.push(local);
                         comprehension_locals.push(local);
+                    } else if type_names.contains(&local)
+                        && wrapper_plan.cellvars.contains(&local)
+                        && shadowed_type_cells.insert(local)
+                    {
+                        // PATCH(generic-comprehension-shadows-type-cell): a comprehension
+                        // target that rebinds a captured type parameter is a plain local
+                        // while the comprehension runs (`codegen.c`
+                        // `push_inlined_comprehension_state` swaps the symbol's scope), so
+                        // its STORE_FAST names the cell's slot in `co_varnames`, in first-
+                        // emission order: after the type parameters, which are stored as
+                        // cells. serc 0.1.10 stored through the emptied cell (STORE_DEREF
+                        // after LOAD_FAST_AND_CLEAR), which crashes CPython 3.12/3.13.
+                        wrapper_plan.locals.retain(|name| *name != local);
+                        wrapper_plan.locals.push(local);
+                        wrapper_plan.inlined_comprehension_cellvars.insert(local);
                     }
                 }
                 let cells =
