@@ -257,8 +257,14 @@ impl Compiler<'_> {
         wrapper.inherit_lexical_context(self);
         let type_parameter_names = type_names.iter().copied().collect();
         wrapper.symbols.type_parameter_names = type_parameter_names;
+        // PATCH(type-alias-global-qualname-313): see `compile_type_parameter_thunk`; the
+        // value's qualified name is looked up in the wrapper's parent.
         wrapper.unit.generic_target_qualified_name =
-            Some(self.annotation_child_qualified_name(name));
+            Some(if self.context.python_version <= PythonVersion::Py313 {
+                self.child_qualified_name(name)
+            } else {
+                self.annotation_child_qualified_name(name)
+            });
         if matches!(self.unit.scope, Scope::Class { .. }) {
             wrapper.unit.annotation_classdict_index = Some(wrapper.closure_index("__classdict__")?);
         }
@@ -1829,7 +1835,17 @@ impl Compiler<'_> {
         let mut child = Self::function(
             Rc::clone(&self.context),
             name,
-            if self.unit.generic_target_qualified_name.is_some() {
+            // PATCH(type-alias-global-qualname-313): before 3.14 a type alias's value is a
+            // function scope (`compile.c` `compiler_typealias_body`), so
+            // `compiler_set_qualname` gives it the bare name when the enclosing scope
+            // (past a type-parameter scope) declares it `global`: `def f(): global A;
+            // type A = int` names the value `A`, not `f.<locals>.A`.
+            if type_alias && self.context.python_version <= PythonVersion::Py313 {
+                match &self.unit.generic_target_qualified_name {
+                    Some(target) => target.clone(),
+                    None => self.child_qualified_name(name),
+                }
+            } else if self.unit.generic_target_qualified_name.is_some() {
                 self.unit.qualified_name.rsplit_once('.').map_or_else(
                     || name.to_string(),
                     |(parent, _)| format!("{parent}.{name}"),
