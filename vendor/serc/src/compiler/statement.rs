@@ -801,6 +801,10 @@ pub(super) struct StatementContext {
     // Whether that successor exits the function by returning or raising. CPython copies these
     // exit blocks before removing assertion-branch jumps, including jumps from later clauses.
     followed_by_return_or_raise: bool,
+    // PATCH(chained-compare-discard-exit-line): the following statements alone form a
+    // scope exit of at most three records (`raise`, `raise x from y`, `return x`,
+    // `x` / `raise`), so a discarded value's POP_TOP completes a four-record exit block.
+    followed_by_three_record_exit: bool,
     // A try with only erased assertions in its else suite reaches a continuation
     // other than a return or raise, which could be copied onto its normal exit.
     erased_try_else_falls_through: bool,
@@ -1704,6 +1708,23 @@ impl<'source> Compiler<'source> {
     }
 
     /// A name or inherited small return, its line NOP, and the replaced jump fit four slots.
+    /// PATCH(chained-compare-discard-exit-line): a `return` inside a protected region or a
+    /// loop unwinds first (POP_BLOCK, handler, finally or iterator records), so its exit no
+    /// longer fits the four-record copy budget.
+    fn return_exit_copy_is_unprotected(&self) -> bool {
+        self.control.withs.active_with_exits.is_empty()
+            && self.control.withs.active_with_region_exclusions.is_empty()
+            && self.control.exceptions.active_exception_handlers.is_empty()
+            && self.control.exceptions.active_exception_group_handlers == 0
+            && self
+                .control
+                .exceptions
+                .active_exception_region_exclusions
+                .is_empty()
+            && self.control.finally.is_inactive_for_return_unwind()
+            && self.control.loops.contexts.is_empty()
+    }
+
     pub(super) fn following_name_return_fits_match_copy_budget(&self) -> bool {
         // A suite-tail match reaches the same return through an enclosing conditional.
         // Intervening siblings and the cleanup contexts below cannot use that continuation.
@@ -3581,6 +3602,32 @@ impl<'source> Compiler<'source> {
                 };
                 let followed_by_return_or_raise =
                     matches!(body.get(index + 1), Some(Stmt::Return(_) | Stmt::Raise(_)));
+                // PATCH(chained-compare-discard-exit-line): a name, an empty list or dict,
+                // or a literal loads in one record; `raise` and `return` add one (`return`
+                // alone two: it loads None). A `return` inside a protected region unwinds.
+                let one_record = |expression: &Expr| match expression {
+                    Expr::Name(_) => true,
+                    Expr::List(list) => list.elts.is_empty(),
+                    Expr::Dict(dict) => dict.items.is_empty(),
+                    _ => false,
+                };
+                let one_record_value =
+                    |expression: &Expr| one_record(expression) || is_literal_constant(expression);
+                let followed_by_three_record_exit = match (body.get(index + 1), body.get(index + 2))
+                {
+                    (Some(Stmt::Raise(raise)), _) => {
+                        raise.exc.as_deref().is_none_or(one_record_value)
+                            && raise.cause.as_deref().is_none_or(one_record_value)
+                    }
+                    (Some(Stmt::Return(returned)), _) => {
+                        returned.value.as_deref().is_none_or(one_record_value)
+                            && self.return_exit_copy_is_unprotected()
+                    }
+                    (Some(Stmt::Expr(expression)), Some(Stmt::Raise(raise))) => {
+                        one_record(&expression.value) && raise.exc.is_none() && raise.cause.is_none()
+                    }
+                    _ => false,
+                };
                 let followed_by_try = matches!(body.get(index + 1), Some(Stmt::Try(_)));
                 let previous_statement = body[..index].last();
                 let preceded_by_try = matches!(previous_statement, Some(Stmt::Try(_)));
@@ -3888,6 +3935,7 @@ impl<'source> Compiler<'source> {
                     match_successor_fills_small_exit_copy_budget,
                     following_return_records,
                     followed_by_return_or_raise,
+                    followed_by_three_record_exit,
                     erased_try_else_falls_through: matches!(statement, Stmt::Try(try_statement)
                         if !try_statement.orelse.is_empty()
                             && try_statement.orelse.iter().all(|part| self.context.is_elided_statement(part)))
@@ -7255,6 +7303,19 @@ impl<'source> Compiler<'source> {
                     // The false arm falls through its original join. Keep the selected value's
                     // discard location when that join is represented by a physical label.
                     self.assembler.set_location(location);
+                } else if self.context.python_version >= crate::PythonVersion::Py314
+                    && matches!(expression.value.as_ref(), Expr::Compare(compare) if compare.ops.len() > 1)
+                    && self.control.statements.context.followed_by_three_record_exit
+                {
+                    // PATCH(chained-compare-discard-exit-line): a chained comparison ends its
+                    // success path with an unlocated JUMP past the cleanup to this artificial
+                    // POP_TOP. With a small exit after it, 3.14's
+                    // `inline_small_or_no_lineno_blocks` (flowgraph.c) copies the POP_TOP and
+                    // exit into the success path and the cleanup alone falls into the
+                    // original, so `propagate_line_numbers` gives both POP_TOPs the
+                    // comparison's location. serc 0.1.10 left them unlocated.
+                    self.assembler
+                        .set_location(self.source_location(expression.value.range()));
                 } else if preserve_no_location || optimized_generator_call {
                     self.assembler.set_location(SourceLocation::NONE);
                 } else {
