@@ -90,10 +90,10 @@ const KNOWN_ENGINE_DIVERGENCES: &[Divergence] = &[
         what: "try-exit NOP dropped by serc, LOAD_FAST for CPython's LOAD_FAST_BORROW; not corrected for 3.15",
     },
     Divergence {
-        file: "fixtures/valid/with_protected_pass.py",
+        file: "fixtures/valid/with_try_finally_pass_pair_exit.py",
         function: "<module>",
-        targets: &["3.12", "3.13"],
-        what: "the last pass NOP before a with statement's exit dropped by serc (PATCH(with-protected-pass) fixes the earlier one; 3.14+ equal)",
+        targets: &["3.14", "3.15"],
+        what: "a try/finally body ending in two pass lines (also outside a with): serc drops the NOP CPython keeps for the final pass (PATCH(with-try-pass-pair-exit) fixes 3.12/3.13 only)",
     },
 ];
 

@@ -30717,7 +30717,11 @@ impl<'source> Compiler<'source> {
                 && self.assembler.last_instruction_location() == Some(location)
             {
                 self.assembler.exclude_last_from_exception_table();
-            } else if self.context.python_version >= crate::PythonVersion::Py314
+            } else if (self.context.python_version >= crate::PythonVersion::Py314
+                // PATCH(with-try-pass-pair-exit): on 3.12/3.13 too when the body ends in
+                // two `pass` lines inside a synchronous `with`, whose earlier NOP is kept.
+                || (self.control.in_synchronous_with()
+                    && self.pass_suite_exit_location(&statement.body) == Some(location)))
                 && self.last_instruction_off_line(location)
             {
                 self.assembler.set_location(location);
@@ -30869,9 +30873,14 @@ impl<'source> Compiler<'source> {
         // PATCH(try-else-pass-protected): the same without `finally:` when the try sits in
         // another protected region and the suite has more than the pass (serc emitted the
         // pass's NOP only outside protected regions; a lone `else: pass` already matches).
-        if self.context.python_version >= crate::PythonVersion::Py314
+        if (self.context.python_version >= crate::PythonVersion::Py314
             && (!statement.finalbody.is_empty()
                 || (statement.orelse.len() > 1 && self.in_protected_region_outside_with()))
+            // PATCH(with-try-else-pass-finally): on 3.12/3.13 inside a synchronous `with`,
+            // where serc 0.1.10 also elided the suite's last pass before `finally:`.
+            || (self.context.python_version <= crate::PythonVersion::Py313
+                && !statement.finalbody.is_empty()
+                && self.control.in_synchronous_with()))
             && !normal_return_emitted
             && let Some(Stmt::Pass(pass)) = statement.orelse.last()
             && self.last_instruction_off_line(self.source_location(pass.range))
@@ -32435,7 +32444,24 @@ impl<'source> Compiler<'source> {
             {
                 self.assembler.set_location(location);
             }
+            // PATCH(with-try-pass-pair-exit): the 3.12/3.13 side of `try-pass-suite-exit`
+            // inside a synchronous `with` (`with a:` / `try: pass` / `pass` / `except E:
+            // pass`). PATCH(with-protected-pass) keeps the earlier pass's NOP; the final
+            // pass's line goes to the unlocated POP_BLOCK and normal-exit jump after it
+            // (`basicblock_remove_redundant_nops`, flowgraph.c), whose NOP survives before
+            // the manager's exit call. serc 0.1.10 left that exit unlocated and dropped it.
+            let legacy_with_pass_pair_exit = (self.context.python_version
+                <= crate::PythonVersion::Py313
+                && statement.orelse.is_empty()
+                && self.control.in_synchronous_with()
+                && pass_suite_exit.is_none())
+            .then(|| self.pass_suite_exit_location(&statement.body))
+            .flatten();
+            if let Some(location) = legacy_with_pass_pair_exit {
+                self.assembler.set_location(location);
+            }
             let normal_exit = if pass_suite_exit.is_some()
+                || legacy_with_pass_pair_exit.is_some()
                 || ((match_body_pop_block
                     || copied_match_pop_block
                     || self.assembler.python_version() == crate::PythonVersion::Py312)
@@ -36490,11 +36516,15 @@ impl<'source> Compiler<'source> {
         // line to them, so the normal exit keeps that line (a NOP, or the copied return's
         // line) and an earlier NOP stays. serc 0.1.10 elided the pass and left the exit
         // unlocated (or gave it the earlier NOP's line). Same rule as `try-pass-suite-exit`.
-        let pass_exit = (self.context.python_version >= crate::PythonVersion::Py314)
-            .then(|| trailing_pass_statement(&statement.body))
-            .flatten()
-            .map(|pass| self.source_location(pass.range))
-            .filter(|&pass| self.last_instruction_off_line(pass));
+        let pass_exit = (self.context.python_version >= crate::PythonVersion::Py314
+            // PATCH(with-try-pass-pair-exit): 3.12/3.13 inside a synchronous `with`, for a
+            // body ending in two `pass` lines whose earlier NOP is kept.
+            || (self.control.in_synchronous_with()
+                && self.pass_suite_exit_location(&statement.body).is_some()))
+        .then(|| trailing_pass_statement(&statement.body))
+        .flatten()
+        .map(|pass| self.source_location(pass.range))
+        .filter(|&pass| self.last_instruction_off_line(pass));
         // A retained body no-op still supplies the original normal exit's source span,
         // even when its borrowed-load boundary prevents jump emission from removing it.
         self.assembler.set_location(if let Some(pass) = pass_exit {
@@ -36856,7 +36886,10 @@ impl<'source> Compiler<'source> {
         // (flowgraph.c) keeps it, or hands it to the unlocated POP_BLOCK of an enclosing
         // `finally:`. serc 0.1.10 elided it when the suite emitted anything else (3.14+).
         if (self.assembler.instruction_count() == orelse_instruction_start
-            || (self.context.python_version >= crate::PythonVersion::Py314
+            || ((self.context.python_version >= crate::PythonVersion::Py314
+                // PATCH(with-try-else-pass-finally): 3.12/3.13 inside a synchronous `with`,
+                // before `finally:`.
+                || (!statement.finalbody.is_empty() && self.control.in_synchronous_with()))
                 && matches!(statement.orelse.last(), Some(Stmt::Pass(pass))
                     if self.last_instruction_off_line(self.source_location(pass.range)))))
             && let Some(Stmt::Pass(statement)) = statement.orelse.last()
@@ -42151,6 +42184,17 @@ impl<'source> Compiler<'source> {
             protected_result?;
         let protected_tail_is_nop = self.assembler.last_instruction_is_nop();
         self.assembler.mark(protected_end);
+        // PATCH(with-try-pass-pair-exit): a `try`/`finally` body ending in two `pass` lines
+        // inside a synchronous `with` (3.12/3.13): the final pass's line goes to the
+        // unlocated POP_BLOCK, whose NOP has no handler (`label_exception_targets`).
+        if self.context.python_version <= crate::PythonVersion::Py313
+            && statement.handlers.is_empty()
+            && self.control.in_synchronous_with()
+            && let Some(location) = self.pass_suite_exit_location(&statement.body)
+        {
+            self.assembler.set_location(location);
+            self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
+        }
         // An omitted trailing Pass donates its line to the normal POP_BLOCK before
         // NOP compaction. A loop can leave the Pass at the head of its exhaustion join.
         let body_pass_pop_location = if self.context.python_version >= crate::PythonVersion::Py314
