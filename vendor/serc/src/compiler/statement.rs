@@ -26087,6 +26087,20 @@ impl<'source> Compiler<'source> {
             result
         } else {
             self.compile_suite(body)?;
+            // PATCH(with-while-else-pass): a loop's `else:` that is a lone `pass`, inside a
+            // synchronous `with` (`with a:` / `while b: x` / `else: pass`), 3.12/3.13. The
+            // loop's exits jump to the pass's NOP, whose line differs from the next one, so
+            // `basicblock_remove_redundant_nops` (flowgraph.c) keeps it; serc 0.1.10 emitted
+            // a lone suite's pass only outside a manager (a `for` loop already agreed).
+            if self.context.python_version <= crate::PythonVersion::Py313
+                && let [Stmt::Pass(pass)] = body
+                && self.control.in_synchronous_with()
+                && self.last_instruction_off_line(self.source_location(pass.range))
+            {
+                self.assembler
+                    .set_location(self.source_location(pass.range));
+                self.emit(NOP, 0, 0)?;
+            }
             // PATCH(loop-else-pass-exit): an `else:` suite of several statements ending in
             // `pass`, in a loop inside a protected region (`try:` / `for a in b: pass` /
             // `else: x` / `pass` / `c` / `except E: pass`). `codegen_for` / `codegen_while`
@@ -26159,7 +26173,14 @@ impl<'source> Compiler<'source> {
                 self.assembler.record_folded_loop_else_predecessor(end);
             }
             self.assembler.mark(start);
-            self.assembler.record_exception_owner_block_boundary(start);
+            // PATCH(folded-while-head-array-313): 3.13 starts a CFG block at a label only
+            // when something jumps to it (`_PyCfg_FromInstructionSequence`, flowgraph.c), so
+            // the folded test's NOP shares the previous instruction's block and
+            // `basicblock_remove_redundant_nops` drops it after an equal line (a module's
+            // `SETUP_ANNOTATIONS` on the `while` line). A `continue` still targets `start`.
+            if self.context.python_version != crate::PythonVersion::Py313 {
+                self.assembler.record_exception_owner_block_boundary(start);
+            }
             self.assembler
                 .set_location(self.source_location(statement.test.range()));
             self.emit(NOP, 0, 0)?;
@@ -36527,8 +36548,19 @@ impl<'source> Compiler<'source> {
         .filter(|&pass| self.last_instruction_off_line(pass));
         // A retained body no-op still supplies the original normal exit's source span,
         // even when its borrowed-load boundary prevents jump emission from removing it.
+        // PATCH(try-star-branch-exit-313): a body ending in an `if` with an `else:` (or
+        // `elif`) arm (`try: if a: x` / `else: y` / `except* E: pass`). 3.12/3.13 emit the
+        // POP_BLOCK and normal-exit jump unlocated in the block both arms reach, so
+        // neither takes an arm's line (`propagate_line_numbers` needs one predecessor); the
+        // last arm's instruction stays protected and the other arm jumps past it. serc
+        // 0.1.10 gave the exit the last arm's line, a NOP outside the try range.
+        let legacy_branch_exit = self.context.python_version <= crate::PythonVersion::Py313
+            && matches!(statement.body.last(), Some(Stmt::If(branch))
+                if !branch.elif_else_clauses.is_empty());
         self.assembler.set_location(if let Some(pass) = pass_exit {
             pass
+        } else if legacy_branch_exit {
+            SourceLocation::NONE
         } else if terminal || body_ends_with_nop {
             body_fallthrough_location.unwrap_or(SourceLocation::NONE)
         } else {
