@@ -90,10 +90,22 @@ const KNOWN_ENGINE_DIVERGENCES: &[Divergence] = &[
         what: "try-exit NOP dropped by serc, LOAD_FAST for CPython's LOAD_FAST_BORROW; not corrected for 3.15",
     },
     Divergence {
-        file: "fixtures/valid/with_protected_pass.py",
+        file: "fixtures/valid/with_try_finally_pass_pair_exit.py",
         function: "<module>",
-        targets: &["3.12", "3.13"],
-        what: "the last pass NOP before a with statement's exit dropped by serc (PATCH(with-protected-pass) fixes the earlier one; 3.14+ equal)",
+        targets: &["3.14", "3.15"],
+        what: "a try/finally body ending in two pass lines (also outside a with): serc drops the NOP CPython keeps for the final pass (PATCH(with-try-pass-pair-exit) fixes 3.12/3.13 only)",
+    },
+    Divergence {
+        file: "fixtures/valid/with_while_else_pass.py",
+        function: "<module>",
+        targets: &["3.14", "3.15"],
+        what: "a while loop's lone `else: pass` inside a with: serc drops its NOP (PATCH(with-while-else-pass) fixes 3.12/3.13 only)",
+    },
+    Divergence {
+        file: "fixtures/valid/try_star_if_else_exit.py",
+        function: "<module>",
+        targets: &["3.14", "3.15"],
+        what: "a try/except* body ending in if/else: the normal exit's location and jump target differ (PATCH(try-star-branch-exit-313) fixes 3.12/3.13 only)",
     },
 ];
 

@@ -26148,6 +26148,20 @@ impl<'source> Compiler<'source> {
             result
         } else {
             self.compile_suite(body)?;
+            // PATCH(with-while-else-pass): a loop's `else:` that is a lone `pass`, inside a
+            // synchronous `with` (`with a:` / `while b: x` / `else: pass`), 3.12/3.13. The
+            // loop's exits jump to the pass's NOP, whose line differs from the next one, so
+            // `basicblock_remove_redundant_nops` (flowgraph.c) keeps it; serc 0.1.10 emitted
+            // a lone suite's pass only outside a manager (a `for` loop already agreed).
+            if self.context.python_version <= crate::PythonVersion::Py313
+                && let [Stmt::Pass(pass)] = body
+                && self.control.in_synchronous_with()
+                && self.last_instruction_off_line(self.source_location(pass.range))
+            {
+                self.assembler
+                    .set_location(self.source_location(pass.range));
+                self.emit(NOP, 0, 0)?;
+            }
             // PATCH(loop-else-pass-exit): an `else:` suite of several statements ending in
             // `pass`, in a loop inside a protected region (`try:` / `for a in b: pass` /
             // `else: x` / `pass` / `c` / `except E: pass`). `codegen_for` / `codegen_while`
@@ -26220,7 +26234,14 @@ impl<'source> Compiler<'source> {
                 self.assembler.record_folded_loop_else_predecessor(end);
             }
             self.assembler.mark(start);
-            self.assembler.record_exception_owner_block_boundary(start);
+            // PATCH(folded-while-head-array-313): 3.13 starts a CFG block at a label only
+            // when something jumps to it (`_PyCfg_FromInstructionSequence`, flowgraph.c), so
+            // the folded test's NOP shares the previous instruction's block and
+            // `basicblock_remove_redundant_nops` drops it after an equal line (a module's
+            // `SETUP_ANNOTATIONS` on the `while` line). A `continue` still targets `start`.
+            if self.context.python_version != crate::PythonVersion::Py313 {
+                self.assembler.record_exception_owner_block_boundary(start);
+            }
             self.assembler
                 .set_location(self.source_location(statement.test.range()));
             self.emit(NOP, 0, 0)?;
@@ -30778,7 +30799,11 @@ impl<'source> Compiler<'source> {
                 && self.assembler.last_instruction_location() == Some(location)
             {
                 self.assembler.exclude_last_from_exception_table();
-            } else if self.context.python_version >= crate::PythonVersion::Py314
+            } else if (self.context.python_version >= crate::PythonVersion::Py314
+                // PATCH(with-try-pass-pair-exit): on 3.12/3.13 too when the body ends in
+                // two `pass` lines inside a synchronous `with`, whose earlier NOP is kept.
+                || (self.control.in_synchronous_with()
+                    && self.pass_suite_exit_location(&statement.body) == Some(location)))
                 && self.last_instruction_off_line(location)
             {
                 self.assembler.set_location(location);
@@ -30930,9 +30955,14 @@ impl<'source> Compiler<'source> {
         // PATCH(try-else-pass-protected): the same without `finally:` when the try sits in
         // another protected region and the suite has more than the pass (serc emitted the
         // pass's NOP only outside protected regions; a lone `else: pass` already matches).
-        if self.context.python_version >= crate::PythonVersion::Py314
+        if (self.context.python_version >= crate::PythonVersion::Py314
             && (!statement.finalbody.is_empty()
                 || (statement.orelse.len() > 1 && self.in_protected_region_outside_with()))
+            // PATCH(with-try-else-pass-finally): on 3.12/3.13 inside a synchronous `with`,
+            // where serc 0.1.10 also elided the suite's last pass before `finally:`.
+            || (self.context.python_version <= crate::PythonVersion::Py313
+                && !statement.finalbody.is_empty()
+                && self.control.in_synchronous_with()))
             && !normal_return_emitted
             && let Some(Stmt::Pass(pass)) = statement.orelse.last()
             && self.last_instruction_off_line(self.source_location(pass.range))
@@ -32496,7 +32526,24 @@ impl<'source> Compiler<'source> {
             {
                 self.assembler.set_location(location);
             }
+            // PATCH(with-try-pass-pair-exit): the 3.12/3.13 side of `try-pass-suite-exit`
+            // inside a synchronous `with` (`with a:` / `try: pass` / `pass` / `except E:
+            // pass`). PATCH(with-protected-pass) keeps the earlier pass's NOP; the final
+            // pass's line goes to the unlocated POP_BLOCK and normal-exit jump after it
+            // (`basicblock_remove_redundant_nops`, flowgraph.c), whose NOP survives before
+            // the manager's exit call. serc 0.1.10 left that exit unlocated and dropped it.
+            let legacy_with_pass_pair_exit = (self.context.python_version
+                <= crate::PythonVersion::Py313
+                && statement.orelse.is_empty()
+                && self.control.in_synchronous_with()
+                && pass_suite_exit.is_none())
+            .then(|| self.pass_suite_exit_location(&statement.body))
+            .flatten();
+            if let Some(location) = legacy_with_pass_pair_exit {
+                self.assembler.set_location(location);
+            }
             let normal_exit = if pass_suite_exit.is_some()
+                || legacy_with_pass_pair_exit.is_some()
                 || ((match_body_pop_block
                     || copied_match_pop_block
                     || self.assembler.python_version() == crate::PythonVersion::Py312)
@@ -36551,15 +36598,30 @@ impl<'source> Compiler<'source> {
         // line to them, so the normal exit keeps that line (a NOP, or the copied return's
         // line) and an earlier NOP stays. serc 0.1.10 elided the pass and left the exit
         // unlocated (or gave it the earlier NOP's line). Same rule as `try-pass-suite-exit`.
-        let pass_exit = (self.context.python_version >= crate::PythonVersion::Py314)
-            .then(|| trailing_pass_statement(&statement.body))
-            .flatten()
-            .map(|pass| self.source_location(pass.range))
-            .filter(|&pass| self.last_instruction_off_line(pass));
+        let pass_exit = (self.context.python_version >= crate::PythonVersion::Py314
+            // PATCH(with-try-pass-pair-exit): 3.12/3.13 inside a synchronous `with`, for a
+            // body ending in two `pass` lines whose earlier NOP is kept.
+            || (self.control.in_synchronous_with()
+                && self.pass_suite_exit_location(&statement.body).is_some()))
+        .then(|| trailing_pass_statement(&statement.body))
+        .flatten()
+        .map(|pass| self.source_location(pass.range))
+        .filter(|&pass| self.last_instruction_off_line(pass));
         // A retained body no-op still supplies the original normal exit's source span,
         // even when its borrowed-load boundary prevents jump emission from removing it.
+        // PATCH(try-star-branch-exit-313): a body ending in an `if` with an `else:` (or
+        // `elif`) arm (`try: if a: x` / `else: y` / `except* E: pass`). 3.12/3.13 emit the
+        // POP_BLOCK and normal-exit jump unlocated in the block both arms reach, so
+        // neither takes an arm's line (`propagate_line_numbers` needs one predecessor); the
+        // last arm's instruction stays protected and the other arm jumps past it. serc
+        // 0.1.10 gave the exit the last arm's line, a NOP outside the try range.
+        let legacy_branch_exit = self.context.python_version <= crate::PythonVersion::Py313
+            && matches!(statement.body.last(), Some(Stmt::If(branch))
+                if !branch.elif_else_clauses.is_empty());
         self.assembler.set_location(if let Some(pass) = pass_exit {
             pass
+        } else if legacy_branch_exit {
+            SourceLocation::NONE
         } else if terminal || body_ends_with_nop {
             body_fallthrough_location.unwrap_or(SourceLocation::NONE)
         } else {
@@ -36917,7 +36979,10 @@ impl<'source> Compiler<'source> {
         // (flowgraph.c) keeps it, or hands it to the unlocated POP_BLOCK of an enclosing
         // `finally:`. serc 0.1.10 elided it when the suite emitted anything else (3.14+).
         if (self.assembler.instruction_count() == orelse_instruction_start
-            || (self.context.python_version >= crate::PythonVersion::Py314
+            || ((self.context.python_version >= crate::PythonVersion::Py314
+                // PATCH(with-try-else-pass-finally): 3.12/3.13 inside a synchronous `with`,
+                // before `finally:`.
+                || (!statement.finalbody.is_empty() && self.control.in_synchronous_with()))
                 && matches!(statement.orelse.last(), Some(Stmt::Pass(pass))
                     if self.last_instruction_off_line(self.source_location(pass.range)))))
             && let Some(Stmt::Pass(statement)) = statement.orelse.last()
@@ -42212,6 +42277,17 @@ impl<'source> Compiler<'source> {
             protected_result?;
         let protected_tail_is_nop = self.assembler.last_instruction_is_nop();
         self.assembler.mark(protected_end);
+        // PATCH(with-try-pass-pair-exit): a `try`/`finally` body ending in two `pass` lines
+        // inside a synchronous `with` (3.12/3.13): the final pass's line goes to the
+        // unlocated POP_BLOCK, whose NOP has no handler (`label_exception_targets`).
+        if self.context.python_version <= crate::PythonVersion::Py313
+            && statement.handlers.is_empty()
+            && self.control.in_synchronous_with()
+            && let Some(location) = self.pass_suite_exit_location(&statement.body)
+        {
+            self.assembler.set_location(location);
+            self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
+        }
         // An omitted trailing Pass donates its line to the normal POP_BLOCK before
         // NOP compaction. A loop can leave the Pass at the head of its exhaustion join.
         let body_pass_pop_location = if self.context.python_version >= crate::PythonVersion::Py314
