@@ -1707,12 +1707,11 @@ impl<'source> Compiler<'source> {
         }
     }
 
-    /// A name or inherited small return, its line NOP, and the replaced jump fit four slots.
-    /// PATCH(chained-compare-discard-exit-line): a `return` inside a protected region or a
-    /// loop unwinds first (POP_BLOCK, handler, finally or iterator records), so its exit no
-    /// longer fits the four-record copy budget.
-    fn return_exit_copy_is_unprotected(&self) -> bool {
-        self.control.withs.active_with_exits.is_empty()
+    /// No loop, manager or exception handler sits between a `return` and its scope: the
+    /// return emits no unwinding before its value (finally cleanup is checked separately).
+    fn return_crosses_no_loop_or_handler(&self) -> bool {
+        self.control.loops.contexts.is_empty()
+            && self.control.withs.active_with_exits.is_empty()
             && self.control.withs.active_with_region_exclusions.is_empty()
             && self.control.exceptions.active_exception_handlers.is_empty()
             && self.control.exceptions.active_exception_group_handlers == 0
@@ -1721,10 +1720,17 @@ impl<'source> Compiler<'source> {
                 .exceptions
                 .active_exception_region_exclusions
                 .is_empty()
-            && self.control.finally.is_inactive_for_return_unwind()
-            && self.control.loops.contexts.is_empty()
     }
 
+    /// PATCH(chained-compare-discard-exit-line): a `return` inside a protected region or a
+    /// loop unwinds first (POP_BLOCK, handler, finally or iterator records), so its exit no
+    /// longer fits the four-record copy budget.
+    fn return_exit_copy_is_unprotected(&self) -> bool {
+        self.return_crosses_no_loop_or_handler()
+            && self.control.finally.is_inactive_for_return_unwind()
+    }
+
+    /// A name or inherited small return, its line NOP, and the replaced jump fit four slots.
     pub(super) fn following_name_return_fits_match_copy_budget(&self) -> bool {
         // A suite-tail match reaches the same return through an enclosing conditional.
         // Intervening siblings and the cleanup contexts below cannot use that continuation.
@@ -1736,16 +1742,7 @@ impl<'source> Compiler<'source> {
                     .context
                     .inherited_followed_by_small_return);
         follows_small_return
-            && self.control.loops.contexts.is_empty()
-            && self.control.withs.active_with_exits.is_empty()
-            && self.control.withs.active_with_region_exclusions.is_empty()
-            && self.control.exceptions.active_exception_handlers.is_empty()
-            && self.control.exceptions.active_exception_group_handlers == 0
-            && self
-                .control
-                .exceptions
-                .active_exception_region_exclusions
-                .is_empty()
+            && self.return_crosses_no_loop_or_handler()
             && self
                 .control
                 .finally
@@ -30847,11 +30844,10 @@ impl<'source> Compiler<'source> {
                         })
             });
         // PATCH(try-else-finally-pass-owner): record the else suite's direct statements.
-        let previous_try_else_suite_statements = std::mem::replace(
-            &mut self.control.exceptions.try_else_suite_statements,
+        self.with_control_override(
+            |control| &mut control.exceptions.try_else_suite_statements,
             statement.orelse.iter().map(Ranged::range).collect(),
-        );
-        let orelse_result = self.with_control_override(
+            |compiler| compiler.with_control_override(
             |control| &mut control.exceptions.relocated_try_else_exit,
             relocated_try_else_exit,
             |compiler| {
@@ -30944,9 +30940,7 @@ impl<'source> Compiler<'source> {
                     },
                 )
             },
-        );
-        self.control.exceptions.try_else_suite_statements = previous_try_else_suite_statements;
-        orelse_result?;
+        ))?;
         // PATCH(try-else-pass-finally): an `else:` suite ending in `pass` before `finally:`
         // (3.14+). `codegen_try_except` emits the pass's NOP before the `end` label, then
         // `codegen_try_finally` an unlocated POP_BLOCK; `basicblock_remove_redundant_nops`
