@@ -96,12 +96,6 @@ const KNOWN_ENGINE_DIVERGENCES: &[Divergence] = &[
         what: "a try/finally body ending in two pass lines (also outside a with): serc drops the NOP CPython keeps for the final pass (PATCH(with-try-pass-pair-exit) fixes 3.12/3.13 only)",
     },
     Divergence {
-        file: "fixtures/valid/with_while_else_pass.py",
-        function: "<module>",
-        targets: &["3.14", "3.15"],
-        what: "a while loop's lone `else: pass` inside a with: serc drops its NOP (PATCH(with-while-else-pass) fixes 3.12/3.13 only)",
-    },
-    Divergence {
         file: "fixtures/valid/try_star_if_else_exit.py",
         function: "<module>",
         targets: &["3.14", "3.15"],

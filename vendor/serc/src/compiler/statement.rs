@@ -26150,14 +26150,39 @@ impl<'source> Compiler<'source> {
             // loop's exits jump to the pass's NOP, whose line differs from the next one, so
             // `basicblock_remove_redundant_nops` (flowgraph.c) keeps it; serc 0.1.10 emitted
             // a lone suite's pass only outside a manager (a `for` loop already agreed).
-            if self.context.python_version <= crate::PythonVersion::Py313
-                && let [Stmt::Pass(pass)] = body
+            //
+            // PATCH(with-while-else-pass-314): the same NOP on 3.14+. There it stays inside
+            // the manager's range when code follows the loop in the `with` body; when the
+            // loop ends that body, the NOP ends its block and the unlocated POP_BLOCK after
+            // it gets no handler from `label_exception_targets`, and the surviving NOP is
+            // outside the range (3.14.2 and 3.15.0rc1 oracles, seed 12014).
+            if let [Stmt::Pass(pass)] = body
                 && self.control.in_synchronous_with()
                 && self.last_instruction_off_line(self.source_location(pass.range))
             {
+                let unprotected = self.context.python_version >= crate::PythonVersion::Py314
+                    && self.control.ends_synchronous_with_body(loop_range)
+                    && !self.control.withs.active_with_region_exclusions.is_empty();
+                let start = unprotected.then(|| {
+                    let label = self.assembler.label();
+                    self.assembler.mark(label);
+                    label
+                });
                 self.assembler
                     .set_location(self.source_location(pass.range));
                 self.emit(NOP, 0, 0)?;
+                if let Some(start) = start {
+                    self.assembler.record_original_pass_nop();
+                    self.assembler.preserve_last_nop();
+                    let end = self.assembler.label();
+                    self.assembler.mark(end);
+                    self.control
+                        .withs
+                        .active_with_region_exclusions
+                        .last_mut()
+                        .expect("checked above")
+                        .push((start, end));
+                }
             }
             // PATCH(loop-else-pass-exit): an `else:` suite of several statements ending in
             // `pass`, in a loop inside a protected region (`try:` / `for a in b: pass` /
