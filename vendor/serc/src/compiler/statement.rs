@@ -23075,6 +23075,13 @@ impl<'source> Compiler<'source> {
                 (statement.orelse.is_empty() && try_requires_loop_tail_inlining(statement))
                     || try_normal_exit_ends_in_break_only_loop(statement)
             }
+            // PATCH(while-match-tail-backedge-314): a `while` body ending in a `match`
+            // (`while a:` / `match b:` / `case 2: pass`). 3.14's codegen_while emits the
+            // backedge unlocated in its own block, and `inline_small_or_no_lineno_blocks`
+            // (flowgraph.c) copies that jump-only block into every case's exit jump, where
+            // it takes the case body's last line; serc 0.1.10 kept one shared backedge
+            // located on the last pattern (seeds 9071, 12081).
+            Stmt::Match(_) => self.context.python_version >= crate::PythonVersion::Py314,
             _ => false,
         });
         if !inline_try_tail {
