@@ -36567,9 +36567,32 @@ impl<'source> Compiler<'source> {
             .active_exception_region_exclusions
             .push(Vec::new());
         let body_instruction_start = self.assembler.instruction_count();
-        self.with_try_body_context(statement, |compiler| {
-            compiler.compile_suite(&statement.body)
-        })?;
+        // PATCH(try-star-if-exit): a scope's last try/except* whose body ends in an `if` with
+        // no `else:` arm. `duplicate_exits_without_lineno` (flowgraph.c) copies the unlocated
+        // implicit return onto the last arm's fallthrough and onto the false edge (located at
+        // the `if`), outside the protected range, as the plain `except` path does here
+        // (`compile_try_except`: `compile_suite_inner(body, true)`).
+        let distributed_return = terminal
+            && statement.orelse.is_empty()
+            && statement.body.last().is_some_and(open_branch_statement);
+        if distributed_return {
+            let exception_region_depth = self
+                .control
+                .exceptions
+                .active_exception_region_exclusions
+                .len();
+            self.with_try_body_context(statement, |compiler| {
+                compiler.with_control_override(
+                    |control| &mut control.exceptions.implicit_return_exception_exclusion_depth,
+                    Some(exception_region_depth),
+                    |compiler| compiler.compile_suite_inner(&statement.body, true),
+                )
+            })?;
+        } else {
+            self.with_try_body_context(statement, |compiler| {
+                compiler.compile_suite(&statement.body)
+            })?;
+        }
         let body_noop_location = (self.assembler.instruction_count() == body_instruction_start)
             .then(|| {
                 statement
@@ -36644,9 +36667,31 @@ impl<'source> Compiler<'source> {
         let legacy_branch_exit = self.context.python_version <= crate::PythonVersion::Py313
             && matches!(statement.body.last(), Some(Stmt::If(branch))
                 if !branch.elif_else_clauses.is_empty());
+        // PATCH(try-star-if-exit): a body ending in an `if` with no `else:` arm (`try: if a:
+        // pass` / `except* E: pass`, also `elif b:`). `codegen_try_star_except` emits the
+        // POP_BLOCK and normal-exit jump unlocated in the block that the last arm and the
+        // last test's false edge both reach; `propagate_line_numbers` (flowgraph.c) gives it
+        // no line (two predecessors), so the arm's `pass` NOP stays protected and the false
+        // edge jumps past it, and at a scope's end `duplicate_exits_without_lineno` copies
+        // the return for each edge. serc 0.1.10 gave the exit the arm's `pass` line, so the
+        // false edge went through it. All targets (the plain `except` path already agrees).
+        // 3.14+ also with an `else:` arm whose last line is a `pass` (seed 12017; without the
+        // pass the exit was already unlocated).
+        let open_branch_exit = statement.body.last().is_some_and(|last| {
+            open_branch_statement(last)
+                || (self.context.python_version >= crate::PythonVersion::Py314
+                    && matches!(last, Stmt::If(branch)
+                        if early_condition_truthiness(&branch.test).is_none()
+                            && branch.elif_else_clauses.iter().all(|clause| {
+                                clause
+                                    .test
+                                    .as_ref()
+                                    .is_none_or(|test| early_condition_truthiness(test).is_none())
+                            })))
+        });
         self.assembler.set_location(if let Some(pass) = pass_exit {
             pass
-        } else if legacy_branch_exit {
+        } else if legacy_branch_exit || open_branch_exit {
             SourceLocation::NONE
         } else if terminal || body_ends_with_nop {
             body_fallthrough_location.unwrap_or(SourceLocation::NONE)
@@ -56703,6 +56748,20 @@ fn terminal_exception_handler_if_supported(statement: &ruff_python_ast::StmtIf) 
         (!suite_terminates(body) && !suite_contains_return(body))
             || matches!(body, [Stmt::Return(statement)] if statement.value.is_none())
     })
+}
+
+/// PATCH(try-star-if-exit): an `if` with no `else:` arm whose tests do not fold to a
+/// constant, so the last test's false edge always reaches the statement's exit.
+fn open_branch_statement(statement: &Stmt) -> bool {
+    matches!(statement, Stmt::If(branch)
+        if branch.elif_else_clauses.last().is_none_or(|clause| clause.test.is_some())
+            && early_condition_truthiness(&branch.test).is_none()
+            && branch.elif_else_clauses.iter().all(|clause| {
+                clause
+                    .test
+                    .as_ref()
+                    .is_some_and(|test| early_condition_truthiness(test).is_none())
+            }))
 }
 
 fn terminal_try_distributes_implicit_return(statement: &Stmt) -> bool {
