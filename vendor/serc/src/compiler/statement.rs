@@ -36675,19 +36675,13 @@ impl<'source> Compiler<'source> {
         // edge jumps past it, and at a scope's end `duplicate_exits_without_lineno` copies
         // the return for each edge. serc 0.1.10 gave the exit the arm's `pass` line, so the
         // false edge went through it. All targets (the plain `except` path already agrees).
-        // 3.14+ also with an `else:` arm whose last line is a `pass` (seed 12017; without the
-        // pass the exit was already unlocated).
+        // 3.14+ also with an `else:` arm (seed 12017, whose arm ends in `pass`; with another
+        // last line the exit was already unlocated).
         let open_branch_exit = statement.body.last().is_some_and(|last| {
-            open_branch_statement(last)
-                || (self.context.python_version >= crate::PythonVersion::Py314
-                    && matches!(last, Stmt::If(branch)
-                        if early_condition_truthiness(&branch.test).is_none()
-                            && branch.elif_else_clauses.iter().all(|clause| {
-                                clause
-                                    .test
-                                    .as_ref()
-                                    .is_none_or(|test| early_condition_truthiness(test).is_none())
-                            })))
+            matches!(last, Stmt::If(branch)
+                if branch_tests_do_not_fold(branch)
+                    && (self.context.python_version >= crate::PythonVersion::Py314
+                        || branch.elif_else_clauses.last().is_none_or(|clause| clause.test.is_some())))
         });
         self.assembler.set_location(if let Some(pass) = pass_exit {
             pass
@@ -56755,13 +56749,19 @@ fn terminal_exception_handler_if_supported(statement: &ruff_python_ast::StmtIf) 
 fn open_branch_statement(statement: &Stmt) -> bool {
     matches!(statement, Stmt::If(branch)
         if branch.elif_else_clauses.last().is_none_or(|clause| clause.test.is_some())
-            && early_condition_truthiness(&branch.test).is_none()
-            && branch.elif_else_clauses.iter().all(|clause| {
-                clause
-                    .test
-                    .as_ref()
-                    .is_some_and(|test| early_condition_truthiness(test).is_none())
-            }))
+            && branch_tests_do_not_fold(branch))
+}
+
+/// PATCH(try-star-if-exit): every test of the `if` (and of its `elif` arms) is decided at
+/// run time, so each arm and the false edges keep their own jumps.
+fn branch_tests_do_not_fold(branch: &ruff_python_ast::StmtIf) -> bool {
+    early_condition_truthiness(&branch.test).is_none()
+        && branch.elif_else_clauses.iter().all(|clause| {
+            clause
+                .test
+                .as_ref()
+                .is_none_or(|test| early_condition_truthiness(test).is_none())
+        })
 }
 
 fn terminal_try_distributes_implicit_return(statement: &Stmt) -> bool {
