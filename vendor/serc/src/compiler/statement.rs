@@ -26170,16 +26170,11 @@ impl<'source> Compiler<'source> {
                 let unprotected = self.context.python_version >= crate::PythonVersion::Py314
                     && self.control.ends_synchronous_with_body(loop_range)
                     && !self.control.withs.active_with_region_exclusions.is_empty();
-                let start = unprotected.then(|| {
-                    let label = self.assembler.label();
-                    self.assembler.mark(label);
-                    label
-                });
-                self.assembler
-                    .set_location(self.source_location(pass.range));
-                self.emit(NOP, 0, 0)?;
-                if let Some(start) = start {
-                    self.assembler.record_original_pass_nop();
+                let location = self.source_location(pass.range);
+                if unprotected {
+                    let start = self.assembler.label();
+                    self.assembler.mark(start);
+                    self.emit_kept_pass_nop(location)?;
                     self.assembler.preserve_last_nop();
                     let end = self.assembler.label();
                     self.assembler.mark(end);
@@ -26189,6 +26184,9 @@ impl<'source> Compiler<'source> {
                         .last_mut()
                         .expect("checked above")
                         .push((start, end));
+                } else {
+                    self.assembler.set_location(location);
+                    self.emit(NOP, 0, 0)?;
                 }
             }
             // PATCH(loop-else-pass-exit): an `else:` suite of several statements ending in
@@ -36572,27 +36570,23 @@ impl<'source> Compiler<'source> {
         // implicit return onto the last arm's fallthrough and onto the false edge (located at
         // the `if`), outside the protected range, as the plain `except` path does here
         // (`compile_try_except`: `compile_suite_inner(body, true)`).
-        let distributed_return = terminal
+        let distributed_return_depth = (terminal
             && statement.orelse.is_empty()
-            && statement.body.last().is_some_and(open_branch_statement);
-        if distributed_return {
-            let exception_region_depth = self
-                .control
+            && statement.body.last().is_some_and(open_branch_statement))
+        .then(|| {
+            self.control
                 .exceptions
                 .active_exception_region_exclusions
-                .len();
-            self.with_try_body_context(statement, |compiler| {
-                compiler.with_control_override(
-                    |control| &mut control.exceptions.implicit_return_exception_exclusion_depth,
-                    Some(exception_region_depth),
-                    |compiler| compiler.compile_suite_inner(&statement.body, true),
-                )
-            })?;
-        } else {
-            self.with_try_body_context(statement, |compiler| {
-                compiler.compile_suite(&statement.body)
-            })?;
-        }
+                .len()
+        });
+        self.with_try_body_context(statement, |compiler| match distributed_return_depth {
+            Some(depth) => compiler.with_control_override(
+                |control| &mut control.exceptions.implicit_return_exception_exclusion_depth,
+                Some(depth),
+                |compiler| compiler.compile_suite_inner(&statement.body, true),
+            ),
+            None => compiler.compile_suite(&statement.body),
+        })?;
         let body_noop_location = (self.assembler.instruction_count() == body_instruction_start)
             .then(|| {
                 statement
