@@ -31,8 +31,77 @@ pub(crate) fn prepare(
     };
     optimizer.scope_body(&mut optimized.body);
     optimizer.visit_body(&mut optimized.body);
+    prune_elided_statements(&mut optimized.body, true);
     optimized.locations = optimizer.locations.into_inner();
     optimized
+}
+
+/// PATCH(elided-assert-suite-end): CPython's `codegen_assert` (codegen.c) emits nothing at
+/// `-O`, so an assertion is absent from the code as if it were not in its suite: a `try`
+/// body `pass` / `assert a` ends in `pass` for every rule that looks at a suite's last
+/// statement (`basicblock_remove_redundant_nops` hands that pass's line to the POP_BLOCK).
+/// serc 0.1.10 left an empty `global` placeholder in its place, which those rules saw as
+/// the last statement. Drop the placeholders, keeping one where the suite would be empty and
+/// a scope's first one (a later string must not become the docstring).
+fn prune_elided_statements(body: &mut Suite, scope_body: bool) {
+    fn is_placeholder(statement: &Stmt) -> bool {
+        matches!(statement, Stmt::Global(global) if global.names.is_empty())
+    }
+    fn prune(body: &mut Suite, scope_body: bool) {
+        for statement in body.iter_mut() {
+            prune_elided_nested(statement);
+        }
+        if body.iter().all(is_placeholder) {
+            body.truncate(1);
+            return;
+        }
+        let mut index = 0;
+        body.retain(|statement| {
+            let keep = !is_placeholder(statement) || (scope_body && index == 0);
+            index += 1;
+            keep
+        });
+    }
+    fn prune_elided_nested(statement: &mut Stmt) {
+        if crate::stack_growth_required() {
+            return crate::grow_stack(|| prune_elided_nested(statement));
+        }
+        match statement {
+            Stmt::FunctionDef(function) => prune(&mut function.body, true),
+            Stmt::ClassDef(class) => prune(&mut class.body, true),
+            Stmt::If(branch) => {
+                prune(&mut branch.body, false);
+                for clause in &mut branch.elif_else_clauses {
+                    prune(&mut clause.body, false);
+                }
+            }
+            Stmt::For(loop_) => {
+                prune(&mut loop_.body, false);
+                prune(&mut loop_.orelse, false);
+            }
+            Stmt::While(loop_) => {
+                prune(&mut loop_.body, false);
+                prune(&mut loop_.orelse, false);
+            }
+            Stmt::With(with) => prune(&mut with.body, false),
+            Stmt::Match(matched) => {
+                for case in &mut matched.cases {
+                    prune(&mut case.body, false);
+                }
+            }
+            Stmt::Try(try_) => {
+                prune(&mut try_.body, false);
+                for handler in &mut try_.handlers {
+                    let ast::ExceptHandler::ExceptHandler(handler) = handler;
+                    prune(&mut handler.body, false);
+                }
+                prune(&mut try_.orelse, false);
+                prune(&mut try_.finalbody, false);
+            }
+            _ => {}
+        }
+    }
+    prune(body, scope_body);
 }
 
 #[cfg(test)]

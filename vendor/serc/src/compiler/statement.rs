@@ -36612,7 +36612,21 @@ impl<'source> Compiler<'source> {
         } else {
             None
         };
-        if !terminal && let Some(location) = body_noop_location {
+        // PATCH(try-star-single-pass-exit): a protected body that is one `pass` (`try: pass` /
+        // `except* E: pass` / `x`). Its NOP hands its line to the unlocated POP_BLOCK and
+        // normal-exit jump (`basicblock_remove_redundant_nops`, flowgraph.c), which survive
+        // as a NOP on 3.14+; serc 0.1.10 emitted the pass NOP here and lost it with the
+        // jump. `try-star-pass-exit` below emits that exit, as for a longer body.
+        let single_pass_exit = self.context.python_version >= crate::PythonVersion::Py314
+            && !terminal
+            && body_noop_location.is_some()
+            && trailing_pass_statement(&statement.body).is_some_and(|pass| {
+                self.last_instruction_off_line(self.source_location(pass.range))
+            });
+        if !terminal
+            && !single_pass_exit
+            && let Some(location) = body_noop_location
+        {
             self.assembler.set_location(location);
             self.emit(NOP, 0, 0)?;
         }

@@ -1708,6 +1708,16 @@ impl Compiler<'_> {
                     self.names.push((name.as_str().to_string(), false));
                 }
                 self.visit_body(&handler.body);
+                // PATCH(dead-handler-name-none): after a named handler's body, CPython's
+                // `codegen_try_except` / `codegen_try_star_except` (codegen.c) clear the name
+                // (`LOAD_CONST None`, store, delete), also in unreachable code; a later use
+                // of None keeps that position (3.15 loads None without the constant table).
+                if handler.name.is_some()
+                    && self.register_literals
+                    && self.python_version < PythonVersion::Py315
+                {
+                    self.constants.push(Constant::None);
+                }
             }
 
             fn visit_type_param(&mut self, parameter: &'ast ruff_python_ast::TypeParam) {
