@@ -36639,6 +36639,41 @@ impl<'source> Compiler<'source> {
             .pop()
             .expect("active try-star region has exclusion collector");
         let body_ends_with_nop = self.assembler.last_instruction_is_nop();
+        // PATCH(try-star-conditional-raise-exit): a protected body ending in a conditional
+        // raise (`assert a`, or `if a: raise` with no other arm) with code after the try.
+        // `codegen_try_star_except` emits the POP_BLOCK unlocated in a block whose only
+        // predecessor is the test's jump; `propagate_line_numbers` (flowgraph.c) gives it that
+        // jump's location and it survives as a NOP after the protected range (3.14+). serc
+        // 0.1.10 dropped it; `compile_try_except` keeps it (`retained_assertion_exit`).
+        let conditional_raise_exit = (self.context.python_version >= crate::PythonVersion::Py314
+            && (self.control.statements.context.has_following
+                || self.control.statements.context.inherited_has_following
+                || !statement.orelse.is_empty()))
+        .then(|| match statement.body.last() {
+            Some(Stmt::Assert(assertion))
+                if early_condition_truthiness(&assertion.test).is_none() =>
+            {
+                unique_condition_jump_target(&assertion.test, true)
+            }
+            Some(Stmt::If(branch))
+                if branch.elif_else_clauses.is_empty()
+                    && early_condition_truthiness(&branch.test).is_none()
+                    && suite_terminates_before_constant_folding(&branch.body) =>
+            {
+                unique_condition_jump_target(&branch.test, false)
+            }
+            _ => None,
+        })
+        .flatten()
+        .map(|test| self.source_location(test.range()));
+        if let Some(location) = conditional_raise_exit {
+            // Converted after the handler is popped, it keeps an enclosing `with`'s or
+            // `try`'s handler.
+            self.assembler.set_location(location);
+            self.emit(NOP, 0, 0)?;
+            self.assembler.mark_last_as_converted_pop_block();
+            self.assembler.preserve_last_nop();
+        }
         if self.context.python_version == crate::PythonVersion::Py312
             && normal_exit_starts_in_empty_block
         {
