@@ -42,66 +42,58 @@ pub(crate) fn prepare(
 /// statement (`basicblock_remove_redundant_nops` hands that pass's line to the POP_BLOCK).
 /// serc 0.1.10 left an empty `global` placeholder in its place, which those rules saw as
 /// the last statement. Drop the placeholders, keeping one where the suite would be empty and
-/// a scope's first one (a later string must not become the docstring).
+/// a scope's first one (a later string must not become the docstring). Nested suites are
+/// pruned by `Optimizer::visit_stmt` once their statements are transformed.
 fn prune_elided_statements(body: &mut Suite, scope_body: bool) {
-    fn is_placeholder(statement: &Stmt) -> bool {
-        matches!(statement, Stmt::Global(global) if global.names.is_empty())
+    if body.iter().all(is_elided_placeholder) {
+        body.truncate(1);
+        return;
     }
-    fn prune(body: &mut Suite, scope_body: bool) {
-        for statement in body.iter_mut() {
-            prune_elided_nested(statement);
+    let mut index = 0;
+    body.retain(|statement| {
+        let keep = !is_elided_placeholder(statement) || (scope_body && index == 0);
+        index += 1;
+        keep
+    });
+}
+
+/// PATCH(elided-assert-suite-end): prune the suites a statement owns directly; its nested
+/// statements pruned their own when the transformer visited them.
+fn prune_owned_suites(statement: &mut Stmt) {
+    match statement {
+        Stmt::FunctionDef(function) => prune_elided_statements(&mut function.body, true),
+        Stmt::ClassDef(class) => prune_elided_statements(&mut class.body, true),
+        Stmt::If(branch) => {
+            prune_elided_statements(&mut branch.body, false);
+            for clause in &mut branch.elif_else_clauses {
+                prune_elided_statements(&mut clause.body, false);
+            }
         }
-        if body.iter().all(is_placeholder) {
-            body.truncate(1);
-            return;
+        Stmt::For(loop_) => {
+            prune_elided_statements(&mut loop_.body, false);
+            prune_elided_statements(&mut loop_.orelse, false);
         }
-        let mut index = 0;
-        body.retain(|statement| {
-            let keep = !is_placeholder(statement) || (scope_body && index == 0);
-            index += 1;
-            keep
-        });
+        Stmt::While(loop_) => {
+            prune_elided_statements(&mut loop_.body, false);
+            prune_elided_statements(&mut loop_.orelse, false);
+        }
+        Stmt::With(with) => prune_elided_statements(&mut with.body, false),
+        Stmt::Match(matched) => {
+            for case in &mut matched.cases {
+                prune_elided_statements(&mut case.body, false);
+            }
+        }
+        Stmt::Try(try_) => {
+            prune_elided_statements(&mut try_.body, false);
+            for handler in &mut try_.handlers {
+                let ast::ExceptHandler::ExceptHandler(handler) = handler;
+                prune_elided_statements(&mut handler.body, false);
+            }
+            prune_elided_statements(&mut try_.orelse, false);
+            prune_elided_statements(&mut try_.finalbody, false);
+        }
+        _ => {}
     }
-    fn prune_elided_nested(statement: &mut Stmt) {
-        if crate::stack_growth_required() {
-            return crate::grow_stack(|| prune_elided_nested(statement));
-        }
-        match statement {
-            Stmt::FunctionDef(function) => prune(&mut function.body, true),
-            Stmt::ClassDef(class) => prune(&mut class.body, true),
-            Stmt::If(branch) => {
-                prune(&mut branch.body, false);
-                for clause in &mut branch.elif_else_clauses {
-                    prune(&mut clause.body, false);
-                }
-            }
-            Stmt::For(loop_) => {
-                prune(&mut loop_.body, false);
-                prune(&mut loop_.orelse, false);
-            }
-            Stmt::While(loop_) => {
-                prune(&mut loop_.body, false);
-                prune(&mut loop_.orelse, false);
-            }
-            Stmt::With(with) => prune(&mut with.body, false),
-            Stmt::Match(matched) => {
-                for case in &mut matched.cases {
-                    prune(&mut case.body, false);
-                }
-            }
-            Stmt::Try(try_) => {
-                prune(&mut try_.body, false);
-                for handler in &mut try_.handlers {
-                    let ast::ExceptHandler::ExceptHandler(handler) = handler;
-                    prune(&mut handler.body, false);
-                }
-                prune(&mut try_.orelse, false);
-                prune(&mut try_.finalbody, false);
-            }
-            _ => {}
-        }
-    }
-    prune(body, scope_body);
 }
 
 #[cfg(test)]
@@ -309,6 +301,11 @@ impl Optimizer {
     }
 }
 
+/// PATCH(elided-assert-suite-end): the statement `elided_statement` leaves behind.
+fn is_elided_placeholder(statement: &Stmt) -> bool {
+    matches!(statement, Stmt::Global(global) if global.names.is_empty())
+}
+
 fn elided_statement(range: ruff_text_size::TextRange) -> Stmt {
     // An empty declaration emits no instructions. Keeping a statement boundary avoids
     // promoting a following string to a docstring or deleting an empty finally suite.
@@ -346,6 +343,7 @@ impl Transformer for Optimizer {
             _ => {}
         }
         walk_stmt(self, statement);
+        prune_owned_suites(statement);
     }
 
     fn visit_annotation(&self, expression: &mut Expr) {

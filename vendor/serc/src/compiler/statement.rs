@@ -36618,7 +36618,6 @@ impl<'source> Compiler<'source> {
         // as a NOP on 3.14+; serc 0.1.10 emitted the pass NOP here and lost it with the
         // jump. `try-star-pass-exit` below emits that exit, as for a longer body.
         let single_pass_exit = self.context.python_version >= crate::PythonVersion::Py314
-            && !terminal
             && body_noop_location.is_some()
             && trailing_pass_statement(&statement.body).is_some_and(|pass| {
                 self.last_instruction_off_line(self.source_location(pass.range))
