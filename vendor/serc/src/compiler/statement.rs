@@ -20480,6 +20480,19 @@ impl<'source> Compiler<'source> {
             .set_location(self.source_location(test.range()));
     }
 
+    /// PATCH(declaration-suite-exit-314): a suite of `global`/`nonlocal` declarations only
+    /// (`while a:` / `global g`) emits nothing on 3.14+, so the jump that ends it keeps
+    /// `NO_LOCATION` (`codegen_while`, `codegen_for`, `codegen_match_inner` in codegen.c) and
+    /// `propagate_line_numbers` (flowgraph.c) gives it its predecessor's line (the loop test,
+    /// the loop target, the pattern). serc 0.1.10 gave it the declaration's line.
+    pub(super) fn is_declaration_suite(&self, body: &[Stmt]) -> bool {
+        self.context.python_version >= crate::PythonVersion::Py314
+            && !body.is_empty()
+            && body
+                .iter()
+                .all(|statement| matches!(statement, Stmt::Global(_) | Stmt::Nonlocal(_)))
+    }
+
     pub(super) fn set_fallthrough_end_location(&mut self, body: &[Stmt], body_start: usize) {
         if let Some(Stmt::Pass(statement)) = body.last() {
             self.assembler
@@ -20503,6 +20516,8 @@ impl<'source> Compiler<'source> {
             && let Some(location) = self.assembler.last_instruction_location()
         {
             self.assembler.set_location(location);
+        } else if self.is_declaration_suite(body) {
+            self.assembler.set_location(SourceLocation::NONE);
         } else if let Some(statement) = body.last() {
             self.assembler
                 .set_location(self.source_location(statement.range()));
@@ -27536,6 +27551,9 @@ impl<'source> Compiler<'source> {
                 && let Some(location) = self.assembler.last_instruction_location()
             {
                 self.assembler.set_location(location);
+            } else if self.is_declaration_suite(&statement.body) {
+                // PATCH(declaration-suite-exit-314)
+                self.assembler.set_location(SourceLocation::NONE);
             } else if let Some(statement) = statement.body.last() {
                 self.assembler
                     .set_location(self.source_location(statement.range()));
@@ -27878,6 +27896,9 @@ impl<'source> Compiler<'source> {
                 && let Some(location) = self.assembler.last_instruction_location()
             {
                 self.assembler.set_location(location);
+            } else if self.is_declaration_suite(&statement.body) {
+                // PATCH(declaration-suite-exit-314)
+                self.assembler.set_location(SourceLocation::NONE);
             } else if let Some(statement) = statement.body.last() {
                 self.assembler
                     .set_location(self.source_location(statement.range()));
