@@ -1445,8 +1445,20 @@ impl Compiler<'_> {
                                         || !context.fail_pop.is_empty()
                                 }
                             };
+                        // PATCH(true-guard-body-exit-314): an irrefutable pattern's folded true
+                        // guard keeps the success jump's NOP only when that jump carries the
+                        // body's line event (a trailing `pass`, or a body that emitted
+                        // nothing). After other code, CPython's jump is `NO_LOCATION` and its
+                        // NOP repeats the last line (`basicblock_remove_redundant_nops`,
+                        // flowgraph.c); serc 0.1.10 kept it (`case n if 1: x` / `y`).
+                        let true_guard_jump_is_line_event = self.context.python_version
+                            < PythonVersion::Py314
+                            || matches!(case.body.last(), Some(Stmt::Pass(_)))
+                            || self.assembler.instruction_count() == body_start + 1;
                         if irrefutable_true_guard {
-                            self.assembler.preserve_inlined_jump_nop(success_exit);
+                            if true_guard_jump_is_line_event {
+                                self.assembler.preserve_inlined_jump_nop(success_exit);
+                            }
                         } else if authored_pass_exit && case.body.len() > 1 {
                             // The case-success jump absorbed an authored trailing Pass NOP.
                             // Copying or retargeting its exit must keep that line event.
