@@ -1451,12 +1451,11 @@ impl Compiler<'_> {
                         // nothing). After other code, CPython's jump is `NO_LOCATION` and its
                         // NOP repeats the last line (`basicblock_remove_redundant_nops`,
                         // flowgraph.c); serc 0.1.10 kept it (`case n if 1: x` / `y`).
-                        let true_guard_jump_is_line_event = self.context.python_version
-                            < PythonVersion::Py314
-                            || matches!(case.body.last(), Some(Stmt::Pass(_)))
-                            || self.assembler.instruction_count() == body_start + 1;
                         if irrefutable_true_guard {
-                            if true_guard_jump_is_line_event {
+                            if self.context.python_version < PythonVersion::Py314
+                                || matches!(case.body.last(), Some(Stmt::Pass(_)))
+                                || self.assembler.instruction_count() == body_start + 1
+                            {
                                 self.assembler.preserve_inlined_jump_nop(success_exit);
                             }
                         } else if authored_pass_exit && case.body.len() > 1 {
