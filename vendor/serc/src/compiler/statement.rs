@@ -45582,6 +45582,10 @@ impl<'source> Compiler<'source> {
                         (matches!(last, Stmt::Expr(_) | Stmt::Assign(_))
                             && suite_has_linear_borrow_fallthrough(std::slice::from_ref(last)))
                             || is_linear_delete(last)
+                            // PATCH(with-finally-pass-tail-314): a pass-only finalbody
+                            // after an `else:` or handler exit inherits it the same way.
+                            || (self.context.python_version >= crate::PythonVersion::Py314
+                                && statement.finalbody.iter().all(|part| matches!(part, Stmt::Pass(_))))
                     }) && try_normal_exit_predecessors(statement) > 0))
                 && !suite_terminates(&statement.finalbody)
                 && !suite_terminates(leading)
@@ -45592,7 +45596,10 @@ impl<'source> Compiler<'source> {
                             Stmt::Expr(expression) if self.context.fold_constant(&expression.value).is_some()
                         )
                 }) || (self.context.python_version >= crate::PythonVersion::Py314
-                    && matches!(statement.finalbody.as_slice(), [Stmt::Pass(_)])))
+                    // PATCH(with-finally-pass-tail-314): any number of `pass` statements
+                    // ends in the same NOP, whose line the unlocated POP_BLOCK takes.
+                    && !statement.finalbody.is_empty()
+                    && statement.finalbody.iter().all(|part| matches!(part, Stmt::Pass(_)))))
             {
                 // The extracted try remains the prefix's continuation inside this manager.
                 // Keep that original successor visible when compiling a local suite tail.
