@@ -45578,15 +45578,16 @@ impl<'source> Compiler<'source> {
                 && ((statement.orelse.is_empty() && !suite_terminates(&statement.body))
                     // A linear finalbody tail can inherit the manager POP_BLOCK from a
                     // handler or else exit. Conditional tails retain their own join owner.
-                    || (statement.finalbody.last().is_some_and(|last| {
+                    || ((statement.finalbody.last().is_some_and(|last| {
                         (matches!(last, Stmt::Expr(_) | Stmt::Assign(_))
                             && suite_has_linear_borrow_fallthrough(std::slice::from_ref(last)))
                             || is_linear_delete(last)
-                            // PATCH(with-finally-pass-tail-314): a pass-only finalbody
-                            // after an `else:` or handler exit inherits it the same way.
-                            || (self.context.python_version >= crate::PythonVersion::Py314
-                                && statement.finalbody.iter().all(|part| matches!(part, Stmt::Pass(_))))
-                    }) && try_normal_exit_predecessors(statement) > 0))
+                    })
+                        // PATCH(with-finally-pass-tail-314): a pass-only finalbody after
+                        // an `else:` or handler exit inherits it the same way.
+                        || (self.context.python_version >= crate::PythonVersion::Py314
+                            && is_pass_only_suite(&statement.finalbody)))
+                        && try_normal_exit_predecessors(statement) > 0))
                 && !suite_terminates(&statement.finalbody)
                 && !suite_terminates(leading)
                 && (statement.finalbody.iter().any(|statement| {
@@ -45598,8 +45599,7 @@ impl<'source> Compiler<'source> {
                 }) || (self.context.python_version >= crate::PythonVersion::Py314
                     // PATCH(with-finally-pass-tail-314): any number of `pass` statements
                     // ends in the same NOP, whose line the unlocated POP_BLOCK takes.
-                    && !statement.finalbody.is_empty()
-                    && statement.finalbody.iter().all(|part| matches!(part, Stmt::Pass(_)))))
+                    && is_pass_only_suite(&statement.finalbody)))
             {
                 // The extracted try remains the prefix's continuation inside this manager.
                 // Keep that original successor visible when compiling a local suite tail.
@@ -59842,6 +59842,12 @@ mod context_tests {
             assert!(compiler.control.statements.emitted_fallthrough_return);
         }
     }
+}
+
+/// PATCH(with-finally-pass-tail-314): a non-empty suite of `pass` statements only, which
+/// emits one NOP per line and nothing else.
+fn is_pass_only_suite(body: &[Stmt]) -> bool {
+    !body.is_empty() && body.iter().all(|statement| matches!(statement, Stmt::Pass(_)))
 }
 
 /// PATCH(try-star-pass-exit): the `pass` that ends a protected suite, looking through a
