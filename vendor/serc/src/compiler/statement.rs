@@ -26193,11 +26193,20 @@ impl<'source> Compiler<'source> {
                     self.assembler.preserve_last_nop();
                     let end = self.assembler.label();
                     self.assembler.mark(end);
+                    // PATCH(with-while-else-pass-314): that POP_BLOCK NOP has no handler at
+                    // all, so every enclosing manager's, try's and generator's range skips
+                    // it too, not only this manager's (`with a, b:`, or a `with` in a `try:`).
+                    for exclusions in &mut self.control.withs.active_with_region_exclusions {
+                        exclusions.push((start, end));
+                    }
+                    for exclusions in
+                        &mut self.control.exceptions.active_exception_region_exclusions
+                    {
+                        exclusions.push((start, end));
+                    }
                     self.control
-                        .withs
-                        .active_with_region_exclusions
-                        .last_mut()
-                        .expect("checked above")
+                        .generators
+                        .generator_region_exclusions
                         .push((start, end));
                 } else {
                     self.assembler.set_location(location);
