@@ -3663,7 +3663,18 @@ impl OptimizationPipeline {
                 threaded_authored_finally_breaks.insert(source_index);
             }
             instruction.opcode = opcode;
-            if (interruptible || backward_form_interruptible) && (!backward_form || retargeted) {
+            // PATCH(threaded-pass-exit-nop-314): CPython inlines the unlocated jump-only
+            // block after a `pass` exit (`inline_small_or_no_lineno_blocks`, flowgraph.c), so
+            // the exit's own jump stays behind as a NOP on the pass's line. A forward jump
+            // needs no eval-breaker check, so keep that NOP instead of the interruptible tag.
+            let keeps_forward_pass_nop = self.python_version >= crate::PythonVersion::Py314
+                && !backward_form
+                && matches!(operand, Operand::Forward(_))
+                && instruction.jump_policy.retains_nop_after_retargeting();
+            if (interruptible || backward_form_interruptible)
+                && (!backward_form || retargeted)
+                && !keeps_forward_pass_nop
+            {
                 // Threading through JUMP preserves its eval-breaker check, including when
                 // another synthetic cleanup edge supplies the final target.
                 instruction.jump_policy.mark_interruptible_after_threading();
