@@ -652,13 +652,13 @@ impl JumpPolicy {
         self.0 = (self.0 & !Self::RETAINED_NOP_MASK) | Self::INTERRUPTIBLE;
     }
 
-    /// Replaces a threaded jump's retained-NOP request with the inherited eval check.
     /// PATCH(threaded-pass-exit-nop-314): whether an authored `pass` line event was asked
     /// to survive retargeting (`retain_nop_after_retargeting`).
     pub(super) const fn retains_nop_after_retargeting(self) -> bool {
         self.0 & Self::RETAIN_NOP_AFTER_RETARGETING != 0
     }
 
+    /// Replaces a threaded jump's retained-NOP request with the inherited eval check.
     pub(super) fn mark_interruptible_after_threading(&mut self) {
         self.0 &= !Self::RETAINED_NOP_MASK;
         self.mark_interruptible();
