@@ -36602,7 +36602,18 @@ impl<'source> Compiler<'source> {
         // (`compile_try_except`: `compile_suite_inner(body, true)`).
         let distributed_return_depth = (terminal
             && statement.orelse.is_empty()
-            && statement.body.last().is_some_and(open_branch_statement))
+            && statement.body.last().is_some_and(|last| {
+                // PATCH(try-star-scope-end-return): also a body ending in a `match`, whose
+                // case successes and last pattern failure each get a copied return. 3.12
+                // shares one return among an or-pattern's alternatives: left as it was.
+                open_branch_statement(last)
+                    || matches!(last, Stmt::Match(matched)
+                        if self.context.python_version >= crate::PythonVersion::Py313
+                            || !matched
+                                .cases
+                                .iter()
+                                .any(|case| matches!(case.pattern, Pattern::MatchOr(_))))
+            }))
         .then(|| {
             self.control
                 .exceptions
@@ -36703,6 +36714,29 @@ impl<'source> Compiler<'source> {
             self.assembler.mark_last_as_converted_pop_block();
             self.assembler.preserve_last_nop();
         }
+        // PATCH(try-star-match-exit-314): a body ending in a `match` with code after the try,
+        // an `else:` or a `finally:`. `codegen_try_star_except` emits the POP_BLOCK unlocated
+        // where the cases' success jumps and the last pattern's failure meet;
+        // `inline_small_or_no_lineno_blocks` (flowgraph.c) copies it into each success path,
+        // so the failure path keeps the original, which takes the pattern's line and stays a
+        // NOP (a redundant jump's NOP before an `else:`). serc 0.1.10 emitted no POP_BLOCK
+        // here and the failure shared the success exit. The same records as
+        // `compile_try_except`'s `copied_match_pop_block`; left out where they still differ:
+        // a guarded or or-pattern last case, and a capture/class/wildcard one with the try
+        // followed directly by code.
+        let match_exit_pop_block = self.context.python_version >= crate::PythonVersion::Py314
+            && distributed_return_depth.is_none()
+            && matches!(statement.body.last(), Some(Stmt::Match(matched))
+                if matched.cases.last().is_some_and(|case| case.guard.is_none()
+                    && (matches!(case.pattern, Pattern::MatchValue(_) | Pattern::MatchSingleton(_))
+                        || ((!statement.orelse.is_empty() || !statement.finalbody.is_empty())
+                            && !matches!(case.pattern, Pattern::MatchOr(_))))))
+            && self.assembler.at_original_match_join();
+        if match_exit_pop_block {
+            self.assembler.set_location(SourceLocation::NONE);
+            self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
+            self.assembler.mark_last_as_converted_pop_block();
+        }
         if self.context.python_version == crate::PythonVersion::Py312
             && normal_exit_starts_in_empty_block
         {
@@ -36764,7 +36798,7 @@ impl<'source> Compiler<'source> {
         } else {
             SourceLocation::NONE
         });
-        let normal_exit = if pass_exit.is_some() {
+        let normal_exit = if pass_exit.is_some() || match_exit_pop_block {
             self.emit_jump_forward_instruction_preserving_nop(
                 JUMP_FORWARD,
                 orelse,
@@ -36773,6 +36807,15 @@ impl<'source> Compiler<'source> {
         } else {
             self.emit_jump_forward_instruction(JUMP_FORWARD, orelse)?
         };
+        if match_exit_pop_block {
+            // PATCH(try-star-match-exit-314): copy the unlocated exit onto the success
+            // edges only, and keep the failure's NOP when its jump becomes redundant.
+            self.assembler
+                .prepare_no_location_block_for_inlining(normal_exit);
+            self.assembler.allow_last_unconditional_block_inlining();
+            self.assembler
+                .preserve_redundant_jump_nop_after_threading(normal_exit);
+        }
         if pass_exit.is_some() && !terminal {
             // The jump's NOP survives when the exit block is copied or threaded.
             self.assembler.preserve_authored_pass_jump_nop(normal_exit);
