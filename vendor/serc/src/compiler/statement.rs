@@ -36726,11 +36726,7 @@ impl<'source> Compiler<'source> {
         // followed directly by code.
         let match_exit_pop_block = self.context.python_version >= crate::PythonVersion::Py314
             && distributed_return_depth.is_none()
-            && matches!(statement.body.last(), Some(Stmt::Match(matched))
-                if matched.cases.last().is_some_and(|case| case.guard.is_none()
-                    && (matches!(case.pattern, Pattern::MatchValue(_) | Pattern::MatchSingleton(_))
-                        || ((!statement.orelse.is_empty() || !statement.finalbody.is_empty())
-                            && !matches!(case.pattern, Pattern::MatchOr(_))))))
+            && try_star_match_exit_applies(statement)
             && self.assembler.at_original_match_join();
         if match_exit_pop_block {
             self.assembler.set_location(SourceLocation::NONE);
@@ -59894,6 +59890,24 @@ mod context_tests {
             assert!(compiler.control.statements.emitted_fallthrough_return);
         }
     }
+}
+
+/// PATCH(try-star-match-exit-314): a protected body ending in a `match` whose last case
+/// has no guard and is a value or singleton pattern, or, when the try has an `else:` or a
+/// `finally:`, any pattern but an or-pattern. The other shapes still differ with the
+/// copied POP_BLOCK, as they did without it.
+fn try_star_match_exit_applies(statement: &ruff_python_ast::StmtTry) -> bool {
+    let Some(Stmt::Match(matched)) = statement.body.last() else {
+        return false;
+    };
+    matched.cases.last().is_some_and(|case| {
+        case.guard.is_none()
+            && match case.pattern {
+                Pattern::MatchValue(_) | Pattern::MatchSingleton(_) => true,
+                Pattern::MatchOr(_) => false,
+                _ => !statement.orelse.is_empty() || !statement.finalbody.is_empty(),
+            }
+    })
 }
 
 /// PATCH(with-finally-pass-tail-314): a non-empty suite of `pass` statements only, which
