@@ -36604,15 +36604,10 @@ impl<'source> Compiler<'source> {
             && statement.orelse.is_empty()
             && statement.body.last().is_some_and(|last| {
                 // PATCH(try-star-scope-end-return): also a body ending in a `match`, whose
-                // case successes and last pattern failure each get a copied return. 3.12
-                // shares one return among an or-pattern's alternatives: left as it was.
+                // case successes and last pattern failure each get a copied return.
                 open_branch_statement(last)
                     || matches!(last, Stmt::Match(matched)
-                        if self.context.python_version >= crate::PythonVersion::Py313
-                            || !matched
-                                .cases
-                                .iter()
-                                .any(|case| matches!(case.pattern, Pattern::MatchOr(_))))
+                        if try_star_match_distributes_return(matched, self.context.python_version))
             }))
         .then(|| {
             self.control
@@ -59890,6 +59885,45 @@ mod context_tests {
             assert!(compiler.control.statements.emitted_fallthrough_return);
         }
     }
+}
+
+/// PATCH(try-star-scope-end-return): whether a scope-ending try/except* body's final
+/// `match` is compiled with the implicit return distributed over its exits. Or-patterns
+/// are left as they were where the distributed form still differs: on 3.12 a case with
+/// alternatives and a `pass`-only body (CPython shares one return among the alternatives),
+/// on 3.14+ a last case whose alternatives sit beside a capture (`case (0 | 1) as v:`).
+fn try_star_match_distributes_return(
+    matched: &ruff_python_ast::StmtMatch,
+    version: crate::PythonVersion,
+) -> bool {
+    match version {
+        crate::PythonVersion::Py312 => !matched
+            .cases
+            .iter()
+            .any(|case| pattern_has_alternatives(&case.pattern) && is_pass_only_suite(&case.body)),
+        crate::PythonVersion::Py313 => true,
+        _ => !matched.cases.last().is_some_and(|case| {
+            pattern_has_alternatives(&case.pattern)
+                && !super::syntax::pattern_capture_names(&case.pattern).is_empty()
+        }),
+    }
+}
+
+/// PATCH(try-star-scope-end-return): whether an or-pattern occurs anywhere in `pattern`.
+fn pattern_has_alternatives(pattern: &Pattern) -> bool {
+    struct Alternatives(bool);
+    impl<'ast> Visitor<'ast> for Alternatives {
+        fn visit_pattern(&mut self, pattern: &'ast Pattern) {
+            if matches!(pattern, Pattern::MatchOr(_)) {
+                self.0 = true;
+            } else {
+                ruff_python_ast::visitor::walk_pattern(self, pattern);
+            }
+        }
+    }
+    let mut alternatives = Alternatives(false);
+    alternatives.visit_pattern(pattern);
+    alternatives.0
 }
 
 /// PATCH(try-star-match-exit-314): a protected body ending in a `match` whose last case

@@ -907,7 +907,8 @@ fn find_or_pattern(root: &Pattern, range: TextRange) -> Option<&ast::PatternMatc
     finder.found
 }
 
-fn pattern_capture_names(pattern: &Pattern) -> FxHashSet<&str> {
+/// PATCH(try-star-scope-end-return): also read by `compile_try_star_except`.
+pub(super) fn pattern_capture_names(pattern: &Pattern) -> FxHashSet<&str> {
     #[derive(Default)]
     struct CaptureNames<'ast>(FxHashSet<&'ast str>);
     impl<'ast> Visitor<'ast> for CaptureNames<'ast> {
