@@ -815,6 +815,22 @@ impl Compiler<'_> {
                                 .assembler
                                 .last_instruction_location()
                                 .is_some_and(|previous| previous.line == location.line);
+                        // PATCH(match-false-guard-capture-line-314): a false guard right after
+                        // a capture stored on its line, in a case with later cases and no
+                        // pops (`case n if 0:`). Its folded NOP repeats the line of the
+                        // store before it in the same block, so `basicblock_remove_redundant_nops`
+                        // (flowgraph.c) drops it; serc 0.1.10 kept it on 3.14+.
+                        let redundant_false_capture_line = self.context.python_version
+                            >= PythonVersion::Py314
+                            && !truthiness
+                            && index + 1 < statement.cases.len()
+                            && context.fail_pop.len() <= 1
+                            && self
+                                .assembler
+                                .current_block_last_instruction_location()
+                                .is_some_and(|previous| previous.line == location.line);
+                        let redundant_false_join =
+                            redundant_false_join || redundant_false_capture_line;
                         self.assembler.set_location(
                             if redundant_capture_line
                                 || redundant_pattern_line

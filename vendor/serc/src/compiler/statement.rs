@@ -36709,6 +36709,45 @@ impl<'source> Compiler<'source> {
             self.assembler.mark_last_as_converted_pop_block();
             self.assembler.preserve_last_nop();
         }
+        // PATCH(try-star-folded-else-pass-exit): a body ending in `if 0:` with an `else:` arm
+        // that ends in `pass`, before code, an `else:` or a `finally:` (3.14+). The first
+        // arm's jump to the join is still live (the test folds later) when
+        // `inline_small_or_no_lineno_blocks` (flowgraph.c) copies the unlocated POP_BLOCK/jump
+        // exit onto it, so the original keeps one predecessor, the `else:` arm, and takes its
+        // `pass` line; it survives as a NOP after the `except*` range (still under an
+        // enclosing `finally:`). serc 0.1.10 let the exit jump absorb the `pass` NOP.
+        let folded_else_pass_exit = (self.context.python_version >= crate::PythonVersion::Py314
+            && (!terminal || !statement.orelse.is_empty()))
+            .then(|| match statement.body.last() {
+                Some(Stmt::If(branch)) => match branch.elif_else_clauses.as_slice() {
+                    [clause]
+                        if clause.test.is_none()
+                            && !suite_terminates_before_constant_folding(&branch.body)
+                            && !suite_terminates_before_constant_folding(&clause.body) =>
+                    {
+                        // A true test's arm keeps its own located `pass` NOP before its
+                        // jump (`compile_if`), which already gives this result. With a test
+                        // that does not fold, the first arm's jump must also skip this NOP,
+                        // which `compile_if` does not lay out: left as it was.
+                        if early_condition_truthiness(&branch.test)? {
+                            return None;
+                        }
+                        match clause.body.last() {
+                            Some(Stmt::Pass(pass)) => Some(self.source_location(pass.range)),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                },
+                _ => None,
+            })
+            .flatten();
+        if let Some(location) = folded_else_pass_exit {
+            self.assembler.set_location(location);
+            self.emit(NOP, 0, 0)?;
+            self.assembler.mark_last_as_converted_pop_block();
+            self.assembler.preserve_last_nop();
+        }
         // PATCH(try-star-match-exit-314): a body ending in a `match` with code after the try,
         // an `else:` or a `finally:`. `codegen_try_star_except` emits the POP_BLOCK unlocated
         // where the cases' success jumps and the last pattern's failure meet;
@@ -36780,16 +36819,34 @@ impl<'source> Compiler<'source> {
                     && (self.context.python_version >= crate::PythonVersion::Py314
                         || branch.elif_else_clauses.last().is_none_or(|clause| clause.test.is_some())))
         });
+        // PATCH(try-star-folded-if-exit): the same for a body ending in an `if` whose test
+        // folds (`if 0:` / `if 1:`, no other arm, a body that does not terminate). CPython
+        // folds the test only after `resolve_line_numbers`, so the exit still has two
+        // predecessors there and stays unlocated: the test's NOP (and a true arm's `pass`
+        // NOP) keep their lines before a `finally:` or `else:`. serc 0.1.10 gave the exit
+        // the test's line, which then absorbed the NOP.
+        let folded_open_branch_exit = matches!(statement.body.last(), Some(Stmt::If(branch))
+                if branch.elif_else_clauses.is_empty()
+                    && early_condition_truthiness(&branch.test).is_some()
+                    && !suite_terminates_before_constant_folding(&branch.body));
         self.assembler.set_location(if let Some(pass) = pass_exit {
             pass
-        } else if legacy_branch_exit || open_branch_exit {
+        } else if legacy_branch_exit
+            || open_branch_exit
+            || folded_open_branch_exit
+            || folded_else_pass_exit.is_some()
+        {
             SourceLocation::NONE
         } else if terminal || body_ends_with_nop {
             body_fallthrough_location.unwrap_or(SourceLocation::NONE)
         } else {
             SourceLocation::NONE
         });
-        let normal_exit = if pass_exit.is_some() || match_exit_pop_block {
+        let normal_exit = if pass_exit.is_some()
+            || match_exit_pop_block
+            || folded_open_branch_exit
+            || folded_else_pass_exit.is_some()
+        {
             self.emit_jump_forward_instruction_preserving_nop(
                 JUMP_FORWARD,
                 orelse,
@@ -36806,6 +36863,22 @@ impl<'source> Compiler<'source> {
             self.assembler.allow_last_unconditional_block_inlining();
             self.assembler
                 .preserve_redundant_jump_nop_after_threading(normal_exit);
+        }
+        // PATCH(try-star-if-exit): that exit stays unlocated through exit copying when a
+        // `finally:` or `else:` follows (`preserve_shared_jump_no_location`, as
+        // `compile_try_except`'s `shared_conditional_exit` does); serc 0.1.10 let the copy
+        // give it the arm's `pass` line, which then absorbed the pass's NOP.
+        if (!terminal || !statement.orelse.is_empty())
+            && (folded_open_branch_exit
+                || folded_else_pass_exit.is_some()
+                || open_branch_exit
+                    && matches!(statement.body.last(), Some(Stmt::If(branch))
+                        if matches!(
+                            nested_if_exit_location(branch, true),
+                            Some(NestedIfExitLocation::Unlocated)
+                        )))
+        {
+            self.assembler.preserve_shared_jump_no_location(normal_exit);
         }
         if pass_exit.is_some() && !terminal {
             // The jump's NOP survives when the exit block is copied or threaded.
