@@ -44352,6 +44352,23 @@ impl<'source> Compiler<'source> {
             if let Some(entry) = erased_awaited_else_entry {
                 self.assembler.mark(entry);
             }
+            // PATCH(finally-match-exit-314): a `finally:` body ending in a `match` whose last
+            // pattern's failure reaches the match's end (3.14+). `codegen_try_finally` emits the
+            // normal copy's exit jump unlocated where the cases' successes and that failure
+            // meet; `inline_small_or_no_lineno_blocks` (flowgraph.c) copies it into each
+            // success, so the failure keeps the original, which takes the pattern's line and
+            // stays a NOP. serc 0.1.10 located it on the last case's line and shared it. The
+            // same records as `try-star-match-exit-314`.
+            let match_finally_exit = self.context.python_version >= crate::PythonVersion::Py314
+                && matches!(statement.finalbody.last(), Some(Stmt::Match(matched))
+                    if matched.cases.last().is_some_and(|case| {
+                        case.guard.is_none()
+                            && matches!(
+                                case.pattern,
+                                Pattern::MatchValue(_) | Pattern::MatchSingleton(_)
+                            )
+                    }))
+                && self.assembler.at_original_match_join();
             let normal_exit = if original_nested_pass_exit {
                 self.assembler.set_location(SourceLocation::NONE);
                 let exit = self.emit_jump_forward_instruction_preserving_nop(
@@ -44362,6 +44379,20 @@ impl<'source> Compiler<'source> {
                 // Retain POP_BLOCK, Pass and the replaced jump until small-exit
                 // copying finishes: appending RERAISE makes exactly four slots.
                 self.assembler.preserve_inlined_jump_nop(exit);
+                exit
+            } else if match_finally_exit {
+                self.assembler.set_location(SourceLocation::NONE);
+                self.emit(NOP, 0, 0)?;
+                self.assembler.mark_last_as_converted_pop_block();
+                let exit = self.emit_jump_forward_instruction_preserving_nop(
+                    JUMP_FORWARD,
+                    end,
+                    exception_policy,
+                )?;
+                self.assembler.prepare_no_location_block_for_inlining(exit);
+                self.assembler.allow_last_unconditional_block_inlining();
+                self.assembler
+                    .preserve_redundant_jump_nop_after_threading(exit);
                 exit
             } else {
                 self.emit_jump_forward_instruction_with_exception_policy(
