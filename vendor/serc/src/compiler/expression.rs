@@ -829,12 +829,11 @@ impl Compiler<'_> {
                                 .assembler
                                 .current_block_last_instruction_location()
                                 .is_some_and(|previous| previous.line == location.line);
-                        let redundant_false_join =
-                            redundant_false_join || redundant_false_capture_line;
                         self.assembler.set_location(
                             if redundant_capture_line
                                 || redundant_pattern_line
                                 || redundant_false_join
+                                || redundant_false_capture_line
                             {
                                 SourceLocation::NONE
                             } else {
@@ -842,7 +841,10 @@ impl Compiler<'_> {
                             },
                         );
                         self.emit(NOP, 0, 0)?;
-                        if redundant_capture_line || redundant_pattern_line || redundant_false_join
+                        if redundant_capture_line
+                            || redundant_pattern_line
+                            || redundant_false_join
+                            || redundant_false_capture_line
                         {
                             // Keep the folded guard's slot for original block sizing without
                             // giving it a duplicate source line at the pattern success join.

@@ -44358,7 +44358,9 @@ impl<'source> Compiler<'source> {
             // meet; `inline_small_or_no_lineno_blocks` (flowgraph.c) copies it into each
             // success, so the failure keeps the original, which takes the pattern's line and
             // stays a NOP. serc 0.1.10 located it on the last case's line and shared it. The
-            // same records as `try-star-match-exit-314`.
+            // same records as `try-star-match-exit-314`, but the NOP keeps the default
+            // exception policy: the normal copy of the finalizer is outside this try's
+            // handler, and an enclosing try's handler still covers it.
             let match_finally_exit = self.context.python_version >= crate::PythonVersion::Py314
                 && matches!(statement.finalbody.last(), Some(Stmt::Match(matched))
                     if matched.cases.last().is_some_and(|case| {
