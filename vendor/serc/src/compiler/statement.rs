@@ -36858,11 +36858,7 @@ impl<'source> Compiler<'source> {
         if match_exit_pop_block {
             // PATCH(try-star-match-exit-314): copy the unlocated exit onto the success
             // edges only, and keep the failure's NOP when its jump becomes redundant.
-            self.assembler
-                .prepare_no_location_block_for_inlining(normal_exit);
-            self.assembler.allow_last_unconditional_block_inlining();
-            self.assembler
-                .preserve_redundant_jump_nop_after_threading(normal_exit);
+            self.copy_match_join_exit_into_successes(normal_exit);
         }
         // PATCH(try-star-if-exit): that exit stays unlocated through exit copying when a
         // `finally:` or `else:` follows (`preserve_shared_jump_no_location`, as
@@ -44391,10 +44387,7 @@ impl<'source> Compiler<'source> {
                     end,
                     exception_policy,
                 )?;
-                self.assembler.prepare_no_location_block_for_inlining(exit);
-                self.assembler.allow_last_unconditional_block_inlining();
-                self.assembler
-                    .preserve_redundant_jump_nop_after_threading(exit);
+                self.copy_match_join_exit_into_successes(exit);
                 exit
             } else {
                 self.emit_jump_forward_instruction_with_exception_policy(
@@ -60069,6 +60062,16 @@ fn trailing_pass_statement(body: &[Stmt]) -> Option<&ruff_python_ast::StmtPass> 
 }
 
 impl Compiler<'_> {
+    /// PATCH(try-star-match-exit-314, finally-match-exit-314): the unlocated exit jump just
+    /// emitted at a match's join. `inline_small_or_no_lineno_blocks` (flowgraph.c) copies it
+    /// into each case success; the failure path keeps the original, whose NOP survives.
+    fn copy_match_join_exit_into_successes(&mut self, exit: EmittedJump) {
+        self.assembler.prepare_no_location_block_for_inlining(exit);
+        self.assembler.allow_last_unconditional_block_inlining();
+        self.assembler
+            .preserve_redundant_jump_nop_after_threading(exit);
+    }
+
     /// PATCH(nested-finally-pass-exit): a `finally:` body ending in `pass` on its own line,
     /// in a try nested inside another protected region (`try:` / `try: a` / `finally:` /
     /// `b` / `pass` / `finally: c`). `codegen_try_finally` (codegen.c) emits the normal copy
