@@ -8,6 +8,7 @@ mod assembler;
 mod code_object;
 mod compiler;
 mod config;
+mod constant_statements;
 mod decimal_literals;
 mod delimiter_nesting;
 mod indentation;
@@ -709,6 +710,23 @@ impl ParsedModule {
         }
     }
 
+    /// PATCH(constant-statement-as-pass): see `constant_statements`.
+    fn constant_statements_as_pass(&mut self) {
+        if !constant_statements::any(self.suite()) {
+            return;
+        }
+        let (mut suite, tokens) = match self.recovered.take() {
+            Some(recovered) => recovered,
+            None => {
+                let parsed = self.parsed.take().expect("original module is present");
+                let tokens = parsed.tokens().clone();
+                (parsed.into_suite(), tokens)
+            }
+        };
+        constant_statements::rewrite(&mut suite);
+        self.recovered = Some((suite, tokens));
+    }
+
     fn take_suite(&mut self) -> ruff_python_ast::Suite {
         self.recovered.take().map_or_else(
             || self.parsed.take().expect("module is present").into_suite(),
@@ -1087,6 +1105,8 @@ fn compile_normalized(
         options.optimization_level,
         mapping_key_int_max_str_digits,
     )?;
+    parsed_module.constant_statements_as_pass();
+    let parsed = &parsed_module;
     let mut owned_tokens = None;
     let (optimized_body, original_scopes) = if compiler::optimization::requires_optimization(
         parsed.suite(),

@@ -3623,6 +3623,10 @@ impl<'source> Compiler<'source> {
                     (Some(Stmt::Expr(expression)), Some(Stmt::Raise(raise))) => {
                         one_record(&expression.value) && raise.exc.is_none() && raise.cause.is_none()
                     }
+                    // PATCH(chained-compare-discard-pass-return): a last `pass` (or constant
+                    // statement, see `constant_statements`) of a module or function body is
+                    // one NOP before the implicit `return None` (two records): a small exit.
+                    (Some(Stmt::Pass(_)), None) => final_expression_becomes_return,
                     _ => false,
                 };
                 let followed_by_try = matches!(body.get(index + 1), Some(Stmt::Try(_)));
@@ -6579,11 +6583,28 @@ impl<'source> Compiler<'source> {
     /// A line-only prefix still lets the assembler copy a short terminal arm
     /// onto the successful comparison edge, subject to its four-record limit.
     fn chained_comparison_exit_can_inline(&self, body: &[Stmt]) -> bool {
+        // PATCH(chained-compare-exit-linear-prefix-314): statements after the `return` or
+        // `raise` are dead code in a block of their own.
+        let body = match body.iter().position(|part| matches!(part, Stmt::Return(_) | Stmt::Raise(_))) {
+            Some(index) if self.context.python_version >= crate::PythonVersion::Py314 => {
+                &body[..=index]
+            }
+            _ => body,
+        };
         matches!(body.split_last(), Some((Stmt::Return(_) | Stmt::Raise(_), prefix))
             if prefix.is_empty()
                 || (self.context.python_version >= crate::PythonVersion::Py314
                     && prefix.iter().all(|part| matches!(part, Stmt::Pass(_))
-                        || matches!(part, Stmt::Expr(expression) if is_literal_constant(&expression.value)))))
+                        || matches!(part, Stmt::Expr(expression) if is_literal_constant(&expression.value))
+                        // PATCH(chained-compare-exit-linear-prefix-314): straight-line work
+                        // before the `return`/`raise` keeps the body one block; 3.14's
+                        // `inline_small_or_no_lineno_blocks` (flowgraph.c) copies it onto the
+                        // comparison's unlocated JUMP when it has at most four instructions,
+                        // a limit the assembler applies (`if a < b < c:` / `x` / `raise`).
+                        || matches!(part, Stmt::Expr(expression)
+                            if !expression_contains_inline_branch(&expression.value))
+                        || matches!(part, Stmt::Assign(assignment)
+                            if !expression_contains_inline_branch(&assignment.value)))))
     }
 
     fn compile_terminal_if_chained_compare(
@@ -6626,7 +6647,12 @@ impl<'source> Compiler<'source> {
             self.assembler.set_location(SourceLocation::NONE);
         }
         let body_entry = self.emit_jump_forward_instruction(JUMP_FORWARD, body)?;
-        if matches!(statement.body.last(), Some(Stmt::Return(_))) {
+        // PATCH(terminal-chained-compare-raise-314): a final `raise` is a scope exit like
+        // a final return; 3.14 copies the small body onto this jump and keeps it as a NOP.
+        if matches!(statement.body.last(), Some(Stmt::Return(_)))
+            || (self.context.python_version >= crate::PythonVersion::Py314
+                && self.chained_comparison_exit_can_inline(&statement.body))
+        {
             // A final return does not make the whole body a small exit. Keep
             // the original jump/cleanup/body order and let the assembler count every
             // original body record against CPython's four-instruction copy limit.
@@ -26087,6 +26113,14 @@ impl<'source> Compiler<'source> {
         self.assembler.mark(anchor);
         self.set_depth(base_depth);
         self.compile_loop_else_suite(&statement.orelse, statement.range)?;
+        if self.context.python_version == crate::PythonVersion::Py312 && !statement.orelse.is_empty()
+        {
+            // PATCH(while-else-exit-block-312): 3.12's cfg builder starts a block at every
+            // label (`cfg_builder_use_label`, flowgraph.c), so the code after an `else:`
+            // suite is not part of the else block: `else: pass` / `z` is no small exit
+            // block for `inline_small_exit_blocks` to copy into a chained test's jumps.
+            self.assembler.record_exception_owner_block_boundary(end);
+        }
         self.assembler.mark(end);
         self.set_depth(base_depth);
         Ok(())
@@ -27082,10 +27116,29 @@ impl<'source> Compiler<'source> {
                                 || (matches!(original_condition, Expr::BoolOp(_))
                                     && !condition_fallthrough_to_loop_backedge
                                     && !expression_suspends_current_scope(&statement.test));
+                        // PATCH(while-chained-compare-exit-314): a body that is a small
+                        // `return`/`raise` block is copied onto a chained test's unlocated
+                        // JUMP into the body, as for an `if` (codegen_jump_if, flowgraph.c
+                        // `inline_small_or_no_lineno_blocks`).
+                        let retained_exit = compiler
+                            .chained_comparison_exit_can_inline(&statement.body)
+                            .then(|| final_chained_comparison_jump(&statement.test))
+                            .flatten()
+                            .or(compiler.control.conditions.retained_chained_comparison_exit);
                         compiler.with_control_override(
                             |control| &mut control.conditions.allow_compacted_condition_owner,
                             allow_compacted_owner,
-                            |compiler| compiler.compile_jump_if(&statement.test, false, else_label),
+                            |compiler| {
+                                compiler.with_control_override(
+                                    |control| {
+                                        &mut control.conditions.retained_chained_comparison_exit
+                                    },
+                                    retained_exit,
+                                    |compiler| {
+                                        compiler.compile_jump_if(&statement.test, false, else_label)
+                                    },
+                                )
+                            },
                         )
                     },
                 )
