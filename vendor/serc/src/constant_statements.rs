@@ -8,125 +8,103 @@
 //! A docstring (a string literal first in a module, class or function) is not a statement
 //! CPython discards and is left alone.
 
-use ruff_python_ast::{AtomicNodeIndex, ExceptHandler, Expr, Stmt, StmtPass, Suite};
+use std::cell::Cell;
+
+use ruff_python_ast::visitor::transformer::{self, Transformer};
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{AtomicNodeIndex, Expr, Stmt, StmtPass, Suite};
+use ruff_text_size::Ranged;
 
 /// Whether `suite` holds a constant expression statement other than a docstring.
 pub(crate) fn any(suite: &Suite) -> bool {
-    fn walk(body: &[Stmt], scope: bool) -> bool {
-        body.iter().enumerate().any(|(index, statement)| {
-            discarded_constant(statement, scope && index == 0)
-                || owned_suites(statement).any(|(suite, scope)| walk(suite, scope))
-        })
+    struct Scan {
+        scope_body: bool,
+        found: bool,
     }
-    walk(suite, true)
+
+    impl<'a> Visitor<'a> for Scan {
+        fn visit_body(&mut self, body: &'a [Stmt]) {
+            let scope_body = std::mem::take(&mut self.scope_body);
+            self.found |= discarded_constants(body, scope_body).next().is_some();
+            if !self.found {
+                visitor::walk_body(self, body);
+            }
+        }
+
+        fn visit_stmt(&mut self, statement: &'a Stmt) {
+            self.scope_body = is_scope(statement);
+            visitor::walk_stmt(self, statement);
+        }
+
+        // Statements never nest inside expressions.
+        fn visit_expr(&mut self, _expression: &'a Expr) {}
+    }
+
+    let mut scan = Scan {
+        scope_body: true,
+        found: false,
+    };
+    scan.visit_body(suite);
+    scan.found
 }
 
 /// Replaces each such statement by a `pass` with the statement's range.
 pub(crate) fn rewrite(suite: &mut Suite) {
-    fn walk(body: &mut [Stmt], scope: bool) {
-        for (index, statement) in body.iter_mut().enumerate() {
-            if discarded_constant(statement, scope && index == 0) {
-                *statement = Stmt::Pass(StmtPass {
+    struct Rewrite {
+        scope_body: Cell<bool>,
+    }
+
+    impl Transformer for Rewrite {
+        fn visit_body(&self, body: &mut [Stmt]) {
+            let scope_body = self.scope_body.replace(false);
+            let constants = discarded_constants(body, scope_body).collect::<Vec<_>>();
+            for index in constants {
+                let range = body[index].range();
+                body[index] = Stmt::Pass(StmtPass {
                     node_index: AtomicNodeIndex::default(),
-                    range: ruff_text_size::Ranged::range(statement),
+                    range,
                 });
-            } else {
-                for_owned_suites_mut(statement, &mut |suite, scope| walk(suite, scope));
             }
+            transformer::walk_body(self, body);
         }
+
+        fn visit_stmt(&self, statement: &mut Stmt) {
+            self.scope_body.set(is_scope(statement));
+            transformer::walk_stmt(self, statement);
+        }
+
+        fn visit_expr(&self, _expression: &mut Expr) {}
     }
-    walk(suite, true);
+
+    Rewrite {
+        scope_body: Cell::new(true),
+    }
+    .visit_body(suite);
 }
 
-fn discarded_constant(statement: &Stmt, first_in_scope: bool) -> bool {
-    let Stmt::Expr(expression) = statement else {
-        return false;
-    };
-    let constant = matches!(
-        expression.value.as_ref(),
-        Expr::NoneLiteral(_)
-            | Expr::BooleanLiteral(_)
-            | Expr::EllipsisLiteral(_)
-            | Expr::NumberLiteral(_)
-            | Expr::StringLiteral(_)
-            | Expr::BytesLiteral(_)
-    );
-    constant && !(first_in_scope && expression.value.is_string_literal_expr())
+fn is_scope(statement: &Stmt) -> bool {
+    matches!(statement, Stmt::FunctionDef(_) | Stmt::ClassDef(_))
 }
 
-/// The statement suites directly inside `statement`, each with whether it is a scope body.
-fn owned_suites(statement: &Stmt) -> Box<dyn Iterator<Item = (&[Stmt], bool)> + '_> {
-    match statement {
-        Stmt::FunctionDef(function) => Box::new(std::iter::once((&function.body[..], true))),
-        Stmt::ClassDef(class) => Box::new(std::iter::once((&class.body[..], true))),
-        Stmt::If(branch) => Box::new(
-            std::iter::once(&branch.body[..])
-                .chain(
-                    branch
-                        .elif_else_clauses
-                        .iter()
-                        .map(|clause| &clause.body[..]),
-                )
-                .map(|suite| (suite, false)),
-        ),
-        Stmt::For(loop_) => Box::new(
-            [&loop_.body[..], &loop_.orelse[..]]
-                .into_iter()
-                .map(|suite| (suite, false)),
-        ),
-        Stmt::While(loop_) => Box::new(
-            [&loop_.body[..], &loop_.orelse[..]]
-                .into_iter()
-                .map(|suite| (suite, false)),
-        ),
-        Stmt::With(with) => Box::new(std::iter::once((&with.body[..], false))),
-        Stmt::Match(matched) => Box::new(matched.cases.iter().map(|case| (&case.body[..], false))),
-        Stmt::Try(try_) => Box::new(
-            std::iter::once(&try_.body[..])
-                .chain(try_.handlers.iter().map(|handler| {
-                    let ExceptHandler::ExceptHandler(handler) = handler;
-                    &handler.body[..]
-                }))
-                .chain([&try_.orelse[..], &try_.finalbody[..]])
-                .map(|suite| (suite, false)),
-        ),
-        _ => Box::new(std::iter::empty()),
-    }
-}
-
-fn for_owned_suites_mut(statement: &mut Stmt, visit: &mut dyn FnMut(&mut [Stmt], bool)) {
-    match statement {
-        Stmt::FunctionDef(function) => visit(&mut function.body, true),
-        Stmt::ClassDef(class) => visit(&mut class.body, true),
-        Stmt::If(branch) => {
-            visit(&mut branch.body, false);
-            for clause in &mut branch.elif_else_clauses {
-                visit(&mut clause.body, false);
-            }
-        }
-        Stmt::For(loop_) => {
-            visit(&mut loop_.body, false);
-            visit(&mut loop_.orelse, false);
-        }
-        Stmt::While(loop_) => {
-            visit(&mut loop_.body, false);
-            visit(&mut loop_.orelse, false);
-        }
-        Stmt::With(with) => visit(&mut with.body, false),
-        Stmt::Match(matched) => {
-            for case in &mut matched.cases {
-                visit(&mut case.body, false);
-            }
-        }
-        Stmt::Try(try_) => {
-            visit(&mut try_.body, false);
-            for handler in &mut try_.handlers {
-                let ExceptHandler::ExceptHandler(handler) = handler;
-                visit(&mut handler.body, false);
-            }
-            visit(&mut try_.orelse, false);
-            visit(&mut try_.finalbody, false);
-        }
-        _ => {}
-    }
+/// Indices of the constant statements of one suite; a scope body's first string is its
+/// docstring.
+fn discarded_constants(body: &[Stmt], scope_body: bool) -> impl Iterator<Item = usize> + '_ {
+    body.iter()
+        .enumerate()
+        .filter_map(move |(index, statement)| {
+            let Stmt::Expr(expression) = statement else {
+                return None;
+            };
+            let constant = matches!(
+                expression.value.as_ref(),
+                Expr::NoneLiteral(_)
+                    | Expr::BooleanLiteral(_)
+                    | Expr::EllipsisLiteral(_)
+                    | Expr::NumberLiteral(_)
+                    | Expr::StringLiteral(_)
+                    | Expr::BytesLiteral(_)
+            );
+            let docstring = scope_body && index == 0 && expression.value.is_string_literal_expr();
+            (constant && !docstring).then_some(index)
+        })
 }
