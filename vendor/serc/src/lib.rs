@@ -702,29 +702,26 @@ impl ParsedModule {
     fn recover_bare_raises(&mut self, raises: &semicolon_syntax::BareRaises) {
         use ruff_python_ast::visitor::transformer::Transformer;
         if !raises.is_empty() {
+            raises.visit_body(self.suite_mut());
+        }
+    }
+
+    /// PATCH(constant-statement-as-pass): the suite, owned from here on (with a copy of the
+    /// tokens) so that it can be rewritten; shared with `recover_bare_raises`.
+    fn suite_mut(&mut self) -> &mut ruff_python_ast::Suite {
+        let (suite, _) = self.recovered.get_or_insert_with(|| {
             let parsed = self.parsed.take().expect("original module is present");
             let tokens = parsed.tokens().clone();
-            let mut suite = parsed.into_suite();
-            raises.visit_body(&mut suite);
-            self.recovered = Some((suite, tokens));
-        }
+            (parsed.into_suite(), tokens)
+        });
+        suite
     }
 
     /// PATCH(constant-statement-as-pass): see `constant_statements`.
     fn constant_statements_as_pass(&mut self) {
-        if !constant_statements::any(self.suite()) {
-            return;
+        if constant_statements::any(self.suite()) {
+            constant_statements::rewrite(self.suite_mut());
         }
-        let (mut suite, tokens) = match self.recovered.take() {
-            Some(recovered) => recovered,
-            None => {
-                let parsed = self.parsed.take().expect("original module is present");
-                let tokens = parsed.tokens().clone();
-                (parsed.into_suite(), tokens)
-            }
-        };
-        constant_statements::rewrite(&mut suite);
-        self.recovered = Some((suite, tokens));
     }
 
     fn take_suite(&mut self) -> ruff_python_ast::Suite {

@@ -6595,12 +6595,12 @@ impl<'source> Compiler<'source> {
             if prefix.is_empty()
                 || (self.context.python_version >= crate::PythonVersion::Py314
                     && prefix.iter().all(|part| matches!(part, Stmt::Pass(_))
-                        || matches!(part, Stmt::Expr(expression) if is_literal_constant(&expression.value))
                         // PATCH(chained-compare-exit-linear-prefix-314): straight-line work
                         // before the `return`/`raise` keeps the body one block; 3.14's
                         // `inline_small_or_no_lineno_blocks` (flowgraph.c) copies it onto the
                         // comparison's unlocated JUMP when it has at most four instructions,
                         // a limit the assembler applies (`if a < b < c:` / `x` / `raise`).
+                        // This includes serc's former literal-constant case.
                         || matches!(part, Stmt::Expr(expression)
                             if !expression_contains_inline_branch(&expression.value))
                         || matches!(part, Stmt::Assign(assignment)
@@ -27123,8 +27123,7 @@ impl<'source> Compiler<'source> {
                         let retained_exit = compiler
                             .chained_comparison_exit_can_inline(&statement.body)
                             .then(|| final_chained_comparison_jump(&statement.test))
-                            .flatten()
-                            .or(compiler.control.conditions.retained_chained_comparison_exit);
+                            .flatten();
                         compiler.with_control_override(
                             |control| &mut control.conditions.allow_compacted_condition_owner,
                             allow_compacted_owner,
