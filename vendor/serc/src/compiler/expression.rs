@@ -2149,9 +2149,12 @@ impl Compiler<'_> {
                         // does not leave another protected slot for its late marker.
                         ExceptionPolicy::normalized_owner(false)
                     } else if matches!(pattern.value, Singleton::True | Singleton::False) {
-                        // Keep the authored singleton origin without choosing an owner here.
-                        // The assembler must certify the original array and every later edit.
-                        ExceptionPolicy::NoneUnchangedBooleanSingleton
+                        // PATCH(try-boolean-singleton-marker): 3.14's `normalize_jumps_in_block`
+                        // appends this NOT_TAKEN after exception targets are labelled, so it
+                        // owns a handler only through a stale slot of an earlier removal in
+                        // its block (`flowgraph.c`). Resolve it like an `if` test's marker,
+                        // from the removals, instead of serc's certificate for few prefixes.
+                        ExceptionPolicy::NoneDynamicConditionStrict
                     } else {
                         ExceptionPolicy::default()
                     };

@@ -1607,25 +1607,36 @@ impl Compiler<'_> {
                         self.constants.push(Constant::None);
                         return;
                     }
-                    Stmt::TypeAlias(alias) if self.needs_discarded_definition(statement) => {
-                        self.flush_origins();
-                        self.actions.push(SkippedAction::Statement(statement));
-                        if let Expr::Name(name) = alias.name.as_ref() {
-                            self.names.push((name.id.to_string(), false));
+                    Stmt::TypeAlias(alias) => {
+                        // PATCH(dead-type-alias-none): a non-generic alias loads its name
+                        // and None (no type parameters) before the value's function
+                        // (`codegen_typealias`, codegen.c), also in unreachable code; a
+                        // later use of None keeps that position. 3.15 loads None without
+                        // the constant table.
+                        if self.register_literals
+                            && alias.type_params.is_none()
+                            && self.python_version < PythonVersion::Py315
+                            && let Expr::Name(name) = alias.name.as_ref()
+                        {
+                            self.constants.push(Constant::String(name.id.to_string()));
+                            self.constants.push(Constant::None);
                         }
-                        return;
-                    }
-                    Stmt::TypeAlias(statement) => {
-                        if let Expr::Name(name) = statement.name.as_ref() {
+                        if self.needs_discarded_definition(statement) {
+                            self.flush_origins();
+                            self.actions.push(SkippedAction::Statement(statement));
+                            if let Expr::Name(name) = alias.name.as_ref() {
+                                self.names.push((name.id.to_string(), false));
+                            }
+                        } else if let Expr::Name(name) = alias.name.as_ref() {
                             self.names.push((name.id.as_str().to_string(), false));
                             if self.record_string_origins {
                                 self.string_origin_constants
                                     .push((Constant::String(name.id.to_string()), true));
                                 let mut child = self.origin_collector(self.private_name.clone());
-                                if let Some(parameters) = &statement.type_params {
+                                if let Some(parameters) = &alias.type_params {
                                     child.visit_type_params(parameters);
                                 }
-                                child.visit_expr(&statement.value);
+                                child.visit_expr(&alias.value);
                                 self.string_origin_constants
                                     .extend(child.string_origin_constants);
                             }
