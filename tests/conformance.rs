@@ -101,12 +101,6 @@ const KNOWN_ENGINE_DIVERGENCES: &[Divergence] = &[
         targets: &["3.14", "3.15"],
         what: "a try/except* body ending in if/else: the normal exit's location and jump target differ (PATCH(try-star-branch-exit-313) fixes 3.12/3.13 only)",
     },
-    Divergence {
-        file: "fixtures/valid/try_handlers_finally_small_exit.py",
-        function: "bare_raise, bare_handler, plain_return",
-        targets: &["3.14", "3.15"],
-        what: "a try with handlers whose finally is a small scope exit: CPython copies the finally's normal-path exit into each handler's exit (inline_small_or_no_lineno_blocks), serc jumps back to the shared one; not corrected yet",
-    },
 ];
 
 fn patch_level(file: &str) -> Option<&'static PatchLevel> {

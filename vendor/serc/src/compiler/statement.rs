@@ -37283,6 +37283,26 @@ impl<'source> Compiler<'source> {
                 .set_location(self.source_location(statement.range));
             self.emit(NOP, 0, 0)?;
         }
+        // PATCH(finally-small-exit-copy-314): the `else:` suite comes after the handlers and
+        // falls through into an enclosing finally's POP_BLOCK. Once the
+        // handlers' exits have copied the small finally exit, that fallthrough is the block's
+        // only predecessor, so `propagate_line_numbers` (flowgraph.c) gives the POP_BLOCK NOP
+        // the else's last line; first in its block, it survives, with no handler.
+        if self.context.python_version >= crate::PythonVersion::Py314
+            && statement.is_star
+            && finally_is_small_scope_exit(&statement.finalbody)
+            && match statement.orelse.last() {
+                Some(Stmt::Expr(tail)) => !expression_contains_inline_branch(&tail.value),
+                Some(Stmt::Assign(tail)) => !expression_contains_inline_branch(&tail.value),
+                _ => false,
+            }
+            && let Some(location) = self.assembler.last_instruction_location()
+        {
+            self.assembler.set_location(location);
+            self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
+            self.assembler.mark_last_as_converted_pop_block();
+            self.assembler.preserve_last_nop();
+        }
         // The exception-group continuation begins a new original instruction array.
         self.assembler.record_exception_owner_block_boundary(end);
         self.assembler.mark(end);
@@ -42531,9 +42551,16 @@ impl<'source> Compiler<'source> {
                             if returned.value.as_deref().is_none_or(is_literal_constant))
                         && matches!(statement.orelse.last(), Some(Stmt::Try(nested))
                             if !nested.is_star && !nested.handlers.is_empty() && nested.finalbody.is_empty());
+                    // PATCH(finally-small-exit-copy-314): a finally body that is one short
+                    // `raise`/`return` makes, with its POP_BLOCK, a small scope exit, which
+                    // `inline_small_or_no_lineno_blocks` (flowgraph.c) copies into the try
+                    // body's and each handler's exit jump (serc already did so for `except*`).
+                    let small_finally_exit = compiler.context.python_version
+                        >= crate::PythonVersion::Py314
+                        && finally_is_small_scope_exit(&statement.finalbody);
                     compiler.with_control_override(
                         |control| &mut control.exceptions.prevent_try_exit_inlining,
-                        !short_return_join,
+                        !short_return_join && !small_finally_exit,
                         |compiler| {
                             compiler.compile_try_except(
                                 statement,
@@ -60099,6 +60126,21 @@ fn try_star_match_exit_applies(statement: &ruff_python_ast::StmtTry) -> bool {
 /// emits one NOP per line and nothing else.
 fn is_pass_only_suite(body: &[Stmt]) -> bool {
     !body.is_empty() && body.iter().all(|statement| matches!(statement, Stmt::Pass(_)))
+}
+
+/// PATCH(finally-small-exit-copy-314): whether a `finally:` body starts with a `raise` or
+/// `return` that compiles, with the POP_BLOCK before it, to at most four instructions in one
+/// block (CPython's `MAX_COPY_SIZE`): a bare `raise`, `return`, or one whose operands are
+/// names or literal constants. Statements after it are unreachable and start another block.
+fn finally_is_small_scope_exit(finalbody: &[Stmt]) -> bool {
+    let simple = |expression: &Expr| matches!(expression, Expr::Name(_)) || is_literal_constant(expression);
+    match finalbody.first() {
+        Some(Stmt::Raise(raise)) => {
+            raise.exc.as_deref().is_none_or(simple) && raise.cause.as_deref().is_none_or(simple)
+        }
+        Some(Stmt::Return(returned)) => returned.value.as_deref().is_none_or(simple),
+        _ => false,
+    }
 }
 
 /// PATCH(try-star-pass-exit): the `pass` that ends a protected suite, looking through a
