@@ -37284,16 +37284,23 @@ impl<'source> Compiler<'source> {
             self.emit(NOP, 0, 0)?;
         }
         // PATCH(finally-small-exit-copy-314): the `else:` suite comes after the handlers and
-        // falls through into an enclosing finally's POP_BLOCK. Once the
-        // handlers' exits have copied the small finally exit, that fallthrough is the block's
-        // only predecessor, so `propagate_line_numbers` (flowgraph.c) gives the POP_BLOCK NOP
+        // falls through into an enclosing finally's POP_BLOCK. Once the handlers' exits have
+        // copied the small finally exit, that fallthrough is the block's only predecessor, so `propagate_line_numbers` (flowgraph.c) gives the POP_BLOCK NOP
         // the else's last line; first in its block, it survives, with no handler.
         if self.context.python_version >= crate::PythonVersion::Py314
             && statement.is_star
             && finally_is_small_scope_exit(&statement.finalbody)
+            // A statement that ends in a located store or discard, falling through.
             && match statement.orelse.last() {
-                Some(Stmt::Expr(tail)) => !expression_contains_inline_branch(&tail.value),
-                Some(Stmt::Assign(tail)) => !expression_contains_inline_branch(&tail.value),
+                Some(Stmt::AnnAssign(tail)) => tail.value.is_some(),
+                Some(
+                    Stmt::Expr(_)
+                    | Stmt::Assign(_)
+                    | Stmt::AugAssign(_)
+                    | Stmt::Delete(_)
+                    | Stmt::Import(_)
+                    | Stmt::ImportFrom(_),
+                ) => true,
                 _ => false,
             }
             && let Some(location) = self.assembler.last_instruction_location()
