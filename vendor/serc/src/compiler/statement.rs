@@ -37285,8 +37285,9 @@ impl<'source> Compiler<'source> {
         }
         // PATCH(finally-small-exit-copy-314): the `else:` suite comes after the handlers and
         // falls through into an enclosing finally's POP_BLOCK. Once the handlers' exits have
-        // copied the small finally exit, that fallthrough is the block's only predecessor, so `propagate_line_numbers` (flowgraph.c) gives the POP_BLOCK NOP
-        // the else's last line; first in its block, it survives, with no handler.
+        // copied the small finally exit, that fallthrough is the block's only predecessor, so
+        // `propagate_line_numbers` (flowgraph.c) gives the POP_BLOCK NOP the else's last
+        // line; first in its block, it survives, with no handler.
         if self.context.python_version >= crate::PythonVersion::Py314
             && statement.is_star
             && finally_is_small_scope_exit(&statement.finalbody)
@@ -42558,8 +42559,8 @@ impl<'source> Compiler<'source> {
                             if returned.value.as_deref().is_none_or(is_literal_constant))
                         && matches!(statement.orelse.last(), Some(Stmt::Try(nested))
                             if !nested.is_star && !nested.handlers.is_empty() && nested.finalbody.is_empty());
-                    // PATCH(finally-small-exit-copy-314): a finally body that is one short
-                    // `raise`/`return` makes, with its POP_BLOCK, a small scope exit, which
+                    // PATCH(finally-small-exit-copy-314): a finally body that starts with a
+                    // short `raise`/`return` makes, with its POP_BLOCK, a small scope exit, which
                     // `inline_small_or_no_lineno_blocks` (flowgraph.c) copies into the try
                     // body's and each handler's exit jump (serc already did so for `except*`).
                     let small_finally_exit = compiler.context.python_version
@@ -60140,7 +60141,8 @@ fn is_pass_only_suite(body: &[Stmt]) -> bool {
 /// block (CPython's `MAX_COPY_SIZE`): a bare `raise`, `return`, or one whose operands are
 /// names or literal constants. Statements after it are unreachable and start another block.
 fn finally_is_small_scope_exit(finalbody: &[Stmt]) -> bool {
-    let simple = |expression: &Expr| matches!(expression, Expr::Name(_)) || is_literal_constant(expression);
+    let simple =
+        |expression: &Expr| matches!(expression, Expr::Name(_)) || is_literal_constant(expression);
     match finalbody.first() {
         Some(Stmt::Raise(raise)) => {
             raise.exc.as_deref().is_none_or(simple) && raise.cause.as_deref().is_none_or(simple)
