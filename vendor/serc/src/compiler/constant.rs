@@ -1113,6 +1113,27 @@ impl Compiler<'_> {
             self.add_constant(Constant::Bool(true))?;
             return Ok(());
         }
+        // PATCH(fstring-test-constant-313): before 3.14 nothing folds a literal-only f-string;
+        // `compiler_joined_str` loads its one string part (3.13 also loads '' for `f''`, 3.12
+        // builds that with BUILD_STRING 0) and the flow graph then drops the jump on it. The
+        // string stays in `co_consts` when it is constant 0, which `remove_unused_consts` keeps.
+        if self.context.python_version <= PythonVersion::Py313
+            && let Expr::FString(fstring) = expression
+            && fold_constant(expression).is_some()
+        {
+            use super::expression::{InterpolatedStringComponent, fstring_components};
+            match fstring_components(fstring, self.context.source).into_iter().next() {
+                Some(InterpolatedStringComponent::Literal(literal)) => {
+                    self.add_constant(literal.into_constant())?;
+                    return Ok(());
+                }
+                None if self.context.python_version >= PythonVersion::Py313 => {
+                    self.add_constant(Constant::String(String::new()))?;
+                    return Ok(());
+                }
+                _ => {}
+            }
+        }
         if matches!(expression, Expr::FString(_))
             && let Some(constant) = self.source_aware_fold_constant(expression)
         {
