@@ -1108,6 +1108,7 @@ fn compile_normalized(
     let (optimized_body, original_scopes) = if compiler::optimization::requires_optimization(
         parsed.suite(),
         options.optimization_level,
+        options.python_version,
     ) {
         let scopes =
             compiler::OriginalScopes::analyze(source, parsed.suite(), options.python_version);

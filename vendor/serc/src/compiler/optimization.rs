@@ -6,7 +6,7 @@ use ruff_python_ast::visitor::Visitor;
 use ruff_python_ast::visitor::transformer::{Transformer, walk_expr, walk_stmt};
 use ruff_python_ast::{self as ast, Expr, ExprContext, Stmt, Suite};
 use ruff_text_size::{Ranged, TextRange, TextSize};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::{OptimizationLevel, PythonVersion};
 
@@ -25,6 +25,8 @@ pub(crate) fn prepare(
     };
     let optimizer = Optimizer {
         strip_docstrings: level == OptimizationLevel::Two,
+        elide_assertions: level != OptimizationLevel::Zero,
+        kept_annotations: leading_try_statements(&optimized.body),
         future_annotations: future_feature_flags(&optimized.body) & CO_FUTURE_ANNOTATIONS != 0,
         python_version,
         locations: RefCell::default(),
@@ -112,7 +114,11 @@ pub(crate) fn cloned_body_for_test(body: &Suite) -> Option<Suite> {
 }
 
 /// Keep the original tree when none of the preparation transforms can apply.
-pub(crate) fn requires_optimization(body: &Suite, level: OptimizationLevel) -> bool {
+pub(crate) fn requires_optimization(
+    body: &Suite,
+    level: OptimizationLevel,
+    python_version: PythonVersion,
+) -> bool {
     struct Changes {
         strip_docstrings: bool,
         found: bool,
@@ -169,7 +175,7 @@ pub(crate) fn requires_optimization(body: &Suite, level: OptimizationLevel) -> b
     }
 
     if level == OptimizationLevel::Zero {
-        return false;
+        return python_version >= PythonVersion::Py314 && has_codeless_annotation(body);
     }
 
     let mut changes = Changes {
@@ -178,7 +184,56 @@ pub(crate) fn requires_optimization(body: &Suite, level: OptimizationLevel) -> b
     };
     changes.scope_body(body);
     changes.visit_body(body);
-    changes.found
+    changes.found || python_version >= PythonVersion::Py314 && has_codeless_annotation(body)
+}
+
+/// PATCH(nonsimple-annotation-elided-314): whether any statement is an annotation that
+/// 3.14's `codegen_annassign` (codegen.c) compiles to nothing.
+fn has_codeless_annotation(body: &Suite) -> bool {
+    struct Finder(bool);
+
+    impl<'ast> Visitor<'ast> for Finder {
+        fn visit_stmt(&mut self, statement: &'ast Stmt) {
+            if self.0 {
+                return;
+            }
+            if is_codeless_annotation(statement) {
+                self.0 = true;
+                return;
+            }
+            ruff_python_ast::visitor::walk_stmt(self, statement);
+        }
+
+        // Statements never nest inside expressions, so expressions need no walk.
+        fn visit_expr(&mut self, _expression: &'ast Expr) {}
+    }
+
+    let mut finder = Finder(false);
+    finder.visit_body(body);
+    finder.0
+}
+
+/// PATCH(nonsimple-annotation-elided-314): from 3.14 an annotation is deferred, and one
+/// whose target is a parenthesized name (`(x): int`, not simple) without a value is neither
+/// stored nor evaluated: `codegen_annassign` emits no instruction, exactly like an assert
+/// at `-O`. serc 0.1.10 emitted nothing either but kept the statement, whose line then
+/// located a following unlocated exit or NOP. Scope analysis still sees the original tree.
+fn is_codeless_annotation(statement: &Stmt) -> bool {
+    matches!(statement, Stmt::AnnAssign(annotation)
+        if !annotation.simple
+            && annotation.value.is_none()
+            && annotation.target.is_name_expr())
+}
+
+/// PATCH(nonsimple-annotation-elided-314): the statements of a `try` body when that `try`
+/// opens the module. Its conditional-annotation prologue is located on the `try` line, and
+/// an emptied body would keep a NOP there that CPython drops as redundant; left in place, the
+/// annotation gives serc's NOP placement a statement of another line (oracle-checked).
+fn leading_try_statements(body: &Suite) -> FxHashSet<TextRange> {
+    match body.first() {
+        Some(Stmt::Try(statement)) => statement.body.iter().map(Ranged::range).collect(),
+        _ => FxHashSet::default(),
+    }
 }
 
 pub(crate) struct OptimizedSuite {
@@ -236,6 +291,11 @@ pub(super) enum OptimizedLocation {
 
 struct Optimizer {
     strip_docstrings: bool,
+    /// PATCH(nonsimple-annotation-elided-314): `-O0` reaches the optimizer only for
+    /// annotations that emit nothing; asserts and `__debug__` then stay as written.
+    elide_assertions: bool,
+    /// PATCH(nonsimple-annotation-elided-314): see `leading_try_statements`.
+    kept_annotations: FxHashSet<TextRange>,
     future_annotations: bool,
     python_version: PythonVersion,
     locations: RefCell<FxHashMap<TextRange, OptimizedLocation>>,
@@ -322,8 +382,25 @@ impl Transformer for Optimizer {
         if crate::stack_growth_required() {
             return crate::grow_stack(|| self.visit_stmt(statement));
         }
+        // PATCH(nonsimple-annotation-elided-314): leave what an erased assertion leaves.
+        if self.python_version >= PythonVersion::Py314
+            && is_codeless_annotation(statement)
+            && !self.kept_annotations.contains(&statement.range())
+            && let Stmt::AnnAssign(annotation) = statement
+        {
+            let range = annotation.range;
+            self.locations
+                .borrow_mut()
+                .insert(range, OptimizedLocation::Elided);
+            ClearExpressions {
+                shallow_drop: false,
+            }
+            .visit_expr(&mut annotation.annotation);
+            *statement = elided_statement(range);
+            return;
+        }
         match statement {
-            Stmt::Assert(assertion) => {
+            Stmt::Assert(assertion) if self.elide_assertions => {
                 self.locations
                     .borrow_mut()
                     .insert(assertion.range, OptimizedLocation::Elided);
@@ -357,7 +434,8 @@ impl Transformer for Optimizer {
         if crate::stack_growth_required() {
             return crate::grow_stack(|| self.visit_expr(expression));
         }
-        if let Expr::Name(name) = expression
+        if self.elide_assertions
+            && let Expr::Name(name) = expression
             && name.ctx == ExprContext::Load
             && name.id.as_str() == "__debug__"
         {
@@ -541,7 +619,7 @@ mod tests {
                 (OptimizationLevel::Two, two),
             ] {
                 assert_eq!(
-                    requires_optimization(parsed.suite(), level),
+                    requires_optimization(parsed.suite(), level, PythonVersion::Py313),
                     expected,
                     "{source:?}, {level:?}"
                 );
