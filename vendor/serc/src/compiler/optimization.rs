@@ -175,7 +175,7 @@ pub(crate) fn requires_optimization(
     }
 
     if level == OptimizationLevel::Zero {
-        return python_version >= PythonVersion::Py314 && has_codeless_annotation(body);
+        return has_codeless_statement(body, python_version);
     }
 
     let mut changes = Changes {
@@ -184,20 +184,20 @@ pub(crate) fn requires_optimization(
     };
     changes.scope_body(body);
     changes.visit_body(body);
-    changes.found || python_version >= PythonVersion::Py314 && has_codeless_annotation(body)
+    changes.found || has_codeless_statement(body, python_version)
 }
 
-/// PATCH(nonsimple-annotation-elided-314): whether any statement is an annotation that
-/// 3.14's `codegen_annassign` (codegen.c) compiles to nothing.
-fn has_codeless_annotation(body: &Suite) -> bool {
-    struct Finder(bool);
+/// PATCH(nonsimple-annotation-elided-314, declaration-elided): whether any statement is
+/// one that CPython's code generator compiles to nothing (`is_codeless_statement`).
+fn has_codeless_statement(body: &Suite, python_version: PythonVersion) -> bool {
+    struct Finder(bool, PythonVersion);
 
     impl<'ast> Visitor<'ast> for Finder {
         fn visit_stmt(&mut self, statement: &'ast Stmt) {
             if self.0 {
                 return;
             }
-            if is_codeless_annotation(statement) {
+            if is_codeless_statement(statement, self.1) {
                 self.0 = true;
                 return;
             }
@@ -208,7 +208,7 @@ fn has_codeless_annotation(body: &Suite) -> bool {
         fn visit_expr(&mut self, _expression: &'ast Expr) {}
     }
 
-    let mut finder = Finder(false);
+    let mut finder = Finder(false, python_version);
     finder.visit_body(body);
     finder.0
 }
@@ -216,13 +216,22 @@ fn has_codeless_annotation(body: &Suite) -> bool {
 /// PATCH(nonsimple-annotation-elided-314): from 3.14 an annotation is deferred, and one
 /// whose target is a parenthesized name (`(x): int`, not simple) without a value is neither
 /// stored nor evaluated: `codegen_annassign` emits no instruction, exactly like an assert
-/// at `-O`. serc 0.1.10 emitted nothing either but kept the statement, whose line then
-/// located a following unlocated exit or NOP. Scope analysis still sees the original tree.
-fn is_codeless_annotation(statement: &Stmt) -> bool {
-    matches!(statement, Stmt::AnnAssign(annotation)
-        if !annotation.simple
-            && annotation.value.is_none()
-            && annotation.target.is_name_expr())
+/// at `-O`. PATCH(declaration-elided): so does every `global`/`nonlocal` (`codegen_visit_stmt`
+/// in any version; an empty `global` is the placeholder itself). serc 0.1.10 emitted nothing
+/// either but kept the statement, whose line then located a following unlocated exit or NOP.
+/// Scope analysis still sees the original tree.
+fn is_codeless_statement(statement: &Stmt, python_version: PythonVersion) -> bool {
+    match statement {
+        Stmt::AnnAssign(annotation) => {
+            python_version >= PythonVersion::Py314
+                && !annotation.simple
+                && annotation.value.is_none()
+                && annotation.target.is_name_expr()
+        }
+        Stmt::Global(declaration) => !declaration.names.is_empty(),
+        Stmt::Nonlocal(_) => true,
+        _ => false,
+    }
 }
 
 /// PATCH(nonsimple-annotation-elided-314): the statements of a `try` body when that `try`
@@ -382,20 +391,22 @@ impl Transformer for Optimizer {
         if crate::stack_growth_required() {
             return crate::grow_stack(|| self.visit_stmt(statement));
         }
-        // PATCH(nonsimple-annotation-elided-314): leave what an erased assertion leaves.
-        if self.python_version >= PythonVersion::Py314
-            && is_codeless_annotation(statement)
-            && !self.kept_annotations.contains(&statement.range())
-            && let Stmt::AnnAssign(annotation) = statement
+        // PATCH(nonsimple-annotation-elided-314, declaration-elided): leave what an erased
+        // assertion leaves. Only the annotations meet a module prologue on their line.
+        if is_codeless_statement(statement, self.python_version)
+            && !(matches!(statement, Stmt::AnnAssign(_))
+                && self.kept_annotations.contains(&statement.range()))
         {
-            let range = annotation.range;
+            let range = statement.range();
             self.locations
                 .borrow_mut()
                 .insert(range, OptimizedLocation::Elided);
-            ClearExpressions {
-                shallow_drop: false,
+            if let Stmt::AnnAssign(annotation) = statement {
+                ClearExpressions {
+                    shallow_drop: false,
+                }
+                .visit_expr(&mut annotation.annotation);
             }
-            .visit_expr(&mut annotation.annotation);
             *statement = elided_statement(range);
             return;
         }
