@@ -301,7 +301,8 @@ pub(super) enum OptimizedLocation {
 struct Optimizer {
     strip_docstrings: bool,
     /// PATCH(nonsimple-annotation-elided-314): `-O0` reaches the optimizer only for
-    /// annotations that emit nothing; asserts and `__debug__` then stay as written.
+    /// statements that emit nothing (`is_codeless_statement`); asserts and `__debug__` then
+    /// stay as written.
     elide_assertions: bool,
     /// PATCH(nonsimple-annotation-elided-314): see `leading_try_statements`.
     kept_annotations: FxHashSet<TextRange>,
