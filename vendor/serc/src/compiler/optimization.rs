@@ -121,6 +121,10 @@ pub(crate) fn requires_optimization(
 ) -> bool {
     struct Changes {
         strip_docstrings: bool,
+        /// PATCH(nonsimple-annotation-elided-314): at `-O0` only codeless statements
+        /// (`is_codeless_statement`) need the optimizer; asserts and `__debug__` do not.
+        optimized: bool,
+        python_version: PythonVersion,
         found: bool,
     }
 
@@ -147,7 +151,8 @@ pub(crate) fn requires_optimization(
                 return;
             }
             match statement {
-                Stmt::Assert(_) => self.found = true,
+                Stmt::Assert(_) if self.optimized => self.found = true,
+                _ if is_codeless_statement(statement, self.python_version) => self.found = true,
                 Stmt::FunctionDef(function) => self.scope_body(&function.body),
                 Stmt::ClassDef(class) => self.scope_body(&class.body),
                 _ => {}
@@ -158,7 +163,8 @@ pub(crate) fn requires_optimization(
         }
 
         fn visit_expr(&mut self, expression: &'ast Expr) {
-            if self.found {
+            // Statements never nest inside expressions: at `-O0` none needs a look.
+            if self.found || !self.optimized {
                 return;
             }
             if crate::stack_growth_required() {
@@ -174,43 +180,15 @@ pub(crate) fn requires_optimization(
         }
     }
 
-    if level == OptimizationLevel::Zero {
-        return has_codeless_statement(body, python_version);
-    }
-
     let mut changes = Changes {
         strip_docstrings: level == OptimizationLevel::Two,
+        optimized: level != OptimizationLevel::Zero,
+        python_version,
         found: false,
     };
     changes.scope_body(body);
     changes.visit_body(body);
-    changes.found || has_codeless_statement(body, python_version)
-}
-
-/// PATCH(nonsimple-annotation-elided-314, declaration-elided): whether any statement is
-/// one that CPython's code generator compiles to nothing (`is_codeless_statement`).
-fn has_codeless_statement(body: &Suite, python_version: PythonVersion) -> bool {
-    struct Finder(bool, PythonVersion);
-
-    impl<'ast> Visitor<'ast> for Finder {
-        fn visit_stmt(&mut self, statement: &'ast Stmt) {
-            if self.0 {
-                return;
-            }
-            if is_codeless_statement(statement, self.1) {
-                self.0 = true;
-                return;
-            }
-            ruff_python_ast::visitor::walk_stmt(self, statement);
-        }
-
-        // Statements never nest inside expressions, so expressions need no walk.
-        fn visit_expr(&mut self, _expression: &'ast Expr) {}
-    }
-
-    let mut finder = Finder(false, python_version);
-    finder.visit_body(body);
-    finder.0
+    changes.found
 }
 
 /// PATCH(nonsimple-annotation-elided-314): from 3.14 an annotation is deferred, and one
