@@ -1621,6 +1621,17 @@ impl Compiler<'_> {
                             self.constants.push(Constant::String(name.id.to_string()));
                             self.constants.push(Constant::None);
                         }
+                        // PATCH(dead-type-alias-format-default-314): from 3.14 the value's
+                        // function takes a `format` parameter whose default tuple `(1,)` is
+                        // loaded next, before the code object (`codegen_typealias_body`,
+                        // codegen.c); a later live alias reuses that slot.
+                        if self.register_literals
+                            && alias.type_params.is_none()
+                            && self.python_version >= PythonVersion::Py314
+                        {
+                            self.constants
+                                .push(Constant::Tuple(vec![Constant::Int(1)]));
+                        }
                         if self.needs_discarded_definition(statement) {
                             self.flush_origins();
                             self.actions.push(SkippedAction::Statement(statement));
