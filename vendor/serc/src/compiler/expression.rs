@@ -1533,6 +1533,18 @@ impl Compiler<'_> {
                             } else if elided_case_body && self.control.in_loop() {
                                 self.assembler
                                     .preserve_direct_inlined_jump_nop(success_exit);
+                            } else if self.context.python_version >= PythonVersion::Py314
+                                // PATCH(match-pass-case-exit-copy-314): the last case's
+                                // `pass`-only success jump stays a jump that can take its own
+                                // copy of a small exit once the enclosing block's jump has
+                                // taken one (`inline_small_or_no_lineno_blocks` repeats until
+                                // nothing changes, flowgraph.c), keeping the Pass NOP. A normal
+                                // finally copy keeps serc's policy (its exit is not copied).
+                                && !copied_subject
+                                && matches!(case.body.as_slice(), [Stmt::Pass(_)])
+                                && self.control.finally.active_normal_finally_bodies == 0
+                            {
+                                self.assembler.preserve_authored_pass_jump_nop(success_exit);
                             } else {
                                 self.assembler.preserve_inlined_jump_nop(success_exit);
                             }
