@@ -1538,11 +1538,12 @@ impl Compiler<'_> {
                                 // `pass`-only success jump stays a jump that can take its own
                                 // copy of a small exit once the enclosing block's jump has
                                 // taken one (`inline_small_or_no_lineno_blocks` repeats until
-                                // nothing changes, flowgraph.c), keeping the Pass NOP. A normal
-                                // finally copy keeps serc's policy (its exit is not copied).
+                                // nothing changes, flowgraph.c), keeping the Pass NOP. Under a
+                                // pending finally (its try body or a copy of it) serc's exit is
+                                // not copied, so those keep serc's policy.
                                 && !copied_subject
                                 && matches!(case.body.as_slice(), [Stmt::Pass(_)])
-                                && self.control.finally.active_normal_finally_bodies == 0
+                                && self.control.finally.is_inactive_for_return_unwind()
                             {
                                 self.assembler.preserve_authored_pass_jump_nop(success_exit);
                             } else {
