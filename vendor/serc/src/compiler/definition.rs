@@ -1909,7 +1909,7 @@ impl Compiler<'_> {
             .set_location(self.source_location(setup_range));
         let mut flags = 0;
         if self.has_deferred_annotations() {
-            let defaults = self.add_constant(Constant::Tuple(vec![Constant::Int(1)]))?;
+            let defaults = self.add_constant(thunk_format_defaults())?;
             self.emit(LOAD_CONST, defaults, 1)?;
             flags |= FunctionAttribute::DEFAULTS.argument();
         }
@@ -2418,6 +2418,13 @@ impl Compiler<'_> {
 }
 
 /// Collect function annotations in the target's code-generation order.
+/// PATCH(dead-type-alias-format-default-314): the `(1,)` defaults of a 3.14+ type-parameter
+/// thunk's `format` parameter (`codegen_typealias_body`, codegen.c), shared with the
+/// unreachable-code collector that reserves its constant slot.
+pub(super) fn thunk_format_defaults() -> Constant {
+    Constant::Tuple(vec![Constant::Int(1)])
+}
+
 fn function_annotations(
     definition: &StmtFunctionDef,
     python_version: PythonVersion,

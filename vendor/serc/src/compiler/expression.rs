@@ -1538,9 +1538,10 @@ impl Compiler<'_> {
                                 // `pass`-only success jump stays a jump that can take its own
                                 // copy of a small exit once the enclosing block's jump has
                                 // taken one (`inline_small_or_no_lineno_blocks` repeats until
-                                // nothing changes, flowgraph.c), keeping the Pass NOP. Under a
-                                // pending finally (its try body or a copy of it) serc's exit is
-                                // not copied, so those keep serc's policy.
+                                // nothing changes, flowgraph.c), keeping the Pass NOP. Inside
+                                // any finally context (a try body with a `finally:`, a copy of
+                                // the finalbody, a return or loop unwinding through one) serc
+                                // does not copy that exit, so those keep serc's policy.
                                 && !copied_subject
                                 && matches!(case.body.as_slice(), [Stmt::Pass(_)])
                                 && self.control.finally.is_inactive_for_return_unwind()

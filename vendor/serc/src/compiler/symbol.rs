@@ -1608,29 +1608,25 @@ impl Compiler<'_> {
                         return;
                     }
                     Stmt::TypeAlias(alias) => {
-                        // PATCH(dead-type-alias-none): a non-generic alias loads its name
-                        // and None (no type parameters) before the value's function
-                        // (`codegen_typealias`, codegen.c), also in unreachable code; a
-                        // later use of None keeps that position. 3.15 loads None without
-                        // the constant table.
-                        if self.register_literals
-                            && alias.type_params.is_none()
-                            && self.python_version < PythonVersion::Py315
-                            && let Expr::Name(name) = alias.name.as_ref()
-                        {
-                            self.constants.push(Constant::String(name.id.to_string()));
-                            self.constants.push(Constant::None);
-                        }
-                        // PATCH(dead-type-alias-format-default-314): from 3.14 the value's
-                        // function takes a `format` parameter whose default tuple `(1,)` is
-                        // loaded next, before the code object (`codegen_typealias_body`,
-                        // codegen.c); a later live alias reuses that slot.
-                        if self.register_literals
-                            && alias.type_params.is_none()
-                            && self.python_version >= PythonVersion::Py314
-                        {
-                            self.constants
-                                .push(Constant::Tuple(vec![Constant::Int(1)]));
+                        if self.register_literals && alias.type_params.is_none() {
+                            // PATCH(dead-type-alias-none): a non-generic alias loads its name
+                            // and None (no type parameters) before the value's function
+                            // (`codegen_typealias`, codegen.c), also in unreachable code; a
+                            // later use of None keeps that position. 3.15 loads None without
+                            // the constant table.
+                            if self.python_version < PythonVersion::Py315
+                                && let Expr::Name(name) = alias.name.as_ref()
+                            {
+                                self.constants.push(Constant::String(name.id.to_string()));
+                                self.constants.push(Constant::None);
+                            }
+                            // PATCH(dead-type-alias-format-default-314): from 3.14 the value's
+                            // function takes a `format` parameter whose defaults are loaded
+                            // next, before the code object; a later live alias reuses that slot.
+                            if self.python_version >= PythonVersion::Py314 {
+                                self.constants
+                                    .push(super::definition::thunk_format_defaults());
+                            }
                         }
                         if self.needs_discarded_definition(statement) {
                             self.flush_origins();
