@@ -611,6 +611,7 @@ impl Compiler<'_> {
     ) -> Result<(), CompileError> {
         let base_depth = self.control.stack.depth;
         let match_has_following = !terminal && self.control.statements.context.has_following;
+        let match_followed_by_pass = self.control.statements.context.followed_by_pass;
         if self.context.python_version >= PythonVersion::Py314
             && matches!(statement.subject.as_ref(), Expr::Tuple(_))
             && let Some(constant) = self.context.fold_constant(&statement.subject)
@@ -1545,6 +1546,11 @@ impl Compiler<'_> {
                                 && !copied_subject
                                 && matches!(case.body.as_slice(), [Stmt::Pass(_)])
                                 && self.control.finally.is_inactive_for_return_unwind()
+                                // PATCH(match-pass-case-exit-followed-by-pass-314): a `pass`
+                                // after the match puts its NOP and the removed jump's NOP in
+                                // the join block, so CPython's copy budget of four is spent
+                                // and the success jump falls into the join instead.
+                                && !match_followed_by_pass
                             {
                                 self.assembler.preserve_authored_pass_jump_nop(success_exit);
                             } else {

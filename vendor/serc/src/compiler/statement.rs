@@ -781,6 +781,9 @@ pub(super) struct StatementContext {
     followed_by_direct_name_if: bool,
     // Whether that successor is a direct loop break.
     followed_by_break: bool,
+    // PATCH(match-pass-case-exit-followed-by-pass-314): whether the next statement in this
+    // suite is a `pass`, whose NOP starts the original join block after the statement.
+    pub(super) followed_by_pass: bool,
     // Whether that successor is a direct return of one local. CPython copies this tiny exit
     // before removing a constant-loop break edge, so its borrowed-load pass still visits it.
     followed_by_name_return: bool,
@@ -3856,6 +3859,7 @@ impl<'source> Compiler<'source> {
                         && matches!(self.unit.scope, Scope::Function { .. })
                         && !self.control.statements.terminal_if_branch_has_siblings,
                     followed_by_break,
+                    followed_by_pass: matches!(body.get(index + 1), Some(Stmt::Pass(_))),
                     followed_by_call_expression: matches!(body.get(index + 1),
                         Some(Stmt::Expr(expression)) if matches!(expression.value.as_ref(), Expr::Call(_))),
                     followed_by_attribute_or_call_assignment: matches!(body.get(index + 1),
