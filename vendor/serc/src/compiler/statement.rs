@@ -43098,6 +43098,26 @@ impl<'source> Compiler<'source> {
             && !suite_terminates_before_constant_folding(&statement.body)
             && !suite_ends_in_manager_with_folded_normal_exit(&statement.body)
             && handlers_terminate_before_folding();
+        // PATCH(sole-handler-pass-finally-entry-314): the mirror case, a protected body that
+        // exits (`raise`/`return`) with exactly one handler that falls through, before a
+        // finalizer of only `pass` or constants. That handler's jump is the POP_BLOCK's only
+        // predecessor, so `propagate_line_numbers` (flowgraph.c) gives it the handler's line
+        // and the NOP survives next to the finalizer's own NOP.
+        let sole_handler_pass_finally_entry = self.context.python_version
+            >= crate::PythonVersion::Py314
+            && noop_finally_body
+            && !statement.is_star
+            && suite_terminates_before_constant_folding(&statement.body)
+            && statement
+                .handlers
+                .iter()
+                .filter(|handler| {
+                    handler.as_except_handler().is_some_and(|handler| {
+                        !suite_terminates_before_constant_folding(&handler.body)
+                    })
+                })
+                .count()
+                == 1;
         // 3.12 keeps this original POP_BLOCK through both exit-copy passes.
         // After copying, an omitted else NOP can donate its line to this
         // ownerless slot before pseudo-op conversion removes redundant NOPs.
@@ -43106,6 +43126,7 @@ impl<'source> Compiler<'source> {
             || !noop_finally_body
             || single_assertion_success_predecessor
             || sole_normal_pass_finally_entry
+            || sole_handler_pass_finally_entry
             || (self.context.python_version >= crate::PythonVersion::Py314
                 && suite_terminates_before_constant_folding(&statement.orelse))
         {
