@@ -2417,7 +2417,6 @@ impl Compiler<'_> {
     }
 }
 
-/// Collect function annotations in the target's code-generation order.
 /// PATCH(dead-type-alias-format-default-314): the `(1,)` defaults of a 3.14+ type-parameter
 /// thunk's `format` parameter (`codegen_typealias_body`, codegen.c), shared with the
 /// unreachable-code collector that reserves its constant slot.
@@ -2425,6 +2424,7 @@ pub(super) fn thunk_format_defaults() -> Constant {
     Constant::Tuple(vec![Constant::Int(1)])
 }
 
+/// Collect function annotations in the target's code-generation order.
 fn function_annotations(
     definition: &StmtFunctionDef,
     python_version: PythonVersion,
