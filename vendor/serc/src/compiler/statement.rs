@@ -3630,6 +3630,58 @@ impl<'source> Compiler<'source> {
                     // statement, see `constant_statements`) of a module or function body is
                     // one NOP before the implicit `return None` (two records): a small exit.
                     (Some(Stmt::Pass(_)), None) => final_expression_becomes_return,
+                    // PATCH(chained-compare-discard-pass-exit-314): `pass` lines and discarded
+                    // constants or names before the exit count too; 3.14's
+                    // `inline_small_or_no_lineno_blocks` (flowgraph.c) runs before any NOP is
+                    // removed, so each `pass` is one of the four copied records.
+                    (Some(Stmt::Pass(_) | Stmt::Expr(_)), _) => {
+                        let mut records = 0u8;
+                        let mut exit = None;
+                        for following in &body[index + 1..] {
+                            if records > 3 {
+                                break;
+                            }
+                            records += match following {
+                                Stmt::Pass(_) => 1,
+                                Stmt::Expr(expression) if is_literal_constant(&expression.value) => {
+                                    1
+                                }
+                                Stmt::Expr(expression) if one_record(&expression.value) => 2,
+                                // `codegen_raise`: one load per operand, then RAISE_VARARGS.
+                                Stmt::Raise(raise)
+                                    if raise.exc.as_deref().is_none_or(one_record_value)
+                                        && raise.cause.as_deref().is_none_or(one_record_value) =>
+                                {
+                                    exit = Some(
+                                        1 + u8::from(raise.exc.is_some())
+                                            + u8::from(raise.cause.is_some()),
+                                    );
+                                    break;
+                                }
+                                // `codegen_return`: a constant or None adds a NOP before its
+                                // load, and a value on another line a NOP for the statement.
+                                Stmt::Return(returned) if self.return_exit_copy_is_unprotected() => {
+                                    let other_line = returned.value.as_deref().is_some_and(|value| {
+                                        self.line_number(u32::from(value.start()))
+                                            != self.line_number(u32::from(returned.start()))
+                                    });
+                                    exit = match returned.value.as_deref() {
+                                        None => Some(3),
+                                        Some(value) if is_literal_constant(value) => {
+                                            Some(3 + u8::from(other_line))
+                                        }
+                                        Some(value) if one_record(value) => {
+                                            Some(2 + u8::from(other_line))
+                                        }
+                                        Some(_) => None,
+                                    };
+                                    break;
+                                }
+                                _ => break,
+                            };
+                        }
+                        exit.is_some_and(|exit| records + exit <= 3)
+                    }
                     _ => false,
                 };
                 let followed_by_try = matches!(body.get(index + 1), Some(Stmt::Try(_)));
@@ -31272,6 +31324,17 @@ impl<'source> Compiler<'source> {
                 self.assembler
                     .set_location(self.source_location(pass.range));
             } else if suite_has_shared_terminal_condition_exit(normal_exit_suite) {
+                self.assembler.set_location(SourceLocation::NONE);
+            } else if self.context.python_version >= crate::PythonVersion::Py313
+                && matches!(normal_exit_suite.last(), Some(Stmt::Try(nested))
+                    if nested.is_star && nested.finalbody.is_empty() && !nested.orelse.is_empty())
+            {
+                // PATCH(try-star-else-terminal-return): a nested `try`/`except*` with an
+                // `else:` ends this suite. serc lays that `else:` out after the handlers, so
+                // its last instruction is not the return's sole donor: the handlers jump
+                // here too, unlocated (`codegen_try_star_except`), and CPython's copy of the
+                // return for them stays unlocated (`duplicate_exits_without_lineno`, 3.13
+                // flowgraph.c). Each copy resolves its own predecessor's line.
                 self.assembler.set_location(SourceLocation::NONE);
             } else if (statement.orelse.is_empty()
                 || matches!(statement.orelse.last(), Some(Stmt::Assert(assertion))

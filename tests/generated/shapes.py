@@ -1,0 +1,156 @@
+"""Compares our compiler with CPython on a family of generated statement shapes.
+
+The random programs of gen.py find a divergence once; a shape family then enumerates the
+neighbourhood of its minimized repro (what follows it, where it is nested), so a patch
+can be measured on the whole class and shown to make nothing worse. Each family is a
+product of small source fragments; every shape is written under target/generated/shapes/
+and compiled by the given binary and by the oracle (tests/oracle, CPython's py_compile).
+
+Prints one line per shape (EQUAL, DIFF with the oracle's first difference, ONLY-OURS,
+ONLY-REF or BOTH-REJECT) and a last line with the count of equal shapes.
+
+Usage: python3 tests/generated/shapes.py --family NAME --ours BIN --target 3.14 [--optimize 0]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ORACLE = os.path.join(ROOT, "tests", "oracle", "oracle.mjs")
+
+
+def indent(lines, prefix):
+    return "".join(prefix + line + "\n" for line in lines)
+
+
+def chained_compare_tails():
+    """A chained comparison statement, then `pass`, constants or names and an exit
+    (vendor/serc/PATCHES.md, chained-compare-discard-pass-exit-314)."""
+    tails = {
+        "p_r": ["pass", "raise"], "p_rx": ["pass", "raise x"], "pp_r": ["pass", "pass", "raise"],
+        "ppp_r": ["pass", "pass", "pass", "raise"], "p_rxy": ["pass", "raise x from y"],
+        "x_r": ["x", "raise"], "p_x_r": ["pass", "x", "raise"], "x_p_r": ["x", "pass", "raise"],
+        "p_ret": ["pass", "return"], "p_retx": ["pass", "return x"],
+        "pp_ret": ["pass", "pass", "return"], "p_ret1": ["pass", "return 1"], "p": ["pass"],
+        "pp": ["pass", "pass"], "ppp": ["pass", "pass", "pass"], "none": [], "r": ["raise"],
+        "ret": ["return"], "p_rx_more": ["pass", "raise x", "y = 1"],
+        "p_c_r": ["pass", "0", "raise"], "c_r": ["0", "raise"],
+    }
+    heads = {"cmp": "a == b >= c", "cmpk": "0 < 1 < 2"}
+    for tail_name, tail in tails.items():
+        returns = any(line.startswith("return") for line in tail)
+        for head_name, head in heads.items():
+            lines = [head] + tail
+            contexts = {
+                "func": "def f():\n" + indent(lines, "    "),
+                "funcif": "def f():\n    if z:\n" + indent(lines, "        ") + "    w = 2\n",
+            }
+            if not returns:
+                contexts["mod"] = indent(lines, "")
+                contexts["if"] = "if z:\n" + indent(lines, "    ") + "w = 2\n"
+            for context, source in contexts.items():
+                yield f"{tail_name}__{head_name}__{context}", source
+
+
+def try_star_else_nesting():
+    """A try/except* with or without `else:` ending an outer try's suites
+    (vendor/serc/PATCHES.md, try-star-else-terminal-return)."""
+    bodies = {"pass": ["pass"], "name": ["x"]}
+    handlers = {"one": ["except* 0:", "    pass"],
+                "two": ["except* 0:", "    pass", "except* 1:", "    pass"]}
+    elses = {"none": [], "pass": ["else:", "    pass"], "store": ["else:", "    y = 1"]}
+    for body_name, body in bodies.items():
+        for handler_name, handler in handlers.items():
+            for else_name, orelse in elses.items():
+                inner = ["try:"] + ["    " + line for line in body] + handler + orelse
+                outers = {
+                    "else": ["try:", "    pass", "except:", "    pass", "else:"],
+                    "body": ["try:"],
+                    "if": ["if z:"],
+                }
+                for outer_name, outer in outers.items():
+                    lines = outer + ["    " + line for line in inner]
+                    if outer_name == "body":
+                        lines += ["except:", "    pass"]
+                    name = f"{body_name}__{handler_name}__{else_name}__{outer_name}"
+                    yield name + "__mod", indent(lines, "")
+                    yield name + "__func", "def f():\n" + indent(lines, "    ")
+
+
+FAMILIES = {
+    "chained-compare-tails": chained_compare_tails,
+    "try-star-else-nesting": try_star_else_nesting,
+}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--family", required=True, choices=sorted(FAMILIES))
+    parser.add_argument("--ours", required=True)
+    parser.add_argument("--target", required=True)
+    parser.add_argument("--optimize", type=int, default=0)
+    args = parser.parse_args()
+
+    out = os.path.join(ROOT, "target", "generated", "shapes", args.family)
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    work = tempfile.mkdtemp(prefix="shapes-")
+    names, jobs, pairs, ours_ok = [], [], [], []
+    for name, source in FAMILIES[args.family]():
+        src = os.path.join(out, name + ".py")
+        with open(src, "w", encoding="utf-8") as f:
+            f.write(source)
+        ours, ref = os.path.join(work, name + ".ours.pyc"), os.path.join(work, name + ".ref.pyc")
+        compiled = subprocess.run(
+            [os.path.abspath(args.ours), "--src", src, "--src_name", "m.py", "--pyc", ours,
+             "--optimize", str(args.optimize), "--invalidation_mode", "checked_hash",
+             "--python_version", args.target],
+            capture_output=True,
+        )
+        names.append(name)
+        ours_ok.append(compiled.returncode == 0 and os.path.exists(ours))
+        jobs.append({"src": src, "dfile": "m.py", "pyc": ref, "optimize": args.optimize,
+                     "invalidation_mode": "checked_hash"})
+        pairs.append({"ours": ours, "reference": ref})
+
+    def oracle(verb, verb_jobs):
+        manifest = os.path.join(work, verb + ".json")
+        results = os.path.join(work, verb + ".results.json")
+        with open(manifest, "w") as f:
+            json.dump({"jobs": verb_jobs}, f)
+        subprocess.run(["node", ORACLE, "--target", args.target, verb, "--manifest", manifest,
+                        "--results", results],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+        with open(results) as f:
+            return json.load(f)["results"]
+
+    compiled = oracle("compile", jobs)
+    both = [i for i in range(len(names)) if compiled[i].get("ok") and ours_ok[i]]
+    compared = dict(zip(both, oracle("compare", [pairs[i] for i in both]))) if both else {}
+    equal = 0
+    for i, name in enumerate(names):
+        if i in compared:
+            if compared[i].get("equal_objects"):
+                print(f"EQUAL {name}")
+                equal += 1
+            else:
+                print(f"DIFF {name}: {compared[i].get('diff')}")
+        elif compiled[i].get("ok"):
+            print(f"ONLY-REF {name}")
+        elif ours_ok[i]:
+            print(f"ONLY-OURS {name}")
+        else:
+            print(f"BOTH-REJECT {name}")
+            equal += 1
+    print(f"{args.family} {args.target} -O{args.optimize}: {equal}/{len(names)} equal")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
