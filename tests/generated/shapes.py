@@ -82,8 +82,32 @@ def try_star_else_nesting():
                     yield name + "__func", "def f():\n" + indent(lines, "    ")
 
 
+def match_pass_case_if_else():
+    """An `if`/`else:` whose body ends in a `match`, then what follows the `if`
+    (vendor/serc/PATCHES.md, match-pass-case-failure-join-line-314)."""
+    cases = {
+        "val": ["case 0:", "    pass"], "two": ["case 0:", "    y", "case 1:", "    pass"],
+        "none": ["case None:", "    pass"], "guard": ["case 0 if g:", "    pass"],
+        "seq": ["case [a]:", "    pass"], "wild": ["case 0:", "    y", "case _:", "    pass"],
+        "or": ["case 0 | 1:", "    pass"],
+    }
+    follows = {"x": ["x"], "c": ["0"], "p": ["pass"], "none": [], "xy": ["x", "y"],
+               "r": ["raise"], "xr": ["x", "raise"]}
+    subjects = {"k": "0", "n": "s"}
+    for case_name, case in cases.items():
+        for follow_name, follow in follows.items():
+            for subject_name, subject in subjects.items():
+                lines = (["if t:", f"    match {subject}:"] + ["        " + line for line in case]
+                         + ["else:", "    u"] + follow)
+                name = f"{case_name}__{follow_name}__{subject_name}"
+                yield name + "__mod", indent(lines, "")
+                tail = ["return w"] if follow_name == "none" else []
+                yield name + "__func", "def f():\n" + indent(lines + tail, "    ")
+
+
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
+    "match-pass-case-if-else": match_pass_case_if_else,
     "try-star-else-nesting": try_star_else_nesting,
 }
 

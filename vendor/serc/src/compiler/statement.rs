@@ -19733,6 +19733,24 @@ impl<'source> Compiler<'source> {
                         // An unguarded wildcard falls through to the match's empty join.
                         // Keep that block's line event when a small outer exit replaces it.
                         self.assembler.preserve_direct_inlined_jump_nop(branch_exit);
+                    } else if self.context.python_version >= crate::PythonVersion::Py314
+                        && self.control.finally.is_inactive_for_return_unwind()
+                        && matches!(body.last(), Some(Stmt::Match(matched))
+                            if matched.cases.last().is_some_and(|case| {
+                                case.guard.is_none()
+                                    && matches!(case.body.as_slice(), [Stmt::Pass(_)])
+                                    && !is_wildcard_pattern(&case.pattern)
+                                    && !matches!(case.pattern, Pattern::MatchOr(_))
+                            }))
+                    {
+                        // PATCH(match-pass-case-failure-join-line-314): the last case's
+                        // `pass`-only success jump takes its own copy of this branch's exit
+                        // (`match-pass-case-exit-copy-314`), so the unmatched pattern's jump
+                        // is the match join's only predecessor. When
+                        // `inline_small_or_no_lineno_blocks` (flowgraph.c) turns this
+                        // unlocated jump into a NOP before a small exit, the NOP takes that
+                        // pattern's line in `propagate_line_numbers` and survives.
+                        self.assembler.preserve_direct_inlined_jump_nop(branch_exit);
                     } else if self.elided_terminating_if_fallthrough(body).is_some() {
                         // Erased assertions leave the terminating guard's false-edge
                         // array empty when a copied return replaces this exit jump.
