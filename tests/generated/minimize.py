@@ -44,13 +44,15 @@ class Checker:
         with open(results) as f:
             return json.load(f)["results"]
 
-    def diffs(self, sources):
-        """The oracle's first difference for each source, or None where equal or where
-        CPython rejects it or we fail on it."""
+    def outcomes(self, sources, names=None):
+        """For each source: ("EQUAL", None), ("DIFF", the oracle's first difference),
+        ("ONLY-REF", None) where only CPython compiles it, ("ONLY-OURS", None) or
+        ("BOTH-REJECT", None). Sources are written to the work directory, as NAME.py when
+        names are given (so that they can be inspected) and as c<i>.py otherwise."""
         self.checks += 1
-        jobs, pairs, index = [], [], []
+        jobs, pairs = [], []
         for i, text in enumerate(sources):
-            src = os.path.join(self.work, f"c{i}.py")
+            src = os.path.join(self.work, f"{names[i] if names else f'c{i}'}.py")
             with open(src, "w", encoding="utf-8") as f:
                 f.write(text)
             ours, ref = src + ".ours.pyc", src + ".ref.pyc"
@@ -67,17 +69,23 @@ class Checker:
                          "invalidation_mode": "checked_hash"})
             pairs.append((ours, ref))
         compiled = self.oracle("compile", jobs)
-        for i, (res, (ours, ref)) in enumerate(zip(compiled, pairs)):
-            if res.get("ok") and os.path.exists(ours):
-                index.append(i)
-        out = [None] * len(sources)
+        ours_ok = [os.path.exists(ours) for ours, _ in pairs]
+        index = [i for i, res in enumerate(compiled) if res.get("ok") and ours_ok[i]]
+        out = [("ONLY-REF", None) if res.get("ok") else
+               ("ONLY-OURS", None) if ours_ok[i] else ("BOTH-REJECT", None)
+               for i, res in enumerate(compiled)]
         if index:
             cmp = self.oracle("compare", [{"ours": pairs[i][0], "reference": pairs[i][1]}
                                           for i in index])
             for i, c in zip(index, cmp):
-                if not c.get("equal_objects"):
-                    out[i] = c.get("diff") or "differs"
+                out[i] = (("EQUAL", None) if c.get("equal_objects")
+                          else ("DIFF", c.get("diff") or "differs"))
         return out
+
+    def diffs(self, sources):
+        """The oracle's first difference for each source, or None where equal or where
+        CPython rejects it or we fail on it."""
+        return [diff for _, diff in self.outcomes(sources)]
 
 
 def statements(source):

@@ -4,7 +4,8 @@ The random programs of gen.py find a divergence once; a shape family then enumer
 neighbourhood of its minimized repro (what follows it, where it is nested), so a patch
 can be measured on the whole class and shown to make nothing worse. Each family is a
 product of small source fragments; every shape is written under target/generated/shapes/
-and compiled by the given binary and by the oracle (tests/oracle, CPython's py_compile).
+and compiled by the given binary and by the oracle (tests/oracle, CPython's py_compile)
+through minimize.py's Checker.
 
 Prints one line per shape (EQUAL, DIFF with the oracle's first difference, ONLY-OURS,
 ONLY-REF or BOTH-REJECT) and a last line with the count of equal shapes.
@@ -13,15 +14,11 @@ Usage: python3 tests/generated/shapes.py --family NAME --ours BIN --target 3.14 
 """
 
 import argparse
-import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ORACLE = os.path.join(ROOT, "tests", "oracle", "oracle.mjs")
+from minimize import ROOT, Checker
 
 
 def indent(lines, prefix):
@@ -123,56 +120,13 @@ def main():
     out = os.path.join(ROOT, "target", "generated", "shapes", args.family)
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
-    work = tempfile.mkdtemp(prefix="shapes-")
-    names, jobs, pairs, ours_ok = [], [], [], []
-    for name, source in FAMILIES[args.family]():
-        src = os.path.join(out, name + ".py")
-        with open(src, "w", encoding="utf-8") as f:
-            f.write(source)
-        ours, ref = os.path.join(work, name + ".ours.pyc"), os.path.join(work, name + ".ref.pyc")
-        compiled = subprocess.run(
-            [os.path.abspath(args.ours), "--src", src, "--src_name", "m.py", "--pyc", ours,
-             "--optimize", str(args.optimize), "--invalidation_mode", "checked_hash",
-             "--python_version", args.target],
-            capture_output=True,
-        )
-        names.append(name)
-        ours_ok.append(compiled.returncode == 0 and os.path.exists(ours))
-        jobs.append({"src": src, "dfile": "m.py", "pyc": ref, "optimize": args.optimize,
-                     "invalidation_mode": "checked_hash"})
-        pairs.append({"ours": ours, "reference": ref})
-
-    def oracle(verb, verb_jobs):
-        manifest = os.path.join(work, verb + ".json")
-        results = os.path.join(work, verb + ".results.json")
-        with open(manifest, "w") as f:
-            json.dump({"jobs": verb_jobs}, f)
-        subprocess.run(["node", ORACLE, "--target", args.target, verb, "--manifest", manifest,
-                        "--results", results],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-        with open(results) as f:
-            return json.load(f)["results"]
-
-    compiled = oracle("compile", jobs)
-    both = [i for i in range(len(names)) if compiled[i].get("ok") and ours_ok[i]]
-    compared = dict(zip(both, oracle("compare", [pairs[i] for i in both]))) if both else {}
+    names, sources = zip(*FAMILIES[args.family]())
+    checker = Checker(os.path.abspath(args.ours), args.target, args.optimize, out)
     equal = 0
-    for i, name in enumerate(names):
-        if i in compared:
-            if compared[i].get("equal_objects"):
-                print(f"EQUAL {name}")
-                equal += 1
-            else:
-                print(f"DIFF {name}: {compared[i].get('diff')}")
-        elif compiled[i].get("ok"):
-            print(f"ONLY-REF {name}")
-        elif ours_ok[i]:
-            print(f"ONLY-OURS {name}")
-        else:
-            print(f"BOTH-REJECT {name}")
-            equal += 1
+    for name, (kind, diff) in zip(names, checker.outcomes(sources, names)):
+        print(f"{kind} {name}: {diff}" if diff else f"{kind} {name}")
+        equal += kind in ("EQUAL", "BOTH-REJECT")
     print(f"{args.family} {args.target} -O{args.optimize}: {equal}/{len(names)} equal")
-    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -1733,6 +1733,53 @@ impl<'source> Compiler<'source> {
             && self.control.finally.is_inactive_for_return_unwind()
     }
 
+    /// PATCH(chained-compare-discard-exit-line, chained-compare-discard-pass-exit-314): the
+    /// records CPython's codegen emits for `following` up to and including the `raise` or
+    /// `return` that ends it, or `None` when no such exit comes first. Each `pass` (constant
+    /// statements are `pass` by now, see `constant_statements`) counts: 3.14's
+    /// `inline_small_or_no_lineno_blocks` (flowgraph.c) copies before any NOP is removed.
+    fn discarded_exit_records(&self, following: &[Stmt]) -> Option<u8> {
+        let mut records = 0u8;
+        for statement in following {
+            match statement {
+                Stmt::Pass(_) => records += 1,
+                Stmt::Expr(expression) if loads_in_one_record(&expression.value) => records += 2,
+                // `codegen_raise`: one load per operand, then RAISE_VARARGS.
+                Stmt::Raise(raise)
+                    if raise.exc.as_deref().is_none_or(loads_one_record_value)
+                        && raise.cause.as_deref().is_none_or(loads_one_record_value) =>
+                {
+                    return Some(
+                        records
+                            + 1
+                            + u8::from(raise.exc.is_some())
+                            + u8::from(raise.cause.is_some()),
+                    );
+                }
+                // `codegen_return`: a constant or None adds a NOP before its load, and a
+                // value on another line a NOP for the statement.
+                Stmt::Return(returned) if self.return_exit_copy_is_unprotected() => {
+                    let other_line = returned.value.as_deref().is_some_and(|value| {
+                        self.line_number(u32::from(value.start()))
+                            != self.line_number(u32::from(returned.start()))
+                    });
+                    let exit = match returned.value.as_deref() {
+                        None => 3,
+                        Some(value) if is_literal_constant(value) => 3 + u8::from(other_line),
+                        Some(value) if loads_in_one_record(value) => 2 + u8::from(other_line),
+                        Some(_) => return None,
+                    };
+                    return Some(records + exit);
+                }
+                _ => return None,
+            }
+            if records > 3 {
+                return None;
+            }
+        }
+        None
+    }
+
     /// A name or inherited small return, its line NOP, and the replaced jump fit four slots.
     pub(super) fn following_name_return_fits_match_copy_budget(&self) -> bool {
         // A suite-tail match reaches the same return through an enclosing conditional.
@@ -3602,87 +3649,22 @@ impl<'source> Compiler<'source> {
                 };
                 let followed_by_return_or_raise =
                     matches!(body.get(index + 1), Some(Stmt::Return(_) | Stmt::Raise(_)));
-                // PATCH(chained-compare-discard-exit-line): a name, an empty list or dict,
-                // or a literal loads in one record; `raise` and `return` add one (`return`
-                // alone two: it loads None). A `return` inside a protected region unwinds.
-                let one_record = |expression: &Expr| match expression {
-                    Expr::Name(_) => true,
-                    Expr::List(list) => list.elts.is_empty(),
-                    Expr::Dict(dict) => dict.items.is_empty(),
-                    _ => false,
-                };
-                let one_record_value =
-                    |expression: &Expr| one_record(expression) || is_literal_constant(expression);
+                // PATCH(chained-compare-discard-exit-line): the statements after a discarded
+                // chained comparison form a scope exit of at most three records.
                 let followed_by_three_record_exit = match (body.get(index + 1), body.get(index + 2))
                 {
-                    (Some(Stmt::Raise(raise)), _) => {
-                        raise.exc.as_deref().is_none_or(one_record_value)
-                            && raise.cause.as_deref().is_none_or(one_record_value)
-                    }
+                    // A `return` right after the comparison: any one-record value.
                     (Some(Stmt::Return(returned)), _) => {
-                        returned.value.as_deref().is_none_or(one_record_value)
+                        returned.value.as_deref().is_none_or(loads_one_record_value)
                             && self.return_exit_copy_is_unprotected()
-                    }
-                    (Some(Stmt::Expr(expression)), Some(Stmt::Raise(raise))) => {
-                        one_record(&expression.value) && raise.exc.is_none() && raise.cause.is_none()
                     }
                     // PATCH(chained-compare-discard-pass-return): a last `pass` (or constant
                     // statement, see `constant_statements`) of a module or function body is
                     // one NOP before the implicit `return None` (two records): a small exit.
                     (Some(Stmt::Pass(_)), None) => final_expression_becomes_return,
-                    // PATCH(chained-compare-discard-pass-exit-314): `pass` lines and discarded
-                    // constants or names before the exit count too; 3.14's
-                    // `inline_small_or_no_lineno_blocks` (flowgraph.c) runs before any NOP is
-                    // removed, so each `pass` is one of the four copied records.
-                    (Some(Stmt::Pass(_) | Stmt::Expr(_)), _) => {
-                        let mut records = 0u8;
-                        let mut exit = None;
-                        for following in &body[index + 1..] {
-                            if records > 3 {
-                                break;
-                            }
-                            records += match following {
-                                Stmt::Pass(_) => 1,
-                                Stmt::Expr(expression) if is_literal_constant(&expression.value) => {
-                                    1
-                                }
-                                Stmt::Expr(expression) if one_record(&expression.value) => 2,
-                                // `codegen_raise`: one load per operand, then RAISE_VARARGS.
-                                Stmt::Raise(raise)
-                                    if raise.exc.as_deref().is_none_or(one_record_value)
-                                        && raise.cause.as_deref().is_none_or(one_record_value) =>
-                                {
-                                    exit = Some(
-                                        1 + u8::from(raise.exc.is_some())
-                                            + u8::from(raise.cause.is_some()),
-                                    );
-                                    break;
-                                }
-                                // `codegen_return`: a constant or None adds a NOP before its
-                                // load, and a value on another line a NOP for the statement.
-                                Stmt::Return(returned) if self.return_exit_copy_is_unprotected() => {
-                                    let other_line = returned.value.as_deref().is_some_and(|value| {
-                                        self.line_number(u32::from(value.start()))
-                                            != self.line_number(u32::from(returned.start()))
-                                    });
-                                    exit = match returned.value.as_deref() {
-                                        None => Some(3),
-                                        Some(value) if is_literal_constant(value) => {
-                                            Some(3 + u8::from(other_line))
-                                        }
-                                        Some(value) if one_record(value) => {
-                                            Some(2 + u8::from(other_line))
-                                        }
-                                        Some(_) => None,
-                                    };
-                                    break;
-                                }
-                                _ => break,
-                            };
-                        }
-                        exit.is_some_and(|exit| records + exit <= 3)
-                    }
-                    _ => false,
+                    _ => self
+                        .discarded_exit_records(&body[index + 1..])
+                        .is_some_and(|records| records <= 3),
                 };
                 let followed_by_try = matches!(body.get(index + 1), Some(Stmt::Try(_)));
                 let previous_statement = body[..index].last();
@@ -56714,6 +56696,22 @@ fn assertion_defers_async_comprehension_restore(expression: &Expr) -> bool {
         }),
         _ => super::expression::expression_defers_async_comprehension_restore(expression),
     }
+}
+
+/// PATCH(chained-compare-discard-exit-line): a name, an empty list or an empty dict loads
+/// in one record.
+fn loads_in_one_record(expression: &Expr) -> bool {
+    match expression {
+        Expr::Name(_) => true,
+        Expr::List(list) => list.elts.is_empty(),
+        Expr::Dict(dict) => dict.items.is_empty(),
+        _ => false,
+    }
+}
+
+/// As [`loads_in_one_record`], or a literal constant (one LOAD_CONST).
+fn loads_one_record_value(expression: &Expr) -> bool {
+    loads_in_one_record(expression) || is_literal_constant(expression)
 }
 
 /// Keeps shared condition exits unlocated until each incoming edge receives its own copy.
