@@ -102,9 +102,64 @@ def match_pass_case_if_else():
                 yield name + "__func", "def f():\n" + indent(lines + tail, "    ")
 
 
+def handler_exit_pass_finally():
+    """A try whose body always exits, handlers that fall through or raise, and a
+    finalizer of `pass` lines or constants ending the module or function
+    (vendor/serc/PATCHES.md, sole-handler-exit-pass-finally-line)."""
+    handler_bodies = {
+        "pass": ["pass"], "store": ["x = 1"], "attr": ["x.y = 1"], "item": ["x[0] = 1"],
+        "call": ["f()"], "aug": ["x += 1"], "raise": ["raise"], "if": ["if c:", "    x = 1"],
+    }
+    pairs = [(a,) for a in handler_bodies] + [
+        (a, b) for a in ("pass", "store", "raise", "call") for b in ("pass", "store", "raise", "call")
+    ]
+    finals = {"p": ["pass"], "pp": ["pass", "pass"], "c": ["0"]}
+    for star in (False, True):
+        for pair in pairs:
+            handlers = []
+            for number, body in enumerate(pair):
+                handlers.append(f"except{'*' if star else ''} E{number}:")
+                handlers += ["    " + line for line in handler_bodies[body]]
+            for final_name, final in finals.items():
+                name = f"{'star' if star else 'plain'}__{'_'.join(pair)}__{final_name}"
+                tail = ["finally:"] + ["    " + line for line in final]
+                yield name + "__mod", indent(["try:", "    raise 0"] + handlers + tail, "")
+                body = ["try:", "    return 1"] + handlers + tail
+                yield name + "__func", "def g():\n" + indent(body, "    ")
+
+
+def try_else_pass_join():
+    """A try/except whose `else:` ends in `pass` after a statement with a join, before a
+    finalizer (vendor/serc/PATCHES.md, try-else-pass-exit-join-target)."""
+    heads = {
+        "ifelse_pass": ["if c:", "    pass", "else:", "    pass"],
+        "ifelse_names": ["if c:", "    x", "else:", "    y"],
+        "if_only": ["if c:", "    x"],
+        "elif": ["if c:", "    x", "elif d:", "    y", "else:", "    z"],
+        "while": ["while c:", "    x"],
+        "for": ["for i in c:", "    x"],
+        "store": ["x = 1"],
+    }
+    tails = {"p": ["pass"], "pp": ["pass", "pass"], "xp": ["x = 2", "pass"]}
+    finals = {"pass": ["pass"], "name": ["w"], "none": []}
+    for head_name, head in heads.items():
+        for tail_name, tail in tails.items():
+            for final_name, final in finals.items():
+                lines = ["try:", "    a", "except:", "    pass", "else:"]
+                lines += ["    " + line for line in head + tail]
+                if final:
+                    lines += ["finally:"] + ["    " + line for line in final]
+                name = f"{head_name}__{tail_name}__{final_name}"
+                yield name + "__mod", indent(lines, "")
+                yield name + "__modnext", indent(lines + ["v = 3"], "")
+                yield name + "__func", "def g():\n" + indent(lines, "    ")
+
+
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
+    "handler-exit-pass-finally": handler_exit_pass_finally,
     "match-pass-case-if-else": match_pass_case_if_else,
+    "try-else-pass-join": try_else_pass_join,
     "try-star-else-nesting": try_star_else_nesting,
 }
 

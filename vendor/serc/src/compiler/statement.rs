@@ -32715,6 +32715,9 @@ impl<'source> Compiler<'source> {
             if let Some(location) = legacy_with_pass_pair_exit {
                 self.assembler.set_location(location);
             }
+            let else_pass_exit = self.context.python_version >= crate::PythonVersion::Py314
+                && matches!(statement.orelse.last(), Some(Stmt::Pass(pass))
+                    if self.assembler.location() == self.source_location(pass.range));
             let normal_exit = if pass_suite_exit.is_some()
                 || legacy_with_pass_pair_exit.is_some()
                 || ((match_body_pop_block
@@ -32785,6 +32788,15 @@ impl<'source> Compiler<'source> {
             {
                 self.assembler
                     .preserve_redundant_jump_nop_after_threading(normal_exit);
+            }
+            // PATCH(try-else-pass-exit-join-target): an `else:` suite ending in `pass` after a
+            // join (`if c: x` / `else: y` / `pass`). The pass's NOP starts the block the arm's
+            // jump lands on; CPython (3.14+) threads a jump only onto a block whose first
+            // instruction is a jump (`optimize_basic_block`, flowgraph.c), before that NOP
+            // goes, and copies only a small exit block, so the arm keeps the pass's line
+            // event. serc 0.1.10 folded the NOP into this jump and threaded the arm past it.
+            if else_pass_exit {
+                self.assembler.prevent_jump_threading_target(normal_exit);
             }
             if self.context.python_version >= crate::PythonVersion::Py314
                 && !statement.finalbody.is_empty()
@@ -42716,21 +42728,36 @@ impl<'source> Compiler<'source> {
             self.assembler
                 .admit_retained_compound_finally_entry(protected_end, None);
         }
+        // PATCH(sole-handler-exit-pass-finally-line): the POP_BLOCK takes the line of its one
+        // predecessor, the jump of the only handler that falls through, which carries that
+        // handler's last instruction's location (`propagate_line_numbers`, flowgraph.c): the
+        // store target of `x = 1`, not the statement. With two such handlers, a handler
+        // ending in a join (`if c: x`), or after `except*` (whose handlers all leave through
+        // the unlocated `reraise_star` join, `codegen_try_star_except`), it has no line and
+        // goes. serc 0.1.10 took the last handler's last statement, falling through or not.
+        let mut fallthrough_handlers = statement
+            .handlers
+            .iter()
+            .filter_map(ruff_python_ast::ExceptHandler::as_except_handler)
+            .filter(|handler| !suite_terminates(&handler.body));
+        let sole_fallthrough_handler = fallthrough_handlers
+            .next()
+            .filter(|_| fallthrough_handlers.next().is_none());
         if terminal
             && pass_finally_location.is_some()
-            && !statement.handlers.is_empty()
+            && !statement.is_star
             && suite_terminates(&statement.body)
-            && statement.handlers.iter().any(|handler| {
-                handler
-                    .as_except_handler()
-                    .is_some_and(|handler| !suite_terminates(&handler.body))
-            })
-            && let Some(location) = statement.handlers.iter().rev().find_map(|handler| {
-                handler
-                    .as_except_handler()
-                    .and_then(|handler| handler.body.last())
-                    .map(|statement| self.source_location(statement.range()))
-            })
+            && let Some(location) = sole_fallthrough_handler
+                .and_then(|handler| handler.body.last())
+                .and_then(|last| match last {
+                    // Their arms (or a with's exit) meet in a join of two predecessors.
+                    Stmt::If(_) | Stmt::Match(_) | Stmt::With(_) | Stmt::Try(_) => None,
+                    Stmt::AugAssign(assignment) => {
+                        Some(super::source::last_store_target_range(self, &assignment.target))
+                    }
+                    last => Some(implicit_return_range(self, last)),
+                })
+                .map(|range| self.source_location(range))
         {
             let exit_nop_start = self.assembler.label();
             self.assembler.mark(exit_nop_start);
