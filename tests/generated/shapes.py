@@ -102,6 +102,33 @@ def match_pass_case_if_else():
                 yield name + "__func", "def f():\n" + indent(lines + tail, "    ")
 
 
+def finally_small_exit_prefix():
+    """A try with handlers whose `finally:` body is a short prefix then a `raise` or
+    `return`, within or past the four records CPython copies as a small exit
+    (vendor/serc/PATCHES.md, finally-small-exit-prefix-314)."""
+    prefixes = {"none": [], "p": ["pass"], "pp": ["pass", "pass"], "x": ["x"], "st": ["x = 1"],
+                "stx": ["x = y"], "call": ["f()"], "px": ["pass", "x"]}
+    exits = {"r": ["raise"], "rx": ["raise x"], "rxy": ["raise x from y"], "ret": ["return"],
+             "retx": ["return x"], "ret1": ["return 1"]}
+    handlers = {"bare": ["except:", "    pass"], "typed": ["except E:", "    x = 1"],
+                "star": ["except* E:", "    pass"],
+                "two": ["except E:", "    pass", "except F:", "    y = 2"]}
+    bodies = {"pass": ["pass"], "name": ["a"], "else": ["a"]}
+    for prefix_name, prefix in prefixes.items():
+        for exit_name, exit_ in exits.items():
+            returns = exit_[0].startswith("return")
+            for handler_name, handler in handlers.items():
+                for body_name, body in bodies.items():
+                    lines = ["try:"] + ["    " + line for line in body] + handler
+                    if body_name == "else":
+                        lines += ["else:", "    b"]
+                    lines += ["finally:"] + ["    " + line for line in prefix + exit_]
+                    name = f"{prefix_name}__{exit_name}__{handler_name}__{body_name}"
+                    if not returns:
+                        yield name + "__mod", indent(lines, "")
+                    yield name + "__func", "def g():\n" + indent(lines, "    ")
+
+
 def handler_exit_pass_finally():
     """A try whose body always exits, handlers that fall through or raise, and a
     finalizer of `pass` lines or constants ending the module or function
@@ -157,6 +184,7 @@ def try_else_pass_join():
 
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
+    "finally-small-exit-prefix": finally_small_exit_prefix,
     "handler-exit-pass-finally": handler_exit_pass_finally,
     "match-pass-case-if-else": match_pass_case_if_else,
     "try-else-pass-join": try_else_pass_join,

@@ -60267,20 +60267,47 @@ fn is_pass_only_suite(body: &[Stmt]) -> bool {
     !body.is_empty() && body.iter().all(|statement| matches!(statement, Stmt::Pass(_)))
 }
 
-/// PATCH(finally-small-exit-copy-314): whether a `finally:` body starts with a `raise` or
-/// `return` that compiles, with the POP_BLOCK before it, to at most four instructions in one
-/// block (CPython's `MAX_COPY_SIZE`): a bare `raise`, `return`, or one whose operands are
-/// names or literal constants. Statements after it are unreachable and start another block.
+/// PATCH(finally-small-exit-copy-314): whether a `finally:` body reaches a `raise` or
+/// `return` in one block that compiles, with the POP_BLOCK before it, to at most four
+/// instructions (CPython's `MAX_COPY_SIZE`): a bare `raise`, `return`, or one whose operands
+/// are names or literal constants, after at most a short prefix. Statements after the exit
+/// are unreachable and start another block.
 fn finally_is_small_scope_exit(finalbody: &[Stmt]) -> bool {
     let simple =
         |expression: &Expr| matches!(expression, Expr::Name(_)) || is_literal_constant(expression);
-    match finalbody.first() {
-        Some(Stmt::Raise(raise)) => {
-            raise.exc.as_deref().is_none_or(simple) && raise.cause.as_deref().is_none_or(simple)
-        }
-        Some(Stmt::Return(returned)) => returned.value.as_deref().is_none_or(simple),
-        _ => false,
+    let operand = |expression: Option<&Expr>| expression.map_or(Some(0), |e| simple(e).then_some(1));
+    // PATCH(finally-small-exit-prefix-314): also a body of `pass` lines, discarded names or
+    // simple stores before it, while the block stays within the four records
+    // `inline_small_or_no_lineno_blocks` (flowgraph.c) copies: the POP_BLOCK, a NOP per
+    // `pass`, a load and a POP_TOP or store per statement, then the exit's own records
+    // (`codegen_return` adds a NOP before a constant or missing value).
+    let mut records = 1;
+    for statement in finalbody {
+        records += match statement {
+            Stmt::Raise(raise) => {
+                return operand(raise.exc.as_deref())
+                    .zip(operand(raise.cause.as_deref()))
+                    .is_some_and(|(exc, cause)| records + 1 + exc + cause <= 4);
+            }
+            Stmt::Return(returned) => {
+                return match returned.value.as_deref() {
+                    Some(Expr::Name(_)) => records + 2 <= 4,
+                    None => records + 3 <= 4,
+                    Some(value) => is_literal_constant(value) && records + 3 <= 4,
+                };
+            }
+            Stmt::Pass(_) => 1,
+            Stmt::Expr(discarded) if matches!(discarded.value.as_ref(), Expr::Name(_)) => 2,
+            Stmt::Assign(assignment)
+                if matches!(assignment.targets.as_slice(), [Expr::Name(_)])
+                    && simple(&assignment.value) =>
+            {
+                2
+            }
+            _ => return false,
+        };
     }
+    false
 }
 
 /// PATCH(try-star-pass-exit): the `pass` that ends a protected suite, looking through a
