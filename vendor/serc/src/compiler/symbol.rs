@@ -2207,6 +2207,50 @@ impl Compiler<'_> {
         #[derive(Default)]
         struct Collector<'ast> {
             names: SmallVec<[(&'ast str, bool); 4]>,
+            // PATCH(dead-comprehension-target-names): the targets of the inlined
+            // comprehensions being visited. Inside one they are hidden fast locals
+            // (`push_inlined_comprehension_state`, codegen.c), never in `co_names`;
+            // serc 0.1.10 registered them as names in a module's or class's dead code.
+            comprehension_targets: Vec<&'ast str>,
+        }
+
+        impl<'ast> Collector<'ast> {
+            fn visit_inlined_comprehension(
+                &mut self,
+                generators: &'ast [ruff_python_ast::Comprehension],
+                elements: &[&'ast Expr],
+            ) {
+                let Some(first) = generators.first() else {
+                    return;
+                };
+                // The first iterable is evaluated in the enclosing scope.
+                self.visit_expr(&first.iter);
+                fn bind<'ast>(target: &'ast Expr, names: &mut Vec<&'ast str>) {
+                    match target {
+                        Expr::Name(name) => names.push(name.id.as_str()),
+                        Expr::List(list) => list.elts.iter().for_each(|e| bind(e, names)),
+                        Expr::Tuple(tuple) => tuple.elts.iter().for_each(|e| bind(e, names)),
+                        Expr::Starred(starred) => bind(&starred.value, names),
+                        _ => {}
+                    }
+                }
+                let depth = self.comprehension_targets.len();
+                for generator in generators {
+                    bind(&generator.target, &mut self.comprehension_targets);
+                }
+                for (index, generator) in generators.iter().enumerate() {
+                    if index > 0 {
+                        self.visit_expr(&generator.iter);
+                    }
+                    for condition in &generator.ifs {
+                        self.visit_expr(condition);
+                    }
+                }
+                for element in elements {
+                    self.visit_expr(element);
+                }
+                self.comprehension_targets.truncate(depth);
+            }
         }
 
         impl<'ast> Visitor<'ast> for Collector<'ast> {
@@ -2218,7 +2262,32 @@ impl Compiler<'_> {
                 match expression {
                     Expr::Name(name)
                         if name.ctx == ExprContext::Load && name.id.as_str() == "__debug__" => {}
+                    Expr::Name(name) if self.comprehension_targets.contains(&name.id.as_str()) => {}
                     Expr::Name(name) => self.names.push((name.id.as_str(), false)),
+                    Expr::ListComp(comprehension) => {
+                        self.visit_inlined_comprehension(
+                            &comprehension.generators,
+                            &[&comprehension.elt],
+                        );
+                        return;
+                    }
+                    Expr::SetComp(comprehension) => {
+                        self.visit_inlined_comprehension(
+                            &comprehension.generators,
+                            &[&comprehension.elt],
+                        );
+                        return;
+                    }
+                    Expr::DictComp(comprehension) => {
+                        let elements: SmallVec<[&Expr; 2]> = comprehension
+                            .key
+                            .as_deref()
+                            .into_iter()
+                            .chain([comprehension.value.as_ref()])
+                            .collect();
+                        self.visit_inlined_comprehension(&comprehension.generators, &elements);
+                        return;
+                    }
                     Expr::Attribute(attribute) => {
                         self.visit_expr(&attribute.value);
                         self.names.push((attribute.attr.as_str(), true));
