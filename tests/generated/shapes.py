@@ -25,6 +25,11 @@ def indent(lines, prefix):
     return "".join(prefix + line + "\n" for line in lines)
 
 
+def nest(lines):
+    """The lines one block deeper, as a list to splice into a suite."""
+    return ["    " + line for line in lines]
+
+
 def chained_compare_tails():
     """A chained comparison statement, then `pass`, constants or names and an exit
     (vendor/serc/PATCHES.md, chained-compare-discard-pass-exit-314)."""
@@ -64,14 +69,14 @@ def try_star_else_nesting():
     for body_name, body in bodies.items():
         for handler_name, handler in handlers.items():
             for else_name, orelse in elses.items():
-                inner = ["try:"] + ["    " + line for line in body] + handler + orelse
+                inner = ["try:"] + nest(body) + handler + orelse
                 outers = {
                     "else": ["try:", "    pass", "except:", "    pass", "else:"],
                     "body": ["try:"],
                     "if": ["if z:"],
                 }
                 for outer_name, outer in outers.items():
-                    lines = outer + ["    " + line for line in inner]
+                    lines = outer + nest(inner)
                     if outer_name == "body":
                         lines += ["except:", "    pass"]
                     name = f"{body_name}__{handler_name}__{else_name}__{outer_name}"
@@ -119,10 +124,10 @@ def finally_small_exit_prefix():
             returns = exit_[0].startswith("return")
             for handler_name, handler in handlers.items():
                 for body_name, body in bodies.items():
-                    lines = ["try:"] + ["    " + line for line in body] + handler
+                    lines = ["try:"] + nest(body) + handler
                     if body_name == "else":
                         lines += ["else:", "    b"]
-                    lines += ["finally:"] + ["    " + line for line in prefix + exit_]
+                    lines += ["finally:"] + nest(prefix + exit_)
                     name = f"{prefix_name}__{exit_name}__{handler_name}__{body_name}"
                     if not returns:
                         yield name + "__mod", indent(lines, "")
@@ -146,10 +151,10 @@ def handler_exit_pass_finally():
             handlers = []
             for number, body in enumerate(pair):
                 handlers.append(f"except{'*' if star else ''} E{number}:")
-                handlers += ["    " + line for line in handler_bodies[body]]
+                handlers += nest(handler_bodies[body])
             for final_name, final in finals.items():
                 name = f"{'star' if star else 'plain'}__{'_'.join(pair)}__{final_name}"
-                tail = ["finally:"] + ["    " + line for line in final]
+                tail = ["finally:"] + nest(final)
                 yield name + "__mod", indent(["try:", "    raise 0"] + handlers + tail, "")
                 body = ["try:", "    return 1"] + handlers + tail
                 yield name + "__func", "def g():\n" + indent(body, "    ")
@@ -173,9 +178,9 @@ def try_else_pass_join():
         for tail_name, tail in tails.items():
             for final_name, final in finals.items():
                 lines = ["try:", "    a", "except:", "    pass", "else:"]
-                lines += ["    " + line for line in head + tail]
+                lines += nest(head + tail)
                 if final:
-                    lines += ["finally:"] + ["    " + line for line in final]
+                    lines += ["finally:"] + nest(final)
                 name = f"{head_name}__{tail_name}__{final_name}"
                 yield name + "__mod", indent(lines, "")
                 yield name + "__modnext", indent(lines + ["v = 3"], "")

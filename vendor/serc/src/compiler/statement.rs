@@ -42735,26 +42735,19 @@ impl<'source> Compiler<'source> {
         // ending in a join (`if c: x`), or after `except*` (whose handlers all leave through
         // the unlocated `reraise_star` join, `codegen_try_star_except`), it has no line and
         // goes. serc 0.1.10 took the last handler's last statement, falling through or not.
-        let mut fallthrough_handlers = statement
-            .handlers
-            .iter()
-            .filter_map(ruff_python_ast::ExceptHandler::as_except_handler)
-            .filter(|handler| !suite_terminates(&handler.body));
-        let sole_fallthrough_handler = fallthrough_handlers
-            .next()
-            .filter(|_| fallthrough_handlers.next().is_none());
         if terminal
             && pass_finally_location.is_some()
             && !statement.is_star
             && suite_terminates(&statement.body)
-            && let Some(location) = sole_fallthrough_handler
+            && let Some(location) = sole_fallthrough_handler(statement, suite_terminates)
                 .and_then(|handler| handler.body.last())
                 .and_then(|last| match last {
                     // Their arms (or a with's exit) meet in a join of two predecessors.
                     Stmt::If(_) | Stmt::Match(_) | Stmt::With(_) | Stmt::Try(_) => None,
-                    Stmt::AugAssign(assignment) => {
-                        Some(super::source::last_store_target_range(self, &assignment.target))
-                    }
+                    Stmt::AugAssign(assignment) => Some(super::source::last_store_target_range(
+                        self,
+                        &assignment.target,
+                    )),
                     last => Some(implicit_return_range(self, last)),
                 })
                 .map(|range| self.source_location(range))
@@ -43198,16 +43191,8 @@ impl<'source> Compiler<'source> {
             && noop_finally_body
             && !statement.is_star
             && suite_terminates_before_constant_folding(&statement.body)
-            && statement
-                .handlers
-                .iter()
-                .filter(|handler| {
-                    handler.as_except_handler().is_some_and(|handler| {
-                        !suite_terminates_before_constant_folding(&handler.body)
-                    })
-                })
-                .count()
-                == 1;
+            && sole_fallthrough_handler(statement, suite_terminates_before_constant_folding)
+                .is_some();
         // 3.12 keeps this original POP_BLOCK through both exit-copy passes.
         // After copying, an omitted else NOP can donate its line to this
         // ownerless slot before pseudo-op conversion removes redundant NOPs.
@@ -60308,6 +60293,22 @@ fn finally_is_small_scope_exit(finalbody: &[Stmt]) -> bool {
         };
     }
     false
+}
+
+/// PATCH(sole-handler-pass-finally-entry-314, sole-handler-exit-pass-finally-line): the only
+/// handler whose body can fall through (by `terminates`). Its exit jump is then the one
+/// normal predecessor of the code after the handlers.
+fn sole_fallthrough_handler<'a>(
+    statement: &'a ruff_python_ast::StmtTry,
+    terminates: fn(&[Stmt]) -> bool,
+) -> Option<&'a ruff_python_ast::ExceptHandlerExceptHandler> {
+    let mut handlers = statement
+        .handlers
+        .iter()
+        .filter_map(ruff_python_ast::ExceptHandler::as_except_handler)
+        .filter(|handler| !terminates(&handler.body));
+    let sole = handlers.next()?;
+    handlers.next().is_none().then_some(sole)
 }
 
 /// PATCH(try-star-pass-exit): the `pass` that ends a protected suite, looking through a

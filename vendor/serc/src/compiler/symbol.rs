@@ -2211,7 +2211,7 @@ impl Compiler<'_> {
             // comprehensions being visited. Inside one they are hidden fast locals
             // (`push_inlined_comprehension_state`, codegen.c), never in `co_names`;
             // serc 0.1.10 registered them as names in a module's or class's dead code.
-            comprehension_targets: Vec<&'ast str>,
+            comprehension_targets: Vec<String>,
         }
 
         impl<'ast> Collector<'ast> {
@@ -2225,18 +2225,12 @@ impl Compiler<'_> {
                 };
                 // The first iterable is evaluated in the enclosing scope.
                 self.visit_expr(&first.iter);
-                fn bind<'ast>(target: &'ast Expr, names: &mut Vec<&'ast str>) {
-                    match target {
-                        Expr::Name(name) => names.push(name.id.as_str()),
-                        Expr::List(list) => list.elts.iter().for_each(|e| bind(e, names)),
-                        Expr::Tuple(tuple) => tuple.elts.iter().for_each(|e| bind(e, names)),
-                        Expr::Starred(starred) => bind(&starred.value, names),
-                        _ => {}
-                    }
-                }
                 let depth = self.comprehension_targets.len();
                 for generator in generators {
-                    bind(&generator.target, &mut self.comprehension_targets);
+                    super::scope::collect_target_names(
+                        &generator.target,
+                        &mut self.comprehension_targets,
+                    );
                 }
                 for (index, generator) in generators.iter().enumerate() {
                     if index > 0 {
@@ -2262,7 +2256,11 @@ impl Compiler<'_> {
                 match expression {
                     Expr::Name(name)
                         if name.ctx == ExprContext::Load && name.id.as_str() == "__debug__" => {}
-                    Expr::Name(name) if self.comprehension_targets.contains(&name.id.as_str()) => {}
+                    Expr::Name(name)
+                        if self
+                            .comprehension_targets
+                            .iter()
+                            .any(|target| target == name.id.as_str()) => {}
                     Expr::Name(name) => self.names.push((name.id.as_str(), false)),
                     Expr::ListComp(comprehension) => {
                         self.visit_inlined_comprehension(
