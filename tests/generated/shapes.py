@@ -187,11 +187,37 @@ def try_else_pass_join():
                 yield name + "__func", "def g():\n" + indent(lines, "    ")
 
 
+def pass_finally_exit():
+    """A try with handlers and a finalizer of `pass` lines or a name, followed by a bare
+    `raise` or a longer continuation, in a module, a function or a loop body
+    (vendor/serc/PATCHES.md, pass-finally-one-record-exit-314)."""
+    handlers = {"bare": ["except:", "    pass"], "typed": ["except E:", "    x = 1"],
+                "star": ["except* E:", "    pass"],
+                "two": ["except E:", "    pass", "except F:", "    raise"]}
+    bodies = {"pass": ["pass"], "name": ["a"], "else": ["a"]}
+    finals = {"p": ["pass"], "pp": ["pass", "pass"], "x": ["x"]}
+    continuations = {"r": ["raise"], "rx": ["raise x"], "pr": ["pass", "raise"], "y": ["y"],
+                     "end": []}
+    for handler_name, handler in handlers.items():
+        for body_name, body in bodies.items():
+            lines = ["try:"] + nest(body) + handler
+            if body_name == "else":
+                lines += ["else:", "    b"]
+            for final_name, final in finals.items():
+                statement = lines + ["finally:"] + nest(final)
+                for tail_name, tail in continuations.items():
+                    name = f"{handler_name}__{body_name}__{final_name}__{tail_name}"
+                    yield name + "__mod", indent(statement + tail, "")
+                    yield name + "__func", "def g():\n" + indent(statement + tail, "    ")
+                    yield name + "__loop", "for i in c:\n" + indent(statement + tail, "    ")
+
+
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
     "finally-small-exit-prefix": finally_small_exit_prefix,
     "handler-exit-pass-finally": handler_exit_pass_finally,
     "match-pass-case-if-else": match_pass_case_if_else,
+    "pass-finally-exit": pass_finally_exit,
     "try-else-pass-join": try_else_pass_join,
     "try-star-else-nesting": try_star_else_nesting,
 }

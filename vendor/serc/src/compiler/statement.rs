@@ -808,6 +808,9 @@ pub(super) struct StatementContext {
     // scope exit of at most three records (`raise`, `raise x from y`, `return x`,
     // `x` / `raise`), so a discarded value's POP_TOP completes a four-record exit block.
     followed_by_three_record_exit: bool,
+    // PATCH(pass-finally-one-record-exit-314): the following statements alone form a
+    // one-record scope exit (a bare `raise`).
+    followed_by_one_record_exit: bool,
     // A try with only erased assertions in its else suite reaches a continuation
     // other than a return or raise, which could be copied onto its normal exit.
     erased_try_else_falls_through: bool,
@@ -1731,6 +1734,18 @@ impl<'source> Compiler<'source> {
     fn return_exit_copy_is_unprotected(&self) -> bool {
         self.return_crosses_no_loop_or_handler()
             && self.control.finally.is_inactive_for_return_unwind()
+    }
+
+    /// PATCH(pass-finally-one-record-exit-314): a `try` with handlers whose `finally:` is one
+    /// `pass`, followed by a bare `raise`. `codegen_try_finally` ends the normal finally copy
+    /// (the POP_BLOCK, the pass NOP) with a jump to that one-record exit;
+    /// `inline_small_or_no_lineno_blocks` (flowgraph.c) copies the exit into it, and the
+    /// resulting four-record exit block into the try body's and each handler's exit jump.
+    fn pass_finally_one_record_exit(&self, statement: &ruff_python_ast::StmtTry) -> bool {
+        self.context.python_version >= crate::PythonVersion::Py314
+            && !statement.handlers.is_empty()
+            && matches!(statement.finalbody.as_slice(), [Stmt::Pass(_)])
+            && self.control.statements.context.followed_by_one_record_exit
     }
 
     /// PATCH(chained-compare-discard-exit-line, chained-compare-discard-pass-exit-314): the
@@ -3651,6 +3666,7 @@ impl<'source> Compiler<'source> {
                     matches!(body.get(index + 1), Some(Stmt::Return(_) | Stmt::Raise(_)));
                 // PATCH(chained-compare-discard-exit-line): the statements after a discarded
                 // chained comparison form a scope exit of at most three records.
+                let following_exit_records = self.discarded_exit_records(&body[index + 1..]);
                 let followed_by_three_record_exit = match (body.get(index + 1), body.get(index + 2))
                 {
                     // A `return` right after the comparison: any one-record value.
@@ -3662,10 +3678,9 @@ impl<'source> Compiler<'source> {
                     // statement, see `constant_statements`) of a module or function body is
                     // one NOP before the implicit `return None` (two records): a small exit.
                     (Some(Stmt::Pass(_)), None) => final_expression_becomes_return,
-                    _ => self
-                        .discarded_exit_records(&body[index + 1..])
-                        .is_some_and(|records| records <= 3),
+                    _ => following_exit_records.is_some_and(|records| records <= 3),
                 };
+                let followed_by_one_record_exit = following_exit_records == Some(1);
                 let followed_by_try = matches!(body.get(index + 1), Some(Stmt::Try(_)));
                 let previous_statement = body[..index].last();
                 let preceded_by_try = matches!(previous_statement, Some(Stmt::Try(_)));
@@ -3975,6 +3990,7 @@ impl<'source> Compiler<'source> {
                     following_return_records,
                     followed_by_return_or_raise,
                     followed_by_three_record_exit,
+                    followed_by_one_record_exit,
                     erased_try_else_falls_through: matches!(statement, Stmt::Try(try_statement)
                         if !try_statement.orelse.is_empty()
                             && try_statement.orelse.iter().all(|part| self.context.is_elided_statement(part)))
@@ -42003,6 +42019,7 @@ impl<'source> Compiler<'source> {
                 .is_some_and(|previous| {
                     previous.line == self.source_location(statement.range).line
                 });
+        let pass_finally_one_record_exit = self.pass_finally_one_record_exit(statement);
         let statement_nop_start = self.assembler.label();
         self.assembler.mark(statement_nop_start);
         if self.context.python_version == crate::PythonVersion::Py313 {
@@ -42644,7 +42661,8 @@ impl<'source> Compiler<'source> {
                     // body's and each handler's exit jump (serc already did so for `except*`).
                     let small_finally_exit = compiler.context.python_version
                         >= crate::PythonVersion::Py314
-                        && finally_is_small_scope_exit(&statement.finalbody);
+                        && (finally_is_small_scope_exit(&statement.finalbody)
+                            || pass_finally_one_record_exit);
                     compiler.with_control_override(
                         |control| &mut control.exceptions.prevent_try_exit_inlining,
                         !short_return_join && !small_finally_exit,
