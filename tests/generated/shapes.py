@@ -212,6 +212,28 @@ def pass_finally_exit():
                     yield name + "__loop", "for i in c:\n" + indent(statement + tail, "    ")
 
 
+def try_star_terminal_else():
+    """A try/except* whose body ends in `pass`, with an `else:` that always leaves or falls
+    through, with or without a finalizer (vendor/serc/PATCHES.md,
+    try-star-pass-terminal-else-314)."""
+    bodies = {"pass": ["pass"], "apass": ["a", "pass"], "pp": ["pass", "pass"], "name": ["a"]}
+    handlers = {"pass": ["except* E:", "    pass"], "store": ["except* E:", "    x = 1"],
+                "two": ["except* E:", "    pass", "except* F:", "    raise"]}
+    elses = {"r": ["raise"], "r0": ["raise 0"], "rx": ["raise x(1)"], "ret": ["return"],
+             "retx": ["return x"], "xr": ["x", "raise"], "ifr": ["if c:", "    raise", "else:",
+             "    raise 0"], "x": ["x"]}
+    finals = {"none": [], "pass": ["finally:", "    pass"], "name": ["finally:", "    w"]}
+    for body_name, body in bodies.items():
+        for handler_name, handler in handlers.items():
+            for else_name, else_ in elses.items():
+                for final_name, final in finals.items():
+                    lines = ["try:"] + nest(body) + handler + ["else:"] + nest(else_) + final
+                    name = f"{body_name}__{handler_name}__{else_name}__{final_name}"
+                    if not else_name.startswith("ret"):
+                        yield name + "__mod", indent(lines, "")
+                    yield name + "__func", "def g():\n" + indent(lines + ["v"], "    ")
+
+
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
     "finally-small-exit-prefix": finally_small_exit_prefix,
@@ -220,6 +242,7 @@ FAMILIES = {
     "pass-finally-exit": pass_finally_exit,
     "try-else-pass-join": try_else_pass_join,
     "try-star-else-nesting": try_star_else_nesting,
+    "try-star-terminal-else": try_star_terminal_else,
 }
 
 

@@ -36976,6 +36976,22 @@ impl<'source> Compiler<'source> {
                 if branch.elif_else_clauses.is_empty()
                     && early_condition_truthiness(&branch.test).is_some()
                     && !suite_terminates_before_constant_folding(&branch.body));
+        // PATCH(try-star-pass-terminal-else-314): with an `else:` suite that always leaves
+        // (`raise`, `return`), the exit is copied over the jump and the jump is dropped.
+        // CPython (3.14+) lays the else out after the POP_BLOCK, which keeps the pass's line
+        // as a NOP before the else's first line (`basicblock_remove_redundant_nops`,
+        // flowgraph.c), outside the protected range. Emit that NOP, and the jump unlocated.
+        let pass_exit = if let Some(pass) = pass_exit
+            && self.context.python_version >= crate::PythonVersion::Py314
+            && !statement.orelse.is_empty()
+            && suite_terminates(&statement.orelse)
+        {
+            self.assembler.set_location(pass);
+            self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
+            Some(SourceLocation::NONE)
+        } else {
+            pass_exit
+        };
         self.assembler.set_location(if let Some(pass) = pass_exit {
             pass
         } else if legacy_branch_exit
