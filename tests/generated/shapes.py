@@ -234,12 +234,35 @@ def try_star_terminal_else():
                     yield name + "__func", "def g():\n" + indent(lines + ["v"], "    ")
 
 
+def star_else_store_finally():
+    """A try/except* whose `else:` ends in a statement that stores a name (assignment,
+    import, `def`, `class`, `type`) or not, before a small-exit finalizer
+    (vendor/serc/PATCHES.md, star-else-definition-store-314)."""
+    tails = {"assign": ["x = 1"], "import": ["import a"], "def": ["def f(): pass"],
+             "deco": ["@d", "def f(): pass"], "class": ["class C: pass"], "type": ["type X = 0"],
+             "generic": ["type X[T] = T"], "ann": ["x: int"], "if": ["if a:", "    pass"]}
+    finals = {"raise": ["raise"], "ret": ["return"], "retx": ["return x"]}
+    bodies = {"pass": ["pass"], "name": ["a"]}
+    handlers = {"pass": ["except* E:", "    pass"], "store": ["except* E:", "    y = 1"]}
+    for tail_name, tail in tails.items():
+        for final_name, final in finals.items():
+            for body_name, body in bodies.items():
+                for handler_name, handler in handlers.items():
+                    lines = ["try:"] + nest(body) + handler + ["else:"] + nest(tail)
+                    lines += ["finally:"] + nest(final)
+                    name = f"{tail_name}__{final_name}__{body_name}__{handler_name}"
+                    if final_name == "raise":
+                        yield name + "__mod", indent(lines, "")
+                    yield name + "__func", "def g():\n" + indent(lines, "    ")
+
+
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
     "finally-small-exit-prefix": finally_small_exit_prefix,
     "handler-exit-pass-finally": handler_exit_pass_finally,
     "match-pass-case-if-else": match_pass_case_if_else,
     "pass-finally-exit": pass_finally_exit,
+    "star-else-store-finally": star_else_store_finally,
     "try-else-pass-join": try_else_pass_join,
     "try-star-else-nesting": try_star_else_nesting,
     "try-star-terminal-else": try_star_terminal_else,

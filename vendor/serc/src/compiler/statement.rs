@@ -37411,7 +37411,12 @@ impl<'source> Compiler<'source> {
                     | Stmt::AugAssign(_)
                     | Stmt::Delete(_)
                     | Stmt::Import(_)
-                    | Stmt::ImportFrom(_),
+                    | Stmt::ImportFrom(_)
+                    // PATCH(star-else-definition-store-314): a `def`, `class` or `type`
+                    // statement also ends in the located store of its name.
+                    | Stmt::FunctionDef(_)
+                    | Stmt::ClassDef(_)
+                    | Stmt::TypeAlias(_),
                 ) => true,
                 _ => false,
             }
