@@ -36977,10 +36977,10 @@ impl<'source> Compiler<'source> {
                     && early_condition_truthiness(&branch.test).is_some()
                     && !suite_terminates_before_constant_folding(&branch.body));
         // PATCH(try-star-pass-terminal-else-314): with an `else:` suite that always leaves
-        // (`raise`, `return`), the exit is copied over the jump and the jump is dropped.
-        // CPython (3.14+) lays the else out after the POP_BLOCK, which keeps the pass's line
-        // as a NOP before the else's first line (`basicblock_remove_redundant_nops`,
-        // flowgraph.c), outside the protected range. Emit that NOP, and the jump unlocated.
+        // (`raise`, `return`), the else's small exit is copied over the jump to it. In CPython
+        // (3.14+) the copied-over jump stays as an unlocated NOP after the POP_BLOCK and takes
+        // the pass's line (`basicblock_remove_redundant_nops`, flowgraph.c), outside the
+        // protected range; serc's copy drops the jump. Emit that NOP, and the jump unlocated.
         let pass_exit = if let Some(pass) = pass_exit
             && self.context.python_version >= crate::PythonVersion::Py314
             && !statement.orelse.is_empty()
