@@ -30,6 +30,11 @@ def nest(lines):
     return ["    " + line for line in lines]
 
 
+def in_function(lines, name="g"):
+    """The lines as the body of a function without parameters."""
+    return f"def {name}():\n" + indent(lines, "    ")
+
+
 def chained_compare_tails():
     """A chained comparison statement, then `pass`, constants or names and an exit
     (vendor/serc/PATCHES.md, chained-compare-discard-pass-exit-314)."""
@@ -49,7 +54,7 @@ def chained_compare_tails():
         for head_name, head in heads.items():
             lines = [head] + tail
             contexts = {
-                "func": "def f():\n" + indent(lines, "    "),
+                "func": in_function(lines, "f"),
                 "funcif": "def f():\n    if z:\n" + indent(lines, "        ") + "    w = 2\n",
             }
             if not returns:
@@ -81,7 +86,7 @@ def try_star_else_nesting():
                         lines += ["except:", "    pass"]
                     name = f"{body_name}__{handler_name}__{else_name}__{outer_name}"
                     yield name + "__mod", indent(lines, "")
-                    yield name + "__func", "def f():\n" + indent(lines, "    ")
+                    yield name + "__func", in_function(lines, "f")
 
 
 def match_pass_case_if_else():
@@ -99,12 +104,12 @@ def match_pass_case_if_else():
     for case_name, case in cases.items():
         for follow_name, follow in follows.items():
             for subject_name, subject in subjects.items():
-                lines = (["if t:", f"    match {subject}:"] + ["        " + line for line in case]
+                lines = (["if t:", f"    match {subject}:"] + nest(nest(case))
                          + ["else:", "    u"] + follow)
                 name = f"{case_name}__{follow_name}__{subject_name}"
                 yield name + "__mod", indent(lines, "")
                 tail = ["return w"] if follow_name == "none" else []
-                yield name + "__func", "def f():\n" + indent(lines + tail, "    ")
+                yield name + "__func", in_function(lines + tail, "f")
 
 
 def finally_small_exit_prefix():
@@ -131,7 +136,7 @@ def finally_small_exit_prefix():
                     name = f"{prefix_name}__{exit_name}__{handler_name}__{body_name}"
                     if not returns:
                         yield name + "__mod", indent(lines, "")
-                    yield name + "__func", "def g():\n" + indent(lines, "    ")
+                    yield name + "__func", in_function(lines)
 
 
 def handler_exit_pass_finally():
@@ -157,7 +162,7 @@ def handler_exit_pass_finally():
                 tail = ["finally:"] + nest(final)
                 yield name + "__mod", indent(["try:", "    raise 0"] + handlers + tail, "")
                 body = ["try:", "    return 1"] + handlers + tail
-                yield name + "__func", "def g():\n" + indent(body, "    ")
+                yield name + "__func", in_function(body)
 
 
 def try_else_pass_join():
@@ -184,7 +189,7 @@ def try_else_pass_join():
                 name = f"{head_name}__{tail_name}__{final_name}"
                 yield name + "__mod", indent(lines, "")
                 yield name + "__modnext", indent(lines + ["v = 3"], "")
-                yield name + "__func", "def g():\n" + indent(lines, "    ")
+                yield name + "__func", in_function(lines)
 
 
 def pass_finally_exit():
@@ -208,7 +213,7 @@ def pass_finally_exit():
                 for tail_name, tail in continuations.items():
                     name = f"{handler_name}__{body_name}__{final_name}__{tail_name}"
                     yield name + "__mod", indent(statement + tail, "")
-                    yield name + "__func", "def g():\n" + indent(statement + tail, "    ")
+                    yield name + "__func", in_function(statement + tail)
                     yield name + "__loop", "for i in c:\n" + indent(statement + tail, "    ")
 
 
@@ -231,7 +236,7 @@ def try_star_terminal_else():
                     name = f"{body_name}__{handler_name}__{else_name}__{final_name}"
                     if not else_name.startswith("ret"):
                         yield name + "__mod", indent(lines, "")
-                    yield name + "__func", "def g():\n" + indent(lines + ["v"], "    ")
+                    yield name + "__func", in_function(lines + ["v"])
 
 
 def star_else_store_finally():
@@ -253,7 +258,7 @@ def star_else_store_finally():
                     name = f"{tail_name}__{final_name}__{body_name}__{handler_name}"
                     if final_name == "raise":
                         yield name + "__mod", indent(lines, "")
-                    yield name + "__func", "def g():\n" + indent(lines, "    ")
+                    yield name + "__func", in_function(lines)
 
 
 FAMILIES = {

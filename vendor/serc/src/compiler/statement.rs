@@ -1741,9 +1741,10 @@ impl<'source> Compiler<'source> {
     /// (the POP_BLOCK, the pass NOP) with a jump to that one-record exit;
     /// `inline_small_or_no_lineno_blocks` (flowgraph.c) copies the exit into it, and the
     /// resulting four-record exit block into the try body's and each handler's exit jump.
+    /// Only asked under `finally-small-exit-copy-314`'s 3.14+ gate, before the protected body
+    /// is compiled, so the statement context is still this `try`'s.
     fn pass_finally_one_record_exit(&self, statement: &ruff_python_ast::StmtTry) -> bool {
-        self.context.python_version >= crate::PythonVersion::Py314
-            && !statement.handlers.is_empty()
+        !statement.handlers.is_empty()
             && matches!(statement.finalbody.as_slice(), [Stmt::Pass(_)])
             && self.control.statements.context.followed_by_one_record_exit
     }
@@ -42040,7 +42041,6 @@ impl<'source> Compiler<'source> {
                 .is_some_and(|previous| {
                     previous.line == self.source_location(statement.range).line
                 });
-        let pass_finally_one_record_exit = self.pass_finally_one_record_exit(statement);
         let statement_nop_start = self.assembler.label();
         self.assembler.mark(statement_nop_start);
         if self.context.python_version == crate::PythonVersion::Py313 {
@@ -42683,7 +42683,7 @@ impl<'source> Compiler<'source> {
                     let small_finally_exit = compiler.context.python_version
                         >= crate::PythonVersion::Py314
                         && (finally_is_small_scope_exit(&statement.finalbody)
-                            || pass_finally_one_record_exit);
+                            || compiler.pass_finally_one_record_exit(statement));
                     compiler.with_control_override(
                         |control| &mut control.exceptions.prevent_try_exit_inlining,
                         !short_return_join && !small_finally_exit,
