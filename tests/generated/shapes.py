@@ -261,12 +261,36 @@ def star_else_store_finally():
                     yield name + "__func", in_function(lines)
 
 
+def star_else_binding_order():
+    """Names first bound in a try/except* handler and in its `else:`, in a function, a
+    loop, a class or a module, with or without a finalizer: CPython compiles the else
+    after the handlers, so its locals and annotations come later
+    (vendor/serc/PATCHES.md, star-else-after-handlers)."""
+    handlers = {"assign": ["y = 1"], "as": [], "ann": ["y: int = 1"], "for": ["for y in a: pass"],
+                "import": ["import y"], "walrus": ["(y := 1)"], "pass": ["pass"]}
+    elses = {"assign": ["x = 1"], "ann": ["x: str = 2"], "def": ["def x(): pass"],
+             "with": ["with a as x: pass"], "aug": ["x += 1"], "same": ["y = 2"], "pass": ["pass"]}
+    finals = {"none": [], "store": ["finally:", "    z = 0"]}
+    for handler_name, handler in handlers.items():
+        for else_name, orelse in elses.items():
+            for final_name, final in finals.items():
+                clause = "except* E as y:" if handler_name == "as" else "except* E:"
+                lines = ["try:", "    a", clause] + nest(handler or ["pass"])
+                lines += ["else:"] + nest(orelse) + final
+                name = f"{handler_name}__{else_name}__{final_name}"
+                yield name + "__func", in_function(lines)
+                yield name + "__loop", in_function(["for i in a:"] + nest(lines))
+                yield name + "__class", "class C:\n" + indent(lines, "    ")
+                yield name + "__mod", indent(lines, "")
+
+
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
     "finally-small-exit-prefix": finally_small_exit_prefix,
     "handler-exit-pass-finally": handler_exit_pass_finally,
     "match-pass-case-if-else": match_pass_case_if_else,
     "pass-finally-exit": pass_finally_exit,
+    "star-else-binding-order": star_else_binding_order,
     "star-else-store-finally": star_else_store_finally,
     "try-else-pass-join": try_else_pass_join,
     "try-star-else-nesting": try_star_else_nesting,

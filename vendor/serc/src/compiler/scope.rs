@@ -4274,7 +4274,11 @@ impl LocalCollector {
                     self.collect_suite_with_unwind(&statement.body, &finally_unwind);
                     // CPython emits the normal else path before moving exception handlers into
                     // cold blocks, so locals first bound there precede handler-only locals.
-                    self.collect_suite_with_unwind(&statement.orelse, &finally_unwind);
+                    // PATCH(star-else-after-handlers): except* is compiled handlers first, else
+                    // last (codegen_try_star_except), so its else locals come after them.
+                    if !statement.is_star {
+                        self.collect_suite_with_unwind(&statement.orelse, &finally_unwind);
+                    }
                     for handler in &statement.handlers {
                         if let Some(handler) = handler.as_except_handler() {
                             if let Some(exception_type) = &handler.type_ {
@@ -4285,6 +4289,9 @@ impl LocalCollector {
                             }
                             self.collect_suite_with_unwind(&handler.body, &finally_unwind);
                         }
+                    }
+                    if statement.is_star {
+                        self.collect_suite_with_unwind(&statement.orelse, &finally_unwind);
                     }
                     self.collect_suite_with_unwind(&statement.finalbody, unwind);
                 }
@@ -8226,12 +8233,19 @@ pub(super) fn collect_simple_annotations<'a>(
                 collect_simple_annotations(&statement.orelse, annotations);
             }
             Stmt::Try(statement) => {
+                // PATCH(star-else-after-handlers): annotations are recorded in codegen order,
+                // which puts an except* else after its handlers.
                 collect_simple_annotations(&statement.body, annotations);
-                collect_simple_annotations(&statement.orelse, annotations);
+                if !statement.is_star {
+                    collect_simple_annotations(&statement.orelse, annotations);
+                }
                 for handler in &statement.handlers {
                     if let Some(handler) = handler.as_except_handler() {
                         collect_simple_annotations(&handler.body, annotations);
                     }
+                }
+                if statement.is_star {
+                    collect_simple_annotations(&statement.orelse, annotations);
                 }
                 collect_simple_annotations(&statement.finalbody, annotations);
                 // Try/finally lowers the final body once for the normal path and once for the
