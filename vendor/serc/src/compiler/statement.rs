@@ -37405,7 +37405,14 @@ impl<'source> Compiler<'source> {
             && finally_is_small_scope_exit(&statement.finalbody)
             // A statement that ends in a located store or discard, falling through.
             && match statement.orelse.last() {
-                Some(Stmt::AnnAssign(tail)) => tail.value.is_some(),
+                // PATCH(star-else-annotation-discard-314): a valueless annotation ends in
+                // code on its line where a module or class records it in
+                // `__conditional_annotations__` (SET_ADD, POP_TOP) or evaluates an attribute
+                // or subscript target (POP_TOP); in a function it emits nothing.
+                Some(Stmt::AnnAssign(tail)) => {
+                    tail.value.is_some()
+                        || !self.last_instruction_off_line(self.source_location(tail.range))
+                }
                 Some(
                     Stmt::Expr(_)
                     | Stmt::Assign(_)
