@@ -284,6 +284,37 @@ def star_else_binding_order():
                 yield name + "__mod", indent(lines, "")
 
 
+def try_star_if_else_exit():
+    """A try/except* whose body ends in an `if` with an `else:` arm, before the try's own
+    `else:` suite, in a module, a function or a loop, with or without a finalizer
+    (vendor/serc/PATCHES.md, try-star-if-else-exit-314)."""
+    ifs = {"pass": ["if a:", "    x", "else:", "    pass"],
+           "name": ["if a:", "    x", "else:", "    y"],
+           "pass2": ["if a:", "    pass", "else:", "    pass", "    pass"],
+           "armpass2": ["if a:", "    pass", "    pass", "else:", "    y"],
+           "elif": ["if a:", "    x", "elif b:", "    pass", "else:", "    y"],
+           "raise": ["if a:", "    raise", "else:", "    y"],
+           "raise2": ["if a:", "    raise", "elif b:", "    y", "else:", "    pass"],
+           "nested": ["if a:", "    x", "else:", "    if b:", "        y", "    else:", "        pass"],
+           "loop": ["if a:", "    x", "else:", "    for i in b:", "        y"],
+           "const": ["if 0:", "    x", "else:", "    y"],
+           "true": ["if 1:", "    x", "else:", "    y"],
+           "constpass": ["if 0:", "    x", "else:", "    pass"],
+           "noelse": ["if a:", "    x", "elif b:", "    y"]}
+    elses = {"name": ["b"], "pass": ["pass"], "raise": ["raise"], "two": ["b", "c"]}
+    finals = {"none": [], "name": ["finally:", "    z"]}
+    for if_name, branch in ifs.items():
+        for else_name, orelse in elses.items():
+            for final_name, final in finals.items():
+                lines = ["try:"] + nest(branch) + ["except* E:", "    pass", "else:"]
+                lines += nest(orelse) + final
+                name = f"{if_name}__{else_name}__{final_name}"
+                yield name + "__mod", indent(lines + ["c"], "")
+                yield name + "__end", indent(lines, "")
+                yield name + "__func", in_function(lines)
+                yield name + "__loop", in_function(["for i in a:"] + nest(lines))
+
+
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
     "finally-small-exit-prefix": finally_small_exit_prefix,
@@ -294,6 +325,7 @@ FAMILIES = {
     "star-else-store-finally": star_else_store_finally,
     "try-else-pass-join": try_else_pass_join,
     "try-star-else-nesting": try_star_else_nesting,
+    "try-star-if-else-exit": try_star_if_else_exit,
     "try-star-terminal-else": try_star_terminal_else,
 }
 

@@ -36915,6 +36915,35 @@ impl<'source> Compiler<'source> {
             self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
             self.assembler.mark_last_as_converted_pop_block();
         }
+        // PATCH(try-star-if-else-exit-314): a body ending in an `if` whose last arm is an
+        // `else:` that falls through, before the try's own
+        // `else:` suite. `codegen_try_star_except` emits the unlocated POP_BLOCK and jump to
+        // that suite where the arms meet; `inline_small_or_no_lineno_blocks` (flowgraph.c)
+        // copies them into the earlier arms' jumps, so the `else:` arm's fallthrough is the
+        // original's only predecessor: it takes that arm's last line and stays a NOP after
+        // the protected range. serc 0.1.10 let every arm jump straight to the suite. The
+        // same records as `try-star-match-exit-314`.
+        let if_else_join_exit = self.context.python_version >= crate::PythonVersion::Py314
+            && distributed_return_depth.is_none()
+            && !statement.orelse.is_empty()
+            && folded_else_pass_exit.is_none()
+            && matches!(statement.body.last(), Some(Stmt::If(branch))
+                // A test that folds true leaves the `else:` arm dead (no fallthrough).
+                if early_condition_truthiness(&branch.test) != Some(true)
+                    && branch.elif_else_clauses.iter().all(|clause| {
+                        clause.test.as_ref().is_none_or(|test| {
+                            early_condition_truthiness(test) != Some(true)
+                        })
+                    })
+                    && branch.elif_else_clauses.last().is_some_and(|clause| {
+                        clause.test.is_none()
+                            && !suite_terminates_before_constant_folding(&clause.body)
+                    }));
+        if if_else_join_exit {
+            self.assembler.set_location(SourceLocation::NONE);
+            self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
+            self.assembler.mark_last_as_converted_pop_block();
+        }
         if self.context.python_version == crate::PythonVersion::Py312
             && normal_exit_starts_in_empty_block
         {
@@ -37008,6 +37037,7 @@ impl<'source> Compiler<'source> {
         });
         let normal_exit = if pass_exit.is_some()
             || match_exit_pop_block
+            || if_else_join_exit
             || folded_open_branch_exit
             || folded_else_pass_exit.is_some()
         {
@@ -37019,9 +37049,10 @@ impl<'source> Compiler<'source> {
         } else {
             self.emit_jump_forward_instruction(JUMP_FORWARD, orelse)?
         };
-        if match_exit_pop_block {
-            // PATCH(try-star-match-exit-314): copy the unlocated exit onto the success
-            // edges only, and keep the failure's NOP when its jump becomes redundant.
+        if match_exit_pop_block || if_else_join_exit {
+            // PATCH(try-star-match-exit-314, try-star-if-else-exit-314): copy the unlocated
+            // exit onto the jumps into the join only, and keep the fallthrough's NOP when its
+            // jump becomes redundant.
             self.copy_match_join_exit_into_successes(normal_exit);
         }
         // PATCH(try-star-if-exit): that exit stays unlocated through exit copying when a
@@ -37029,6 +37060,7 @@ impl<'source> Compiler<'source> {
         // `compile_try_except`'s `shared_conditional_exit` does); serc 0.1.10 let the copy
         // give it the arm's `pass` line, which then absorbed the pass's NOP.
         if (!terminal || !statement.orelse.is_empty())
+            && !if_else_join_exit
             && (folded_open_branch_exit
                 || folded_else_pass_exit.is_some()
                 || open_branch_exit
