@@ -99,7 +99,7 @@ const KNOWN_ENGINE_DIVERGENCES: &[Divergence] = &[
         file: "fixtures/valid/try_star_if_else_exit.py",
         function: "<module>",
         targets: &["3.14", "3.15"],
-        what: "a try/except* body ending in if/else: the normal exit's location and jump target differ (PATCH(try-star-branch-exit-313) fixes 3.12/3.13 only)",
+        what: "a try/except* body ending in if/else with both arms `pass`, no else: suite, before code that is not a small exit: CPython keeps the else arm's line as a NOP after the protected range (PATCH(try-star-branch-exit-313) fixes 3.12/3.13; PATCH(try-star-if-else-exit-314) only the case with an else: suite, the fixture's first try)",
     },
 ];
 
