@@ -4273,12 +4273,10 @@ impl LocalCollector {
                     }
                     self.collect_suite_with_unwind(&statement.body, &finally_unwind);
                     // CPython emits the normal else path before moving exception handlers into
-                    // cold blocks, so locals first bound there precede handler-only locals.
-                    // PATCH(star-else-after-handlers): except* is compiled handlers first, else
-                    // last (codegen_try_star_except), so its else locals come after them.
-                    if !statement.is_star {
-                        self.collect_suite_with_unwind(&statement.orelse, &finally_unwind);
-                    }
+                    // cold blocks, so locals first bound there precede handler-only locals;
+                    // PATCH(star-else-after-handlers): except* emits its else after them.
+                    let (else_before, else_after) = else_around_handlers(statement);
+                    self.collect_suite_with_unwind(else_before, &finally_unwind);
                     for handler in &statement.handlers {
                         if let Some(handler) = handler.as_except_handler() {
                             if let Some(exception_type) = &handler.type_ {
@@ -4290,9 +4288,7 @@ impl LocalCollector {
                             self.collect_suite_with_unwind(&handler.body, &finally_unwind);
                         }
                     }
-                    if statement.is_star {
-                        self.collect_suite_with_unwind(&statement.orelse, &finally_unwind);
-                    }
+                    self.collect_suite_with_unwind(else_after, &finally_unwind);
                     self.collect_suite_with_unwind(&statement.finalbody, unwind);
                 }
                 Stmt::With(statement) => {
@@ -8211,6 +8207,18 @@ pub(super) fn collect_conditional_simple_annotations<'a>(
     }
 }
 
+/// PATCH(star-else-after-handlers): a `try`'s `else:` suite as codegen emits it, split into
+/// (before the handlers, after them). `codegen_try_except` (codegen.c) emits the else right
+/// after the protected body; `codegen_try_star_except` emits it after the handlers. serc
+/// 0.1.10 put it first for both, which reordered `co_varnames` and `__annotate__`.
+fn else_around_handlers(statement: &ruff_python_ast::StmtTry) -> (&[Stmt], &[Stmt]) {
+    if statement.is_star {
+        (&[], &statement.orelse)
+    } else {
+        (&statement.orelse, &[])
+    }
+}
+
 pub(super) fn collect_simple_annotations<'a>(
     body: &'a [Stmt],
     annotations: &mut Vec<&'a ruff_python_ast::StmtAnnAssign>,
@@ -8233,20 +8241,16 @@ pub(super) fn collect_simple_annotations<'a>(
                 collect_simple_annotations(&statement.orelse, annotations);
             }
             Stmt::Try(statement) => {
-                // PATCH(star-else-after-handlers): annotations are recorded in codegen order,
-                // which puts an except* else after its handlers.
+                // PATCH(star-else-after-handlers): annotations are recorded in codegen order.
+                let (else_before, else_after) = else_around_handlers(statement);
                 collect_simple_annotations(&statement.body, annotations);
-                if !statement.is_star {
-                    collect_simple_annotations(&statement.orelse, annotations);
-                }
+                collect_simple_annotations(else_before, annotations);
                 for handler in &statement.handlers {
                     if let Some(handler) = handler.as_except_handler() {
                         collect_simple_annotations(&handler.body, annotations);
                     }
                 }
-                if statement.is_star {
-                    collect_simple_annotations(&statement.orelse, annotations);
-                }
+                collect_simple_annotations(else_after, annotations);
                 collect_simple_annotations(&statement.finalbody, annotations);
                 // Try/finally lowers the final body once for the normal path and once for the
                 // exceptional path. CPython records deferred annotations during both copies.

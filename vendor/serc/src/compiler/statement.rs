@@ -36910,36 +36910,25 @@ impl<'source> Compiler<'source> {
             && distributed_return_depth.is_none()
             && try_star_match_exit_applies(statement)
             && self.assembler.at_original_match_join();
-        if match_exit_pop_block {
-            self.assembler.set_location(SourceLocation::NONE);
-            self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
-            self.assembler.mark_last_as_converted_pop_block();
-        }
-        // PATCH(try-star-if-else-exit-314): a body ending in an `if` whose last arm is an
-        // `else:` that falls through, before the try's own
-        // `else:` suite. `codegen_try_star_except` emits the unlocated POP_BLOCK and jump to
-        // that suite where the arms meet; `inline_small_or_no_lineno_blocks` (flowgraph.c)
-        // copies them into the earlier arms' jumps, so the `else:` arm's fallthrough is the
-        // original's only predecessor: it takes that arm's last line and stays a NOP after
-        // the protected range. serc 0.1.10 let every arm jump straight to the suite. The
-        // same records as `try-star-match-exit-314`.
+        // PATCH(try-star-if-else-exit-314): the same for a body ending in an `if` whose last
+        // arm is an `else:` that falls through, before the try's own `else:` suite: the
+        // exit is copied into the earlier arms' jumps, so the `else:` arm's fallthrough is
+        // the original's only predecessor; it takes that arm's last line and stays a NOP
+        // after the protected range. serc 0.1.10 let every arm jump straight to the suite.
         let if_else_join_exit = self.context.python_version >= crate::PythonVersion::Py314
             && distributed_return_depth.is_none()
             && !statement.orelse.is_empty()
             && folded_else_pass_exit.is_none()
             && matches!(statement.body.last(), Some(Stmt::If(branch))
                 // A test that folds true leaves the `else:` arm dead (no fallthrough).
-                if early_condition_truthiness(&branch.test) != Some(true)
-                    && branch.elif_else_clauses.iter().all(|clause| {
-                        clause.test.as_ref().is_none_or(|test| {
-                            early_condition_truthiness(test) != Some(true)
-                        })
-                    })
+                if branch_tests(branch).all(|test| early_condition_truthiness(test) != Some(true))
                     && branch.elif_else_clauses.last().is_some_and(|clause| {
                         clause.test.is_none()
                             && !suite_terminates_before_constant_folding(&clause.body)
                     }));
-        if if_else_join_exit {
+        // Only one applies: the body ends in a `match` or in an `if`.
+        let join_exit_pop_block = match_exit_pop_block || if_else_join_exit;
+        if join_exit_pop_block {
             self.assembler.set_location(SourceLocation::NONE);
             self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
             self.assembler.mark_last_as_converted_pop_block();
@@ -37036,8 +37025,7 @@ impl<'source> Compiler<'source> {
             SourceLocation::NONE
         });
         let normal_exit = if pass_exit.is_some()
-            || match_exit_pop_block
-            || if_else_join_exit
+            || join_exit_pop_block
             || folded_open_branch_exit
             || folded_else_pass_exit.is_some()
         {
@@ -37049,11 +37037,11 @@ impl<'source> Compiler<'source> {
         } else {
             self.emit_jump_forward_instruction(JUMP_FORWARD, orelse)?
         };
-        if match_exit_pop_block || if_else_join_exit {
+        if join_exit_pop_block {
             // PATCH(try-star-match-exit-314, try-star-if-else-exit-314): copy the unlocated
             // exit onto the jumps into the join only, and keep the fallthrough's NOP when its
             // jump becomes redundant.
-            self.copy_match_join_exit_into_successes(normal_exit);
+            self.copy_join_exit_into_jumps(normal_exit);
         }
         // PATCH(try-star-if-exit): that exit stays unlocated through exit copying when a
         // `finally:` or `else:` follows (`preserve_shared_jump_no_location`, as
@@ -44652,7 +44640,7 @@ impl<'source> Compiler<'source> {
                     end,
                     exception_policy,
                 )?;
-                self.copy_match_join_exit_into_successes(exit);
+                self.copy_join_exit_into_jumps(exit);
                 exit
             } else {
                 self.emit_jump_forward_instruction_with_exception_policy(
@@ -57248,13 +57236,17 @@ fn open_branch_statement(statement: &Stmt) -> bool {
 /// PATCH(try-star-if-exit): every test of the `if` (and of its `elif` arms) is decided at
 /// run time, so each arm and the false edges keep their own jumps.
 fn branch_tests_do_not_fold(branch: &ruff_python_ast::StmtIf) -> bool {
-    early_condition_truthiness(&branch.test).is_none()
-        && branch.elif_else_clauses.iter().all(|clause| {
-            clause
-                .test
-                .as_ref()
-                .is_none_or(|test| early_condition_truthiness(test).is_none())
-        })
+    branch_tests(branch).all(|test| early_condition_truthiness(test).is_none())
+}
+
+/// The tests of an `if` and of its `elif` arms, in order.
+fn branch_tests(branch: &ruff_python_ast::StmtIf) -> impl Iterator<Item = &Expr> {
+    std::iter::once(branch.test.as_ref()).chain(
+        branch
+            .elif_else_clauses
+            .iter()
+            .filter_map(|clause| clause.test.as_ref()),
+    )
 }
 
 fn terminal_try_distributes_implicit_return(statement: &Stmt) -> bool {
@@ -60402,10 +60394,12 @@ fn trailing_pass_statement(body: &[Stmt]) -> Option<&ruff_python_ast::StmtPass> 
 }
 
 impl Compiler<'_> {
-    /// PATCH(try-star-match-exit-314, finally-match-exit-314): the unlocated exit jump just
-    /// emitted at a match's join. `inline_small_or_no_lineno_blocks` (flowgraph.c) copies it
-    /// into each case success; the failure path keeps the original, whose NOP survives.
-    fn copy_match_join_exit_into_successes(&mut self, exit: EmittedJump) {
+    /// PATCH(try-star-match-exit-314, finally-match-exit-314, try-star-if-else-exit-314): the
+    /// unlocated exit jump just emitted at a join (a match's, or an `if`'s with an `else:`
+    /// arm). `inline_small_or_no_lineno_blocks` (flowgraph.c) copies it into each jump to the
+    /// join (case successes, earlier arms); the fallthrough (the last pattern's failure, the
+    /// `else:` arm) keeps the original, whose NOP survives.
+    fn copy_join_exit_into_jumps(&mut self, exit: EmittedJump) {
         self.assembler.prepare_no_location_block_for_inlining(exit);
         self.assembler.allow_last_unconditional_block_inlining();
         self.assembler
