@@ -315,13 +315,72 @@ def try_star_if_else_exit():
                 yield name + "__loop", in_function(["for i in a:"] + nest(lines))
 
 
+def star_loop_pass_finally():
+    """A try/except* with a `finally:` of `pass` lines or a name, as a loop body's last
+    statement or before more code, in a `for`, `async for` or `while` loop, at module level
+    or in a function (vendor/serc/PATCHES.md, star-handler-exit-pass-finally-loop-314)."""
+    bodies = {"pass": ["pass"], "name": ["x"], "two": ["x", "pass"], "if": ["if a:", "    x"]}
+    handlers = {"pass": ["except* E:", "    pass"], "name": ["except* E:", "    y"],
+                "raise": ["except* E:", "    raise"],
+                "two": ["except* E:", "    y", "except* F:", "    raise"]}
+    elses = {"none": [], "name": ["else:", "    z"]}
+    finals = {"pass": ["finally:", "    pass"], "pass2": ["finally:", "    pass", "    pass"],
+              "name": ["finally:", "    w"]}
+    loops = {"for": "for i in a:", "while": "while a:", "afor": "async for i in a:"}
+    for body_name, body in bodies.items():
+        for handler_name, handler in handlers.items():
+            for else_name, orelse in elses.items():
+                for final_name, final in finals.items():
+                    stmt = ["try:"] + nest(body) + handler + orelse + final
+                    name = f"{body_name}__{handler_name}__{else_name}__{final_name}"
+                    for loop_name, loop in loops.items():
+                        inner = [loop] + nest(stmt)
+                        if loop_name == "afor":
+                            yield f"{name}__{loop_name}", "async " + in_function(inner)
+                            continue
+                        yield f"{name}__{loop_name}__mod", indent(inner, "")
+                        yield f"{name}__{loop_name}__after", indent(inner + ["c"], "")
+                        yield f"{name}__{loop_name}__func", in_function(inner)
+                        yield f"{name}__{loop_name}__next", in_function(inner[:1] + nest(stmt + ["c"]))
+
+
+def star_conditional_raise_finally():
+    """A try/except* whose body ends in a conditional raise (`assert`, `if ...: raise`) or
+    an `if` with a falling-through `else:` arm, with a `finally:`, at the end of a module, a
+    function or a loop body or before more code (vendor/serc/PATCHES.md,
+    try-star-conditional-raise-finally-314, try-star-if-else-finally-exit-314)."""
+    bodies = {"assert": ["assert a"], "assertmsg": ["assert a, 'm'"],
+              "assertand": ["assert a and b"], "assertor": ["assert a or b"],
+              "ifraise": ["if a:", "    raise"], "ifraisex": ["if not a:", "    raise E(a)"],
+              "x_assert": ["x", "assert a"], "ifelse": ["if a:", "    raise", "else:", "    y"],
+              "ifxy": ["if a:", "    x", "else:", "    y"],
+              "elifelse": ["if a:", "    raise", "elif b:", "    raise", "else:", "    y"],
+              "elsepass": ["if a:", "    raise", "else:", "    pass"]}
+    handlers = {"pass": ["except* E:", "    pass"], "raise": ["except* E:", "    raise"]}
+    elses = {"none": [], "name": ["else:", "    z"]}
+    finals = {"pass": ["finally:", "    pass"], "name": ["finally:", "    w"],
+              "raise": ["finally:", "    raise"]}
+    for body_name, body in bodies.items():
+        for handler_name, handler in handlers.items():
+            for else_name, orelse in elses.items():
+                for final_name, final in finals.items():
+                    stmt = ["try:"] + nest(body) + handler + orelse + final
+                    name = f"{body_name}__{handler_name}__{else_name}__{final_name}"
+                    yield name + "__mod", indent(stmt, "")
+                    yield name + "__after", indent(stmt + ["c"], "")
+                    yield name + "__func", in_function(stmt)
+                    yield name + "__loop", indent(["for i in a:"] + nest(stmt), "")
+
+
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
     "finally-small-exit-prefix": finally_small_exit_prefix,
     "handler-exit-pass-finally": handler_exit_pass_finally,
     "match-pass-case-if-else": match_pass_case_if_else,
     "pass-finally-exit": pass_finally_exit,
+    "star-conditional-raise-finally": star_conditional_raise_finally,
     "star-else-binding-order": star_else_binding_order,
+    "star-loop-pass-finally": star_loop_pass_finally,
     "star-else-store-finally": star_else_store_finally,
     "try-else-pass-join": try_else_pass_join,
     "try-star-else-nesting": try_star_else_nesting,

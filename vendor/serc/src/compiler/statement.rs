@@ -36828,10 +36828,13 @@ impl<'source> Compiler<'source> {
         // predecessor is the test's jump; `propagate_line_numbers` (flowgraph.c) gives it that
         // jump's location and it survives as a NOP after the protected range (3.14+). serc
         // 0.1.10 dropped it; `compile_try_except` keeps it (`retained_assertion_exit`).
+        // PATCH(try-star-conditional-raise-finally-314): a `finally:` is such code too, also
+        // at the end of a scope or a loop body (its POP_BLOCK and body follow the NOP).
         let conditional_raise_exit = (self.context.python_version >= crate::PythonVersion::Py314
             && (self.control.statements.context.has_following
                 || self.control.statements.context.inherited_has_following
-                || !statement.orelse.is_empty()))
+                || !statement.orelse.is_empty()
+                || !statement.finalbody.is_empty()))
         .then(|| match statement.body.last() {
             Some(Stmt::Assert(assertion))
                 if early_condition_truthiness(&assertion.test).is_none() =>
@@ -36915,9 +36918,11 @@ impl<'source> Compiler<'source> {
         // exit is copied into the earlier arms' jumps, so the `else:` arm's fallthrough is
         // the original's only predecessor; it takes that arm's last line and stays a NOP
         // after the protected range. serc 0.1.10 let every arm jump straight to the suite.
+        // PATCH(try-star-if-else-finally-exit-314): or before its `finally:` (whose POP_BLOCK
+        // and body follow the join as the suite does).
         let if_else_join_exit = self.context.python_version >= crate::PythonVersion::Py314
             && distributed_return_depth.is_none()
-            && !statement.orelse.is_empty()
+            && (!statement.orelse.is_empty() || !statement.finalbody.is_empty())
             && folded_else_pass_exit.is_none()
             && matches!(statement.body.last(), Some(Stmt::If(branch))
                 // A test that folds true leaves the `else:` arm dead (no fallthrough).
@@ -43426,13 +43431,17 @@ impl<'source> Compiler<'source> {
                         .is_empty()
                         && !pass_finally_leaves_manager)
                 {
+                    // PATCH(star-handler-exit-pass-finally-loop-314): an `except*` handler
+                    // always reaches this join (`codegen_try_star_except` ends every handler,
+                    // also a raising one, in the PREP_RERAISE_STAR check and a jump to the
+                    // try's end), so the loop-tail marker is kept for `except*` too.
                     if compiler.context.python_version >= crate::PythonVersion::Py314
-                        && !statement.is_star
-                        && statement.handlers.iter().any(|handler| {
-                            handler.as_except_handler().is_some_and(|handler| {
-                                !suite_terminates(&handler.body)
-                            })
-                        })
+                        && (statement.is_star
+                            || statement.handlers.iter().any(|handler| {
+                                handler.as_except_handler().is_some_and(|handler| {
+                                    !suite_terminates(&handler.body)
+                                })
+                            }))
                         && compiler.control.loops.uncopied_loop_tail_statement == Some(statement.range)
                         && compiler.control.loops.contexts.last().is_some_and(|context| {
                             context.iterator_cleanup == IteratorCleanup::Sync
