@@ -14,6 +14,7 @@ Usage: python3 tests/generated/shapes.py --family NAME --ours BIN --target 3.14 
 """
 
 import argparse
+import itertools
 import os
 import shutil
 import sys
@@ -315,6 +316,15 @@ def try_star_if_else_exit():
                 yield name + "__loop", in_function(["for i in a:"] + nest(lines))
 
 
+def try_statements(bodies, handlers, elses, finals):
+    """Every `try` made of one body, handler list, `else:` and `finally:` of the given named
+    fragments, as (name, lines)."""
+    for (body_name, body), (handler_name, handler), (else_name, orelse), (final_name, final) \
+            in itertools.product(bodies.items(), handlers.items(), elses.items(), finals.items()):
+        name = f"{body_name}__{handler_name}__{else_name}__{final_name}"
+        yield name, ["try:"] + nest(body) + handler + orelse + final
+
+
 def star_loop_pass_finally():
     """A try/except* with a `finally:` of `pass` lines or a name, as a loop body's last
     statement or before more code, in a `for`, `async for` or `while` loop, at module level
@@ -327,21 +337,16 @@ def star_loop_pass_finally():
     finals = {"pass": ["finally:", "    pass"], "pass2": ["finally:", "    pass", "    pass"],
               "name": ["finally:", "    w"]}
     loops = {"for": "for i in a:", "while": "while a:", "afor": "async for i in a:"}
-    for body_name, body in bodies.items():
-        for handler_name, handler in handlers.items():
-            for else_name, orelse in elses.items():
-                for final_name, final in finals.items():
-                    stmt = ["try:"] + nest(body) + handler + orelse + final
-                    name = f"{body_name}__{handler_name}__{else_name}__{final_name}"
-                    for loop_name, loop in loops.items():
-                        inner = [loop] + nest(stmt)
-                        if loop_name == "afor":
-                            yield f"{name}__{loop_name}", "async " + in_function(inner)
-                            continue
-                        yield f"{name}__{loop_name}__mod", indent(inner, "")
-                        yield f"{name}__{loop_name}__after", indent(inner + ["c"], "")
-                        yield f"{name}__{loop_name}__func", in_function(inner)
-                        yield f"{name}__{loop_name}__next", in_function(inner[:1] + nest(stmt + ["c"]))
+    for name, stmt in try_statements(bodies, handlers, elses, finals):
+        for loop_name, loop in loops.items():
+            inner = [loop] + nest(stmt)
+            if loop_name == "afor":
+                yield f"{name}__{loop_name}", "async " + in_function(inner)
+                continue
+            yield f"{name}__{loop_name}__mod", indent(inner, "")
+            yield f"{name}__{loop_name}__after", indent(inner + ["c"], "")
+            yield f"{name}__{loop_name}__func", in_function(inner)
+            yield f"{name}__{loop_name}__next", in_function(inner[:1] + nest(stmt + ["c"]))
 
 
 def star_conditional_raise_finally():
@@ -360,16 +365,11 @@ def star_conditional_raise_finally():
     elses = {"none": [], "name": ["else:", "    z"]}
     finals = {"pass": ["finally:", "    pass"], "name": ["finally:", "    w"],
               "raise": ["finally:", "    raise"]}
-    for body_name, body in bodies.items():
-        for handler_name, handler in handlers.items():
-            for else_name, orelse in elses.items():
-                for final_name, final in finals.items():
-                    stmt = ["try:"] + nest(body) + handler + orelse + final
-                    name = f"{body_name}__{handler_name}__{else_name}__{final_name}"
-                    yield name + "__mod", indent(stmt, "")
-                    yield name + "__after", indent(stmt + ["c"], "")
-                    yield name + "__func", in_function(stmt)
-                    yield name + "__loop", indent(["for i in a:"] + nest(stmt), "")
+    for name, stmt in try_statements(bodies, handlers, elses, finals):
+        yield name + "__mod", indent(stmt, "")
+        yield name + "__after", indent(stmt + ["c"], "")
+        yield name + "__func", in_function(stmt)
+        yield name + "__loop", indent(["for i in a:"] + nest(stmt), "")
 
 
 FAMILIES = {
