@@ -36833,8 +36833,7 @@ impl<'source> Compiler<'source> {
         let conditional_raise_exit = (self.context.python_version >= crate::PythonVersion::Py314
             && (self.control.statements.context.has_following
                 || self.control.statements.context.inherited_has_following
-                || !statement.orelse.is_empty()
-                || !statement.finalbody.is_empty()))
+                || try_exit_precedes_suite(statement)))
         .then(|| match statement.body.last() {
             Some(Stmt::Assert(assertion))
                 if early_condition_truthiness(&assertion.test).is_none() =>
@@ -36922,7 +36921,7 @@ impl<'source> Compiler<'source> {
         // and body follow the join as the suite does).
         let if_else_join_exit = self.context.python_version >= crate::PythonVersion::Py314
             && distributed_return_depth.is_none()
-            && (!statement.orelse.is_empty() || !statement.finalbody.is_empty())
+            && try_exit_precedes_suite(statement)
             && folded_else_pass_exit.is_none()
             && matches!(statement.body.last(), Some(Stmt::If(branch))
                 // A test that folds true leaves the `else:` arm dead (no fallthrough).
@@ -41523,11 +41522,7 @@ impl<'source> Compiler<'source> {
             == crate::PythonVersion::Py314
             && matches!(self.unit.scope, Scope::Function { .. })
             && !statement.is_star
-            && statement.handlers.iter().any(|handler| {
-                handler
-                    .as_except_handler()
-                    .is_some_and(|handler| !suite_terminates(&handler.body))
-            })
+            && some_handler_falls_through(statement)
             && statement.orelse.is_empty()
             && statement.body.split_last().is_some_and(|(last, prefix)| {
                 if self.context.is_elided_statement(last)
@@ -43436,12 +43431,7 @@ impl<'source> Compiler<'source> {
                     // also a raising one, in the PREP_RERAISE_STAR check and a jump to the
                     // try's end), so the loop-tail marker is kept for `except*` too.
                     if compiler.context.python_version >= crate::PythonVersion::Py314
-                        && (statement.is_star
-                            || statement.handlers.iter().any(|handler| {
-                                handler.as_except_handler().is_some_and(|handler| {
-                                    !suite_terminates(&handler.body)
-                                })
-                            }))
+                        && (statement.is_star || some_handler_falls_through(statement))
                         && compiler.control.loops.uncopied_loop_tail_statement == Some(statement.range)
                         && compiler.control.loops.contexts.last().is_some_and(|context| {
                             context.iterator_cleanup == IteratorCleanup::Sync
@@ -48320,11 +48310,16 @@ fn try_has_only_handler_fallthrough(statement: &ruff_python_ast::StmtTry) -> boo
     statement.orelse.is_empty()
         && statement.finalbody.is_empty()
         && suite_terminates(&statement.body)
-        && statement.handlers.iter().any(|handler| {
-            handler
-                .as_except_handler()
-                .is_some_and(|handler| !suite_terminates(&handler.body))
-        })
+        && some_handler_falls_through(statement)
+}
+
+/// Whether some handler's body can end normally and so reaches the try's end.
+fn some_handler_falls_through(statement: &ruff_python_ast::StmtTry) -> bool {
+    statement.handlers.iter().any(|handler| {
+        handler
+            .as_except_handler()
+            .is_some_and(|handler| !suite_terminates(&handler.body))
+    })
 }
 
 /// Certify two normal edges into the enclosing handler's original cleanup block.
@@ -48493,11 +48488,7 @@ fn suite_has_cold_only_terminal_if_continuation(body: &[Stmt]) -> bool {
                         matches!(statement, Stmt::Assert(assertion)
                             if jump_constant_truthiness(&assertion.test) == Some(false))
                     }))
-                && statement.handlers.iter().any(|handler| {
-                    handler
-                        .as_except_handler()
-                        .is_some_and(|handler| !suite_terminates(&handler.body))
-                })
+                && some_handler_falls_through(statement)
         }
         _ => false,
     })
@@ -60320,9 +60311,17 @@ fn try_star_match_exit_applies(statement: &ruff_python_ast::StmtTry) -> bool {
             && match case.pattern {
                 Pattern::MatchValue(_) | Pattern::MatchSingleton(_) => true,
                 Pattern::MatchOr(_) => false,
-                _ => !statement.orelse.is_empty() || !statement.finalbody.is_empty(),
+                _ => try_exit_precedes_suite(statement),
             }
     })
+}
+
+/// Whether the protected body's normal exit is followed, inside the `try` statement itself, by
+/// the `else:` suite or by the finalizer's POP_BLOCK and body (`codegen_try_except`,
+/// `codegen_try_star_except`, `codegen_try_finally`): a successor that keeps that exit's
+/// unlocated POP_BLOCK apart from code after the statement.
+fn try_exit_precedes_suite(statement: &ruff_python_ast::StmtTry) -> bool {
+    !statement.orelse.is_empty() || !statement.finalbody.is_empty()
 }
 
 /// PATCH(with-finally-pass-tail-314): a non-empty suite of `pass` statements only, which
