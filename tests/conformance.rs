@@ -90,12 +90,6 @@ const KNOWN_ENGINE_DIVERGENCES: &[Divergence] = &[
         what: "try-exit NOP dropped by serc, LOAD_FAST for CPython's LOAD_FAST_BORROW; not corrected for 3.15",
     },
     Divergence {
-        file: "fixtures/valid/with_try_finally_pass_pair_exit.py",
-        function: "<module>",
-        targets: &["3.14", "3.15"],
-        what: "a try/finally body ending in two pass lines (also outside a with): serc drops the NOP CPython keeps for the final pass (PATCH(with-try-pass-pair-exit) fixes 3.12/3.13 only)",
-    },
-    Divergence {
         file: "fixtures/valid/try_star_if_else_exit.py",
         function: "<module>",
         targets: &["3.14", "3.15"],

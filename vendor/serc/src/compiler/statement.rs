@@ -6095,6 +6095,9 @@ impl<'source> Compiler<'source> {
                         || self.terminal_while_else_break_exit_inherits_predecessor(body)
                     {
                         self.assembler.set_location(SourceLocation::NONE);
+                    } else if let Some(location) = self.trailing_pass_return_location(body, body_start)
+                    {
+                        self.assembler.set_location(location);
                     } else if self.assembler.instruction_count() > body_start
                         && let Some(location) = self.assembler.last_instruction_location()
                     {
@@ -6191,6 +6194,9 @@ impl<'source> Compiler<'source> {
                         || self.terminal_while_else_break_exit_inherits_predecessor(body)
                     {
                         self.assembler.set_location(SourceLocation::NONE);
+                    } else if let Some(location) = self.trailing_pass_return_location(body, body_start)
+                    {
+                        self.assembler.set_location(location);
                     } else if self.assembler.instruction_count() > body_start
                         && let Some(location) = self.assembler.last_instruction_location()
                     {
@@ -30874,7 +30880,17 @@ impl<'source> Compiler<'source> {
                 // through exit copying before each incoming path donates a span.
                 || (self.context.python_version == crate::PythonVersion::Py312
                     && (self.assembler.at_empty_borrow_block()
-                        || self.assembler.at_original_match_join())));
+                        || self.assembler.at_original_match_join()))
+                // PATCH(try-else-arm-pass-join-314): the same for an `if` arm ending in
+                // `pass` when an earlier arm jumps past it to the join, before an `else:`
+                // suite. CPython's join block keeps the POP_BLOCK, the suite and the NOP
+                // left of the inlined jump, five instructions, too many for
+                // `basicblock_inline_small_or_no_lineno_blocks` (flowgraph.c) to copy into
+                // that earlier arm; without the POP_BLOCK serc copied the return there.
+                || (self.context.python_version >= crate::PythonVersion::Py314
+                    && !statement.orelse.is_empty()
+                    && matches!(statement.body.last(), Some(Stmt::If(_)))
+                    && self.assembler.at_unconditional_jump_target()));
         let copied_erased_else = self.context.python_version >= crate::PythonVersion::Py314
             && !handlers_terminate
             && self
@@ -42660,6 +42676,19 @@ impl<'source> Compiler<'source> {
                             compiler.assembler.set_location(location);
                             compiler.emit(NOP, 0, 0)?;
                         }
+                    } else if has_instructions
+                        && compiler.context.python_version >= crate::PythonVersion::Py314
+                        && let Some(location) = compiler.all_marker_body_tail_location(&statement.body)
+                        && compiler.assembler.last_instruction_location() != Some(location)
+                    {
+                        // PATCH(marker-only-try-finally-tail-314): a try body of two or more
+                        // `pass`/constant statements on their own lines. Each is a NOP in
+                        // CPython's codegen; the last one's line goes to the following
+                        // POP_BLOCK (`propagate_line_numbers`, flowgraph.c), which survives
+                        // as an unprotected NOP. serc 0.1.10 dropped that last line.
+                        compiler.assembler.record_noop_finally_location(location);
+                        compiler.assembler.set_location(location);
+                        compiler.emit(NOP, 0, 0)?;
                     }
                     if !has_instructions {
                         if let Some(last) = statement.body.last() {
@@ -60402,6 +60431,56 @@ fn trailing_pass_statement(body: &[Stmt]) -> Option<&ruff_python_ast::StmtPass> 
 }
 
 impl Compiler<'_> {
+    /// PATCH(terminal-if-pass-return-line-314): the copied return of a terminal `if` arm
+    /// that ends in `pass` on a later line than the arm's last emitted instruction. In
+    /// CPython the pass is a NOP whose line `propagate_line_numbers` (flowgraph.c) hands to
+    /// the copied `LOAD_CONST None` / `RETURN_VALUE` before the NOP is removed; serc 0.1.10
+    /// gave them the line of the instruction before.
+    fn trailing_pass_return_location(
+        &self,
+        body: &[Stmt],
+        body_start: usize,
+    ) -> Option<SourceLocation> {
+        if self.context.python_version < crate::PythonVersion::Py314
+            || self.assembler.instruction_count() <= body_start
+        {
+            return None;
+        }
+        let Some(Stmt::Pass(pass)) = body.last() else {
+            return None;
+        };
+        let location = self.source_location(pass.range);
+        let last = self.assembler.last_instruction_location()?;
+        (last.line >= 0 && last.line < location.line).then_some(location)
+    }
+
+    /// PATCH(marker-only-try-finally-tail-314): the location of the last statement of a try
+    /// body of at least two statements that each compile to a bare line NOP (`pass`, or a
+    /// discarded constant such as `0`), when it starts a later line than the one before it.
+    fn all_marker_body_tail_location(&self, body: &[Stmt]) -> Option<SourceLocation> {
+        let marker_range = |statement: &Stmt| match statement {
+            Stmt::Pass(pass) => Some(pass.range),
+            Stmt::Expr(expression)
+                if !matches!(expression.value.as_ref(), Expr::FString(_))
+                    && self.context.fold_constant(&expression.value).is_some() =>
+            {
+                Some(expression.value.range())
+            }
+            _ => None,
+        };
+        // Asserts removed under -O leave no instruction at all.
+        let kept = body
+            .iter()
+            .filter(|statement| !self.context.is_elided_statement(statement))
+            .collect::<Vec<_>>();
+        let [.., previous, last] = kept.as_slice() else {
+            return None;
+        };
+        let location = self.source_location(marker_range(last)?);
+        let previous = self.source_location(marker_range(previous)?);
+        (previous.line < location.line).then_some(location)
+    }
+
     /// PATCH(try-star-match-exit-314, finally-match-exit-314, try-star-if-else-exit-314): the
     /// unlocated exit jump just emitted at a join (a match's, or an `if`'s with an `else:`
     /// arm). `inline_small_or_no_lineno_blocks` (flowgraph.c) copies it into each jump to the
