@@ -44258,6 +44258,12 @@ impl<'source> Compiler<'source> {
                         .exceptions
                         .active_exception_region_exclusions
                         .is_empty())
+                // PATCH(handler-pass-finally-exit-owner): in an `except` body with code
+                // after the try, the normal finalizer's jump follows the inner POP_BLOCK
+                // and so keeps the handler's cleanup as its owner (`label_exception_targets`,
+                // flowgraph.c pops only the inner block); the `pass` gives it its line.
+                && !(self.control.in_exception_handler()
+                    && self.control.statements.context.has_following)
             {
                 ExceptionPolicy::EXCLUDE_ALWAYS
             } else {
@@ -45560,6 +45566,15 @@ impl<'source> Compiler<'source> {
                                 effective_tail,
                                 Some(Stmt::If(_) | Stmt::For(_) | Stmt::While(_) | Stmt::Match(_))
                             )
+                            // PATCH(finally-star-else-reraise): a `try`/`except*` with an
+                            // `else:` suite ends the finalizer. `codegen_try_star_except`
+                            // (codegen.c) places that suite before the end its handlers jump
+                            // to, so the RERAISE has two predecessors: the handlers' jump gets
+                            // an unlocated copy, the suite's fallthrough keeps its line.
+                            || matches!(effective_tail, Some(Stmt::Try(nested))
+                                if nested.is_star
+                                    && !nested.orelse.is_empty()
+                                    && nested.finalbody.is_empty())
                         {
                             // CPython leaves the shared exceptional exit unlocated. Each incoming
                             // branch, including a loop break, supplies the copied exit's location.
