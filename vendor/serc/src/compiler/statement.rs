@@ -44258,11 +44258,13 @@ impl<'source> Compiler<'source> {
                         .exceptions
                         .active_exception_region_exclusions
                         .is_empty())
-                // PATCH(handler-pass-finally-exit-owner): in an `except` body with code
-                // after the try, the normal finalizer's jump follows the inner POP_BLOCK
-                // and so keeps the handler's cleanup as its owner (`label_exception_targets`,
-                // flowgraph.c pops only the inner block); the `pass` gives it its line.
-                && !(self.control.in_exception_handler()
+                // PATCH(handler-pass-finally-exit-owner): in an `except` body or an
+                // exceptional finalizer copy, with code after the try, the normal
+                // finalizer's jump follows the inner POP_BLOCK and so keeps the enclosing
+                // cleanup as its owner (`label_exception_targets`, flowgraph.c, pops only
+                // the inner block); the `pass` gives it its line.
+                && !((self.control.in_exception_handler()
+                    || self.control.finally.active_finally_end_blocks > 0)
                     && self.control.statements.context.has_following)
             {
                 ExceptionPolicy::EXCLUDE_ALWAYS
