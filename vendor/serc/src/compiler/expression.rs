@@ -1638,6 +1638,32 @@ impl Compiler<'_> {
                     self.source_location(case.pattern.range()),
                     failure_depth,
                 )?;
+                // PATCH(try-else-match-failure-exit-314): the final case's failure of a
+                // `match` ending the `else:` suite of a `try`/`except` followed by code.
+                // `codegen_match_inner` (codegen.c) ends the case body with a jump to the
+                // match's end, where `codegen_try_except` puts its unlocated jump past the
+                // handlers. Threading retargets the body's jump, so the failure edge is that
+                // jump's only predecessor: `propagate_line_numbers` (flowgraph.c) gives it
+                // the pattern's line, and it stays a NOP when the exit it reaches is copied
+                // or follows. serc 0.1.10 emitted nothing there. 3.14+ (3.12/3.13 agree).
+                if index + 1 == matched_cases
+                    && !has_default
+                    && case.guard.is_none()
+                    && context.fail_pop.first().copied().flatten().is_some()
+                    // The pattern kinds checked against the 3.14.2/3.15.0rc1 oracles; with a
+                    // class or OR sub-pattern the shapes tried were already equal without it.
+                    && pattern_has_plain_failure_edges(&case.pattern)
+                    && self.control.exceptions.try_else_match_tail == Some(statement.range)
+                    && !self.control.falls_through_to_loop_backedge()
+                {
+                    let boundary = self.assembler.label();
+                    self.assembler.preserve_block_boundary_if_new(boundary);
+                    self.assembler.mark(boundary);
+                    self.assembler
+                        .set_location(self.source_location(case.pattern.range()));
+                    self.emit(NOP, 0, 0)?;
+                    self.assembler.preserve_last_nop();
+                }
                 if index + 1 != matched_cases {
                     // CPython starts every following case in a fresh CFG block. Keep the
                     // failure cleanup separate so it cannot absorb the next case as a small
@@ -11215,5 +11241,25 @@ def generator(inputs, root):
                 );
             }
         }
+    }
+}
+
+/// PATCH(try-else-match-failure-exit-314): value, singleton, sequence and mapping patterns
+/// (nested ones too) without a class or OR sub-pattern, the kinds checked against the
+/// 3.14.2/3.15.0rc1 oracles; a class or OR pattern's failure edges reach the exit otherwise.
+fn pattern_has_plain_failure_edges(pattern: &Pattern) -> bool {
+    match pattern {
+        Pattern::MatchValue(_) | Pattern::MatchSingleton(_) | Pattern::MatchStar(_) => true,
+        Pattern::MatchAs(capture) => capture
+            .pattern
+            .as_deref()
+            .is_none_or(pattern_has_plain_failure_edges),
+        Pattern::MatchSequence(sequence) => {
+            sequence.patterns.iter().all(pattern_has_plain_failure_edges)
+        }
+        Pattern::MatchMapping(mapping) => {
+            mapping.patterns.iter().all(pattern_has_plain_failure_edges)
+        }
+        Pattern::MatchClass(_) | Pattern::MatchOr(_) => false,
     }
 }

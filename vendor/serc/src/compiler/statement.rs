@@ -481,6 +481,9 @@ pub(super) struct ExceptionState {
     // PATCH(try-else-finally-pass-owner): direct statements of the innermost `else:` suite
     // of a `try`/`except` or `except*` being compiled.
     try_else_suite_statements: Vec<TextRange>,
+    // PATCH(try-else-match-failure-exit-314): a `match` ending the `else:` suite of a
+    // non-terminal `try`/`except` (3.14+).
+    pub(super) try_else_match_tail: Option<TextRange>,
     // A nested try under a normal body with an else suite exits there instead of directly
     // crossing the enclosing handler boundary.
     direct_try_body_has_else: bool,
@@ -31044,8 +31047,19 @@ impl<'source> Compiler<'source> {
                                 || location.line == self.source_location(*condition).line
                         })
             });
+        // PATCH(try-else-match-failure-exit-314): the else suite's final `match`, when
+        // code follows this try (see `compile_match_with_context`).
+        let try_else_match_tail = (self.context.python_version >= crate::PythonVersion::Py314
+            && !terminal)
+            .then(|| statement.orelse.last())
+            .flatten()
+            .filter(|last| matches!(last, Stmt::Match(_)))
+            .map(Ranged::range);
         // PATCH(try-else-finally-pass-owner): record the else suite's direct statements.
         self.with_control_override(
+            |control| &mut control.exceptions.try_else_match_tail,
+            try_else_match_tail,
+            |compiler| compiler.with_control_override(
             |control| &mut control.exceptions.try_else_suite_statements,
             statement.orelse.iter().map(Ranged::range).collect(),
             |compiler| compiler.with_control_override(
@@ -31141,7 +31155,7 @@ impl<'source> Compiler<'source> {
                     },
                 )
             },
-        ))?;
+        )))?;
         // PATCH(try-else-pass-finally): an `else:` suite ending in `pass` before `finally:`
         // (3.14+). `codegen_try_except` emits the pass's NOP before the `end` label, then
         // `codegen_try_finally` an unlocated POP_BLOCK; `basicblock_remove_redundant_nops`
