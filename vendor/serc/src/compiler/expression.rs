@@ -1646,14 +1646,12 @@ impl Compiler<'_> {
                 // jump's only predecessor: `propagate_line_numbers` (flowgraph.c) gives it
                 // the pattern's line, and it stays a NOP when the exit it reaches is copied
                 // or follows. serc 0.1.10 emitted nothing there. 3.14+ (3.12/3.13 agree).
-                if index + 1 == matched_cases
+                if self.control.exceptions.try_else_match_tail == Some(statement.range)
+                    && index + 1 == matched_cases
                     && !has_default
                     && case.guard.is_none()
                     && context.fail_pop.first().copied().flatten().is_some()
-                    // The pattern kinds checked against the 3.14.2/3.15.0rc1 oracles; with a
-                    // class or OR sub-pattern the shapes tried were already equal without it.
                     && pattern_has_plain_failure_edges(&case.pattern)
-                    && self.control.exceptions.try_else_match_tail == Some(statement.range)
                     && !self.control.falls_through_to_loop_backedge()
                 {
                     let boundary = self.assembler.label();
@@ -11245,8 +11243,9 @@ def generator(inputs, root):
 }
 
 /// PATCH(try-else-match-failure-exit-314): value, singleton, sequence and mapping patterns
-/// (nested ones too) without a class or OR sub-pattern, the kinds checked against the
-/// 3.14.2/3.15.0rc1 oracles; a class or OR pattern's failure edges reach the exit otherwise.
+/// (nested ones too) without a class or OR sub-pattern: the kinds checked against the
+/// 3.14.2/3.15.0rc1 oracles. With a class or OR sub-pattern the shapes tried were already
+/// equal without the patch, and emitting the NOP broke them.
 fn pattern_has_plain_failure_edges(pattern: &Pattern) -> bool {
     match pattern {
         Pattern::MatchValue(_) | Pattern::MatchSingleton(_) | Pattern::MatchStar(_) => true,

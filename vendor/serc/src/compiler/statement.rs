@@ -31049,11 +31049,14 @@ impl<'source> Compiler<'source> {
             });
         // PATCH(try-else-match-failure-exit-314): the else suite's final `match`, when
         // code follows this try (see `compile_match_with_context`).
-        let try_else_match_tail = (self.context.python_version >= crate::PythonVersion::Py314
-            && !terminal)
-            .then(|| statement.orelse.last())
-            .flatten()
-            .filter(|last| matches!(last, Stmt::Match(_)))
+        let try_else_match_tail = statement
+            .orelse
+            .last()
+            .filter(|last| {
+                self.context.python_version >= crate::PythonVersion::Py314
+                    && !terminal
+                    && matches!(last, Stmt::Match(_))
+            })
             .map(Ranged::range);
         // PATCH(try-else-finally-pass-owner): record the else suite's direct statements.
         self.with_control_override(
