@@ -5555,6 +5555,13 @@ impl Assembler {
         let mut post_compaction_fusions = 0;
         let mut late_inserted_slots = 0;
         let mut nop_count = 0;
+        // PATCH(prior-line-setup-nop-vacancy-314): the line of the last record kept in this
+        // array, for the "previous instruction has the same line" arm of
+        // `basicblock_remove_redundant_nops` (flowgraph.c).
+        let mut previous_line = None;
+        // SETUP NOPs turn into NOPs only in `convert_pseudo_ops`, after `prepare_localsplus`
+        // inserted the prologue, so their vacancies are not consumed by that insertion.
+        let mut late_setup_slots = 0;
         let mut index = start;
         while index < items.len() {
             let instruction = match items[index] {
@@ -5614,6 +5621,7 @@ impl Assembler {
                     }
                 }
                 index = capture_start + consumed;
+                previous_line = None;
                 continue;
             }
             if instruction.opcode == SWAP
@@ -5632,6 +5640,7 @@ impl Assembler {
                     slots += usize::from(instruction.local_policy.hidden_exception_owner_slots());
                 }
                 index += 5;
+                previous_line = None;
                 continue;
             }
             if cross_labels {
@@ -5663,9 +5672,27 @@ impl Assembler {
                 };
             let removable_nop = instruction.opcode == NOP
                 && (instruction.location.line < 0
+                    || previous_line == Some(instruction.location.line)
                     || following_location.is_some_and(|following| {
                         following.location.line == instruction.location.line
                     }));
+            if !removable_nop && !instruction.fusion_policy.is_converted_pop_block() {
+                previous_line = Some(instruction.location.line);
+            }
+            let is_setup_boundary = |item: Option<&Item>| {
+                matches!(item, Some(Item::Label(label))
+                    if self.exception_owner_provenance.setup_nop_boundaries.contains(label))
+            };
+            if removable_nop
+                && is_setup_boundary(
+                    index
+                        .checked_sub(1)
+                        .and_then(|previous| items.get(previous)),
+                )
+                && is_setup_boundary(items.get(index + 1))
+            {
+                late_setup_slots += 1;
+            }
             let applied_comprehension_swap = following.is_some_and(|following| {
                 following.opcode == STORE_FAST
                     && following.fusion_policy.prevents_with_previous()
@@ -5716,7 +5743,8 @@ impl Assembler {
         }
         // Late prologue insertions consume stale slots instead of creating them.
         // COPY_FREE_VARS and MAKE_CELL are the two such insertions relevant here.
-        let slots = slots.saturating_sub(late_inserted_slots);
+        let slots =
+            (slots - late_setup_slots).saturating_sub(late_inserted_slots) + late_setup_slots;
         if cross_labels && include_conservative_region_vacancy && nop_count >= 2 {
             // Consecutive protected regions can leave a stale slot even when their removed pseudo
             // instructions are absent from our IR.

@@ -1197,6 +1197,39 @@ impl Compiler<'_> {
                         // successful inner cases have copied it, supplying its pattern span.
                         self.set_branch_end_location(&case.body, body_start);
                     }
+                    // PATCH(match-case-while-exit-line-314): a case body ending in a `while`
+                    // (no `else:`, no `break`). The case's success jump (`codegen_match_inner`,
+                    // NO_LOCATION) starts the loop's empty exit block, whose only predecessor
+                    // is the test's false edge, so `propagate_line_numbers` (flowgraph.c) gives
+                    // it the test's line (several false edges of a short-circuit test leave it
+                    // unlocated), and it stays a NOP when a small exit is copied onto it. serc
+                    // gave it the body's last line and dropped the NOP. `compile_if` does the
+                    // same for an arm ending in a `while`.
+                    let while_tail = (self.context.python_version >= PythonVersion::Py314)
+                        .then(|| match case.body.last() {
+                            Some(Stmt::While(tail))
+                                if tail.orelse.is_empty()
+                                    && !super::statement::suite_contains_loop_break(&tail.body) =>
+                            {
+                                Some(tail)
+                            }
+                            _ => None,
+                        })
+                        .flatten();
+                    let unlocated_while_exit = while_tail.is_some_and(|tail| {
+                        !matches!(tail.test.as_ref(), Expr::Compare(_))
+                            && condition_jump_target_count(&tail.test, false) > 1
+                    });
+                    if let Some(tail) = while_tail {
+                        let location = if unlocated_while_exit {
+                            SourceLocation::NONE
+                        } else {
+                            self.source_location(super::statement::while_condition_exit_range(
+                                &tail.test,
+                            ))
+                        };
+                        self.assembler.set_location(location);
+                    }
                     self.set_match_case_backedge_location(&case.body);
                     if unlocated_subject_exit {
                         self.assembler.set_location(SourceLocation::NONE);
@@ -1330,6 +1363,22 @@ impl Compiler<'_> {
                             )?;
                         self.assembler
                             .record_original_match_success(success_exit, original_empty_join);
+                        if let Some(tail) = while_tail {
+                            if unlocated_while_exit {
+                                self.assembler
+                                    .preserve_no_location(success_exit.instruction());
+                            } else if early_condition_truthiness(&tail.test).is_none()
+                                && super::statement::original_condition_has_unique_jump_target(
+                                    &tail.test, false,
+                                )
+                            {
+                                self.assembler
+                                    .preserve_empty_join_inlined_jump_nop(success_exit);
+                            } else {
+                                self.assembler
+                                    .preserve_direct_inlined_jump_nop(success_exit);
+                            }
+                        }
                         if final_iterator_break_join {
                             // Breaks copy the case's jump over the iterator cleanup. The
                             // original jump keeps the exhaustion line when it becomes a NOP.
@@ -11253,9 +11302,10 @@ fn pattern_has_plain_failure_edges(pattern: &Pattern) -> bool {
             .pattern
             .as_deref()
             .is_none_or(pattern_has_plain_failure_edges),
-        Pattern::MatchSequence(sequence) => {
-            sequence.patterns.iter().all(pattern_has_plain_failure_edges)
-        }
+        Pattern::MatchSequence(sequence) => sequence
+            .patterns
+            .iter()
+            .all(pattern_has_plain_failure_edges),
         Pattern::MatchMapping(mapping) => {
             mapping.patterns.iter().all(pattern_has_plain_failure_edges)
         }

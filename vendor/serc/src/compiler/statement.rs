@@ -6098,7 +6098,8 @@ impl<'source> Compiler<'source> {
                         || self.terminal_while_else_break_exit_inherits_predecessor(body)
                     {
                         self.assembler.set_location(SourceLocation::NONE);
-                    } else if let Some(location) = self.trailing_pass_return_location(body, body_start)
+                    } else if let Some(location) =
+                        self.trailing_pass_return_location(body, body_start)
                     {
                         self.assembler.set_location(location);
                     } else if self.assembler.instruction_count() > body_start
@@ -6197,7 +6198,8 @@ impl<'source> Compiler<'source> {
                         || self.terminal_while_else_break_exit_inherits_predecessor(body)
                     {
                         self.assembler.set_location(SourceLocation::NONE);
-                    } else if let Some(location) = self.trailing_pass_return_location(body, body_start)
+                    } else if let Some(location) =
+                        self.trailing_pass_return_location(body, body_start)
                     {
                         self.assembler.set_location(location);
                     } else if self.assembler.instruction_count() > body_start
@@ -6649,7 +6651,10 @@ impl<'source> Compiler<'source> {
     fn chained_comparison_exit_can_inline(&self, body: &[Stmt]) -> bool {
         // PATCH(chained-compare-exit-linear-prefix-314): statements after the `return` or
         // `raise` are dead code in a block of their own.
-        let body = match body.iter().position(|part| matches!(part, Stmt::Return(_) | Stmt::Raise(_))) {
+        let body = match body
+            .iter()
+            .position(|part| matches!(part, Stmt::Return(_) | Stmt::Raise(_)))
+        {
             Some(index) if self.context.python_version >= crate::PythonVersion::Py314 => {
                 &body[..=index]
             }
@@ -7392,7 +7397,11 @@ impl<'source> Compiler<'source> {
                     self.assembler.set_location(location);
                 } else if self.context.python_version >= crate::PythonVersion::Py314
                     && matches!(expression.value.as_ref(), Expr::Compare(compare) if compare.ops.len() > 1)
-                    && self.control.statements.context.followed_by_three_record_exit
+                    && self
+                        .control
+                        .statements
+                        .context
+                        .followed_by_three_record_exit
                 {
                     // PATCH(chained-compare-discard-exit-line): a chained comparison ends its
                     // success path with an unlocated JUMP past the cleanup to this artificial
@@ -19744,12 +19753,12 @@ impl<'source> Compiler<'source> {
                     } else if self.context.python_version >= crate::PythonVersion::Py314
                         && self.control.finally.is_inactive_for_return_unwind()
                         && matches!(body.last(), Some(Stmt::Match(matched))
-                            if matched.cases.last().is_some_and(|case| {
-                                case.guard.is_none()
-                                    && matches!(case.body.as_slice(), [Stmt::Pass(_)])
-                                    && !is_wildcard_pattern(&case.pattern)
-                                    && !matches!(case.pattern, Pattern::MatchOr(_))
-                            }))
+                        if matched.cases.last().is_some_and(|case| {
+                            case.guard.is_none()
+                                && matches!(case.body.as_slice(), [Stmt::Pass(_)])
+                                && !is_wildcard_pattern(&case.pattern)
+                                && !matches!(case.pattern, Pattern::MatchOr(_))
+                        }))
                     {
                         // PATCH(match-pass-case-failure-join-line-314): the last case's
                         // `pass`-only success jump takes its own copy of this branch's exit
@@ -26195,7 +26204,8 @@ impl<'source> Compiler<'source> {
         self.assembler.mark(anchor);
         self.set_depth(base_depth);
         self.compile_loop_else_suite(&statement.orelse, statement.range)?;
-        if self.context.python_version == crate::PythonVersion::Py312 && !statement.orelse.is_empty()
+        if self.context.python_version == crate::PythonVersion::Py312
+            && !statement.orelse.is_empty()
         {
             // PATCH(while-else-exit-block-312): 3.12's cfg builder starts a block at every
             // label (`cfg_builder_use_label`, flowgraph.c), so the code after an `else:`
@@ -31062,14 +31072,16 @@ impl<'source> Compiler<'source> {
         self.with_control_override(
             |control| &mut control.exceptions.try_else_match_tail,
             try_else_match_tail,
-            |compiler| compiler.with_control_override(
-            |control| &mut control.exceptions.try_else_suite_statements,
-            statement.orelse.iter().map(Ranged::range).collect(),
-            |compiler| compiler.with_control_override(
-            |control| &mut control.exceptions.relocated_try_else_exit,
-            relocated_try_else_exit,
             |compiler| {
                 compiler.with_control_override(
+                    |control| &mut control.exceptions.try_else_suite_statements,
+                    statement.orelse.iter().map(Ranged::range).collect(),
+                    |compiler| {
+                        compiler.with_control_override(
+                            |control| &mut control.exceptions.relocated_try_else_exit,
+                            relocated_try_else_exit,
+                            |compiler| {
+                                compiler.with_control_override(
                     |control| &mut control.exceptions.preserve_coroutine_try_else_condition,
                     preserve_coroutine_try_else_condition,
                     |compiler| {
@@ -31157,8 +31169,12 @@ impl<'source> Compiler<'source> {
                         }
                     },
                 )
+                            },
+                        )
+                    },
+                )
             },
-        )))?;
+        )?;
         // PATCH(try-else-pass-finally): an `else:` suite ending in `pass` before `finally:`
         // (3.14+). `codegen_try_except` emits the pass's NOP before the `end` label, then
         // `codegen_try_finally` an unlocated POP_BLOCK; `basicblock_remove_redundant_nops`
@@ -31179,7 +31195,8 @@ impl<'source> Compiler<'source> {
             && let Some(Stmt::Pass(pass)) = statement.orelse.last()
             && self.last_instruction_off_line(self.source_location(pass.range))
         {
-            self.assembler.set_location(self.source_location(pass.range));
+            self.assembler
+                .set_location(self.source_location(pass.range));
             self.emit(NOP, 0, 0)?;
         }
         if self.context.python_version == crate::PythonVersion::Py314
@@ -36901,30 +36918,30 @@ impl<'source> Compiler<'source> {
         // enclosing `finally:`). serc 0.1.10 let the exit jump absorb the `pass` NOP.
         let folded_else_pass_exit = (self.context.python_version >= crate::PythonVersion::Py314
             && (!terminal || !statement.orelse.is_empty()))
-            .then(|| match statement.body.last() {
-                Some(Stmt::If(branch)) => match branch.elif_else_clauses.as_slice() {
-                    [clause]
-                        if clause.test.is_none()
-                            && !suite_terminates_before_constant_folding(&branch.body)
-                            && !suite_terminates_before_constant_folding(&clause.body) =>
-                    {
-                        // A true test's arm keeps its own located `pass` NOP before its
-                        // jump (`compile_if`), which already gives this result. With a test
-                        // that does not fold, the first arm's jump must also skip this NOP,
-                        // which `compile_if` does not lay out: left as it was.
-                        if early_condition_truthiness(&branch.test)? {
-                            return None;
-                        }
-                        match clause.body.last() {
-                            Some(Stmt::Pass(pass)) => Some(self.source_location(pass.range)),
-                            _ => None,
-                        }
+        .then(|| match statement.body.last() {
+            Some(Stmt::If(branch)) => match branch.elif_else_clauses.as_slice() {
+                [clause]
+                    if clause.test.is_none()
+                        && !suite_terminates_before_constant_folding(&branch.body)
+                        && !suite_terminates_before_constant_folding(&clause.body) =>
+                {
+                    // A true test's arm keeps its own located `pass` NOP before its
+                    // jump (`compile_if`), which already gives this result. With a test
+                    // that does not fold, the first arm's jump must also skip this NOP,
+                    // which `compile_if` does not lay out: left as it was.
+                    if early_condition_truthiness(&branch.test)? {
+                        return None;
                     }
-                    _ => None,
-                },
+                    match clause.body.last() {
+                        Some(Stmt::Pass(pass)) => Some(self.source_location(pass.range)),
+                        _ => None,
+                    }
+                }
                 _ => None,
-            })
-            .flatten();
+            },
+            _ => None,
+        })
+        .flatten();
         if let Some(location) = folded_else_pass_exit {
             self.assembler.set_location(location);
             self.emit(NOP, 0, 0)?;
@@ -36957,12 +36974,12 @@ impl<'source> Compiler<'source> {
             && try_exit_precedes_suite(statement)
             && folded_else_pass_exit.is_none()
             && matches!(statement.body.last(), Some(Stmt::If(branch))
-                // A test that folds true leaves the `else:` arm dead (no fallthrough).
-                if branch_tests(branch).all(|test| early_condition_truthiness(test) != Some(true))
-                    && branch.elif_else_clauses.last().is_some_and(|clause| {
-                        clause.test.is_none()
-                            && !suite_terminates_before_constant_folding(&clause.body)
-                    }));
+            // A test that folds true leaves the `else:` arm dead (no fallthrough).
+            if branch_tests(branch).all(|test| early_condition_truthiness(test) != Some(true))
+                && branch.elif_else_clauses.last().is_some_and(|clause| {
+                    clause.test.is_none()
+                        && !suite_terminates_before_constant_folding(&clause.body)
+                }));
         // Only one applies: the body ends in a `match` or in an `if`.
         let join_exit_pop_block = match_exit_pop_block || if_else_join_exit;
         if join_exit_pop_block {
@@ -37090,10 +37107,10 @@ impl<'source> Compiler<'source> {
                 || folded_else_pass_exit.is_some()
                 || open_branch_exit
                     && matches!(statement.body.last(), Some(Stmt::If(branch))
-                        if matches!(
-                            nested_if_exit_location(branch, true),
-                            Some(NestedIfExitLocation::Unlocated)
-                        )))
+                    if matches!(
+                        nested_if_exit_location(branch, true),
+                        Some(NestedIfExitLocation::Unlocated)
+                    )))
         {
             self.assembler.preserve_shared_jump_no_location(normal_exit);
         }
@@ -44665,13 +44682,13 @@ impl<'source> Compiler<'source> {
             // handler, and an enclosing try's handler still covers it.
             let match_finally_exit = self.context.python_version >= crate::PythonVersion::Py314
                 && matches!(statement.finalbody.last(), Some(Stmt::Match(matched))
-                    if matched.cases.last().is_some_and(|case| {
-                        case.guard.is_none()
-                            && matches!(
-                                case.pattern,
-                                Pattern::MatchValue(_) | Pattern::MatchSingleton(_)
-                            )
-                    }))
+                if matched.cases.last().is_some_and(|case| {
+                    case.guard.is_none()
+                        && matches!(
+                            case.pattern,
+                            Pattern::MatchValue(_) | Pattern::MatchSingleton(_)
+                        )
+                }))
                 && self.assembler.at_original_match_join();
             let normal_exit = if original_nested_pass_exit {
                 self.assembler.set_location(SourceLocation::NONE);
@@ -47690,7 +47707,7 @@ fn condition_has_cleanup_jump_target(expression: &Expr, jump_on: bool) -> bool {
 // The first line-resolution pass sees the predecessors from codegen_jump_if, including
 // constant operands whose edges disappear later. A shared POP_BLOCK cannot inherit one
 // operand's location merely because constant folding eventually removes the other edge.
-fn original_condition_has_unique_jump_target(expression: &Expr, jump_on: bool) -> bool {
+pub(super) fn original_condition_has_unique_jump_target(expression: &Expr, jump_on: bool) -> bool {
     if crate::stack_growth_required() {
         return crate::grow_stack(|| {
             original_condition_has_unique_jump_target(expression, jump_on)
@@ -57423,7 +57440,7 @@ fn suite_ends_in_constant_break_loop(body: &[Stmt]) -> bool {
             && suite_contains_loop_break(&loop_statement.body))
 }
 
-fn suite_contains_loop_break(body: &[Stmt]) -> bool {
+pub(super) fn suite_contains_loop_break(body: &[Stmt]) -> bool {
     suite_any_loop_control(body, &mut |statement| matches!(statement, Stmt::Break(_)))
 }
 
@@ -60390,7 +60407,10 @@ fn try_exit_precedes_suite(statement: &ruff_python_ast::StmtTry) -> bool {
 /// PATCH(with-finally-pass-tail-314): a non-empty suite of `pass` statements only, which
 /// emits one NOP per line and nothing else.
 fn is_pass_only_suite(body: &[Stmt]) -> bool {
-    !body.is_empty() && body.iter().all(|statement| matches!(statement, Stmt::Pass(_)))
+    !body.is_empty()
+        && body
+            .iter()
+            .all(|statement| matches!(statement, Stmt::Pass(_)))
 }
 
 /// PATCH(finally-small-exit-copy-314): whether a `finally:` body reaches a `raise` or
@@ -60401,7 +60421,8 @@ fn is_pass_only_suite(body: &[Stmt]) -> bool {
 fn finally_is_small_scope_exit(finalbody: &[Stmt]) -> bool {
     let simple =
         |expression: &Expr| matches!(expression, Expr::Name(_)) || is_literal_constant(expression);
-    let operand = |expression: Option<&Expr>| expression.map_or(Some(0), |e| simple(e).then_some(1));
+    let operand =
+        |expression: Option<&Expr>| expression.map_or(Some(0), |e| simple(e).then_some(1));
     // PATCH(finally-small-exit-prefix-314): also a body of `pass` lines, discarded names or
     // simple stores before it, while the block stays within the four records
     // `inline_small_or_no_lineno_blocks` (flowgraph.c) copies: the POP_BLOCK, a NOP per
