@@ -5562,6 +5562,10 @@ impl Assembler {
         // SETUP NOPs turn into NOPs only in `convert_pseudo_ops`, after `prepare_localsplus`
         // inserted the prologue, so their vacancies are not consumed by that insertion.
         let mut late_setup_slots = 0;
+        let is_setup_boundary = |item: Option<&Item>| {
+            matches!(item, Some(Item::Label(label))
+                if self.exception_owner_provenance.setup_nop_boundaries.contains(label))
+        };
         let mut index = start;
         while index < items.len() {
             let instruction = match items[index] {
@@ -5679,10 +5683,6 @@ impl Assembler {
             if !removable_nop && !instruction.fusion_policy.is_converted_pop_block() {
                 previous_line = Some(instruction.location.line);
             }
-            let is_setup_boundary = |item: Option<&Item>| {
-                matches!(item, Some(Item::Label(label))
-                    if self.exception_owner_provenance.setup_nop_boundaries.contains(label))
-            };
             if removable_nop
                 && is_setup_boundary(
                     index

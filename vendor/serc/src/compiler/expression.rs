@@ -1216,18 +1216,9 @@ impl Compiler<'_> {
                             _ => None,
                         })
                         .flatten();
-                    let unlocated_while_exit = while_tail.is_some_and(|tail| {
-                        !matches!(tail.test.as_ref(), Expr::Compare(_))
-                            && condition_jump_target_count(&tail.test, false) > 1
-                    });
                     if let Some(tail) = while_tail {
-                        let location = if unlocated_while_exit {
-                            SourceLocation::NONE
-                        } else {
-                            self.source_location(super::statement::while_condition_exit_range(
-                                &tail.test,
-                            ))
-                        };
+                        let location = super::statement::while_exit_jump_range(&tail.test)
+                            .map_or(SourceLocation::NONE, |range| self.source_location(range));
                         self.assembler.set_location(location);
                     }
                     self.set_match_case_backedge_location(&case.body);
@@ -1364,13 +1355,10 @@ impl Compiler<'_> {
                         self.assembler
                             .record_original_match_success(success_exit, original_empty_join);
                         if let Some(tail) = while_tail {
-                            if unlocated_while_exit {
+                            if super::statement::while_exit_jump_range(&tail.test).is_none() {
                                 self.assembler
                                     .preserve_no_location(success_exit.instruction());
-                            } else if early_condition_truthiness(&tail.test).is_none()
-                                && super::statement::original_condition_has_unique_jump_target(
-                                    &tail.test, false,
-                                )
+                            } else if super::statement::while_exit_has_single_false_edge(&tail.test)
                             {
                                 self.assembler
                                     .preserve_empty_join_inlined_jump_nop(success_exit);

@@ -18230,8 +18230,7 @@ impl<'source> Compiler<'source> {
                         };
                     let unlocated_while_exit = matches!(while_exit_tail, Some(Stmt::While(statement))
                         if statement.orelse.is_empty()
-                            && !matches!(statement.test.as_ref(), Expr::Compare(_))
-                            && condition_jump_target_count(&statement.test, false) > 1);
+                            && while_exit_jump_range(&statement.test).is_none());
                     let unlocated_assertion_exit = matches!(body.last(), Some(Stmt::Assert(statement))
                         if condition_jump_target_count(&statement.test, true) > 1);
                     if declaration_only_body {
@@ -18274,11 +18273,8 @@ impl<'source> Compiler<'source> {
                     {
                         // A sole false edge supplies the loop's empty exit block location.
                         // Short-circuit joins with multiple predecessors remain unlocated.
-                        let location = if unlocated_while_exit {
-                            SourceLocation::NONE
-                        } else {
-                            self.source_location(while_condition_exit_range(&while_statement.test))
-                        };
+                        let location = while_exit_jump_range(&while_statement.test)
+                            .map_or(SourceLocation::NONE, |range| self.source_location(range));
                         self.assembler.set_location(location);
                     } else if let Some(test) = raising_else_join {
                         self.assembler
@@ -19630,8 +19626,7 @@ impl<'source> Compiler<'source> {
                             && matches!(body.last(), Some(Stmt::While(loop_statement))
                                     if loop_statement.orelse.is_empty()
                                         && !suite_contains_loop_break(&loop_statement.body)
-                                        && early_condition_truthiness(&loop_statement.test).is_none()
-                                        && original_condition_has_unique_jump_target(&loop_statement.test, false));
+                                        && while_exit_has_single_false_edge(&loop_statement.test));
                         if self.context.python_version >= crate::PythonVersion::Py314
                             && matches!(body.last(), Some(Stmt::For(for_loop))
                                 if !for_loop.is_async && suite_has_linear_borrow_fallthrough(&for_loop.orelse))
@@ -47707,7 +47702,7 @@ fn condition_has_cleanup_jump_target(expression: &Expr, jump_on: bool) -> bool {
 // The first line-resolution pass sees the predecessors from codegen_jump_if, including
 // constant operands whose edges disappear later. A shared POP_BLOCK cannot inherit one
 // operand's location merely because constant folding eventually removes the other edge.
-pub(super) fn original_condition_has_unique_jump_target(expression: &Expr, jump_on: bool) -> bool {
+fn original_condition_has_unique_jump_target(expression: &Expr, jump_on: bool) -> bool {
     if crate::stack_growth_required() {
         return crate::grow_stack(|| {
             original_condition_has_unique_jump_target(expression, jump_on)
@@ -47813,6 +47808,21 @@ pub(super) fn while_condition_exit_range(expression: &Expr) -> TextRange {
     // The false edge of a short-circuit condition inherits its final evaluated operand.
     unique_condition_jump_target(expression, false)
         .map_or_else(|| condition_exit_range(expression), Ranged::range)
+}
+
+/// The range a jump that starts a `while` loop's empty exit block (no `else:`) takes from
+/// `propagate_line_numbers` (flowgraph.c): the test's false edge, when that is the block's
+/// only predecessor. Several false edges of a short-circuit test leave it unlocated (`None`).
+pub(super) fn while_exit_jump_range(test: &Expr) -> Option<TextRange> {
+    (matches!(test, Expr::Compare(_)) || condition_jump_target_count(test, false) <= 1)
+        .then(|| while_condition_exit_range(test))
+}
+
+/// Whether a `while` test reaches the loop's empty exit block through one original false
+/// edge, so the jump there keeps that block's identity when a small exit is copied onto it.
+pub(super) fn while_exit_has_single_false_edge(test: &Expr) -> bool {
+    early_condition_truthiness(test).is_none()
+        && original_condition_has_unique_jump_target(test, false)
 }
 
 /// Finds the sole condition edge that reaches a loop's original empty exit.
