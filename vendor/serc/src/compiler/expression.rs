@@ -639,8 +639,10 @@ impl Compiler<'_> {
                 .last()
                 .is_some_and(|case| is_wildcard_pattern(&case.pattern));
         let matched_cases = statement.cases.len() - usize::from(has_default);
-        let erased_final_value_case =
+        let jumps_over_later_if_arm =
             self.control.statements.match_tail_before_if_exit == Some(statement.range);
+        let erased_final_value_case =
+            jumps_over_later_if_arm && self.has_erased_final_value_case(statement);
         let ends_try_body = self.control.exceptions.active_try_body_tail == Some(statement.range());
         let guarded_try_tail = !has_default
             && matched_cases > 1
@@ -1559,7 +1561,17 @@ impl Compiler<'_> {
                                 // through the enclosing join while keeping the authored line.
                                 self.assembler.preserve_authored_pass_jump_nop(success_exit);
                             } else if copied_subject
-                                && case.guard.is_none()
+                                // PATCH(guarded-pass-case-if-arm-exit-314): a guarded case
+                                // too, when the match ends an `if` arm that jumps over a
+                                // later arm. That jump is a jump-only block without a line,
+                                // so CPython copies it into the case's success jump and then
+                                // copies the small exit after the `if` as well
+                                // (`basicblock_inline_small_or_no_lineno_blocks` repeats,
+                                // flowgraph.c); the Pass line stays as the jump's NOP. serc
+                                // 0.1.10 sent the guarded case to the last case's failure
+                                // block. Elsewhere (a `pass` after the match, the join of a
+                                // finally body) the guarded jump keeps serc's policy.
+                                && (case.guard.is_none() || jumps_over_later_if_arm)
                                 && matches!(case.body.as_slice(), [Stmt::Pass(_)])
                                 && !context.fail_pop.is_empty()
                                 && !self.control.falls_through_to_loop_backedge()

@@ -694,7 +694,7 @@ pub(super) struct StatementState {
     pub(super) in_match: bool,
     // This exact match ends a case whose success jump skips a later case or default.
     pub(super) match_tail_before_case_exit: Option<TextRange>,
-    // A match whose successful cases jump over a later conditional arm.
+    // A match ending a conditional arm whose exit jumps over a later arm.
     pub(super) match_tail_before_if_exit: Option<TextRange>,
     // This trailing while shares its empty exit with an enclosing conditional's false edge.
     while_before_conditional_join: Option<TextRange>,
@@ -18233,6 +18233,10 @@ impl<'source> Compiler<'source> {
                             && while_exit_jump_range(&statement.test).is_none());
                     let unlocated_assertion_exit = matches!(body.last(), Some(Stmt::Assert(statement))
                         if condition_jump_target_count(&statement.test, true) > 1);
+                    let guarded_match_exit = (self.context.python_version
+                        >= crate::PythonVersion::Py314)
+                        .then(|| suite_guarded_match_exit_range(body))
+                        .flatten();
                     if declaration_only_body {
                         // Declarations leave the original success array empty. Only a sole
                         // condition predecessor can donate a line to its unlocated jump.
@@ -18282,6 +18286,10 @@ impl<'source> Compiler<'source> {
                     } else if let Some(test) = self.elided_terminating_if_fallthrough(body) {
                         self.assembler
                             .set_location(self.source_location(condition_fallthrough_range(test)));
+                    } else if let Some(guard_exit) = guarded_match_exit {
+                        let location = guard_exit
+                            .map_or(SourceLocation::NONE, |range| self.source_location(range));
+                        self.assembler.set_location(location);
                     } else {
                         self.set_branch_end_location(body, body_start);
                     }
@@ -19576,6 +19584,7 @@ impl<'source> Compiler<'source> {
                         self.assembler.preserve_shared_jump_no_location(branch_exit);
                     } else if unlocated_while_exit
                         || unlocated_assertion_exit
+                        || guarded_match_exit == Some(None)
                         || matches!(nested_if_exit, Some(NestedIfExitLocation::Unlocated))
                     {
                         self.assembler
@@ -19583,6 +19592,11 @@ impl<'source> Compiler<'source> {
                         if matches!(nested_if_exit, Some(NestedIfExitLocation::Unlocated)) {
                             self.assembler.record_nested_if_unlocated_join(branch_exit);
                         }
+                    } else if matches!(guarded_match_exit, Some(Some(_))) {
+                        // The guard's false edge alone starts the match's empty end block:
+                        // a small exit copied onto this jump leaves its line as a NOP.
+                        self.assembler
+                            .preserve_empty_join_inlined_jump_nop(branch_exit);
                     } else if pass_only_body && is_none_pass_assignment_branch(statement) {
                         self.assembler
                             .preserve_redundant_jump_nop_after_threading(branch_exit);
@@ -19969,10 +19983,7 @@ impl<'source> Compiler<'source> {
             None
         };
         let match_tail_before_if_exit = match body.last() {
-            Some(Stmt::Match(matched))
-                if !std::ptr::eq(body, fallthrough_body)
-                    && self.has_erased_final_value_case(matched) =>
-            {
+            Some(Stmt::Match(matched)) if !std::ptr::eq(body, fallthrough_body) => {
                 Some(matched.range)
             }
             _ => None,
@@ -56818,6 +56829,32 @@ fn suite_match_failure_range(body: &[Stmt]) -> Option<TextRange> {
             Pattern::MatchValue(_) | Pattern::MatchSingleton(_)
         ))
     .then(|| case.pattern.range())
+}
+
+/// PATCH(guarded-final-case-exit-line-314): the location CPython 3.14+ gives an `if` arm's
+/// exit jump after a match whose final case has a guard. The case's own success jump takes a copy
+/// of that line-less exit (`basicblock_inline_small_or_no_lineno_blocks`, flowgraph.c), so the
+/// original is reached only by failure edges: the guard's false edge plus, for a refutable
+/// pattern, the pattern's failure. `propagate_line_numbers` locates it only when it has a
+/// single predecessor, so it takes the guard's false-edge line after an irrefutable pattern and
+/// stays unlocated otherwise (`if s:` / `match n:` / `case 3 if s: y` / `else: ...`). serc
+/// 0.1.10 gave it the case body's last line. `None` when the final case has no runtime guard.
+fn suite_guarded_match_exit_range(body: &[Stmt]) -> Option<Option<TextRange>> {
+    let Stmt::Match(statement) = body.last()? else {
+        return None;
+    };
+    let case = statement.cases.last()?;
+    let guard = case.guard.as_deref()?;
+    if early_condition_truthiness(guard).is_some() {
+        return None;
+    }
+    let irrefutable =
+        matches!(&case.pattern, Pattern::MatchAs(pattern) if pattern.pattern.is_none());
+    Some(if irrefutable {
+        while_exit_jump_range(guard)
+    } else {
+        None
+    })
 }
 
 fn suite_unary_not_fallthrough_range(body: &[Stmt]) -> Option<TextRange> {
