@@ -37469,11 +37469,28 @@ impl<'source> Compiler<'source> {
                 || (!statement.finalbody.is_empty() && self.control.in_synchronous_with()))
                 && matches!(statement.orelse.last(), Some(Stmt::Pass(pass))
                     if self.last_instruction_off_line(self.source_location(pass.range)))))
-            && let Some(Stmt::Pass(statement)) = statement.orelse.last()
+            && let Some(Stmt::Pass(pass)) = statement.orelse.last()
         {
             self.assembler
-                .set_location(self.source_location(statement.range));
-            self.emit(NOP, 0, 0)?;
+                .set_location(self.source_location(pass.range));
+            // PATCH(star-else-pass-outer-pop-block-314): this try, with no `finally:`, ends
+            // an enclosing try's body, so the else's jump lands on that try's unlocated
+            // POP_BLOCK. Once
+            // `inline_small_or_no_lineno_blocks` (flowgraph.c) copied it onto the jump,
+            // `basicblock_remove_redundant_nops` hands the pass's line on to the POP_BLOCK,
+            // which ends the enclosing range: the NOP survives with no handler. serc 0.1.10
+            // kept it under the enclosing handler, or dropped it under an `except*`.
+            if self.context.python_version >= crate::PythonVersion::Py314
+                && statement.finalbody.is_empty()
+                && self.control.exceptions.direct_try_body_statements.last()
+                    == Some(&statement.range)
+            {
+                self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
+                self.assembler.mark_last_as_converted_pop_block();
+                self.assembler.preserve_last_nop();
+            } else {
+                self.emit(NOP, 0, 0)?;
+            }
         }
         // PATCH(finally-small-exit-copy-314): the `else:` suite comes after the handlers and
         // falls through into an enclosing finally's POP_BLOCK. Once the handlers' exits have
