@@ -1219,8 +1219,9 @@ impl Compiler<'_> {
                         })
                         .flatten();
                     if let Some(tail) = while_tail {
-                        let location = super::statement::while_exit_jump_range(&tail.test)
-                            .map_or(SourceLocation::NONE, |range| self.source_location(range));
+                        let location = self.source_location_or_none(
+                            super::statement::sole_false_edge_range(&tail.test),
+                        );
                         self.assembler.set_location(location);
                     }
                     self.set_match_case_backedge_location(&case.body);
@@ -1357,7 +1358,7 @@ impl Compiler<'_> {
                         self.assembler
                             .record_original_match_success(success_exit, original_empty_join);
                         if let Some(tail) = while_tail {
-                            if super::statement::while_exit_jump_range(&tail.test).is_none() {
+                            if super::statement::sole_false_edge_range(&tail.test).is_none() {
                                 self.assembler
                                     .preserve_no_location(success_exit.instruction());
                             } else if super::statement::while_exit_has_single_false_edge(&tail.test)

@@ -1497,6 +1497,14 @@ impl Compiler<'_> {
         self.source_line(self.source_offset(offset)).number
     }
 
+    /// A range's location, or none for a jump that CPython leaves unlocated.
+    pub(super) fn source_location_or_none(
+        &self,
+        range: Option<ruff_text_size::TextRange>,
+    ) -> SourceLocation {
+        range.map_or(SourceLocation::NONE, |range| self.source_location(range))
+    }
+
     pub(super) fn source_location(&self, range: ruff_text_size::TextRange) -> SourceLocation {
         let optimized = self.context.optimized_locations.get(&range);
         if matches!(

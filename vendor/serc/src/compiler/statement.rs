@@ -18230,7 +18230,7 @@ impl<'source> Compiler<'source> {
                         };
                     let unlocated_while_exit = matches!(while_exit_tail, Some(Stmt::While(statement))
                         if statement.orelse.is_empty()
-                            && while_exit_jump_range(&statement.test).is_none());
+                            && sole_false_edge_range(&statement.test).is_none());
                     let unlocated_assertion_exit = matches!(body.last(), Some(Stmt::Assert(statement))
                         if condition_jump_target_count(&statement.test, true) > 1);
                     let guarded_match_exit = (self.context.python_version
@@ -18277,8 +18277,8 @@ impl<'source> Compiler<'source> {
                     {
                         // A sole false edge supplies the loop's empty exit block location.
                         // Short-circuit joins with multiple predecessors remain unlocated.
-                        let location = while_exit_jump_range(&while_statement.test)
-                            .map_or(SourceLocation::NONE, |range| self.source_location(range));
+                        let location = self
+                            .source_location_or_none(sole_false_edge_range(&while_statement.test));
                         self.assembler.set_location(location);
                     } else if let Some(test) = raising_else_join {
                         self.assembler
@@ -18287,8 +18287,7 @@ impl<'source> Compiler<'source> {
                         self.assembler
                             .set_location(self.source_location(condition_fallthrough_range(test)));
                     } else if let Some(guard_exit) = guarded_match_exit {
-                        let location = guard_exit
-                            .map_or(SourceLocation::NONE, |range| self.source_location(range));
+                        let location = self.source_location_or_none(guard_exit);
                         self.assembler.set_location(location);
                     } else {
                         self.set_branch_end_location(body, body_start);
@@ -37475,11 +37474,10 @@ impl<'source> Compiler<'source> {
                 .set_location(self.source_location(pass.range));
             // PATCH(star-else-pass-outer-pop-block-314): this try, with no `finally:`, ends
             // an enclosing try's body, so the else's jump lands on that try's unlocated
-            // POP_BLOCK. Once
-            // `inline_small_or_no_lineno_blocks` (flowgraph.c) copied it onto the jump,
-            // `basicblock_remove_redundant_nops` hands the pass's line on to the POP_BLOCK,
-            // which ends the enclosing range: the NOP survives with no handler. serc 0.1.10
-            // kept it under the enclosing handler, or dropped it under an `except*`.
+            // POP_BLOCK. Once `inline_small_or_no_lineno_blocks` (flowgraph.c) copied it onto
+            // the jump, `basicblock_remove_redundant_nops` hands the pass's line on to the
+            // POP_BLOCK, which ends the enclosing range: the NOP survives with no handler.
+            // serc 0.1.10 kept it under the enclosing handler, or dropped it under `except*`.
             if self.context.python_version >= crate::PythonVersion::Py314
                 && statement.finalbody.is_empty()
                 && self.control.exceptions.direct_try_body_statements.last()
@@ -47838,10 +47836,11 @@ pub(super) fn while_condition_exit_range(expression: &Expr) -> TextRange {
         .map_or_else(|| condition_exit_range(expression), Ranged::range)
 }
 
-/// The range a jump that starts a `while` loop's empty exit block (no `else:`) takes from
-/// `propagate_line_numbers` (flowgraph.c): the test's false edge, when that is the block's
-/// only predecessor. Several false edges of a short-circuit test leave it unlocated (`None`).
-pub(super) fn while_exit_jump_range(test: &Expr) -> Option<TextRange> {
+/// The range a line-less jump takes from `propagate_line_numbers` (flowgraph.c) when it starts
+/// a block reached only through a test's false edge (`codegen_jump_if`): a `while` loop's empty
+/// exit block (no `else:`), or a guarded capture case's failure exit. Several false edges of a
+/// short-circuit test leave it unlocated (`None`).
+pub(super) fn sole_false_edge_range(test: &Expr) -> Option<TextRange> {
     (matches!(test, Expr::Compare(_)) || condition_jump_target_count(test, false) <= 1)
         .then(|| while_condition_exit_range(test))
 }
@@ -56868,7 +56867,7 @@ fn suite_guarded_match_exit_range(body: &[Stmt]) -> Option<Option<TextRange>> {
     let irrefutable =
         matches!(&case.pattern, Pattern::MatchAs(pattern) if pattern.pattern.is_none());
     Some(if irrefutable {
-        while_exit_jump_range(guard)
+        sole_false_edge_range(guard)
     } else {
         None
     })
