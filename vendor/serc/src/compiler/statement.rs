@@ -552,6 +552,9 @@ pub(super) struct FinallyState<'ast> {
     exceptional_finally_continuation_depths: Option<(usize, usize, usize)>,
     // Set while compiling a condition introduced by exceptional-finally lowering.
     pub(super) exceptional_finally_condition: bool,
+    /// PATCH(pass-finally-reraise-exit-314): the last statement of the innermost exceptional
+    /// finally body, whose successor is that copy's one-record RERAISE.
+    exceptional_finally_tail: Option<TextRange>,
     active_conditional_cleanup_finally_try_bodies: usize,
     active_finally_try_bodies: usize,
     // Protected try depths and the loops that enclose them, including copied finalizers.
@@ -1746,10 +1749,15 @@ impl<'source> Compiler<'source> {
     /// resulting four-record exit block into the try body's and each handler's exit jump.
     /// Only asked under `finally-small-exit-copy-314`'s 3.14+ gate, before the protected body
     /// is compiled, so the statement context is still this `try`'s.
+    ///
+    /// PATCH(pass-finally-reraise-exit-314): the same holds for a `try` that is the last
+    /// statement of an outer `finally:` body's exceptional copy, whose successor is the
+    /// copy's RERAISE (`codegen_try_finally`: the finalbody, then `RERAISE 0`).
     fn pass_finally_one_record_exit(&self, statement: &ruff_python_ast::StmtTry) -> bool {
         !statement.handlers.is_empty()
             && matches!(statement.finalbody.as_slice(), [Stmt::Pass(_)])
-            && self.control.statements.context.followed_by_one_record_exit
+            && (self.control.statements.context.followed_by_one_record_exit
+                || self.control.finally.exceptional_finally_tail == Some(statement.range))
     }
 
     /// PATCH(chained-compare-discard-exit-line, chained-compare-discard-pass-exit-314): the
@@ -37811,6 +37819,8 @@ impl<'source> Compiler<'source> {
                 .len()
                 - 1,
         );
+        // PATCH(pass-finally-reraise-exit-314): see `pass_finally_one_record_exit`.
+        let tail = body.last().map(Ranged::range);
         self.with_control_override(
             |control| &mut control.finally.finally_end_region_indices,
             finally_end_region_indices,
@@ -37827,7 +37837,13 @@ impl<'source> Compiler<'source> {
                                 compiler.with_control_override(
                                     |control| &mut control.exceptions.prevent_try_exit_inlining,
                                     false,
-                                    |compiler| compiler.compile_suite(body),
+                                    |compiler| {
+                                        compiler.with_control_override(
+                                            |control| &mut control.finally.exceptional_finally_tail,
+                                            tail,
+                                            |compiler| compiler.compile_suite(body),
+                                        )
+                                    },
                                 )
                             },
                         )
@@ -42214,6 +42230,15 @@ impl<'source> Compiler<'source> {
                 .active_exception_region_exclusions
                 .len()
                 == 1;
+        // PATCH(pass-finally-reraise-exit-314): when the pass finalizer's normal copy becomes
+        // a four-record exit that CPython copies into the try body's and each handler's exit
+        // (`pass_finally_one_record_exit`), the POP_BLOCK, the pass and the jump are one
+        // original block (`codegen_try_finally`), which keeps the enclosing handler
+        // (`label_exception_targets`, flowgraph.c). Pass exclusion labels would split that
+        // block before serc's exit copy.
+        let pass_exit_copied_into_handlers = self.context.python_version
+            >= crate::PythonVersion::Py314
+            && self.pass_finally_one_record_exit(statement);
         let pass_exit_enclosing_finally_depth = (self.context.python_version
             >= crate::PythonVersion::Py314
             && pass_finally_location.is_some()
@@ -43504,6 +43529,7 @@ impl<'source> Compiler<'source> {
                         exclusions.push((pass_start, pass_end));
                     }
                 } else if original_nested_pass_exit
+                    || pass_exit_copied_into_handlers
                     || (compiler
                         .control
                         .exceptions.active_exception_region_exclusions
