@@ -1747,8 +1747,9 @@ impl<'source> Compiler<'source> {
     /// (the POP_BLOCK, the pass NOP) with a jump to that one-record exit;
     /// `inline_small_or_no_lineno_blocks` (flowgraph.c) copies the exit into it, and the
     /// resulting four-record exit block into the try body's and each handler's exit jump.
-    /// Only asked under `finally-small-exit-copy-314`'s 3.14+ gate, before the protected body
-    /// is compiled, so the statement context is still this `try`'s.
+    /// Asked once, for 3.14+, before the protected body is compiled (so the statement context
+    /// is still this `try`'s); `compile_try_finally_inner` keeps the answer as
+    /// `pass_exit_copied_into_handlers` for `finally-small-exit-copy-314`'s gate.
     ///
     /// PATCH(pass-finally-reraise-exit-314): the same holds for a `try` that is the last
     /// statement of an outer `finally:` body's exceptional copy, whose successor is the
@@ -42816,10 +42817,9 @@ impl<'source> Compiler<'source> {
                     // short `raise`/`return` makes, with its POP_BLOCK, a small scope exit, which
                     // `inline_small_or_no_lineno_blocks` (flowgraph.c) copies into the try
                     // body's and each handler's exit jump (serc already did so for `except*`).
-                    let small_finally_exit = compiler.context.python_version
-                        >= crate::PythonVersion::Py314
-                        && (finally_is_small_scope_exit(&statement.finalbody)
-                            || compiler.pass_finally_one_record_exit(statement));
+                    let small_finally_exit = pass_exit_copied_into_handlers
+                        || (compiler.context.python_version >= crate::PythonVersion::Py314
+                            && finally_is_small_scope_exit(&statement.finalbody));
                     compiler.with_control_override(
                         |control| &mut control.exceptions.prevent_try_exit_inlining,
                         !short_return_join && !small_finally_exit,

@@ -7163,11 +7163,12 @@ impl OptimizationPipeline {
             // the copy is appended. CPython labels every instruction's handler before
             // `inline_small_or_no_lineno_blocks` (flowgraph.c) copies, so such a source takes
             // the raise like any other; serc 0.1.10 refused every boundary source block.
-            let source_labels_lead = graph[source]
-                .items()
-                .iter()
-                .skip_while(|item| matches!(item, Item::Label(_)))
-                .all(|item| matches!(item, Item::Instruction(_)));
+            let source_end_unbounded = !exception_boundary_blocks[source.index()]
+                || graph[source]
+                    .items()
+                    .iter()
+                    .skip_while(|item| matches!(item, Item::Label(_)))
+                    .all(|item| matches!(item, Item::Instruction(_)));
             let inline_raise_with_same_handlers = inline_small_exit
                 && matches!(target_terminal_opcode, Some(RAISE_VARARGS | RERAISE))
                 && region_memberships
@@ -7178,8 +7179,7 @@ impl OptimizationPipeline {
                             || (!membership.contains(&source_position)
                                 && !membership.contains(&target_position))
                             || (target_chain_end == target_position
-                                && (!exception_boundary_blocks[source.index()]
-                                    || source_labels_lead)
+                                && source_end_unbounded
                                 && !exception_boundary_blocks[target.index()]
                                 && membership.contains(&source_position)
                                 && membership.contains(&target_position))
