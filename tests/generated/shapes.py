@@ -372,11 +372,38 @@ def star_conditional_raise_finally():
         yield name + "__loop", indent(["for i in a:"] + nest(stmt), "")
 
 
+def nested_finally_pass():
+    """A `try` whose `finally:` is `pass` (or a name), nested as a statement of an enclosing
+    try body and followed there by other lines, under every kind of enclosing try, in a
+    module, a function or before more code (vendor/serc/PATCHES.md,
+    nested-finally-pass-owner, try-star-pass-after-try-314, jump-nop-copy-owner-314)."""
+    inners = {"fp": ["try:", "    a", "finally:", "    pass"],
+              "fpp": ["try:", "    a", "finally:", "    pass", "    pass"],
+              "fx": ["try:", "    a", "finally:", "    b"],
+              "efp": ["try:", "    a", "except E:", "    pass", "finally:", "    pass"]}
+    follows = {"p": ["pass"], "x": ["c"], "pp": ["pass", "pass"], "xp": ["c", "pass"],
+               "end": []}
+    outers = {"f": ["finally:", "    pass"], "e": ["except E:", "    pass"],
+              "ef": ["except E:", "    pass", "finally:", "    pass"],
+              "s": ["except* E:", "    pass"],
+              "sf": ["except* E:", "    pass", "finally:", "    pass"],
+              "fx": ["finally:", "    w"]}
+    for inner_name, inner in inners.items():
+        for follow_name, follow in follows.items():
+            for outer_name, outer in outers.items():
+                lines = ["try:"] + nest(inner + follow) + outer
+                name = f"{inner_name}__{follow_name}__{outer_name}"
+                yield name + "__mod", indent(lines, "")
+                yield name + "__modx", indent(lines + ["v"], "")
+                yield name + "__func", in_function(lines)
+
+
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
     "finally-small-exit-prefix": finally_small_exit_prefix,
     "handler-exit-pass-finally": handler_exit_pass_finally,
     "match-pass-case-if-else": match_pass_case_if_else,
+    "nested-finally-pass": nested_finally_pass,
     "pass-finally-exit": pass_finally_exit,
     "star-conditional-raise-finally": star_conditional_raise_finally,
     "star-else-binding-order": star_else_binding_order,

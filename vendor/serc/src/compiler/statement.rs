@@ -37068,10 +37068,17 @@ impl<'source> Compiler<'source> {
         // (3.14+) the copied-over jump stays as an unlocated NOP after the POP_BLOCK and takes
         // the pass's line (`basicblock_remove_redundant_nops`, flowgraph.c), outside the
         // protected range; serc's copy drops the jump. Emit that NOP, and the jump unlocated.
+        // PATCH(try-star-pass-after-try-314): the same NOP when the pass follows a nested
+        // `try` (`try:` / `try: a` / `finally: pass` / `pass` / `except* E: pass`). The inner
+        // try's normal exit jumps to the pass's block, which in CPython holds the pass NOP and
+        // the POP_BLOCK NOP that takes its line, so no jump threads past it; serc's lone
+        // located jump was threaded away (`thread_forward_jumps`) and the line lost.
+        let pass_follows_try = statement.body.len() >= 2
+            && matches!(statement.body[statement.body.len() - 2], Stmt::Try(_));
         let pass_exit = if let Some(pass) = pass_exit
             && self.context.python_version >= crate::PythonVersion::Py314
-            && !statement.orelse.is_empty()
-            && suite_terminates(&statement.orelse)
+            && ((!statement.orelse.is_empty() && suite_terminates(&statement.orelse))
+                || pass_follows_try)
         {
             self.assembler.set_location(pass);
             self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
@@ -42358,6 +42365,36 @@ impl<'source> Compiler<'source> {
             && self.control.finally.active_normal_finally_bodies == 0
             && self.control.finally.active_copied_finally_bodies == 0
             && self.control.finally.active_finally_end_blocks == 0;
+        // PATCH(nested-finally-pass-owner): the same for a handler-less `try`/`finally: pass`
+        // that is a direct, not final, statement of an enclosing try body, whatever that
+        // try's handlers (`try:` / `try:` / `a` / `finally: pass` / `b` / `finally: pass`).
+        // `codegen_try_finally` emits the pass NOP and the unlocated exit jump after the
+        // inner POP_BLOCK, where `label_exception_targets` (flowgraph.c) restores the
+        // enclosing block's handler. serc 0.1.10 gave it an owner only under one enclosing
+        // `except` region (or, on 3.12/3.13, one enclosing function-level `finally:`).
+        let pass_exit_nested_try_body_owner = pass_finally_location.is_some()
+            && statement.handlers.is_empty()
+            && !pass_finally_leaves_manager
+            && self.control.statements.context.has_following
+            && self.control.exceptions.active_try_body_tail != Some(statement.range)
+            && self
+                .control
+                .exceptions
+                .direct_try_body_statements
+                .contains(&statement.range)
+            && !self
+                .control
+                .exceptions
+                .active_exception_region_exclusions
+                .is_empty()
+            && self.control.exceptions.active_exception_handlers.is_empty()
+            && self.control.exceptions.active_exception_group_handlers == 0
+            && self.control.withs.active_with_exits.is_empty()
+            && self.control.withs.active_with_region_exclusions.is_empty()
+            && self.control.loops.contexts.is_empty()
+            && self.control.finally.active_normal_finally_bodies == 0
+            && self.control.finally.active_copied_finally_bodies == 0
+            && self.control.finally.active_finally_end_blocks == 0;
         // In a 3.12 generator the normal finalizer follows the inner POP_BLOCK,
         // so a terminal exit also retains its directly enclosing try handler.
         let legacy_terminal_try_body_owner = self.context.python_version
@@ -42481,6 +42518,7 @@ impl<'source> Compiler<'source> {
             .or(pass_exit_generator_owner.then_some(0))
             .or(pass_exit_try_body_owner.then_some(1))
             .or(pass_exit_handled_try_body_owner.then_some(enclosing_regions))
+            .or(pass_exit_nested_try_body_owner.then_some(enclosing_regions))
             .or(pass_exit_legacy_finally_owner.then_some(1))
             .or(pass_exit_legacy_normal_finally_owner.then_some(1))
             .or(pass_exit_legacy_terminal_try_body_owner.then_some(1))

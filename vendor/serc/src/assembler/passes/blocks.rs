@@ -9337,6 +9337,36 @@ impl OptimizationPipeline {
                         self.next_label += 1;
                         graph.insert_label(source, position, whole_copy_exclusion_start);
                     }
+                    // PATCH(jump-nop-copy-owner-314): when a located jump that keeps its NOP is
+                    // replaced by a copy of a small exit (`inline_small_or_no_lineno_blocks`,
+                    // flowgraph.c), the jump becomes a NOP that keeps the jump's own handler
+                    // (`i_except` set by `label_exception_targets`); only the appended exit
+                    // instructions carry the target's owners. Where the next copied line
+                    // differs, that NOP survives `basicblock_remove_redundant_nops` and its
+                    // range entry shows (`try:` / `try: a` / `finally: pass` / `pass` /
+                    // `except E: pass` at a scope's end). serc 0.1.10 excluded it with the copy.
+                    if self.python_version >= crate::PythonVersion::Py314
+                        && whole_copy_exclusion_start == copied_label
+                        && let Some(jump) = graph[source].last_instruction()
+                        && jump.location.line >= 0
+                        && jump.jump_policy.retains_nop_for(jump.operand())
+                        && let Some(first) = copied
+                            .iter()
+                            .position(|item| matches!(item, Item::Instruction(_)))
+                        && let Item::Instruction(nop) = &copied[first]
+                        && nop.opcode == NOP
+                        && nop.location == jump.location
+                        && copied[first + 1..]
+                            .iter()
+                            .find_map(Item::as_instruction)
+                            .is_some_and(|next| {
+                                next.location.line >= 0 && next.location.line != jump.location.line
+                            })
+                    {
+                        whole_copy_exclusion_start = Label::from_u32(self.next_label);
+                        self.next_label += 1;
+                        copied.insert(first + 1, Item::Label(whole_copy_exclusion_start));
+                    }
                     let copied_end = Label::from_u32(self.next_label);
                     self.next_label += 1;
                     copied.push(Item::Label(copied_end));
