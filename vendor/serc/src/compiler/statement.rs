@@ -37073,8 +37073,7 @@ impl<'source> Compiler<'source> {
         // try's normal exit jumps to the pass's block, which in CPython holds the pass NOP and
         // the POP_BLOCK NOP that takes its line, so no jump threads past it; serc's lone
         // located jump was threaded away (`thread_forward_jumps`) and the line lost.
-        let pass_follows_try = statement.body.len() >= 2
-            && matches!(statement.body[statement.body.len() - 2], Stmt::Try(_));
+        let pass_follows_try = matches!(statement.body.iter().rev().nth(1), Some(Stmt::Try(_)));
         let pass_exit = if let Some(pass) = pass_exit
             && self.context.python_version >= crate::PythonVersion::Py314
             && ((!statement.orelse.is_empty() && suite_terminates(&statement.orelse))
@@ -42342,38 +42341,11 @@ impl<'source> Compiler<'source> {
         // flowgraph.c): `label_exception_targets` gives it the enclosing handler. serc 0.1.10
         // excluded it from every range when handlers were present (one code unit short).
         // The innermost enclosing region owns it, also under an outer `finally:`.
-        let pass_exit_handled_try_body_owner = pass_finally_location.is_some()
-            && !statement.handlers.is_empty()
-            && !pass_finally_leaves_manager
-            && self.control.statements.context.has_following
-            && self.control.exceptions.active_try_body_tail != Some(statement.range)
-            && self
-                .control
-                .exceptions
-                .direct_try_body_statements
-                .contains(&statement.range)
-            && !self
-                .control
-                .exceptions
-                .active_exception_region_exclusions
-                .is_empty()
-            && self.control.exceptions.active_exception_handlers.is_empty()
-            && self.control.exceptions.active_exception_group_handlers == 0
-            && self.control.withs.active_with_exits.is_empty()
-            && self.control.withs.active_with_region_exclusions.is_empty()
-            && self.control.loops.contexts.is_empty()
-            && self.control.finally.active_normal_finally_bodies == 0
-            && self.control.finally.active_copied_finally_bodies == 0
-            && self.control.finally.active_finally_end_blocks == 0;
         // PATCH(nested-finally-pass-owner): the same for a handler-less `try`/`finally: pass`
-        // that is a direct, not final, statement of an enclosing try body, whatever that
-        // try's handlers (`try:` / `try:` / `a` / `finally: pass` / `b` / `finally: pass`).
-        // `codegen_try_finally` emits the pass NOP and the unlocated exit jump after the
-        // inner POP_BLOCK, where `label_exception_targets` (flowgraph.c) restores the
-        // enclosing block's handler. serc 0.1.10 gave it an owner only under one enclosing
-        // `except` region (or, on 3.12/3.13, one enclosing function-level `finally:`).
-        let pass_exit_nested_try_body_owner = pass_finally_location.is_some()
-            && statement.handlers.is_empty()
+        // under any enclosing try (`try:` / `try: a` / `finally: pass` / `b` / `finally:
+        // pass`): serc 0.1.10 gave that one an owner only under one enclosing `except`
+        // region (`pass_exit_try_body_owner`), so the condition no longer asks for handlers.
+        let pass_exit_enclosing_try_body_owner = pass_finally_location.is_some()
             && !pass_finally_leaves_manager
             && self.control.statements.context.has_following
             && self.control.exceptions.active_try_body_tail != Some(statement.range)
@@ -42407,45 +42379,6 @@ impl<'source> Compiler<'source> {
             && self.control.exceptions.active_try_body_tail == Some(statement.range);
         let pass_exit_legacy_terminal_try_body_owner =
             legacy_terminal_try_body_owner && pass_finally_location.is_some();
-        // A direct no-op finalizer followed by another statement remains inside
-        // its enclosing finally's protected try body on legacy targets.
-        let pass_exit_legacy_finally_owner = matches!(
-            self.context.python_version,
-            crate::PythonVersion::Py312 | crate::PythonVersion::Py313
-        ) && matches!(self.unit.scope, Scope::Function { .. })
-            && self.unit.flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR) == 0
-            && pass_finally_location.is_some()
-            && !pass_finally_leaves_manager
-            && !statement.is_star
-            && statement.handlers.is_empty()
-            && statement.orelse.is_empty()
-            && self.control.statements.context.has_following
-            && self
-                .control
-                .exceptions
-                .direct_try_body_statements
-                .contains(&statement.range)
-            && self.control.exceptions.active_try_body_tail != Some(statement.range)
-            && self
-                .control
-                .exceptions
-                .active_exception_region_exclusions
-                .len()
-                == 1
-            && self.control.exceptions.active_exception_handlers.is_empty()
-            && self.control.exceptions.active_exception_group_handlers == 0
-            && self.control.withs.active_with_exits.is_empty()
-            && self.control.withs.active_with_region_exclusions.is_empty()
-            && self.control.loops.contexts.is_empty()
-            && self.control.finally.active_finally_try_bodies == 1
-            && self
-                .control
-                .finally
-                .innermost_finally_exception_exclusion_depth
-                == Some(1)
-            && self.control.finally.active_normal_finally_bodies == 0
-            && self.control.finally.active_copied_finally_bodies == 0
-            && self.control.finally.active_finally_end_blocks == 0;
         let pass_exit_legacy_normal_finally_owner = self.context.python_version
             == crate::PythonVersion::Py312
             && pass_finally_location.is_some()
@@ -42517,9 +42450,7 @@ impl<'source> Compiler<'source> {
         let pass_exit_exception_depth = pass_exit_enclosing_finally_depth
             .or(pass_exit_generator_owner.then_some(0))
             .or(pass_exit_try_body_owner.then_some(1))
-            .or(pass_exit_handled_try_body_owner.then_some(enclosing_regions))
-            .or(pass_exit_nested_try_body_owner.then_some(enclosing_regions))
-            .or(pass_exit_legacy_finally_owner.then_some(1))
+            .or(pass_exit_enclosing_try_body_owner.then_some(enclosing_regions))
             .or(pass_exit_legacy_normal_finally_owner.then_some(1))
             .or(pass_exit_legacy_terminal_try_body_owner.then_some(1))
             .or(legacy_pass_owner.then_some(1))
@@ -45551,7 +45482,7 @@ impl<'source> Compiler<'source> {
                         && !pass_exit_generator_owner
                         && !pass_exit_try_body_owner
                         // PATCH(handled-finally-pass-owner)
-                        && !pass_exit_handled_try_body_owner
+                        && !(pass_exit_enclosing_try_body_owner && !statement.handlers.is_empty())
                         && !pass_exit_legacy_normal_finally_owner
                         && !pass_exit_legacy_terminal_try_body_owner
                     {
