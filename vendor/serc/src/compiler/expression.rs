@@ -863,6 +863,15 @@ impl Compiler<'_> {
                                 self.emit_jump_forward_instruction(JUMP_FORWARD, failure)?;
                             // CPython's edge is still conditional during small-exit copying.
                             self.assembler.prevent_jump_inlining(failure);
+                        } else if self.context.python_version == PythonVersion::Py314 {
+                            // PATCH(match-false-guard-borrow-barrier-314): the removed case
+                            // body stays an emptied block in CPython's block list
+                            // (`remove_unreachable`, flowgraph.c), and the guard's folded
+                            // jump to the failure block becomes a NOP because that block is
+                            // next. 3.14's `optimize_load_fast` does not follow fallthrough
+                            // out of an empty block, so code reached only that way keeps
+                            // LOAD_FAST. `compile_if` marks its discarded arm the same way.
+                            self.assembler.mark_last_borrow_fallthrough_barrier();
                         }
                         skip_case_body = true;
                     }
@@ -1357,6 +1366,10 @@ impl Compiler<'_> {
                             )?;
                         self.assembler
                             .record_original_match_success(success_exit, original_empty_join);
+                        // A single false edge asks for the jump's NOP to be retained below.
+                        let while_tail_keeps_nop = while_tail.is_some_and(|tail| {
+                            super::statement::sole_false_edge_range(&tail.test).is_some()
+                        });
                         if let Some(tail) = while_tail {
                             if super::statement::sole_false_edge_range(&tail.test).is_none() {
                                 self.assembler
@@ -1631,7 +1644,16 @@ impl Compiler<'_> {
                         } else {
                             // A surviving case-success edge is CPython's JUMP. Cleanup
                             // predecessors threaded through it keep its eval-breaker check.
-                            if !final_async_exhaustion {
+                            // PATCH(match-case-while-raise-exit-314): a while-tail success
+                            // jump before a small `raise` keeps its retained-NOP request (set
+                            // above) instead of becoming interruptible, which would erase it:
+                            // the raise is copied onto the jump, whose NOP keeps the loop
+                            // test's line (`inline_small_or_no_lineno_blocks`, flowgraph.c).
+                            // Before any other continuation the jump survives as CPython's
+                            // JUMP and stays interruptible.
+                            let copied_raise_keeps_nop = while_tail_keeps_nop
+                                && self.control.statements.context.followed_by_small_raise_exit;
+                            if !final_async_exhaustion && !copied_raise_keeps_nop {
                                 self.assembler.mark_jump_as_interruptible(success_exit);
                             }
                             if original_unlocated_head {

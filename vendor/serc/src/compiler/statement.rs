@@ -817,6 +817,9 @@ pub(super) struct StatementContext {
     // PATCH(pass-finally-one-record-exit-314): the following statements alone form a
     // one-record scope exit (a bare `raise`).
     followed_by_one_record_exit: bool,
+    // PATCH(match-case-while-raise-exit-314): the following statements alone form a `raise`
+    // exit of at most four records, which `inline_small_or_no_lineno_blocks` copies.
+    pub(super) followed_by_small_raise_exit: bool,
     // A try with only erased assertions in its else suite reaches a continuation
     // other than a return or raise, which could be copied onto its normal exit.
     erased_try_else_falls_through: bool,
@@ -3694,6 +3697,14 @@ impl<'source> Compiler<'source> {
                     _ => following_exit_records.is_some_and(|records| records <= 3),
                 };
                 let followed_by_one_record_exit = following_exit_records == Some(1);
+                // PATCH(match-case-while-raise-exit-314): the following statements form a
+                // `raise` exit small enough to be copied (at most four records).
+                let followed_by_small_raise_exit = following_exit_records
+                    .is_some_and(|records| records <= 4)
+                    && body[index + 1..]
+                        .iter()
+                        .find(|statement| !matches!(statement, Stmt::Pass(_) | Stmt::Expr(_)))
+                        .is_some_and(|statement| matches!(statement, Stmt::Raise(_)));
                 let followed_by_try = matches!(body.get(index + 1), Some(Stmt::Try(_)));
                 let previous_statement = body[..index].last();
                 let preceded_by_try = matches!(previous_statement, Some(Stmt::Try(_)));
@@ -4004,6 +4015,7 @@ impl<'source> Compiler<'source> {
                     followed_by_return_or_raise,
                     followed_by_three_record_exit,
                     followed_by_one_record_exit,
+                    followed_by_small_raise_exit,
                     erased_try_else_falls_through: matches!(statement, Stmt::Try(try_statement)
                         if !try_statement.orelse.is_empty()
                             && try_statement.orelse.iter().all(|part| self.context.is_elided_statement(part)))

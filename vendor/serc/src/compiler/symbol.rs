@@ -1612,13 +1612,13 @@ impl Compiler<'_> {
                             // PATCH(dead-type-alias-none): a non-generic alias loads its name
                             // and None (no type parameters) before the value's function
                             // (`codegen_typealias`, codegen.c), also in unreachable code; a
-                            // later use of None keeps that position. 3.15 loads None without
-                            // the constant table.
-                            if self.python_version < PythonVersion::Py315
-                                && let Expr::Name(name) = alias.name.as_ref()
-                            {
+                            // later use of either keeps that position. 3.15 loads None with
+                            // LOAD_COMMON_CONSTANT, but still loads the name from the table.
+                            if let Expr::Name(name) = alias.name.as_ref() {
                                 self.constants.push(Constant::String(name.id.to_string()));
-                                self.constants.push(Constant::None);
+                                if self.python_version < PythonVersion::Py315 {
+                                    self.constants.push(Constant::None);
+                                }
                             }
                             // PATCH(dead-type-alias-format-default-314): from 3.14 the value's
                             // function takes a `format` parameter whose defaults are loaded
