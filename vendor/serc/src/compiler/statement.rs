@@ -423,6 +423,11 @@ pub(super) struct WithState {
     pub(super) post_async_with_condition_marker: Option<TextRange>,
     // The direct final synchronous `with` in an active non-final try body, if any.
     direct_final_sync_with_try_body: Option<ruff_text_size::TextRange>,
+    // PATCH(with-pass-tail-suppression-jump-314): a synchronous `with` followed by one final
+    // `pass` in a handler-form try body that is not followed by a one-record exit.
+    pass_tail_sync_with_try_body: Option<ruff_text_size::TextRange>,
+    // Set by that `with` for its outermost item only, taken by `compile_with_items`.
+    keep_next_suppression_jump: bool,
     // The direct final synchronous `with` with a normal body fallthrough in a handler-form try
     // nested in an active try/finally protected body.
     direct_final_sync_with_protected_handler_try_body: Option<ruff_text_size::TextRange>,
@@ -1176,6 +1181,32 @@ impl<'source> Compiler<'source> {
         statement: &ruff_python_ast::StmtTry,
         compile: impl FnOnce(&mut Self) -> Result<T, CompileError>,
     ) -> Result<T, CompileError> {
+        // PATCH(with-pass-tail-suppression-jump-314): CPython's block after such a `with`
+        // holds the pass's NOP, the try's POP_BLOCK and its jump to the continuation
+        // (`codegen_try_except`, codegen.c), so with a copied exit of two records or more it
+        // exceeds `inline_small_or_no_lineno_blocks`' four-instruction budget (flowgraph.c)
+        // and the manager's suppression path keeps its jump. serc folds the three into the
+        // continuation and copied that into the suppression path.
+        let pass_tail_sync_with_try_body = (self.context.python_version
+            >= crate::PythonVersion::Py314
+            && !statement.handlers.is_empty()
+            && statement.orelse.is_empty()
+            && statement.finalbody.is_empty()
+            && !self.control.statements.context.followed_by_one_record_exit)
+            .then(|| match statement.body.as_slice() {
+                [.., Stmt::With(manager), Stmt::Pass(_)] if !manager.is_async => {
+                    Some(manager.range)
+                }
+                _ => None,
+            })
+            .flatten();
+        let compile = move |compiler: &mut Self| {
+            compiler.with_control_override(
+                |control| &mut control.withs.pass_tail_sync_with_try_body,
+                pass_tail_sync_with_try_body,
+                compile,
+            )
+        };
         let try_line = self.source_location(statement.range).line;
         let same_line = statement
             .body
@@ -45916,6 +45947,8 @@ impl<'source> Compiler<'source> {
                 && self.control.finally.active_finally_end_blocks == 0
                 && suite_terminates(&statement.body)
             );
+        self.control.withs.keep_next_suppression_jump =
+            self.control.withs.pass_tail_sync_with_try_body == Some(statement.range);
         self.compile_with_items(
             &statement.items,
             &statement.body,
@@ -46328,6 +46361,8 @@ impl<'source> Compiler<'source> {
         let Some((item, remaining)) = items.split_first() else {
             return self.compile_suite(body);
         };
+        let keep_suppression_jump =
+            std::mem::take(&mut self.control.withs.keep_next_suppression_jump);
         let base_depth = self.control.stack.depth;
         let exit_slots = self.with_exit_stack_slots();
         let protected_start = self.assembler.label();
@@ -46809,6 +46844,11 @@ impl<'source> Compiler<'source> {
                     });
                 let normal_exit = self.emit_jump_forward_instruction(JUMP_FORWARD, end)?;
                 self.assembler.mark_jump_as_interruptible(normal_exit);
+                // PATCH(with-pass-tail-suppression-jump-314): the normal exit falls into the
+                // same uncopied block that the suppression path jumps back to.
+                if keep_suppression_jump {
+                    self.assembler.prevent_jump_inlining(normal_exit);
+                }
                 // Match the suppression edge: an exceptional finalizer's continuation
                 // can be copied when its original array fits the assembler's exit budget.
                 if self.control.finally.active_finally_try_bodies > 0
@@ -46924,6 +46964,9 @@ impl<'source> Compiler<'source> {
                     start
                 });
                 let handler_exit = self.emit_jump_forward_instruction(JUMP_FORWARD, end)?;
+                if keep_suppression_jump {
+                    self.assembler.prevent_jump_inlining(handler_exit);
+                }
                 // An exceptional finalizer's small RERAISE continuation can be copied
                 // onto suppression while retaining the enclosing cleanup's owner.
                 if self.control.finally.active_finally_try_bodies > 0
