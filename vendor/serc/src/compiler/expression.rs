@@ -1371,7 +1371,7 @@ impl Compiler<'_> {
                             super::statement::sole_false_edge_range(&tail.test).is_some()
                         });
                         if let Some(tail) = while_tail {
-                            if super::statement::sole_false_edge_range(&tail.test).is_none() {
+                            if !while_tail_keeps_nop {
                                 self.assembler
                                     .preserve_no_location(success_exit.instruction());
                             } else if super::statement::while_exit_has_single_false_edge(&tail.test)

@@ -426,8 +426,6 @@ pub(super) struct WithState {
     // PATCH(with-pass-tail-suppression-jump-314): a synchronous `with` followed by one final
     // `pass` in a handler-form try body that is not followed by a one-record exit.
     pass_tail_sync_with_try_body: Option<ruff_text_size::TextRange>,
-    // Set by that `with` for its outermost item only, taken by `compile_with_items`.
-    keep_next_suppression_jump: bool,
     // The direct final synchronous `with` with a normal body fallthrough in a handler-form try
     // nested in an active try/finally protected body.
     direct_final_sync_with_protected_handler_try_body: Option<ruff_text_size::TextRange>,
@@ -1800,7 +1798,8 @@ impl<'source> Compiler<'source> {
     /// `return` that ends it, or `None` when no such exit comes first. Each `pass` (constant
     /// statements are `pass` by now, see `constant_statements`) counts: 3.14's
     /// `inline_small_or_no_lineno_blocks` (flowgraph.c) copies before any NOP is removed.
-    fn discarded_exit_records(&self, following: &[Stmt]) -> Option<u8> {
+    /// The flag says whether that exit is a `raise` (PATCH match-case-while-raise-exit-314).
+    fn discarded_exit_records(&self, following: &[Stmt]) -> Option<(u8, bool)> {
         let mut records = 0u8;
         for statement in following {
             match statement {
@@ -1811,12 +1810,13 @@ impl<'source> Compiler<'source> {
                     if raise.exc.as_deref().is_none_or(loads_one_record_value)
                         && raise.cause.as_deref().is_none_or(loads_one_record_value) =>
                 {
-                    return Some(
+                    return Some((
                         records
                             + 1
                             + u8::from(raise.exc.is_some())
                             + u8::from(raise.cause.is_some()),
-                    );
+                        true,
+                    ));
                 }
                 // `codegen_return`: a constant or None adds a NOP before its load, and a
                 // value on another line a NOP for the statement.
@@ -1831,7 +1831,7 @@ impl<'source> Compiler<'source> {
                         Some(value) if loads_in_one_record(value) => 2 + u8::from(other_line),
                         Some(_) => return None,
                     };
-                    return Some(records + exit);
+                    return Some((records + exit, false));
                 }
                 _ => return None,
             }
@@ -3713,7 +3713,8 @@ impl<'source> Compiler<'source> {
                     matches!(body.get(index + 1), Some(Stmt::Return(_) | Stmt::Raise(_)));
                 // PATCH(chained-compare-discard-exit-line): the statements after a discarded
                 // chained comparison form a scope exit of at most three records.
-                let following_exit_records = self.discarded_exit_records(&body[index + 1..]);
+                let following_exit = self.discarded_exit_records(&body[index + 1..]);
+                let following_exit_records = following_exit.map(|(records, _)| records);
                 let followed_by_three_record_exit = match (body.get(index + 1), body.get(index + 2))
                 {
                     // A `return` right after the comparison: any one-record value.
@@ -3730,12 +3731,8 @@ impl<'source> Compiler<'source> {
                 let followed_by_one_record_exit = following_exit_records == Some(1);
                 // PATCH(match-case-while-raise-exit-314): the following statements form a
                 // `raise` exit small enough to be copied (at most four records).
-                let followed_by_small_raise_exit = following_exit_records
-                    .is_some_and(|records| records <= 4)
-                    && body[index + 1..]
-                        .iter()
-                        .find(|statement| !matches!(statement, Stmt::Pass(_) | Stmt::Expr(_)))
-                        .is_some_and(|statement| matches!(statement, Stmt::Raise(_)));
+                let followed_by_small_raise_exit =
+                    matches!(following_exit, Some((records, true)) if records <= 4);
                 let followed_by_try = matches!(body.get(index + 1), Some(Stmt::Try(_)));
                 let previous_statement = body[..index].last();
                 let preceded_by_try = matches!(previous_statement, Some(Stmt::Try(_)));
@@ -45947,8 +45944,6 @@ impl<'source> Compiler<'source> {
                 && self.control.finally.active_finally_end_blocks == 0
                 && suite_terminates(&statement.body)
             );
-        self.control.withs.keep_next_suppression_jump =
-            self.control.withs.pass_tail_sync_with_try_body == Some(statement.range);
         self.compile_with_items(
             &statement.items,
             &statement.body,
@@ -45956,6 +45951,8 @@ impl<'source> Compiler<'source> {
             // Legacy CFG copying carries the donor's actual exception owner.
             // Only modern lowering predicts an ownerless outer-try continuation.
             exclude_handler_exit && self.context.python_version >= crate::PythonVersion::Py314,
+            // PATCH(with-pass-tail-suppression-jump-314): the outermost item's exits only.
+            self.control.withs.pass_tail_sync_with_try_body == Some(statement.range),
             following_return,
         )
     }
@@ -46345,7 +46342,7 @@ impl<'source> Compiler<'source> {
                 }
             }
         } else {
-            self.compile_with_items(remaining, body, false, false, following_return)?;
+            self.compile_with_items(remaining, body, false, false, false, following_return)?;
         }
         Ok(body_noop)
     }
@@ -46356,13 +46353,12 @@ impl<'source> Compiler<'source> {
         body: &[Stmt],
         terminal: bool,
         exclude_handler_exit: bool,
+        keep_suppression_jump: bool,
         following_return: Option<&ruff_python_ast::StmtReturn>,
     ) -> Result<(), CompileError> {
         let Some((item, remaining)) = items.split_first() else {
             return self.compile_suite(body);
         };
-        let keep_suppression_jump =
-            std::mem::take(&mut self.control.withs.keep_next_suppression_jump);
         let base_depth = self.control.stack.depth;
         let exit_slots = self.with_exit_stack_slots();
         let protected_start = self.assembler.label();
