@@ -9484,6 +9484,15 @@ impl Assembler {
             .prevent_small_exit_inlining();
     }
 
+    /// `prevent_jump_inlining` for a jump recorded by its instruction offset.
+    pub(crate) fn prevent_jump_inlining_at(&mut self, instruction_offset: usize) {
+        let instruction = self
+            .instruction_at_mut(instruction_offset)
+            .expect("instruction offset should reference an emitted jump");
+        debug_assert!(instruction.jump_target().is_some());
+        instruction.jump_policy.prevent_small_exit_inlining();
+    }
+
     /// Captures the exact final class-pattern failure cleanup before a normal try exit.
     pub(crate) fn record_normal_try_class_pattern_fallthrough(
         &mut self,

@@ -604,6 +604,22 @@ impl Compiler<'_> {
             })
     }
 
+    /// PATCH(match-or-declaration-case-nop-314): statements for which 3.14's codegen emits
+    /// no instruction: `global`/`nonlocal`, and an annotation without a value whose target is
+    /// a name that `codegen_annassign` (codegen.c) does not store (a parenthesized name, or
+    /// any name in a function).
+    fn statement_emits_nothing(&self, statement: &Stmt) -> bool {
+        match statement {
+            Stmt::Global(_) | Stmt::Nonlocal(_) => true,
+            Stmt::AnnAssign(annotation) => {
+                annotation.value.is_none()
+                    && matches!(annotation.target.as_ref(), Expr::Name(_))
+                    && (!annotation.simple || matches!(self.unit.scope, Scope::Function { .. }))
+            }
+            _ => false,
+        }
+    }
+
     fn compile_match_with_context(
         &mut self,
         statement: &ruff_python_ast::StmtMatch,
@@ -1142,6 +1158,19 @@ impl Compiler<'_> {
                         .set_location(self.source_location(pass.range));
                     self.emit(NOP, 0, 0)?;
                 }
+                // PATCH(match-pass-tail-case-jump-314): the final case's OR failure jumps
+                // straight to the match's end (`codegen_pattern_or`'s located JUMP to the
+                // empty fail-pop block), the same uncopyable block as the case jumps.
+                if index + 1 == matched_cases
+                    && !has_default
+                    && self.control.exceptions.pass_tail_try_body_join == Some(statement.range)
+                {
+                    for &(failure, _, cleanup) in &context.empty_failure_jumps {
+                        if cleanup.is_none() {
+                            self.assembler.prevent_jump_inlining_at(failure);
+                        }
+                    }
+                }
                 if !context.empty_failure_jumps.is_empty()
                     && self
                         .assembler
@@ -1257,6 +1286,20 @@ impl Compiler<'_> {
                         let authored_pass_exit = self.assembler.last_instruction_is_nop()
                             && !self.assembler.last_nop_repeats_previous_line()
                             && matches!(case.body.last(), Some(Stmt::Pass(_)));
+                        // PATCH(match-pass-tail-block-threading-314): a trailing `pass` that
+                        // starts its own block (after a `try`, say) holds CPython's NOP in the
+                        // block the case's jump ends, so jumps into that block (the try's
+                        // exits) are not threaded past it to the match's end, and the block
+                        // with the NOP and the jump's NOP counts against the copy budget
+                        // (`inline_small_or_no_lineno_blocks`, flowgraph.c). `compile_if`
+                        // does the same for an arm's trailing pass.
+                        let authored_pass_starts_block = authored_pass_exit
+                            && case.body.len() > 1
+                            && self.context.python_version >= PythonVersion::Py314
+                            && self
+                                .assembler
+                                .current_original_block_pre_fusion_instruction_count()
+                                <= 1;
                         let fallthrough_if_join = !original_unlocated_head
                             && self.following_name_return_fits_match_copy_budget()
                             && case.body.last().is_some_and(|statement| {
@@ -1366,6 +1409,14 @@ impl Compiler<'_> {
                             )?;
                         self.assembler
                             .record_original_match_success(success_exit, original_empty_join);
+                        // PATCH(match-pass-tail-case-jump-314): the match's end is the try
+                        // body's pass/POP_BLOCK/jump block, which is too large to copy once
+                        // the exit is inlined into it (`inline_small_or_no_lineno_blocks`,
+                        // flowgraph.c).
+                        if self.control.exceptions.pass_tail_try_body_join == Some(statement.range)
+                        {
+                            self.assembler.prevent_jump_inlining(success_exit);
+                        }
                         // A single false edge asks for the jump's NOP to be retained below.
                         let while_tail_keeps_nop = while_tail.is_some_and(|tail| {
                             super::statement::sole_false_edge_range(&tail.test).is_some()
@@ -1534,6 +1585,9 @@ impl Compiler<'_> {
                             // The case-success jump absorbed an authored trailing Pass NOP.
                             // Copying or retargeting its exit must keep that line event.
                             self.assembler.preserve_authored_pass_jump_nop(success_exit);
+                            if authored_pass_starts_block {
+                                self.assembler.prevent_jump_threading_target(success_exit);
+                            }
                         } else if self.assembler.instruction_count() == body_start + 1
                             && !previous_instruction_covers_branch
                             && !erased_subject_fallthrough
@@ -1616,6 +1670,20 @@ impl Compiler<'_> {
                                 && !match_followed_by_pass
                             {
                                 self.assembler.preserve_authored_pass_jump_nop(success_exit);
+                            } else if self.context.python_version >= PythonVersion::Py314
+                                && matches!(case.pattern, Pattern::MatchOr(_))
+                                && case
+                                    .body
+                                    .iter()
+                                    .all(|statement| self.statement_emits_nothing(statement))
+                            {
+                                // PATCH(match-or-declaration-case-nop-314): a body of
+                                // declarations emits nothing, so the case's jump to the match's
+                                // end stays `NO_LOCATION` (`codegen_match_inner`, codegen.c)
+                                // right after the OR pattern's POP_TOP in the same block;
+                                // `propagate_line_numbers` gives it the pattern's line and
+                                // `basicblock_remove_redundant_nops` (flowgraph.c) drops the
+                                // NOP it becomes. serc 0.1.10 retained it.
                             } else {
                                 self.assembler.preserve_inlined_jump_nop(success_exit);
                             }

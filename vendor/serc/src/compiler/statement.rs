@@ -423,9 +423,6 @@ pub(super) struct WithState {
     pub(super) post_async_with_condition_marker: Option<TextRange>,
     // The direct final synchronous `with` in an active non-final try body, if any.
     direct_final_sync_with_try_body: Option<ruff_text_size::TextRange>,
-    // PATCH(with-pass-tail-suppression-jump-314): a synchronous `with` followed by one final
-    // `pass` in a handler-form try body that is not followed by a one-record exit.
-    pass_tail_sync_with_try_body: Option<ruff_text_size::TextRange>,
     // The direct final synchronous `with` with a normal body fallthrough in a handler-form try
     // nested in an active try/finally protected body.
     direct_final_sync_with_protected_handler_try_body: Option<ruff_text_size::TextRange>,
@@ -455,6 +452,10 @@ pub(super) struct ExceptionState {
     active_try_body_start: Option<(usize, usize)>,
     // Direct final statement of the innermost ordinary try body.
     pub(super) active_try_body_tail: Option<TextRange>,
+    // PATCH(with-pass-tail-suppression-jump-314, match-pass-tail-case-jump-314): a
+    // synchronous `with` or a `match` followed by one final `pass` in a handler-form try
+    // body that is not followed by a one-record exit; its exits keep their jumps.
+    pub(super) pass_tail_try_body_join: Option<TextRange>,
     active_try_marker_slots: Vec<Option<TryMarkerSlotContext>>,
     active_exception_handlers: Vec<ExceptionHandlerContext>,
     // A terminal named handler can emit its own cleanup without pushing a handler context.
@@ -1185,8 +1186,11 @@ impl<'source> Compiler<'source> {
         // exceeds `inline_small_or_no_lineno_blocks`' four-instruction budget (flowgraph.c)
         // and the manager's suppression path keeps its jump. serc folds the three into the
         // continuation and copied that into the suppression path.
-        let pass_tail_sync_with_try_body = (self.context.python_version
-            >= crate::PythonVersion::Py314
+        //
+        // PATCH(match-pass-tail-case-jump-314): the same block follows a `match` in that
+        // place. Each case body ends with a jump to the match's end (`codegen_match_inner`),
+        // which is that block, so no case takes a copy of the exit.
+        let pass_tail_try_body_join = (self.context.python_version >= crate::PythonVersion::Py314
             && !statement.handlers.is_empty()
             && statement.orelse.is_empty()
             && statement.finalbody.is_empty()
@@ -1195,13 +1199,14 @@ impl<'source> Compiler<'source> {
                 [.., Stmt::With(manager), Stmt::Pass(_)] if !manager.is_async => {
                     Some(manager.range)
                 }
+                [.., Stmt::Match(statement), Stmt::Pass(_)] => Some(statement.range),
                 _ => None,
             })
             .flatten();
         let compile = move |compiler: &mut Self| {
             compiler.with_control_override(
-                |control| &mut control.withs.pass_tail_sync_with_try_body,
-                pass_tail_sync_with_try_body,
+                |control| &mut control.exceptions.pass_tail_try_body_join,
+                pass_tail_try_body_join,
                 compile,
             )
         };
@@ -1805,16 +1810,15 @@ impl<'source> Compiler<'source> {
             match statement {
                 Stmt::Pass(_) => records += 1,
                 Stmt::Expr(expression) if loads_in_one_record(&expression.value) => records += 2,
-                // `codegen_raise`: one load per operand, then RAISE_VARARGS.
-                Stmt::Raise(raise)
-                    if raise.exc.as_deref().is_none_or(loads_one_record_value)
-                        && raise.cause.as_deref().is_none_or(loads_one_record_value) =>
-                {
+                // `codegen_raise`: each operand's records, then RAISE_VARARGS.
+                Stmt::Raise(raise) => {
+                    let operand =
+                        |value: Option<&Expr>| value.map_or(Some(0), raise_operand_records);
                     return Some((
                         records
                             + 1
-                            + u8::from(raise.exc.is_some())
-                            + u8::from(raise.cause.is_some()),
+                            + operand(raise.exc.as_deref())?
+                            + operand(raise.cause.as_deref())?,
                         true,
                     ));
                 }
@@ -45952,7 +45956,7 @@ impl<'source> Compiler<'source> {
             // Only modern lowering predicts an ownerless outer-try continuation.
             exclude_handler_exit && self.context.python_version >= crate::PythonVersion::Py314,
             // PATCH(with-pass-tail-suppression-jump-314): the outermost item's exits only.
-            self.control.withs.pass_tail_sync_with_try_body == Some(statement.range),
+            self.control.exceptions.pass_tail_try_body_join == Some(statement.range),
             following_return,
         )
     }
@@ -56979,6 +56983,21 @@ fn loads_in_one_record(expression: &Expr) -> bool {
 /// As [`loads_in_one_record`], or a literal constant (one LOAD_CONST).
 fn loads_one_record_value(expression: &Expr) -> bool {
     loads_in_one_record(expression) || is_literal_constant(expression)
+}
+
+/// The records of a `raise` operand whose count `discarded_exit_records` knows: one load, or
+/// (PATCH match-case-while-raise-exit-314, seed 31484) a named expression of one such load,
+/// which `codegen_visit_expr` emits as the load, COPY and the store.
+fn raise_operand_records(expression: &Expr) -> Option<u8> {
+    match expression {
+        Expr::Named(named)
+            if matches!(named.target.as_ref(), Expr::Name(_))
+                && loads_one_record_value(&named.value) =>
+        {
+            Some(3)
+        }
+        _ => loads_one_record_value(expression).then_some(1),
+    }
 }
 
 /// Keeps shared condition exits unlocated until each incoming edge receives its own copy.
