@@ -604,22 +604,6 @@ impl Compiler<'_> {
             })
     }
 
-    /// PATCH(match-or-declaration-case-nop-314): statements for which 3.14's codegen emits
-    /// no instruction: `global`/`nonlocal`, and an annotation without a value whose target is
-    /// a name that `codegen_annassign` (codegen.c) does not store (a parenthesized name, or
-    /// any name in a function).
-    fn statement_emits_nothing(&self, statement: &Stmt) -> bool {
-        match statement {
-            Stmt::Global(_) | Stmt::Nonlocal(_) => true,
-            Stmt::AnnAssign(annotation) => {
-                annotation.value.is_none()
-                    && matches!(annotation.target.as_ref(), Expr::Name(_))
-                    && (!annotation.simple || matches!(self.unit.scope, Scope::Function { .. }))
-            }
-            _ => false,
-        }
-    }
-
     fn compile_match_with_context(
         &mut self,
         statement: &ruff_python_ast::StmtMatch,
@@ -628,6 +612,12 @@ impl Compiler<'_> {
         let base_depth = self.control.stack.depth;
         let match_has_following = !terminal && self.control.statements.context.has_following;
         let match_followed_by_pass = self.control.statements.context.followed_by_pass;
+        // PATCH(match-pass-tail-case-jump-314): the match's end is the try body's
+        // pass/POP_BLOCK/jump block, which is too large to copy once the exit is inlined into
+        // it (`inline_small_or_no_lineno_blocks`, flowgraph.c): no case success or final OR
+        // failure jump takes a copy.
+        let ends_before_try_body_pass_join =
+            self.control.exceptions.pass_tail_try_body_join == Some(statement.range);
         if self.context.python_version >= PythonVersion::Py314
             && matches!(statement.subject.as_ref(), Expr::Tuple(_))
             && let Some(constant) = self.context.fold_constant(&statement.subject)
@@ -1160,11 +1150,8 @@ impl Compiler<'_> {
                 }
                 // PATCH(match-pass-tail-case-jump-314): the final case's OR failure jumps
                 // straight to the match's end (`codegen_pattern_or`'s located JUMP to the
-                // empty fail-pop block), the same uncopyable block as the case jumps.
-                if index + 1 == matched_cases
-                    && !has_default
-                    && self.control.exceptions.pass_tail_try_body_join == Some(statement.range)
-                {
+                // empty fail-pop block).
+                if index + 1 == matched_cases && !has_default && ends_before_try_body_pass_join {
                     for &(failure, _, cleanup) in &context.empty_failure_jumps {
                         if cleanup.is_none() {
                             self.assembler.prevent_jump_inlining_at(failure);
@@ -1291,15 +1278,9 @@ impl Compiler<'_> {
                         // block the case's jump ends, so jumps into that block (the try's
                         // exits) are not threaded past it to the match's end, and the block
                         // with the NOP and the jump's NOP counts against the copy budget
-                        // (`inline_small_or_no_lineno_blocks`, flowgraph.c). `compile_if`
-                        // does the same for an arm's trailing pass.
+                        // (`inline_small_or_no_lineno_blocks`, flowgraph.c).
                         let authored_pass_starts_block = authored_pass_exit
-                            && case.body.len() > 1
-                            && self.context.python_version >= PythonVersion::Py314
-                            && self
-                                .assembler
-                                .current_original_block_pre_fusion_instruction_count()
-                                <= 1;
+                            && self.trailing_pass_starts_block(&case.body) == Some(true);
                         let fallthrough_if_join = !original_unlocated_head
                             && self.following_name_return_fits_match_copy_budget()
                             && case.body.last().is_some_and(|statement| {
@@ -1409,12 +1390,8 @@ impl Compiler<'_> {
                             )?;
                         self.assembler
                             .record_original_match_success(success_exit, original_empty_join);
-                        // PATCH(match-pass-tail-case-jump-314): the match's end is the try
-                        // body's pass/POP_BLOCK/jump block, which is too large to copy once
-                        // the exit is inlined into it (`inline_small_or_no_lineno_blocks`,
-                        // flowgraph.c).
-                        if self.control.exceptions.pass_tail_try_body_join == Some(statement.range)
-                        {
+                        if ends_before_try_body_pass_join {
+                            // PATCH(match-pass-tail-case-jump-314), see above.
                             self.assembler.prevent_jump_inlining(success_exit);
                         }
                         // A single false edge asks for the jump's NOP to be retained below.

@@ -16838,13 +16838,9 @@ impl<'source> Compiler<'source> {
         let first_branch_is_always_true = jump_constant_truthiness(&statement.test) == Some(true);
         let mut first_branch_max_depth = None;
         for (branch_index, (test, body)) in branches.into_iter().enumerate() {
-            let declaration_only_body = body.iter().all(|statement| {
-                matches!(statement, Stmt::Global(_) | Stmt::Nonlocal(_))
-                    || (matches!(self.unit.scope, Scope::Function { .. })
-                        && matches!(statement, Stmt::AnnAssign(annotation)
-                            if annotation.value.is_none()
-                                && matches!(annotation.target.as_ref(), Expr::Name(_))))
-            });
+            let declaration_only_body = body
+                .iter()
+                .all(|statement| self.statement_emits_nothing(statement));
             if let Some(test) = test {
                 // CPython uses one original array for the false edge and the end
                 // of a final branch without an else suite.
@@ -18079,27 +18075,7 @@ impl<'source> Compiler<'source> {
                     },
                 )?;
                 let pass_only_body = matches!(body, [Stmt::Pass(_)]);
-                let trailing_pass_starts_block = match body {
-                    [.., _, Stmt::Pass(pass)]
-                        if self.context.python_version >= crate::PythonVersion::Py314 =>
-                    {
-                        let location = self.source_location(pass.range);
-                        let previous = self.assembler.current_block_last_instruction_location();
-                        let emitted_pass = self.assembler.last_instruction_is_nop()
-                            && self.assembler.last_instruction_location() == Some(location);
-                        let repeats_line = if emitted_pass {
-                            self.assembler.last_nop_repeats_previous_line()
-                        } else {
-                            previous.is_some_and(|previous| previous.line == location.line)
-                        };
-                        (!repeats_line).then(|| {
-                            self.assembler
-                                .current_original_block_pre_fusion_instruction_count()
-                                <= usize::from(emitted_pass)
-                        })
-                    }
-                    _ => None,
-                };
+                let trailing_pass_starts_block = self.trailing_pass_starts_block(body);
                 // Declarations emit no instruction or source-line marker in CPython.
                 if self.assembler.instruction_count() == body_start
                     && !declaration_only_body
@@ -20653,6 +20629,51 @@ impl<'source> Compiler<'source> {
         }
         self.assembler
             .set_location(self.source_location(test.range()));
+    }
+
+    /// For a suite of two or more statements ending in `pass`, just compiled (3.14+): whether
+    /// the pass's NOP starts its own original block, as after a `try` (`Some(true)`), or
+    /// shares the block of the code before it (`Some(false)`); `None` when the pass repeats
+    /// the previous line (its NOP is removed) or the suite has another shape. A pass that
+    /// starts a block keeps jumps into that block from being threaded past it (`compile_if`'s
+    /// arm exit; PATCH match-pass-tail-block-threading-314, a case's success jump).
+    pub(super) fn trailing_pass_starts_block(&self, body: &[Stmt]) -> Option<bool> {
+        let [.., _, Stmt::Pass(pass)] = body else {
+            return None;
+        };
+        if self.context.python_version < crate::PythonVersion::Py314 {
+            return None;
+        }
+        let location = self.source_location(pass.range);
+        let previous = self.assembler.current_block_last_instruction_location();
+        let emitted_pass = self.assembler.last_instruction_is_nop()
+            && self.assembler.last_instruction_location() == Some(location);
+        let repeats_line = if emitted_pass {
+            self.assembler.last_nop_repeats_previous_line()
+        } else {
+            previous.is_some_and(|previous| previous.line == location.line)
+        };
+        (!repeats_line).then(|| {
+            self.assembler
+                .current_original_block_pre_fusion_instruction_count()
+                <= usize::from(emitted_pass)
+        })
+    }
+
+    /// Statements for which codegen emits no instruction: `global`/`nonlocal`, and an
+    /// annotation without a value whose target is a name that `codegen_annassign` (codegen.c)
+    /// does not store (a parenthesized name, or any name in a function). Used by `compile_if`
+    /// and PATCH(match-or-declaration-case-nop-314).
+    pub(super) fn statement_emits_nothing(&self, statement: &Stmt) -> bool {
+        match statement {
+            Stmt::Global(_) | Stmt::Nonlocal(_) => true,
+            Stmt::AnnAssign(annotation) => {
+                annotation.value.is_none()
+                    && matches!(annotation.target.as_ref(), Expr::Name(_))
+                    && (!annotation.simple || matches!(self.unit.scope, Scope::Function { .. }))
+            }
+            _ => false,
+        }
     }
 
     /// PATCH(declaration-suite-exit-314): a suite of `global`/`nonlocal` declarations only
