@@ -3182,6 +3182,22 @@ impl<'source> Compiler<'source> {
                 self.emit(NOP, 0, 0)?;
                 self.assembler.record_original_pass_nop();
             } else if let Stmt::Pass(statement) = statement
+                // PATCH(pass-repeats-previous-line): a `pass` on the line of the instruction
+                // before it in the same block (`x = 1; pass`) is a NOP that
+                // `basicblock_remove_redundant_nops` (flowgraph.c) drops (`prev_lineno ==
+                // lineno`); serc's NOP compaction removes only a converted POP_BLOCK so. Kept
+                // before a suite's end: `propagate_line_numbers` runs first, and an
+                // unlocated successor (the implicit return) takes the pass's span.
+                && !(body[index + 1..].iter().any(|later| {
+                    !matches!(later, Stmt::Global(_) | Stmt::Nonlocal(_))
+                        && !self.context.is_elided_statement(later)
+                }) && self
+                    .assembler
+                    .current_block_last_instruction_location()
+                    .is_some_and(|previous| {
+                        previous.line >= 0
+                            && previous.line == self.source_location(statement.range).line
+                    }))
                 // An authored continuation keeps this Pass in its protected original array.
                 // At a true suite end, normal cleanup can still absorb the omitted marker.
                 && (self.control.exceptions.active_exception_region_exclusions.is_empty()
@@ -37138,6 +37154,45 @@ impl<'source> Compiler<'source> {
         // try's normal exit jumps to the pass's block, which in CPython holds the pass NOP and
         // the POP_BLOCK NOP that takes its line, so no jump threads past it; serc's lone
         // located jump was threaded away (`thread_forward_jumps`) and the line lost.
+        // PATCH(try-star-while-exit-314): a body ending in a `while` loop (no `else:` of its
+        // own) whose test has one original false edge (3.14+). The unlocated POP_BLOCK (and,
+        // without an `else:` suite, the normal-exit jump) start the block only that edge
+        // reaches, so `propagate_line_numbers` (flowgraph.c) gives them the test's line and
+        // one survives as a NOP; without a `break` nothing else reaches it, so the NOP
+        // outlives exit copying and threading. `compile_try_except` already locates its exit
+        // so (`loop_exit_location`); serc 0.1.10 left this one unlocated and dropped it.
+        let while_exit = (self.context.python_version >= crate::PythonVersion::Py314
+            && self.control.withs.active_with_exits.is_empty())
+        .then(|| match statement.body.last() {
+            Some(Stmt::While(loop_statement))
+                if loop_statement.orelse.is_empty()
+                    && early_condition_truthiness(&loop_statement.test).is_none()
+                    && condition_jump_target_count(&loop_statement.test, false) == 1
+                    && original_condition_has_unique_jump_target(&loop_statement.test, false) =>
+            {
+                Some((
+                    self.source_location(while_condition_exit_range(&loop_statement.test)),
+                    !suite_contains_loop_break(&loop_statement.body)
+                        && condition_has_only_runtime_tests(&loop_statement.test),
+                ))
+            }
+            _ => None,
+        })
+        .flatten();
+        // PATCH(try-star-while-exit-314): a test whose false edges are several jumps (`while
+        // a and b:`) leaves the exit without a line (two predecessors), and each edge gets
+        // its own copy of a small continuation (`duplicate_exits_without_lineno`), as in
+        // `compile_try_except` (`shared_loop_condition_exit`).
+        let shared_while_exit = self.context.python_version >= crate::PythonVersion::Py314
+            && statement.orelse.is_empty()
+            && matches!(statement.body.last(), Some(Stmt::While(loop_statement))
+                if loop_statement.orelse.is_empty()
+                    && !is_break_only_loop(loop_statement)
+                    && ((condition_jump_target_count(&loop_statement.test, false) == 1
+                        && !original_condition_has_unique_jump_target(&loop_statement.test, false))
+                        || (condition_jump_target_count(&loop_statement.test, false) > 1
+                            && condition_has_only_runtime_tests(&loop_statement.test)
+                            && !expression_contains_chained_comparison(&loop_statement.test))));
         let pass_follows_try = matches!(statement.body.iter().rev().nth(1), Some(Stmt::Try(_)));
         let pass_exit = if let Some(pass) = pass_exit
             && self.context.python_version >= crate::PythonVersion::Py314
@@ -37157,6 +37212,10 @@ impl<'source> Compiler<'source> {
             || folded_open_branch_exit
             || folded_else_pass_exit.is_some()
         {
+            SourceLocation::NONE
+        } else if let Some((location, _)) = while_exit {
+            location
+        } else if shared_while_exit {
             SourceLocation::NONE
         } else if terminal || body_ends_with_nop {
             body_fallthrough_location.unwrap_or(SourceLocation::NONE)
@@ -37202,6 +37261,15 @@ impl<'source> Compiler<'source> {
         if pass_exit.is_some() && !terminal {
             // The jump's NOP survives when the exit block is copied or threaded.
             self.assembler.preserve_authored_pass_jump_nop(normal_exit);
+        }
+        if shared_while_exit {
+            self.assembler.preserve_shared_jump_no_location(normal_exit);
+        }
+        if while_exit.is_some_and(|(_, sole_exit)| sole_exit) {
+            self.assembler
+                .preserve_redundant_jump_nop_after_threading(normal_exit);
+            self.assembler
+                .mark_retained_nop_borrow_fallthrough_if_unblocked(normal_exit);
         }
         // CPython copies each handler's unlocated NOP/jump exit into its predecessor.
         // Its original empty block stays before the normal continuation when handlers

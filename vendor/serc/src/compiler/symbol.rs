@@ -2045,8 +2045,132 @@ impl Compiler<'_> {
                     Pattern::MatchMapping(pattern) => pattern.rest.as_ref(),
                     _ => None,
                 };
+                // PATCH(dead-pattern-constants): a capture is stored after its
+                // subpatterns (`pc->stores`, `codegen.c`), `**rest` after the values.
+                self.visit_pattern_constants(pattern);
                 if let Some(name) = capture {
                     self.names.push((name.as_str().to_string(), false));
+                }
+            }
+        }
+
+        impl<'ast> Collector<'_, '_, 'ast> {
+            fn visit_pattern_constants(&mut self, pattern: &'ast Pattern) {
+                // PATCH(dead-pattern-constants): CPython's pattern codegen (`codegen.c`
+                // `codegen_pattern_sequence`, `_mapping`, `_class`, `_singleton`) admits
+                // constants a pattern's source does not spell, in unreachable code too: a
+                // singleton, a length, a class pattern's keyword-name tuple, and (3.14+)
+                // the AST-folded value of a signed or complex value pattern
+                // (`ast_preprocess.c` `fold_const_match_patterns`). A later reachable use
+                // of the same value keeps that earlier slot after `remove_unused_consts`.
+                if self.register_literals {
+                    use ruff_python_ast::Singleton;
+                    match pattern {
+                        Pattern::MatchSingleton(singleton) => {
+                            self.constants.push(match singleton.value {
+                                Singleton::None => Constant::None,
+                                Singleton::True => Constant::Bool(true),
+                                Singleton::False => Constant::Bool(false),
+                            });
+                            return;
+                        }
+                        Pattern::MatchValue(value)
+                            if self.python_version >= PythonVersion::Py314
+                                && matches!(
+                                    value.value.as_ref(),
+                                    Expr::UnaryOp(_) | Expr::BinOp(_)
+                                ) =>
+                        {
+                            if let Some(constant) =
+                                fold_constant_for_version(&value.value, self.python_version)
+                            {
+                                self.constants.push(constant);
+                                return;
+                            }
+                        }
+                        Pattern::MatchSequence(sequence) => {
+                            let starred = sequence
+                                .patterns
+                                .iter()
+                                .any(|pattern| matches!(pattern, Pattern::MatchStar(_)));
+                            if !starred || sequence.patterns.len() > 1 {
+                                let length = sequence.patterns.len() - usize::from(starred);
+                                self.constants
+                                    .push(Constant::Int(u64::try_from(length).unwrap_or(u64::MAX)));
+                            }
+                            // A `*_` sequence subscripts each other subpattern by a prefix
+                            // index or a distance from the end (`pattern_helper_sequence_subscr`).
+                            let wildcard_star = sequence.patterns.iter().position(
+                                |pattern| matches!(pattern, Pattern::MatchStar(star) if star.name.is_none()),
+                            );
+                            let only_wildcards = sequence.patterns.iter().all(|pattern| {
+                                super::statement::is_wildcard_pattern(pattern)
+                                    || matches!(pattern, Pattern::MatchStar(star) if star.name.is_none())
+                            });
+                            if let Some(star) = wildcard_star
+                                && !only_wildcards
+                            {
+                                let length = sequence.patterns.len();
+                                for (index, pattern) in sequence.patterns.iter().enumerate() {
+                                    if index == star
+                                        || super::statement::is_wildcard_pattern(pattern)
+                                    {
+                                        continue;
+                                    }
+                                    let offset = if index < star { index } else { length - index };
+                                    self.constants.push(Constant::Int(
+                                        u64::try_from(offset).unwrap_or(u64::MAX),
+                                    ));
+                                    self.visit_pattern(pattern);
+                                }
+                                return;
+                            }
+                        }
+                        Pattern::MatchMapping(mapping) => {
+                            if !mapping.keys.is_empty() {
+                                self.constants.push(Constant::Int(
+                                    u64::try_from(mapping.keys.len()).unwrap_or(u64::MAX),
+                                ));
+                            }
+                            if mapping.keys.is_empty() && mapping.rest.is_none() {
+                                return;
+                            }
+                            for key in &mapping.keys {
+                                self.visit_expr(key);
+                            }
+                            // `MATCH_KEYS` is followed by a `None` identity check.
+                            if self.python_version < PythonVersion::Py315 {
+                                self.constants.push(Constant::None);
+                            }
+                            for pattern in &mapping.patterns {
+                                self.visit_pattern(pattern);
+                            }
+                            return;
+                        }
+                        Pattern::MatchClass(class) => {
+                            self.visit_expr(&class.cls);
+                            self.constants.push(Constant::Tuple(
+                                class
+                                    .arguments
+                                    .keywords
+                                    .iter()
+                                    .map(|keyword| Constant::String(keyword.attr.to_string()))
+                                    .collect(),
+                            ));
+                            // `MATCH_CLASS` is followed by a `None` identity check.
+                            if self.python_version < PythonVersion::Py315 {
+                                self.constants.push(Constant::None);
+                            }
+                            for pattern in &class.arguments.patterns {
+                                self.visit_pattern(pattern);
+                            }
+                            for keyword in &class.arguments.keywords {
+                                self.visit_pattern(&keyword.pattern);
+                            }
+                            return;
+                        }
+                        _ => {}
+                    }
                 }
                 walk_pattern(self, pattern);
             }
