@@ -1200,6 +1200,14 @@ impl<'source> Compiler<'source> {
                     Some(manager.range)
                 }
                 [.., Stmt::Match(statement), Stmt::Pass(_)] => Some(statement.range),
+                // PATCH(try-star-pass-tail-handler-jump-314): the same block follows a
+                // nested `try` handled by `except*`; its handlers' common exit
+                // (`codegen_try_star_except`) jumps there and takes no copy.
+                [.., Stmt::Try(nested), Stmt::Pass(_)]
+                    if nested.is_star && nested.finalbody.is_empty() =>
+                {
+                    Some(nested.range)
+                }
                 _ => None,
             })
             .flatten();
@@ -36855,6 +36863,9 @@ impl<'source> Compiler<'source> {
         terminal: bool,
         emit_statement_nop: bool,
     ) -> Result<(), CompileError> {
+        // PATCH(try-star-pass-tail-handler-jump-314): read before the body's own context.
+        let ends_before_try_body_pass_join =
+            self.control.exceptions.pass_tail_try_body_join == Some(statement.range);
         let base_depth = self.control.stack.depth;
         let try_start = self.assembler.label();
         let try_end = self.assembler.label();
@@ -36926,8 +36937,13 @@ impl<'source> Compiler<'source> {
             .flatten();
         let body_fallthrough_location =
             body_noop_location.or_else(|| self.assembler.last_instruction_location());
+        // PATCH(try-star-pass-tail-handler-jump-314): a kept exit stays in the outer range.
         let exit_exclusion_start = if body_noop_location.is_some()
             && statement.orelse.is_empty()
+            && !ends_before_try_body_pass_join
+            // PATCH(try-star-pass-tail-handler-jump-314): on 3.13 too (3.12 agrees already).
+            && !(self.context.python_version == crate::PythonVersion::Py313
+                && self.control.statements.context.followed_by_pass)
             && !self.control.exceptions.prevent_try_exit_inlining
             && !self
                 .control
@@ -37265,6 +37281,11 @@ impl<'source> Compiler<'source> {
         if shared_while_exit {
             self.assembler.preserve_shared_jump_no_location(normal_exit);
         }
+        // PATCH(try-star-pass-tail-handler-jump-314): the normal exit reaches the pass's
+        // block too, without taking a copy of its exit.
+        if ends_before_try_body_pass_join {
+            self.assembler.prevent_jump_inlining(normal_exit);
+        }
         if while_exit.is_some_and(|(_, sole_exit)| sole_exit) {
             self.assembler
                 .preserve_redundant_jump_nop_after_threading(normal_exit);
@@ -37572,7 +37593,10 @@ impl<'source> Compiler<'source> {
         let handler_region_end = self.assembler.label();
         self.assembler.mark(handler_region_end);
         self.emit(POP_EXCEPT, 0, -1)?;
-        self.emit_jump_forward(JUMP_FORWARD, end, 0)?;
+        let handled_exit = self.emit_jump_forward_instruction(JUMP_FORWARD, end)?;
+        if ends_before_try_body_pass_join {
+            self.assembler.prevent_jump_inlining(handled_exit);
+        }
 
         self.assembler.mark(reraise);
         self.set_depth(base_depth + 2);
