@@ -7,7 +7,7 @@ use hashbrown::HashTable;
 use ruff_python_ast::visitor::{Visitor, walk_expr, walk_pattern, walk_stmt};
 use ruff_python_ast::{
     BoolOp, BytesLiteralValue, Expr, ExprBinOp, ExprContext, ExprUnaryOp, FStringPartRef,
-    InterpolatedStringElement, Number, Operator, Pattern, Singleton, Stmt, UnaryOp,
+    InterpolatedStringElement, Number, Operator, Pattern, Stmt, UnaryOp,
 };
 use ruff_text_size::Ranged;
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
@@ -1122,7 +1122,10 @@ impl Compiler<'_> {
             && fold_constant(expression).is_some()
         {
             use super::expression::{InterpolatedStringComponent, fstring_components};
-            match fstring_components(fstring, self.context.source).into_iter().next() {
+            match fstring_components(fstring, self.context.source)
+                .into_iter()
+                .next()
+            {
                 Some(InterpolatedStringComponent::Literal(literal)) => {
                     self.add_constant(literal.into_constant())?;
                     return Ok(());
@@ -4144,8 +4147,7 @@ pub(super) fn first_suite_constant(
             // PATCH(dead-empty-fstring-312): 3.12's `compiler_joined_str` builds an f-string
             // or format spec with no parts (`f''`, `f'{a!r:}'`) with BUILD_STRING 0, admitting
             // no constant; 3.13+ load ''.
-            if components.is_empty()
-                && self.compiler.context.python_version <= PythonVersion::Py312
+            if components.is_empty() && self.compiler.context.python_version <= PythonVersion::Py312
             {
                 return;
             }
@@ -4396,12 +4398,9 @@ pub(super) fn first_suite_constant(
             {
                 match pattern {
                     Pattern::MatchSequence(sequence) => {
-                        let starred = sequence
-                            .patterns
-                            .iter()
-                            .any(|pattern| matches!(pattern, Pattern::MatchStar(_)));
-                        if !starred || sequence.patterns.len() > 1 {
-                            let length = sequence.patterns.len() - usize::from(starred);
+                        if let Some(length) =
+                            super::statement::sequence_pattern_length_test(sequence)
+                        {
                             self.constant =
                                 Some(Constant::Int(u64::try_from(length).unwrap_or(u64::MAX)));
                             return;
@@ -4423,22 +4422,15 @@ pub(super) fn first_suite_constant(
                         self.visit_expr(&class.cls);
                         if !self.is_complete() {
                             self.constant = Some(Constant::Tuple(
-                                class
-                                    .arguments
-                                    .keywords
-                                    .iter()
-                                    .map(|keyword| Constant::String(keyword.attr.to_string()))
-                                    .collect(),
+                                super::statement::class_pattern_keyword_names(class),
                             ));
                         }
                         return;
                     }
                     Pattern::MatchSingleton(singleton) => {
-                        self.constant = Some(match singleton.value {
-                            Singleton::None => Constant::None,
-                            Singleton::True => Constant::Bool(true),
-                            Singleton::False => Constant::Bool(false),
-                        });
+                        self.constant = Some(super::statement::singleton_pattern_constant(
+                            singleton.value,
+                        ));
                         return;
                     }
                     // PATCH(dead-pattern-signed-value-314): 3.14 no longer folds unary or
@@ -4452,8 +4444,7 @@ pub(super) fn first_suite_constant(
                                 Expr::UnaryOp(_) | Expr::BinOp(_)
                             ) =>
                     {
-                        if let Some(constant) = self.compiler.context.fold_constant(&value.value)
-                        {
+                        if let Some(constant) = self.compiler.context.fold_constant(&value.value) {
                             self.constant = Some(constant);
                             return;
                         }

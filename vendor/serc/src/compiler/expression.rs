@@ -2267,11 +2267,8 @@ impl Compiler<'_> {
                 self.jump_to_match_fail(context, POP_JUMP_IF_FALSE, -1)
             }
             Pattern::MatchSingleton(pattern) => {
-                let constant = self.add_constant(match pattern.value {
-                    Singleton::None => Constant::None,
-                    Singleton::True => Constant::Bool(true),
-                    Singleton::False => Constant::Bool(false),
-                })?;
+                let constant =
+                    self.add_constant(super::statement::singleton_pattern_constant(pattern.value))?;
                 // CPython folds this identity test inside protected suites as well. The
                 // current exception policy tracks the removed instructions' marker owner.
                 if matches!(pattern.value, Singleton::None) {
@@ -2810,13 +2807,8 @@ impl Compiler<'_> {
         context: &mut MatchContext,
     ) -> Result<(), CompileError> {
         self.compile_expression(&pattern.cls)?;
-        let keyword_names = pattern
-            .arguments
-            .keywords
-            .iter()
-            .map(|keyword| Constant::String(keyword.attr.as_str().to_string()))
-            .collect();
-        let keyword_names = self.add_interned_string_tuple(keyword_names)?;
+        let keyword_names =
+            self.add_interned_string_tuple(super::statement::class_pattern_keyword_names(pattern))?;
         self.emit(LOAD_CONST, keyword_names, 1)?;
         self.emit(
             MATCH_CLASS,

@@ -31907,20 +31907,7 @@ impl<'source> Compiler<'source> {
             // anchor cannot inherit the final break's location through the empty exit.
             let shared_loop_condition_exit = statement.orelse.is_empty()
                 && match statement.body.last() {
-                    Some(Stmt::While(loop_statement)) => {
-                        loop_statement.orelse.is_empty()
-                            && !is_break_only_loop(loop_statement)
-                            && ((condition_jump_target_count(&loop_statement.test, false) == 1
-                                && !original_condition_has_unique_jump_target(
-                                    &loop_statement.test,
-                                    false,
-                                ))
-                                || (condition_jump_target_count(&loop_statement.test, false) > 1
-                                    && condition_has_only_runtime_tests(&loop_statement.test)
-                                    && !expression_contains_chained_comparison(
-                                        &loop_statement.test,
-                                    )))
-                    }
+                    Some(Stmt::While(loop_statement)) => while_exit_is_shared(loop_statement),
                     // Break, the guard's false edge, and its completed body share
                     // the try exit after the asynchronous iterator is exhausted.
                     Some(Stmt::For(loop_statement)) => {
@@ -31947,12 +31934,7 @@ impl<'source> Compiler<'source> {
                     self.context.python_version >= crate::PythonVersion::Py314
                         && self.control.withs.active_with_exits.is_empty()
                         && matches!(tail, Stmt::While(loop_statement)
-                            if loop_statement.orelse.is_empty()
-                                && !suite_contains_loop_break(&loop_statement.body)
-                                && early_condition_truthiness(&loop_statement.test).is_none()
-                                && condition_has_only_runtime_tests(&loop_statement.test)
-                                && condition_jump_target_count(&loop_statement.test, false) == 1
-                                && original_condition_has_unique_jump_target(&loop_statement.test, false))
+                            if while_false_edge_is_sole_exit(loop_statement))
                 })
                 .or_else(|| normal_exit_suite.last());
             let loop_exit_location = statement
@@ -33462,12 +33444,7 @@ impl<'source> Compiler<'source> {
                 }));
             let runtime_while_has_sole_exit = loop_exit_location.is_some()
                 && matches!(loop_exit_tail, Some(Stmt::While(loop_statement))
-                    if loop_statement.orelse.is_empty()
-                        && !suite_contains_loop_break(&loop_statement.body)
-                        && early_condition_truthiness(&loop_statement.test).is_none()
-                        && condition_has_only_runtime_tests(&loop_statement.test)
-                        && condition_jump_target_count(&loop_statement.test, false) == 1
-                        && original_condition_has_unique_jump_target(&loop_statement.test, false));
+                    if while_false_edge_is_sole_exit(loop_statement));
             // The loop's sole false edge or a terminal assertion's sole success
             // edge locates the normal jump even after nested handlers move cold.
             let retained_normal_exit = self.context.python_version >= crate::PythonVersion::Py314
@@ -37180,16 +37157,10 @@ impl<'source> Compiler<'source> {
         let while_exit = (self.context.python_version >= crate::PythonVersion::Py314
             && self.control.withs.active_with_exits.is_empty())
         .then(|| match statement.body.last() {
-            Some(Stmt::While(loop_statement))
-                if loop_statement.orelse.is_empty()
-                    && early_condition_truthiness(&loop_statement.test).is_none()
-                    && condition_jump_target_count(&loop_statement.test, false) == 1
-                    && original_condition_has_unique_jump_target(&loop_statement.test, false) =>
-            {
+            Some(Stmt::While(loop_statement)) if while_exit_has_sole_false_edge(loop_statement) => {
                 Some((
                     self.source_location(while_condition_exit_range(&loop_statement.test)),
-                    !suite_contains_loop_break(&loop_statement.body)
-                        && condition_has_only_runtime_tests(&loop_statement.test),
+                    while_false_edge_is_sole_exit(loop_statement),
                 ))
             }
             _ => None,
@@ -37202,13 +37173,7 @@ impl<'source> Compiler<'source> {
         let shared_while_exit = self.context.python_version >= crate::PythonVersion::Py314
             && statement.orelse.is_empty()
             && matches!(statement.body.last(), Some(Stmt::While(loop_statement))
-                if loop_statement.orelse.is_empty()
-                    && !is_break_only_loop(loop_statement)
-                    && ((condition_jump_target_count(&loop_statement.test, false) == 1
-                        && !original_condition_has_unique_jump_target(&loop_statement.test, false))
-                        || (condition_jump_target_count(&loop_statement.test, false) > 1
-                            && condition_has_only_runtime_tests(&loop_statement.test)
-                            && !expression_contains_chained_comparison(&loop_statement.test))));
+                if while_exit_is_shared(loop_statement));
         let pass_follows_try = matches!(statement.body.iter().rev().nth(1), Some(Stmt::Try(_)));
         let pass_exit = if let Some(pass) = pass_exit
             && self.context.python_version >= crate::PythonVersion::Py314
@@ -57113,6 +57078,36 @@ fn raise_operand_records(expression: &Expr) -> Option<u8> {
     }
 }
 
+/// A `while` without `else:` whose test reaches the loop's exit through one original false
+/// edge, so the try exit after it takes that test's line (`propagate_line_numbers`).
+fn while_exit_has_sole_false_edge(loop_statement: &ruff_python_ast::StmtWhile) -> bool {
+    loop_statement.orelse.is_empty()
+        && early_condition_truthiness(&loop_statement.test).is_none()
+        && condition_jump_target_count(&loop_statement.test, false) == 1
+        && original_condition_has_unique_jump_target(&loop_statement.test, false)
+}
+
+/// `while_exit_has_sole_false_edge` with nothing else (no `break`, only runtime tests) that
+/// reaches the exit, whose NOP then outlives exit copying and threading.
+fn while_false_edge_is_sole_exit(loop_statement: &ruff_python_ast::StmtWhile) -> bool {
+    while_exit_has_sole_false_edge(loop_statement)
+        && !suite_contains_loop_break(&loop_statement.body)
+        && condition_has_only_runtime_tests(&loop_statement.test)
+}
+
+/// A `while` without `else:` whose exit block has several predecessors (`while a and b:`):
+/// the try exit there stays unlocated and each edge gets its own copy of a small exit.
+fn while_exit_is_shared(loop_statement: &ruff_python_ast::StmtWhile) -> bool {
+    let targets = condition_jump_target_count(&loop_statement.test, false);
+    loop_statement.orelse.is_empty()
+        && !is_break_only_loop(loop_statement)
+        && ((targets == 1
+            && !original_condition_has_unique_jump_target(&loop_statement.test, false))
+            || (targets > 1
+                && condition_has_only_runtime_tests(&loop_statement.test)
+                && !expression_contains_chained_comparison(&loop_statement.test)))
+}
+
 /// Keeps shared condition exits unlocated until each incoming edge receives its own copy.
 fn suite_has_shared_terminal_condition_exit(body: &[Stmt]) -> bool {
     match body.last() {
@@ -57654,6 +57649,57 @@ pub(super) fn is_wildcard_pattern(pattern: &Pattern) -> bool {
         pattern,
         Pattern::MatchAs(pattern) if pattern.pattern.is_none() && pattern.name.is_none()
     )
+}
+
+/// The constant a singleton pattern loads (`codegen_pattern_singleton`).
+pub(super) fn singleton_pattern_constant(value: ruff_python_ast::Singleton) -> Constant {
+    match value {
+        ruff_python_ast::Singleton::None => Constant::None,
+        ruff_python_ast::Singleton::True => Constant::Bool(true),
+        ruff_python_ast::Singleton::False => Constant::Bool(false),
+    }
+}
+
+/// The length a sequence pattern compares with `GET_LEN` (`codegen_pattern_sequence`): the
+/// count of non-star subpatterns, unless the pattern is a lone star (no length test).
+pub(super) fn sequence_pattern_length_test(
+    sequence: &ruff_python_ast::PatternMatchSequence,
+) -> Option<usize> {
+    let starred = sequence
+        .patterns
+        .iter()
+        .any(|pattern| matches!(pattern, Pattern::MatchStar(_)));
+    (!starred || sequence.patterns.len() > 1)
+        .then(|| sequence.patterns.len() - usize::from(starred))
+}
+
+/// The position of a `*_` in a sequence pattern that also has a non-wildcard subpattern: such
+/// a pattern subscripts each of those instead of unpacking (`pattern_helper_sequence_subscr`).
+pub(super) fn sequence_pattern_subscript_star(
+    sequence: &ruff_python_ast::PatternMatchSequence,
+) -> Option<usize> {
+    let wildcard_star =
+        |pattern: &Pattern| matches!(pattern, Pattern::MatchStar(star) if star.name.is_none());
+    if sequence
+        .patterns
+        .iter()
+        .all(|pattern| is_wildcard_pattern(pattern) || wildcard_star(pattern))
+    {
+        return None;
+    }
+    sequence.patterns.iter().position(wildcard_star)
+}
+
+/// The attribute names a class pattern's keywords match, in order (`MATCH_CLASS`'s tuple).
+pub(super) fn class_pattern_keyword_names(
+    class: &ruff_python_ast::PatternMatchClass,
+) -> Vec<Constant> {
+    class
+        .arguments
+        .keywords
+        .iter()
+        .map(|keyword| Constant::String(keyword.attr.as_str().to_string()))
+        .collect()
 }
 
 /// Finds async loops whose exception-only exhaustion cannot certify a normal borrow edge.

@@ -2064,14 +2064,15 @@ impl Compiler<'_> {
                 // (`ast_preprocess.c` `fold_const_match_patterns`). A later reachable use
                 // of the same value keeps that earlier slot after `remove_unused_consts`.
                 if self.register_literals {
-                    use ruff_python_ast::Singleton;
+                    use super::statement::{
+                        class_pattern_keyword_names, is_wildcard_pattern,
+                        sequence_pattern_length_test, sequence_pattern_subscript_star,
+                        singleton_pattern_constant,
+                    };
                     match pattern {
                         Pattern::MatchSingleton(singleton) => {
-                            self.constants.push(match singleton.value {
-                                Singleton::None => Constant::None,
-                                Singleton::True => Constant::Bool(true),
-                                Singleton::False => Constant::Bool(false),
-                            });
+                            self.constants
+                                .push(singleton_pattern_constant(singleton.value));
                             return;
                         }
                         Pattern::MatchValue(value)
@@ -2089,32 +2090,16 @@ impl Compiler<'_> {
                             }
                         }
                         Pattern::MatchSequence(sequence) => {
-                            let starred = sequence
-                                .patterns
-                                .iter()
-                                .any(|pattern| matches!(pattern, Pattern::MatchStar(_)));
-                            if !starred || sequence.patterns.len() > 1 {
-                                let length = sequence.patterns.len() - usize::from(starred);
+                            if let Some(length) = sequence_pattern_length_test(sequence) {
                                 self.constants
                                     .push(Constant::Int(u64::try_from(length).unwrap_or(u64::MAX)));
                             }
-                            // A `*_` sequence subscripts each other subpattern by a prefix
-                            // index or a distance from the end (`pattern_helper_sequence_subscr`).
-                            let wildcard_star = sequence.patterns.iter().position(
-                                |pattern| matches!(pattern, Pattern::MatchStar(star) if star.name.is_none()),
-                            );
-                            let only_wildcards = sequence.patterns.iter().all(|pattern| {
-                                super::statement::is_wildcard_pattern(pattern)
-                                    || matches!(pattern, Pattern::MatchStar(star) if star.name.is_none())
-                            });
-                            if let Some(star) = wildcard_star
-                                && !only_wildcards
-                            {
+                            // Each other subpattern is subscripted by a prefix index or a
+                            // distance from the end.
+                            if let Some(star) = sequence_pattern_subscript_star(sequence) {
                                 let length = sequence.patterns.len();
                                 for (index, pattern) in sequence.patterns.iter().enumerate() {
-                                    if index == star
-                                        || super::statement::is_wildcard_pattern(pattern)
-                                    {
+                                    if index == star || is_wildcard_pattern(pattern) {
                                         continue;
                                     }
                                     let offset = if index < star { index } else { length - index };
@@ -2149,14 +2134,8 @@ impl Compiler<'_> {
                         }
                         Pattern::MatchClass(class) => {
                             self.visit_expr(&class.cls);
-                            self.constants.push(Constant::Tuple(
-                                class
-                                    .arguments
-                                    .keywords
-                                    .iter()
-                                    .map(|keyword| Constant::String(keyword.attr.to_string()))
-                                    .collect(),
-                            ));
+                            self.constants
+                                .push(Constant::Tuple(class_pattern_keyword_names(class)));
                             // `MATCH_CLASS` is followed by a `None` identity check.
                             if self.python_version < PythonVersion::Py315 {
                                 self.constants.push(Constant::None);
