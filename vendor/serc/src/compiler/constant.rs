@@ -4392,9 +4392,14 @@ pub(super) fn first_suite_constant(
             }
             // PATCH(dead-pattern-first-constant-313): 3.12 and 3.13 `compiler_pattern_*`
             // admit the same first constants (a length, a class pattern's keyword tuple, a
-            // singleton) as 3.14's codegen; only a rest-only mapping differs.
-            let rest_only_mapping_tuple =
-                self.compiler.context.python_version >= PythonVersion::Py314;
+            // singleton) as 3.14's codegen.
+            // PATCH(dead-rest-mapping-first-constant-314): a rest-only mapping (`case {**r}`)
+            // admits no tuple on any target: its empty key tuple is `BUILD_TUPLE 0`
+            // (`codegen_pattern_mapping`, codegen.c), folded to `()` by `optimize_cfg`
+            // (flowgraph.c) only after unreachable blocks are gone, so live code has `()`
+            // after `None` and dead code never admits it; the `None` of the `MATCH_KEYS`
+            // result check (`LOAD_CONST None`, `IS_OP`) comes first. serc 0.1.10 counted
+            // `()` on 3.14+ and nothing on 3.12/3.13.
             {
                 match pattern {
                     Pattern::MatchSequence(sequence) => {
@@ -4412,10 +4417,8 @@ pub(super) fn first_suite_constant(
                         ));
                         return;
                     }
-                    Pattern::MatchMapping(mapping)
-                        if mapping.rest.is_some() && rest_only_mapping_tuple =>
-                    {
-                        self.constant = Some(Constant::Tuple(Vec::new()));
+                    Pattern::MatchMapping(mapping) if mapping.rest.is_some() => {
+                        self.constant = Some(Constant::None);
                         return;
                     }
                     Pattern::MatchClass(class) => {

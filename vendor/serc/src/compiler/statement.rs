@@ -36896,6 +36896,12 @@ impl<'source> Compiler<'source> {
                 .active_exception_region_exclusions
                 .len()
         });
+        // PATCH(try-star-finally-pass-tail-owner-314): the body's last statement, as
+        // `compile_try_except` records it, for `pass_exit_enclosing_finally_depth`.
+        let previous_try_body_tail = std::mem::replace(
+            &mut self.control.exceptions.active_try_body_tail,
+            statement.body.last().map(Ranged::range),
+        );
         self.with_try_body_context(statement, |compiler| match distributed_return_depth {
             Some(depth) => compiler.with_control_override(
                 |control| &mut control.exceptions.implicit_return_exception_exclusion_depth,
@@ -36904,6 +36910,7 @@ impl<'source> Compiler<'source> {
             ),
             None => compiler.compile_suite(&statement.body),
         })?;
+        self.control.exceptions.active_try_body_tail = previous_try_body_tail;
         let body_noop_location = (self.assembler.instruction_count() == body_instruction_start)
             .then(|| {
                 statement
@@ -42368,13 +42375,18 @@ impl<'source> Compiler<'source> {
         let pass_exit_copied_into_handlers = self.context.python_version
             >= crate::PythonVersion::Py314
             && self.pass_finally_one_record_exit(statement);
+        // PATCH(try-star-finally-pass-tail-owner-314): the last statement of a protected
+        // body under an enclosing `finally:`, a `try` whose `finally:` ends in `pass`. Its
+        // pass NOP hands its line to the enclosing try's unlocated POP_BLOCK
+        // (`basicblock_remove_redundant_nops`, flowgraph.c), which `label_exception_targets`
+        // gives the enclosing `finally:`'s handler only. serc 0.1.10 kept that owner for a
+        // handler-less inner `try` in a plain `except` body; the same holds with inner
+        // handlers or an inner `else:`, and in an `except*` body (whose tail
+        // `compile_try_star_except` now records), where serc left the NOP unprotected.
         let pass_exit_enclosing_finally_depth = (self.context.python_version
             >= crate::PythonVersion::Py314
             && pass_finally_location.is_some()
             && !pass_finally_leaves_manager
-            && !statement.is_star
-            && statement.handlers.is_empty()
-            && statement.orelse.is_empty()
             && self.control.exceptions.prevent_try_exit_inlining
             && self.control.exceptions.active_try_body_tail == Some(statement.range)
             && self.control.withs.active_with_exits.is_empty()
