@@ -485,6 +485,9 @@ pub(super) struct ExceptionState {
     // PATCH(try-else-finally-pass-owner): direct statements of the innermost `else:` suite
     // of a `try`/`except` or `except*` being compiled.
     try_else_suite_statements: Vec<TextRange>,
+    // PATCH(star-else-finally-pass-owner-313): direct statements of the innermost `else:`
+    // suite of a `try`/`except*` being compiled.
+    star_try_else_suite_statements: Vec<TextRange>,
     // PATCH(try-else-match-failure-exit-314): a `match` ending the `else:` suite of a
     // non-terminal `try`/`except` (3.14+).
     pub(super) try_else_match_tail: Option<TextRange>,
@@ -37598,7 +37601,13 @@ impl<'source> Compiler<'source> {
         self.with_control_override(
             |control| &mut control.exceptions.try_else_suite_statements,
             statement.orelse.iter().map(Ranged::range).collect(),
-            |compiler| compiler.compile_suite(&statement.orelse),
+            |compiler| {
+                compiler.with_control_override(
+                    |control| &mut control.exceptions.star_try_else_suite_statements,
+                    statement.orelse.iter().map(Ranged::range).collect(),
+                    |compiler| compiler.compile_suite(&statement.orelse),
+                )
+            },
         )?;
         // A protected try-star else suite retains its last pass marker.
         // PATCH(try-star-else-pass-exit): also after other instructions of the suite, as
@@ -42552,10 +42561,20 @@ impl<'source> Compiler<'source> {
         // NOP survives where the next line differs (`basicblock_remove_redundant_nops`,
         // flowgraph.c; 3.14+ also at the suite's end) and `label_exception_targets` gives it
         // the enclosing handler. serc 0.1.10 excluded it from every range.
+        // PATCH(star-else-finally-pass-owner-313): on 3.13 also at the end of an `except*`
+        // try's `else:` suite, which `compiler_try_star_except` (3.13 compile.c) places after
+        // the handlers, so no unlocated jump follows the pass NOP in its block and it keeps
+        // its line (`basicblock_remove_redundant_nops`, flowgraph.c). serc 0.1.10 excluded it.
         let pass_exit_try_else_owner = pass_finally_location.is_some()
             && !pass_finally_leaves_manager
             && (self.context.python_version >= crate::PythonVersion::Py314
-                || self.control.statements.context.has_following)
+                || self.control.statements.context.has_following
+                || (self.context.python_version == crate::PythonVersion::Py313
+                    && self
+                        .control
+                        .exceptions
+                        .star_try_else_suite_statements
+                        .contains(&statement.range)))
             && self
                 .control
                 .exceptions
