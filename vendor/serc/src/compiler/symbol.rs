@@ -1118,6 +1118,55 @@ impl Compiler<'_> {
         }
 
         impl<'ast> Collector<'_, '_, 'ast> {
+            /// A call's keyword arguments, with the constants their names become: one
+            /// string each when the call is built with `BUILD_MAP` (a starred argument, a
+            /// `**` keyword, or more than 30 stack items), else the `CALL_KW` name tuple.
+            /// `prefix` counts the items pushed before the arguments (a class's
+            /// `__build_class__` call pushes its body function and name).
+            fn visit_call_keywords(
+                &mut self,
+                arguments: &'ast ruff_python_ast::Arguments,
+                prefix: usize,
+                attribute_call: bool,
+            ) {
+                let expanded = arguments.args.iter().any(Expr::is_starred_expr)
+                    || arguments
+                        .keywords
+                        .iter()
+                        .any(|keyword| keyword.arg.is_none())
+                    || (!attribute_call
+                        && prefix + arguments.args.len() + arguments.keywords.len() * 2 > 30);
+                if expanded {
+                    for keyword in &arguments.keywords {
+                        if let Some(name) = &keyword.arg {
+                            if self.register_literals {
+                                self.constants.push(Constant::String(name.to_string()));
+                            }
+                            self.string_origin_constants
+                                .push((Constant::String(name.to_string()), true));
+                        }
+                        self.visit_expr(&keyword.value);
+                    }
+                } else {
+                    for keyword in &arguments.keywords {
+                        self.visit_expr(&keyword.value);
+                    }
+                    let names = Constant::Tuple(
+                        arguments
+                            .keywords
+                            .iter()
+                            .map(|keyword| {
+                                Constant::String(keyword.arg.as_ref().unwrap().to_string())
+                            })
+                            .collect(),
+                    );
+                    if self.register_literals && !arguments.keywords.is_empty() {
+                        self.constants.push(names.clone());
+                    }
+                    self.string_origin_constants.push((names, true));
+                }
+            }
+
             /// Discarded annotation scopes intern their locals before the code is removed.
             fn needs_discarded_definition(&self, statement: &Stmt) -> bool {
                 self.record_string_origins
@@ -1588,8 +1637,16 @@ impl Compiler<'_> {
                             for argument in &arguments.args {
                                 self.visit_expr(argument);
                             }
-                            for keyword in &arguments.keywords {
-                                self.visit_expr(&keyword.value);
+                            // PATCH(dead-class-keyword-constants-314): the keyword names of
+                            // the `__build_class__` call (`codegen_call_helper`, codegen.c) are
+                            // constants too, strings or a name tuple, as for any call. 3.12 and
+                            // 3.13 already agreed without them.
+                            if self.python_version >= PythonVersion::Py314 {
+                                self.visit_call_keywords(arguments, 2, false);
+                            } else {
+                                for keyword in &arguments.keywords {
+                                    self.visit_expr(&keyword.value);
+                                }
                             }
                         }
                         if build {
@@ -1860,44 +1917,11 @@ impl Compiler<'_> {
                         for argument in &call.arguments.args {
                             self.visit_expr(argument);
                         }
-                        let expanded = call.arguments.args.iter().any(Expr::is_starred_expr)
-                            || call
-                                .arguments
-                                .keywords
-                                .iter()
-                                .any(|keyword| keyword.arg.is_none())
-                            || (!matches!(call.func.as_ref(), Expr::Attribute(_))
-                                && call.arguments.args.len() + call.arguments.keywords.len() * 2
-                                    > 30);
-                        if expanded {
-                            for keyword in &call.arguments.keywords {
-                                if let Some(name) = &keyword.arg {
-                                    if self.register_literals {
-                                        self.constants.push(Constant::String(name.to_string()));
-                                    }
-                                    self.string_origin_constants
-                                        .push((Constant::String(name.to_string()), true));
-                                }
-                                self.visit_expr(&keyword.value);
-                            }
-                        } else {
-                            for keyword in &call.arguments.keywords {
-                                self.visit_expr(&keyword.value);
-                            }
-                            let names = Constant::Tuple(
-                                call.arguments
-                                    .keywords
-                                    .iter()
-                                    .map(|keyword| {
-                                        Constant::String(keyword.arg.as_ref().unwrap().to_string())
-                                    })
-                                    .collect(),
-                            );
-                            if self.register_literals && !call.arguments.keywords.is_empty() {
-                                self.constants.push(names.clone());
-                            }
-                            self.string_origin_constants.push((names, true));
-                        }
+                        self.visit_call_keywords(
+                            &call.arguments,
+                            0,
+                            matches!(call.func.as_ref(), Expr::Attribute(_)),
+                        );
                         return;
                     }
                     Expr::Name(name)
