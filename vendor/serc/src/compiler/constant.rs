@@ -4393,67 +4393,62 @@ pub(super) fn first_suite_constant(
             // PATCH(dead-pattern-first-constant-313): 3.12 and 3.13 `compiler_pattern_*`
             // admit the same first constants (a length, a class pattern's keyword tuple, a
             // singleton) as 3.14's codegen.
-            // PATCH(dead-rest-mapping-first-constant-314): a rest-only mapping (`case {**r}`)
-            // admits no tuple on any target: its empty key tuple is `BUILD_TUPLE 0`
-            // (`codegen_pattern_mapping`, codegen.c), folded to `()` by `optimize_cfg`
-            // (flowgraph.c) only after unreachable blocks are gone, so live code has `()`
-            // after `None` and dead code never admits it; the `None` of the `MATCH_KEYS`
-            // result check (`LOAD_CONST None`, `IS_OP`) comes first. serc 0.1.10 counted
-            // `()` on 3.14+ and nothing on 3.12/3.13.
-            {
-                match pattern {
-                    Pattern::MatchSequence(sequence) => {
-                        if let Some(length) =
-                            super::statement::sequence_pattern_length_test(sequence)
-                        {
-                            self.constant =
-                                Some(Constant::Int(u64::try_from(length).unwrap_or(u64::MAX)));
-                            return;
-                        }
-                    }
-                    Pattern::MatchMapping(mapping) if !mapping.keys.is_empty() => {
-                        self.constant = Some(Constant::Int(
-                            u64::try_from(mapping.keys.len()).unwrap_or(u64::MAX),
-                        ));
+            match pattern {
+                Pattern::MatchSequence(sequence) => {
+                    if let Some(length) = super::statement::sequence_pattern_length_test(sequence) {
+                        self.constant =
+                            Some(Constant::Int(u64::try_from(length).unwrap_or(u64::MAX)));
                         return;
                     }
-                    Pattern::MatchMapping(mapping) if mapping.rest.is_some() => {
-                        self.constant = Some(Constant::None);
-                        return;
-                    }
-                    Pattern::MatchClass(class) => {
-                        self.visit_expr(&class.cls);
-                        if !self.is_complete() {
-                            self.constant = Some(Constant::Tuple(
-                                super::statement::class_pattern_keyword_names(class),
-                            ));
-                        }
-                        return;
-                    }
-                    Pattern::MatchSingleton(singleton) => {
-                        self.constant = Some(super::statement::singleton_pattern_constant(
-                            singleton.value,
-                        ));
-                        return;
-                    }
-                    // PATCH(dead-pattern-signed-value-314): 3.14 no longer folds unary or
-                    // binary operators in the AST, except in value patterns
-                    // (`ast_preprocess.c` `fold_const_match_patterns`): `case -0.5:` and
-                    // `case 1 + 2j:` admit the folded constant, as the live pattern does.
-                    Pattern::MatchValue(value)
-                        if self.compiler.context.python_version >= PythonVersion::Py314
-                            && matches!(
-                                value.value.as_ref(),
-                                Expr::UnaryOp(_) | Expr::BinOp(_)
-                            ) =>
-                    {
-                        if let Some(constant) = self.compiler.context.fold_constant(&value.value) {
-                            self.constant = Some(constant);
-                            return;
-                        }
-                    }
-                    _ => {}
                 }
+                Pattern::MatchMapping(mapping) if !mapping.keys.is_empty() => {
+                    self.constant = Some(Constant::Int(
+                        u64::try_from(mapping.keys.len()).unwrap_or(u64::MAX),
+                    ));
+                    return;
+                }
+                // PATCH(dead-rest-mapping-first-constant-314): a rest-only mapping (`case {**r}`)
+                // admits no tuple on any target: its empty key tuple is `BUILD_TUPLE 0`
+                // (`codegen_pattern_mapping`, codegen.c), folded to `()` by `optimize_cfg`
+                // (flowgraph.c) only after unreachable blocks are gone, so live code has `()`
+                // after `None` and dead code never admits it; the `None` of the `MATCH_KEYS`
+                // result check (`LOAD_CONST None`, `IS_OP`) comes first. serc 0.1.10 counted
+                // `()` on 3.14+ and nothing on 3.12/3.13.
+                Pattern::MatchMapping(mapping)
+                    if mapping.keys.is_empty() && mapping.rest.is_some() =>
+                {
+                    self.constant = Some(Constant::None);
+                    return;
+                }
+                Pattern::MatchClass(class) => {
+                    self.visit_expr(&class.cls);
+                    if !self.is_complete() {
+                        self.constant = Some(Constant::Tuple(
+                            super::statement::class_pattern_keyword_names(class),
+                        ));
+                    }
+                    return;
+                }
+                Pattern::MatchSingleton(singleton) => {
+                    self.constant = Some(super::statement::singleton_pattern_constant(
+                        singleton.value,
+                    ));
+                    return;
+                }
+                // PATCH(dead-pattern-signed-value-314): 3.14 no longer folds unary or
+                // binary operators in the AST, except in value patterns
+                // (`ast_preprocess.c` `fold_const_match_patterns`): `case -0.5:` and
+                // `case 1 + 2j:` admit the folded constant, as the live pattern does.
+                Pattern::MatchValue(value)
+                    if self.compiler.context.python_version >= PythonVersion::Py314
+                        && matches!(value.value.as_ref(), Expr::UnaryOp(_) | Expr::BinOp(_)) =>
+                {
+                    if let Some(constant) = self.compiler.context.fold_constant(&value.value) {
+                        self.constant = Some(constant);
+                        return;
+                    }
+                }
+                _ => {}
             }
             walk_pattern(self, pattern);
         }

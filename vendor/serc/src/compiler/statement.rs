@@ -434,6 +434,24 @@ pub(super) struct WithState {
     sync_with_direct_return_chain: bool,
 }
 
+/// PATCH(try-else-finally-pass-owner, star-else-finally-pass-owner-313): the direct
+/// statements of a try's `else:` suite, and whether the try is handled by `except*` (whose
+/// suite follows the handlers).
+#[derive(Debug, Default)]
+struct TryElseSuite {
+    statements: Vec<TextRange>,
+    is_star: bool,
+}
+
+impl TryElseSuite {
+    fn of(statement: &ruff_python_ast::StmtTry) -> Self {
+        Self {
+            statements: statement.orelse.iter().map(Ranged::range).collect(),
+            is_star: statement.is_star,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub(super) struct ExceptionState {
     // A direct None-condition after an earlier branch or synchronous with in a plain try body
@@ -482,12 +500,9 @@ pub(super) struct ExceptionState {
     // Direct statements in the innermost normal try body. Nested branch suites must not inherit
     // CPython's temporary block ownership for a sibling statement in that body.
     direct_try_body_statements: Vec<TextRange>,
-    // PATCH(try-else-finally-pass-owner): direct statements of the innermost `else:` suite
-    // of a `try`/`except` or `except*` being compiled.
-    try_else_suite_statements: Vec<TextRange>,
-    // PATCH(star-else-finally-pass-owner-313): direct statements of the innermost `else:`
-    // suite of a `try`/`except*` being compiled.
-    star_try_else_suite_statements: Vec<TextRange>,
+    // PATCH(try-else-finally-pass-owner): the innermost `else:` suite of a `try`/`except`
+    // or `except*` being compiled.
+    try_else_suite: TryElseSuite,
     // PATCH(try-else-match-failure-exit-314): a `match` ending the `else:` suite of a
     // non-terminal `try`/`except` (3.14+).
     pub(super) try_else_match_tail: Option<TextRange>,
@@ -31180,8 +31195,8 @@ impl<'source> Compiler<'source> {
             try_else_match_tail,
             |compiler| {
                 compiler.with_control_override(
-                    |control| &mut control.exceptions.try_else_suite_statements,
-                    statement.orelse.iter().map(Ranged::range).collect(),
+                    |control| &mut control.exceptions.try_else_suite,
+                    TryElseSuite::of(statement),
                     |compiler| {
                         compiler.with_control_override(
                             |control| &mut control.exceptions.relocated_try_else_exit,
@@ -36901,19 +36916,21 @@ impl<'source> Compiler<'source> {
         });
         // PATCH(try-star-finally-pass-tail-owner-314): the body's last statement, as
         // `compile_try_except` records it, for `pass_exit_enclosing_finally_depth`.
-        let previous_try_body_tail = std::mem::replace(
-            &mut self.control.exceptions.active_try_body_tail,
+        self.with_control_override(
+            |control| &mut control.exceptions.active_try_body_tail,
             statement.body.last().map(Ranged::range),
-        );
-        self.with_try_body_context(statement, |compiler| match distributed_return_depth {
-            Some(depth) => compiler.with_control_override(
-                |control| &mut control.exceptions.implicit_return_exception_exclusion_depth,
-                Some(depth),
-                |compiler| compiler.compile_suite_inner(&statement.body, true),
-            ),
-            None => compiler.compile_suite(&statement.body),
-        })?;
-        self.control.exceptions.active_try_body_tail = previous_try_body_tail;
+            |compiler| {
+                compiler.with_try_body_context(statement, |compiler| match distributed_return_depth
+                {
+                    Some(depth) => compiler.with_control_override(
+                        |control| &mut control.exceptions.implicit_return_exception_exclusion_depth,
+                        Some(depth),
+                        |compiler| compiler.compile_suite_inner(&statement.body, true),
+                    ),
+                    None => compiler.compile_suite(&statement.body),
+                })
+            },
+        )?;
         let body_noop_location = (self.assembler.instruction_count() == body_instruction_start)
             .then(|| {
                 statement
@@ -37599,15 +37616,9 @@ impl<'source> Compiler<'source> {
         let orelse_instruction_start = self.assembler.instruction_count();
         // PATCH(try-else-finally-pass-owner): record the else suite's direct statements.
         self.with_control_override(
-            |control| &mut control.exceptions.try_else_suite_statements,
-            statement.orelse.iter().map(Ranged::range).collect(),
-            |compiler| {
-                compiler.with_control_override(
-                    |control| &mut control.exceptions.star_try_else_suite_statements,
-                    statement.orelse.iter().map(Ranged::range).collect(),
-                    |compiler| compiler.compile_suite(&statement.orelse),
-                )
-            },
+            |control| &mut control.exceptions.try_else_suite,
+            TryElseSuite::of(statement),
+            |compiler| compiler.compile_suite(&statement.orelse),
         )?;
         // A protected try-star else suite retains its last pass marker.
         // PATCH(try-star-else-pass-exit): also after other instructions of the suite, as
@@ -42570,15 +42581,12 @@ impl<'source> Compiler<'source> {
             && (self.context.python_version >= crate::PythonVersion::Py314
                 || self.control.statements.context.has_following
                 || (self.context.python_version == crate::PythonVersion::Py313
-                    && self
-                        .control
-                        .exceptions
-                        .star_try_else_suite_statements
-                        .contains(&statement.range)))
+                    && self.control.exceptions.try_else_suite.is_star))
             && self
                 .control
                 .exceptions
-                .try_else_suite_statements
+                .try_else_suite
+                .statements
                 .contains(&statement.range)
             && self.control.finally.active_finally_try_bodies > 0
             && !self
