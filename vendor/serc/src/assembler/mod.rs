@@ -8843,6 +8843,17 @@ impl Assembler {
             .add_pre_fold_extra_instructions(u8::try_from(slots).unwrap_or(u8::MAX));
     }
 
+    /// PATCH(star-else-pass-own-block-314): keeps the last emitted NOP out of
+    /// `take_trailing_nop_location`. It is the only instruction of a block that jumps reach
+    /// on their own, and CPython keeps it ahead of the next block's jump: compacted into
+    /// that jump, jumps into the NOP's block were threaded past it or given a copy of the
+    /// jump's small exit, and the NOP's line was lost where the copy has other lines.
+    pub(crate) fn keep_last_nop_apart_from_jump(&mut self) {
+        let instruction = self.required_last_instruction_mut("keeping a NOP apart from a jump");
+        assert_eq!(instruction.opcode, NOP);
+        instruction.jump_policy.prevent_threading_target();
+    }
+
     /// Resolves condition markers whose instructions all precede CFG optimization.
     pub(crate) fn defer_last_original_condition_exception_owner(&mut self) {
         if self.python_version <= crate::PythonVersion::Py313 {
@@ -17548,6 +17559,8 @@ impl Assembler {
             });
         if instruction.opcode != NOP
             || instruction.jump_policy.preserves_explicit_nop()
+            // PATCH(star-else-pass-own-block-314): see `keep_last_nop_apart_from_jump`.
+            || !instruction.jump_policy.allows_threading_target()
             || retained_constant_pass
             || instruction.no_location_policy.borrow_fallthrough() == BorrowFallthrough::Barrier
         {

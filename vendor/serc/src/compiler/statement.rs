@@ -32165,6 +32165,11 @@ impl<'source> Compiler<'source> {
                 && matches!(normal_exit_suite.last(), Some(Stmt::Pass(pass))
                     if self.assembler.has_single_omitted_fallthrough_nop_before_label(
                         try_end, self.source_location(pass.range)));
+            let guarded_match_try_exit = (self.context.python_version
+                >= crate::PythonVersion::Py314)
+                .then(|| suite_guarded_match_exit_range(normal_exit_suite))
+                .flatten();
+            let mut guarded_match_try_exit_chosen = false;
             if (match_body_pop_block || copied_match_pop_block)
                 && statement.orelse.is_empty()
                 && deferred_try_pop_block
@@ -32396,6 +32401,17 @@ impl<'source> Compiler<'source> {
                 // The erased else leaves only the final condition's false edge as a donor.
                 self.assembler
                     .set_location(self.source_location(donor.range()));
+            } else if let Some(guard_exit) = guarded_match_try_exit {
+                // PATCH(guarded-final-case-try-exit-314): the try's normal exit after a match
+                // whose final case has a runtime guard. As for the `if` arm's exit
+                // (`guarded-final-case-exit-line-314`), every case-success jump takes a copy of
+                // the line-less POP_BLOCK/JUMP pair (`basicblock_inline_small_or_no_lineno_blocks`,
+                // flowgraph.c), leaving the original to the failure edges alone;
+                // `propagate_line_numbers` locates it from a sole guard false edge and leaves
+                // it unlocated after a refutable pattern. serc gave it the case body's last line.
+                let location = self.source_location_or_none(guard_exit);
+                self.assembler.set_location(location);
+                guarded_match_try_exit_chosen = true;
             } else if let Some(location) = self.assembler.last_instruction_location() {
                 self.assembler.set_location(location);
             }
@@ -32912,6 +32928,18 @@ impl<'source> Compiler<'source> {
                     exception_policy,
                 )?
             };
+            if guarded_match_try_exit_chosen {
+                // PATCH(guarded-final-case-try-exit-314): the same NOP policies as the `if`
+                // arm's exit: an unlocated shared join keeps no line of its own, a sole guard
+                // false edge leaves its line as a NOP when a small exit is copied onto it.
+                if guarded_match_try_exit == Some(None) {
+                    self.assembler
+                        .preserve_no_location(normal_exit.instruction());
+                } else {
+                    self.assembler
+                        .preserve_empty_join_inlined_jump_nop(normal_exit);
+                }
+            }
             if self.context.python_version == crate::PythonVersion::Py314
                 && (statement.orelse.is_empty() || self.control.in_exception_handler())
             {
@@ -37201,6 +37229,12 @@ impl<'source> Compiler<'source> {
             && statement.orelse.is_empty()
             && matches!(statement.body.last(), Some(Stmt::While(loop_statement))
                 if while_exit_is_shared(loop_statement));
+        // PATCH(guarded-final-case-try-exit-314): a body ending in a match whose final case
+        // has a runtime guard; see `compile_try_except`. The successful cases take copies of
+        // the line-less exit, which keeps a sole guard false edge's line or none.
+        let guarded_match_exit = (self.context.python_version >= crate::PythonVersion::Py314)
+            .then(|| suite_guarded_match_exit_range(&statement.body))
+            .flatten();
         let pass_follows_try = matches!(statement.body.iter().rev().nth(1), Some(Stmt::Try(_)));
         let pass_exit = if let Some(pass) = pass_exit
             && self.context.python_version >= crate::PythonVersion::Py314
@@ -37225,6 +37259,8 @@ impl<'source> Compiler<'source> {
             location
         } else if shared_while_exit {
             SourceLocation::NONE
+        } else if let Some(guard_exit) = guarded_match_exit {
+            self.source_location_or_none(guard_exit)
         } else if terminal || body_ends_with_nop {
             body_fallthrough_location.unwrap_or(SourceLocation::NONE)
         } else {
@@ -37269,6 +37305,26 @@ impl<'source> Compiler<'source> {
         if pass_exit.is_some() && !terminal {
             // The jump's NOP survives when the exit block is copied or threaded.
             self.assembler.preserve_authored_pass_jump_nop(normal_exit);
+        }
+        // PATCH(guarded-final-case-try-exit-314): the exit's NOP policy, as in
+        // `compile_try_except`.
+        if pass_exit.is_none()
+            && !legacy_branch_exit
+            && !open_branch_exit
+            && !folded_open_branch_exit
+            && folded_else_pass_exit.is_none()
+            && while_exit.is_none()
+            && !shared_while_exit
+        {
+            match guarded_match_exit {
+                Some(None) => self
+                    .assembler
+                    .preserve_no_location(normal_exit.instruction()),
+                Some(Some(_)) => self
+                    .assembler
+                    .preserve_empty_join_inlined_jump_nop(normal_exit),
+                None => {}
+            }
         }
         if shared_while_exit {
             self.assembler.preserve_shared_jump_no_location(normal_exit);
@@ -37649,10 +37705,38 @@ impl<'source> Compiler<'source> {
             {
                 self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
                 self.assembler.mark_last_as_converted_pop_block();
-                self.assembler.preserve_last_nop();
+                // PATCH(star-else-pass-outer-exit-handoff-314): where no statement follows the
+                // enclosing try (nor a manager's located exit call), its exit is what follows
+                // in an enclosing suite, typically a copied line-less return or loop backedge:
+                // `basicblock_remove_redundant_nops` hands the NOP's line on to it and drops the
+                // NOP. Kept apart from a jump only (`keep_last_nop_apart_from_jump`), the NOP
+                // is removable here.
+                if self.control.exceptions.direct_try_body_has_successor
+                    || !self.control.withs.active_with_exits.is_empty()
+                {
+                    self.assembler.preserve_last_nop();
+                } else {
+                    self.assembler.keep_last_nop_apart_from_jump();
+                }
             } else {
                 self.emit(NOP, 0, 0)?;
             }
+        } else if self.context.python_version >= crate::PythonVersion::Py314
+            && self.assembler.instruction_count() == orelse_instruction_start + 1
+            && self.assembler.last_instruction_is_nop()
+            && matches!(statement.orelse.as_slice(), [Stmt::Pass(pass)]
+                if self.assembler.last_instruction_location()
+                    == Some(self.source_location(pass.range)))
+        {
+            // PATCH(star-else-pass-own-block-314): a lone `else: pass`. Its NOP is the only
+            // instruction of the block the protected body's normal jump targets
+            // (`codegen_try_star_except` places the suite after the handlers, then `end`, the
+            // target of the handlers' jumps). A jump that follows (an `if` arm's exit, a
+            // `finally:` exit) stays in its own block: when a small exit is copied onto it,
+            // the NOP keeps the pass's line in CPython; otherwise the jump takes that line and
+            // `basicblock_remove_redundant_nops` (flowgraph.c) drops the NOP. serc 0.1.10 let
+            // the jump absorb the NOP, threaded the body's jump past it and lost the line.
+            self.assembler.keep_last_nop_apart_from_jump();
         }
         // PATCH(finally-small-exit-copy-314): the `else:` suite comes after the handlers and
         // falls through into an enclosing finally's POP_BLOCK. Once the handlers' exits have
