@@ -8848,6 +8848,8 @@ impl Assembler {
     /// on their own, and CPython keeps it ahead of the next block's jump: compacted into
     /// that jump, jumps into the NOP's block were threaded past it or given a copy of the
     /// jump's small exit, and the NOP's line was lost where the copy has other lines.
+    /// The mark is the jump policy's `PREVENT_THREADING_TARGET`, meaning on a NOP what it
+    /// means on the jump that would otherwise absorb it: jumps are not threaded past it.
     pub(crate) fn keep_last_nop_apart_from_jump(&mut self) {
         let instruction = self.required_last_instruction_mut("keeping a NOP apart from a jump");
         assert_eq!(instruction.opcode, NOP);

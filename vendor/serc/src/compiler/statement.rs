@@ -18304,10 +18304,7 @@ impl<'source> Compiler<'source> {
                             && sole_false_edge_range(&statement.test).is_none());
                     let unlocated_assertion_exit = matches!(body.last(), Some(Stmt::Assert(statement))
                         if condition_jump_target_count(&statement.test, true) > 1);
-                    let guarded_match_exit = (self.context.python_version
-                        >= crate::PythonVersion::Py314)
-                        .then(|| suite_guarded_match_exit_range(body))
-                        .flatten();
+                    let guarded_match_exit = self.guarded_match_exit(body);
                     if declaration_only_body {
                         // Declarations leave the original success array empty. Only a sole
                         // condition predecessor can donate a line to its unlocated jump.
@@ -32165,11 +32162,9 @@ impl<'source> Compiler<'source> {
                 && matches!(normal_exit_suite.last(), Some(Stmt::Pass(pass))
                     if self.assembler.has_single_omitted_fallthrough_nop_before_label(
                         try_end, self.source_location(pass.range)));
-            let guarded_match_try_exit = (self.context.python_version
-                >= crate::PythonVersion::Py314)
-                .then(|| suite_guarded_match_exit_range(normal_exit_suite))
-                .flatten();
-            let mut guarded_match_try_exit_chosen = false;
+            let guarded_match_try_exit = self.guarded_match_exit(normal_exit_suite);
+            // The guard exit actually chosen below; an earlier location rule may win.
+            let mut chosen_guarded_match_exit = None;
             if (match_body_pop_block || copied_match_pop_block)
                 && statement.orelse.is_empty()
                 && deferred_try_pop_block
@@ -32411,7 +32406,7 @@ impl<'source> Compiler<'source> {
                 // it unlocated after a refutable pattern. serc gave it the case body's last line.
                 let location = self.source_location_or_none(guard_exit);
                 self.assembler.set_location(location);
-                guarded_match_try_exit_chosen = true;
+                chosen_guarded_match_exit = Some(guard_exit);
             } else if let Some(location) = self.assembler.last_instruction_location() {
                 self.assembler.set_location(location);
             }
@@ -32928,17 +32923,8 @@ impl<'source> Compiler<'source> {
                     exception_policy,
                 )?
             };
-            if guarded_match_try_exit_chosen {
-                // PATCH(guarded-final-case-try-exit-314): the same NOP policies as the `if`
-                // arm's exit: an unlocated shared join keeps no line of its own, a sole guard
-                // false edge leaves its line as a NOP when a small exit is copied onto it.
-                if guarded_match_try_exit == Some(None) {
-                    self.assembler
-                        .preserve_no_location(normal_exit.instruction());
-                } else {
-                    self.assembler
-                        .preserve_empty_join_inlined_jump_nop(normal_exit);
-                }
+            if let Some(guard_exit) = chosen_guarded_match_exit {
+                self.preserve_guarded_match_exit(normal_exit, guard_exit);
             }
             if self.context.python_version == crate::PythonVersion::Py314
                 && (statement.orelse.is_empty() || self.control.in_exception_handler())
@@ -37231,10 +37217,9 @@ impl<'source> Compiler<'source> {
                 if while_exit_is_shared(loop_statement));
         // PATCH(guarded-final-case-try-exit-314): a body ending in a match whose final case
         // has a runtime guard; see `compile_try_except`. The successful cases take copies of
-        // the line-less exit, which keeps a sole guard false edge's line or none.
-        let guarded_match_exit = (self.context.python_version >= crate::PythonVersion::Py314)
-            .then(|| suite_guarded_match_exit_range(&statement.body))
-            .flatten();
+        // the line-less exit, which keeps a sole guard false edge's line or none. The other
+        // exit rules here need a body ending in `pass`, a loop or an `if`, so none competes.
+        let guarded_match_exit = self.guarded_match_exit(&statement.body);
         let pass_follows_try = matches!(statement.body.iter().rev().nth(1), Some(Stmt::Try(_)));
         let pass_exit = if let Some(pass) = pass_exit
             && self.context.python_version >= crate::PythonVersion::Py314
@@ -37306,25 +37291,8 @@ impl<'source> Compiler<'source> {
             // The jump's NOP survives when the exit block is copied or threaded.
             self.assembler.preserve_authored_pass_jump_nop(normal_exit);
         }
-        // PATCH(guarded-final-case-try-exit-314): the exit's NOP policy, as in
-        // `compile_try_except`.
-        if pass_exit.is_none()
-            && !legacy_branch_exit
-            && !open_branch_exit
-            && !folded_open_branch_exit
-            && folded_else_pass_exit.is_none()
-            && while_exit.is_none()
-            && !shared_while_exit
-        {
-            match guarded_match_exit {
-                Some(None) => self
-                    .assembler
-                    .preserve_no_location(normal_exit.instruction()),
-                Some(Some(_)) => self
-                    .assembler
-                    .preserve_empty_join_inlined_jump_nop(normal_exit),
-                None => {}
-            }
+        if let Some(guard_exit) = guarded_match_exit {
+            self.preserve_guarded_match_exit(normal_exit, guard_exit);
         }
         if shared_while_exit {
             self.assembler.preserve_shared_jump_no_location(normal_exit);
@@ -57122,6 +57090,27 @@ fn suite_guarded_match_exit_range(body: &[Stmt]) -> Option<Option<TextRange>> {
     } else {
         None
     })
+}
+
+impl Compiler<'_> {
+    /// `suite_guarded_match_exit_range` where it applies: CPython 3.14+.
+    fn guarded_match_exit(&self, body: &[Stmt]) -> Option<Option<TextRange>> {
+        (self.context.python_version >= crate::PythonVersion::Py314)
+            .then(|| suite_guarded_match_exit_range(body))
+            .flatten()
+    }
+
+    /// PATCH(guarded-final-case-try-exit-314): the NOP policy of a try's normal exit located
+    /// by `guarded_match_exit`, as `compile_if` sets it for an arm's exit: an unlocated shared
+    /// join keeps no line of its own; a sole guard false edge leaves its line as a NOP when a
+    /// small exit is copied onto the jump.
+    fn preserve_guarded_match_exit(&mut self, exit: EmittedJump, guard_exit: Option<TextRange>) {
+        if guard_exit.is_none() {
+            self.assembler.preserve_no_location(exit.instruction());
+        } else {
+            self.assembler.preserve_empty_join_inlined_jump_nop(exit);
+        }
+    }
 }
 
 fn suite_unary_not_fallthrough_range(body: &[Stmt]) -> Option<TextRange> {
