@@ -82,20 +82,12 @@ struct Divergence {
 /// the line of a one-line `if …: break` that ends a try body; serc 0.1.10 drops it. Corrected
 /// for 3.14 and 3.15, except, for 3.15, where an except clause carries on after the try (serc
 /// then also differs in a LOAD_FAST_BORROW, and only for 3.14 does a second engine decide).
-const KNOWN_ENGINE_DIVERGENCES: &[Divergence] = &[
-    Divergence {
-        file: "fixtures/valid/loop_try_handler_continues.py",
-        function: "interact, star",
-        targets: &["3.15"],
-        what: "try-exit NOP dropped by serc, LOAD_FAST for CPython's LOAD_FAST_BORROW; not corrected for 3.15",
-    },
-    Divergence {
-        file: "fixtures/valid/try_star_if_else_exit.py",
-        function: "<module>",
-        targets: &["3.14", "3.15"],
-        what: "a try/except* body ending in if/else with both arms `pass`, no else: suite, before code that is not a small exit: CPython keeps the else arm's line as a NOP after the protected range (PATCH(try-star-branch-exit-313) fixes 3.12/3.13; PATCH(try-star-if-else-exit-314) only the case with an else: suite, the fixture's first try)",
-    },
-];
+const KNOWN_ENGINE_DIVERGENCES: &[Divergence] = &[Divergence {
+    file: "fixtures/valid/loop_try_handler_continues.py",
+    function: "interact, star",
+    targets: &["3.15"],
+    what: "try-exit NOP dropped by serc, LOAD_FAST for CPython's LOAD_FAST_BORROW; not corrected for 3.15",
+}];
 
 fn patch_level(file: &str) -> Option<&'static PatchLevel> {
     PATCH_LEVEL.iter().find(|p| p.file == file)

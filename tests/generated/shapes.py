@@ -286,9 +286,10 @@ def star_else_binding_order():
 
 
 def try_star_if_else_exit():
-    """A try/except* whose body ends in an `if` with an `else:` arm, before the try's own
-    `else:` suite, in a module, a function or a loop, with or without a finalizer
-    (vendor/serc/PATCHES.md, try-star-if-else-exit-314)."""
+    """A try/except* whose body ends in an `if` with an `else:` arm, with or without the
+    try's own `else:` suite and finalizer, in a module, a function or a loop, followed by
+    nothing, by a small exit or by more code (vendor/serc/PATCHES.md,
+    try-star-if-else-exit-314, try-star-if-else-code-exit-314)."""
     ifs = {"pass": ["if a:", "    x", "else:", "    pass"],
            "name": ["if a:", "    x", "else:", "    y"],
            "pass2": ["if a:", "    pass", "else:", "    pass", "    pass"],
@@ -302,18 +303,24 @@ def try_star_if_else_exit():
            "true": ["if 1:", "    x", "else:", "    y"],
            "constpass": ["if 0:", "    x", "else:", "    pass"],
            "noelse": ["if a:", "    x", "elif b:", "    y"]}
-    elses = {"name": ["b"], "pass": ["pass"], "raise": ["raise"], "two": ["b", "c"]}
+    elses = {"none": None, "name": ["b"], "pass": ["pass"], "raise": ["raise"],
+             "two": ["b", "c"]}
     finals = {"none": [], "name": ["finally:", "    z"]}
     for if_name, branch in ifs.items():
         for else_name, orelse in elses.items():
             for final_name, final in finals.items():
-                lines = ["try:"] + nest(branch) + ["except* E:", "    pass", "else:"]
-                lines += nest(orelse) + final
+                lines = ["try:"] + nest(branch) + ["except* E:", "    pass"]
+                if orelse is not None:
+                    lines += ["else:"] + nest(orelse)
+                lines += final
                 name = f"{if_name}__{else_name}__{final_name}"
                 yield name + "__mod", indent(lines + ["c"], "")
+                yield name + "__more", indent(lines + ["c", "d"], "")
                 yield name + "__end", indent(lines, "")
                 yield name + "__func", in_function(lines)
+                yield name + "__funcmore", in_function(lines + ["c", "d"])
                 yield name + "__loop", in_function(["for i in a:"] + nest(lines))
+                yield name + "__loopmore", in_function(["for i in a:"] + nest(lines + ["c"]))
 
 
 def try_statements(bodies, handlers, elses, finals):

@@ -812,6 +812,10 @@ pub(super) struct StatementContext {
     // PATCH(match-pass-case-exit-followed-by-pass-314): whether the next statement in this
     // suite is a `pass`, whose NOP starts the original join block after the statement.
     pub(super) followed_by_pass: bool,
+    // PATCH(try-star-if-else-code-exit-314): whether the statements after this one, with
+    // the implicit return where the suite ends the scope, form one small exit block that
+    // CPython copies over the jumps into it (`inline_small_or_no_lineno_blocks`).
+    followed_by_small_exit: bool,
     // Whether that successor is a direct return of one local. CPython copies this tiny exit
     // before removing a constant-loop break edge, so its borrowed-load pass still visits it.
     followed_by_name_return: bool,
@@ -4007,6 +4011,11 @@ impl<'source> Compiler<'source> {
                         && !self.control.statements.terminal_if_branch_has_siblings,
                     followed_by_break,
                     followed_by_pass: matches!(body.get(index + 1), Some(Stmt::Pass(_))),
+                    followed_by_small_exit: suite_is_small_scope_exit(
+                        &body[index + 1..],
+                        0,
+                        final_expression_becomes_return,
+                    ),
                     followed_by_call_expression: matches!(body.get(index + 1),
                         Some(Stmt::Expr(expression)) if matches!(expression.value.as_ref(), Expr::Call(_))),
                     followed_by_attribute_or_call_assignment: matches!(body.get(index + 1),
@@ -37100,7 +37109,13 @@ impl<'source> Compiler<'source> {
         // and body follow the join as the suite does).
         let if_else_join_exit = self.context.python_version >= crate::PythonVersion::Py314
             && distributed_return_depth.is_none()
-            && try_exit_precedes_suite(statement)
+            && (try_exit_precedes_suite(statement)
+                // PATCH(try-star-if-else-code-exit-314): or before code after the try,
+                // unless that code is a small exit: CPython copies it over the jump too,
+                // and the arm's copied POP_BLOCK and jump then fold into the line before.
+                || (!terminal
+                    && self.control.statements.context.has_following
+                    && !self.control.statements.context.followed_by_small_exit))
             && folded_else_pass_exit.is_none()
             && matches!(statement.body.last(), Some(Stmt::If(branch))
             // A test that folds true leaves the `else:` arm dead (no fallthrough).
@@ -60818,6 +60833,15 @@ fn is_pass_only_suite(body: &[Stmt]) -> bool {
 /// are names or literal constants, after at most a short prefix. Statements after the exit
 /// are unreachable and start another block.
 fn finally_is_small_scope_exit(finalbody: &[Stmt]) -> bool {
+    // The POP_BLOCK before the body is the first record.
+    suite_is_small_scope_exit(finalbody, 1, false)
+}
+
+/// Whether `statements`, after `records` records already in their block, reach a `raise`
+/// or `return` (or, with `implicit_return`, the end of the scope and its two-record
+/// implicit return) within CPython's `MAX_COPY_SIZE` of four records, counted as
+/// `finally_is_small_scope_exit` describes.
+fn suite_is_small_scope_exit(statements: &[Stmt], records: usize, implicit_return: bool) -> bool {
     let simple =
         |expression: &Expr| matches!(expression, Expr::Name(_)) || is_literal_constant(expression);
     let operand =
@@ -60827,8 +60851,8 @@ fn finally_is_small_scope_exit(finalbody: &[Stmt]) -> bool {
     // `inline_small_or_no_lineno_blocks` (flowgraph.c) copies: the POP_BLOCK, a NOP per
     // `pass`, a load and a POP_TOP or store per statement, then the exit's own records
     // (`codegen_return` adds a NOP before a constant or missing value).
-    let mut records = 1;
-    for statement in finalbody {
+    let mut records = records;
+    for statement in statements {
         records += match statement {
             Stmt::Raise(raise) => {
                 return operand(raise.exc.as_deref())
@@ -60853,7 +60877,7 @@ fn finally_is_small_scope_exit(finalbody: &[Stmt]) -> bool {
             _ => return false,
         };
     }
-    false
+    implicit_return && records + 2 <= 4
 }
 
 /// PATCH(sole-handler-pass-finally-entry-314, sole-handler-exit-pass-finally-line): the only
