@@ -379,6 +379,18 @@ def star_conditional_raise_finally():
         yield name + "__loop", indent(["for i in a:"] + nest(stmt), "")
 
 
+def wrapped_try_shapes(heads, tails, handlers, after):
+    """Every `try:` whose body is one of `heads` then one of `tails`, closed by one of
+    `handlers`: ending a module, followed there by the lines `after`, and ending a function."""
+    for (head_name, head), (tail_name, tail), (handler_name, handler) in itertools.product(
+            heads.items(), tails.items(), handlers.items()):
+        lines = ["try:"] + nest(head + tail) + handler
+        name = f"{head_name}__{tail_name}__{handler_name}"
+        yield name + "__mod", indent(lines, "")
+        yield name + "__modx", indent(lines + after, "")
+        yield name + "__func", in_function(lines)
+
+
 def nested_finally_pass():
     """A `try` whose `finally:` is `pass` (or a name), nested as a statement of an enclosing
     try body and followed there by other lines, under every kind of enclosing try, in a
@@ -395,14 +407,22 @@ def nested_finally_pass():
               "s": ["except* E:", "    pass"],
               "sf": ["except* E:", "    pass", "finally:", "    pass"],
               "fx": ["finally:", "    w"]}
-    for inner_name, inner in inners.items():
-        for follow_name, follow in follows.items():
-            for outer_name, outer in outers.items():
-                lines = ["try:"] + nest(inner + follow) + outer
-                name = f"{inner_name}__{follow_name}__{outer_name}"
-                yield name + "__mod", indent(lines, "")
-                yield name + "__modx", indent(lines + ["v"], "")
-                yield name + "__func", in_function(lines)
+    yield from wrapped_try_shapes(inners, follows, outers, ["v"])
+
+
+def try_branch_pass_tail():
+    """A try whose body is an `if` with `elif`/`else:` arms followed by `pass`, with a plain
+    or star handler, ending a module or a function or followed by code
+    (vendor/serc/PATCHES.md, try-branch-pass-tail-return-314)."""
+    branches = {"else": ["if a:", "    x", "else:", "    y"],
+                "elsepass": ["if a:", "    pass", "else:", "    pass"],
+                "elif": ["if a:", "    x", "elif b:", "    y"],
+                "elifelse": ["if a:", "    x", "elif b:", "    y", "else:", "    pass"],
+                "none": ["if a:", "    x"]}
+    tails = {"pass": ["pass"], "pass2": ["pass", "pass"], "name": ["z"]}
+    handlers = {"e": ["except E:", "    pass"], "s": ["except* E:", "    pass"],
+                "en": ["except E:", "    h"]}
+    yield from wrapped_try_shapes(branches, tails, handlers, ["v", "w"])
 
 
 FAMILIES = {
@@ -418,6 +438,7 @@ FAMILIES = {
     "star-loop-pass-finally": star_loop_pass_finally,
     "try-else-pass-join": try_else_pass_join,
     "try-star-else-nesting": try_star_else_nesting,
+    "try-branch-pass-tail": try_branch_pass_tail,
     "try-star-if-else-exit": try_star_if_else_exit,
     "try-star-terminal-else": try_star_terminal_else,
 }

@@ -31416,10 +31416,13 @@ impl<'source> Compiler<'source> {
                 [.., Stmt::If(branch), Stmt::Pass(pass)]
                     if self.context.python_version >= crate::PythonVersion::Py314
                         && statement.orelse.is_empty()
-                        && branch
-                            .elif_else_clauses
-                            .last()
-                            .is_some_and(|clause| clause.test.is_some())
+                        // PATCH(try-branch-pass-tail-return-314): also a last `else:` arm,
+                        // whose earlier arms' jumps reach the pass the same way. The pass,
+                        // POP_BLOCK and replaced jump NOPs make the copied return's block
+                        // five records, over `inline_small_or_no_lineno_blocks`'s
+                        // MAX_COPY_SIZE (flowgraph.c), so the arms keep their jumps. serc
+                        // 0.1.10 counted an `elif` last arm only and copied the return.
+                        && !branch.elif_else_clauses.is_empty()
                         && self.assembler.has_single_omitted_nop_before_label(
                             try_end,
                             self.source_location(pass.range),
