@@ -37239,13 +37239,28 @@ impl<'source> Compiler<'source> {
         // exit rules here need a body ending in `pass`, a loop or an `if`, so none competes.
         let guarded_match_exit = self.guarded_match_exit(&statement.body);
         let pass_follows_try = matches!(statement.body.iter().rev().nth(1), Some(Stmt::Try(_)));
+        // PATCH(try-star-branch-pass-tail-314): the same NOP when the pass follows an `if`
+        // with an `elif` or `else:` arm (3.14+). The earlier arms jump to the pass's block,
+        // which in CPython holds the pass NOP, the POP_BLOCK NOP and the jump; with a small
+        // continuation copied over that jump it is five records, over `MAX_COPY_SIZE`
+        // (`inline_small_or_no_lineno_blocks`, flowgraph.c), so the arms keep their jumps.
+        // serc 0.1.10 elided the pass, threaded the arms' jumps and copied the return.
+        let pass_follows_branch = matches!(statement.body.iter().rev().nth(1),
+            Some(Stmt::If(branch)) if !branch.elif_else_clauses.is_empty());
         let pass_exit = if let Some(pass) = pass_exit
             && self.context.python_version >= crate::PythonVersion::Py314
             && ((!statement.orelse.is_empty() && suite_terminates(&statement.orelse))
-                || pass_follows_try)
+                || pass_follows_try
+                || pass_follows_branch)
         {
             self.assembler.set_location(pass);
             self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
+            if pass_follows_branch {
+                // The POP_BLOCK's record, so the block keeps CPython's size.
+                self.assembler.set_location(SourceLocation::NONE);
+                self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
+                self.assembler.mark_last_as_converted_pop_block();
+            }
             Some(SourceLocation::NONE)
         } else {
             pass_exit
