@@ -4011,11 +4011,13 @@ impl<'source> Compiler<'source> {
                         && !self.control.statements.terminal_if_branch_has_siblings,
                     followed_by_break,
                     followed_by_pass: matches!(body.get(index + 1), Some(Stmt::Pass(_))),
-                    followed_by_small_exit: suite_is_small_scope_exit(
-                        &body[index + 1..],
-                        0,
-                        final_expression_becomes_return,
-                    ),
+                    // Only a try reads it; other statements skip the count.
+                    followed_by_small_exit: matches!(statement, Stmt::Try(_))
+                        && suite_is_small_scope_exit(
+                            &body[index + 1..],
+                            0,
+                            final_expression_becomes_return,
+                        ),
                     followed_by_call_expression: matches!(body.get(index + 1),
                         Some(Stmt::Expr(expression)) if matches!(expression.value.as_ref(), Expr::Call(_))),
                     followed_by_attribute_or_call_assignment: matches!(body.get(index + 1),
@@ -37130,9 +37132,7 @@ impl<'source> Compiler<'source> {
         // Only one applies: the body ends in a `match` or in an `if`.
         let join_exit_pop_block = match_exit_pop_block || if_else_join_exit;
         if join_exit_pop_block {
-            self.assembler.set_location(SourceLocation::NONE);
-            self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
-            self.assembler.mark_last_as_converted_pop_block();
+            self.emit_unlocated_pop_block_record()?;
         }
         if self.context.python_version == crate::PythonVersion::Py312
             && normal_exit_starts_in_empty_block
@@ -37257,9 +37257,7 @@ impl<'source> Compiler<'source> {
             self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
             if pass_follows_branch {
                 // The POP_BLOCK's record, so the block keeps CPython's size.
-                self.assembler.set_location(SourceLocation::NONE);
-                self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
-                self.assembler.mark_last_as_converted_pop_block();
+                self.emit_unlocated_pop_block_record()?;
             }
             Some(SourceLocation::NONE)
         } else {
@@ -57133,6 +57131,17 @@ impl Compiler<'_> {
             .flatten()
     }
 
+    /// PATCH helper (try-star-match-exit-314, try-star-if-else-exit-314,
+    /// try-star-branch-pass-tail-314): the record of CPython's unlocated POP_BLOCK at a try's
+    /// normal exit, a NOP outside the protected range that `label_exception_targets`
+    /// (flowgraph.c) would have converted, so block sizes and line hand-offs match.
+    fn emit_unlocated_pop_block_record(&mut self) -> Result<(), CompileError> {
+        self.assembler.set_location(SourceLocation::NONE);
+        self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
+        self.assembler.mark_last_as_converted_pop_block();
+        Ok(())
+    }
+
     /// PATCH(guarded-final-case-try-exit-314): the NOP policy of a try's normal exit located
     /// by `guarded_match_exit`, as `compile_if` sets it for an arm's exit: an unlocated shared
     /// join keeps no line of its own; a sole guard false edge leaves its line as a NOP when a
@@ -60857,8 +60866,8 @@ fn finally_is_small_scope_exit(finalbody: &[Stmt]) -> bool {
 
 /// Whether `statements`, after `records` records already in their block, reach a `raise`
 /// or `return` (or, with `implicit_return`, the end of the scope and its two-record
-/// implicit return) within CPython's `MAX_COPY_SIZE` of four records, counted as
-/// `finally_is_small_scope_exit` describes.
+/// implicit return) within CPython's `MAX_COPY_SIZE` of four records, counted as the comment
+/// below describes. It stops at the fifth record, so a long suite costs no more than a short one.
 fn suite_is_small_scope_exit(statements: &[Stmt], records: usize, implicit_return: bool) -> bool {
     let simple =
         |expression: &Expr| matches!(expression, Expr::Name(_)) || is_literal_constant(expression);
@@ -60871,6 +60880,10 @@ fn suite_is_small_scope_exit(statements: &[Stmt], records: usize, implicit_retur
     // (`codegen_return` adds a NOP before a constant or missing value).
     let mut records = records;
     for statement in statements {
+        // Every exit adds at least one record, so four already rule one out.
+        if records >= 4 {
+            return false;
+        }
         records += match statement {
             Stmt::Raise(raise) => {
                 return operand(raise.exc.as_deref())
