@@ -425,9 +425,56 @@ def try_branch_pass_tail():
     yield from wrapped_try_shapes(branches, tails, handlers, ["v", "w"])
 
 
+def folded_if_exit():
+    """A constant-true `if` with an `else:` whose body ends in an assert, a nested `if`
+    that leaves or falls through, or plain work, followed by a small exit or more code, in a
+    module, a function, a loop or a try body (vendor/serc/PATCHES.md,
+    folded-if-sole-entry-exit-line-314)."""
+    tests = {"str": "'x'", "one": "1", "true": "True"}
+    bodies = {"assert": ["assert a"], "assertor": ["assert a or b"],
+              "assertand": ["assert a and b"], "assertmsg": ["assert a, 'm'"],
+              "workassert": ["x = 1", "assert a"], "raise": ["if a: raise b"],
+              "raiseelse": ["if a:", "    raise b", "else:", "    c()"],
+              "call": ["if a: b()"], "work": ["x = 1"]}
+    elses = {"pass": ["else:", "    pass"], "work": ["else:", "    y = 2"]}
+    follows = {"pass": ["pass"], "call": ["g()"], "end": [], "assert": ["assert c"]}
+    for (tn, test), (bn, body), (en, orelse), (fn, follow) in itertools.product(
+            tests.items(), bodies.items(), elses.items(), follows.items()):
+        statement = [f"if {test}:"] + nest(body) + orelse
+        name = f"{tn}__{bn}__{en}__{fn}"
+        yield name + "__mod", indent(statement + follow, "")
+        yield name + "__func", in_function(statement + follow)
+        yield name + "__loop", indent(["while w:"] + nest(statement + follow), "")
+        yield name + "__try", indent(["try:"] + nest(statement + follow)
+                                     + ["except E:", "    pass"], "")
+
+
+def finally_try_pass():
+    """A `finally:` suite ending in a try with handlers or a `with`, then `pass` lines or
+    other code, after a try body that passes or calls, followed by a small exit or more code
+    (vendor/serc/PATCHES.md, try-join-pass-own-block-314)."""
+    inners = {"e": ["try:", "    pass", "except:", "    pass"],
+              "en": ["try:", "    a()", "except E as e:", "    pass"],
+              "ew": ["try:", "    pass", "except:", "    y = 3"],
+              "ee": ["try:", "    pass", "except E:", "    pass", "else:", "    pass"],
+              "s": ["try:", "    pass", "except* E:", "    pass"],
+              "w": ["with a:", "    pass"], "wc": ["with a as b, c:", "    d()"]}
+    tails = {"p": ["pass"], "pp": ["pass", "pass"], "x": ["z = 1"], "xp": ["z = 1", "pass"]}
+    bodies = {"p": ["pass"], "c": ["x()"]}
+    follows = {"p": ["pass"], "x": ["v = 1"], "end": []}
+    for (bn, body), (inn, inner), (tn, tail), (fn, follow) in itertools.product(
+            bodies.items(), inners.items(), tails.items(), follows.items()):
+        lines = ["try:"] + nest(body) + ["finally:"] + nest(inner + tail)
+        name = f"{bn}__{inn}__{tn}__{fn}"
+        yield name + "__mod", indent(lines + follow, "")
+        yield name + "__func", in_function(lines + follow)
+
+
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
     "finally-small-exit-prefix": finally_small_exit_prefix,
+    "finally-try-pass": finally_try_pass,
+    "folded-if-exit": folded_if_exit,
     "handler-exit-pass-finally": handler_exit_pass_finally,
     "match-pass-case-if-else": match_pass_case_if_else,
     "nested-finally-pass": nested_finally_pass,

@@ -1774,6 +1774,35 @@ impl Assembler {
             .unwrap_or(false)
     }
 
+    /// PATCH(folded-if-sole-entry-exit-line-314): the location a jump emitted here
+    /// would take in CPython 3.14's `propagate_line_numbers` (flowgraph.c): the
+    /// emission point starts a block (trailing labels after an instruction that
+    /// does not fall through) whose only predecessor is one located conditional
+    /// jump, so the block's first unlocated instruction takes that jump's location.
+    pub(crate) fn sole_conditional_entry_location(&self) -> Option<SourceLocation> {
+        let items = self.linear_items();
+        let labels = trailing_labels(items).collect::<Vec<_>>();
+        let previous = items.iter().rev().find_map(Item::as_instruction)?;
+        if labels.is_empty()
+            || !(ends_scope(previous.opcode) || is_unconditional_jump(previous.opcode))
+        {
+            return None;
+        }
+        let mut entries = items
+            .iter()
+            .filter_map(Item::as_instruction)
+            .filter(|instruction| {
+                matches!(instruction.operand(), Operand::Forward(label) | Operand::Backward(label)
+                if labels.contains(&label))
+            });
+        match (entries.next(), entries.next()) {
+            (Some(jump), None) if is_conditional_jump(jump.opcode) && jump.location.line >= 0 => {
+                Some(jump.location)
+            }
+            _ => None,
+        }
+    }
+
     /// Records an authored Pass NOP before the graph can rewrite or copy it.
     pub(crate) fn record_original_pass_nop(&mut self) {
         if self.python_version >= crate::PythonVersion::Py314 {

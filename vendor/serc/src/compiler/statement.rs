@@ -3337,6 +3337,25 @@ impl<'source> Compiler<'source> {
                 });
                 self.emit(NOP, 0, 0)?;
                 self.assembler.record_original_pass_nop();
+                // PATCH(try-join-pass-own-block-314): a `pass` right after a try with
+                // handlers or a `with` is the first instruction of the block the handlers'
+                // (or the suppressed exception's) jumps reach (`codegen_try_except` ends them
+                // at the try's `end` label, `codegen_with` at the `with`'s exit). A jump that
+                // follows (a `finally:` suite's normal exit) stays in that block behind the
+                // NOP, so CPython neither threads the handlers' jumps past it nor copies the
+                // small exit onto them (`optimize_basic_block`, `inline_small_or_no_lineno_blocks`
+                // in flowgraph.c). serc 0.1.10 let the jump absorb the NOP and copied the exit.
+                if self.context.python_version >= crate::PythonVersion::Py314
+                    && match body.get(index.wrapping_sub(1)) {
+                        Some(Stmt::Try(previous)) => {
+                            !previous.handlers.is_empty() && previous.finalbody.is_empty()
+                        }
+                        Some(Stmt::With(_)) => true,
+                        _ => false,
+                    }
+                {
+                    self.assembler.keep_last_nop_apart_from_jump();
+                }
                 if let Some(noop_start) = noop_start {
                     let noop_end = self.assembler.label();
                     self.assembler.mark(noop_end);
@@ -16729,6 +16748,22 @@ impl<'source> Compiler<'source> {
                             == Some(statement.range);
                     // Other analysis-only edges must not absorb the body's located NOP.
                     if self.assembler.last_instruction_is_nop() && !ordinary_try_pass_join {
+                        self.assembler.preserve_last_nop();
+                    }
+                    // PATCH(folded-if-sole-entry-exit-line-314): CPython 3.14 emits this
+                    // exit as an unlocated JUMP_NO_INTERRUPT (`codegen_if`, codegen.c) and
+                    // folds the constant test only later in the CFG. When the body ends in
+                    // a block entered by a single conditional jump (an assert, or a nested
+                    // `if` whose body leaves), `propagate_line_numbers` gives the jump that
+                    // edge's location, and the NOP it becomes (inlined small exit, or a
+                    // jump to the next block once the dead else is gone) keeps the line
+                    // unless the next instruction is on the same one. Emit that NOP here;
+                    // the analysis-only exit jump after it is dropped as before.
+                    if self.context.python_version >= crate::PythonVersion::Py314
+                        && let Some(location) = self.assembler.sole_conditional_entry_location()
+                    {
+                        self.assembler.set_location(location);
+                        self.emit(NOP, 0, 0)?;
                         self.assembler.preserve_last_nop();
                     }
                     if self.context.python_version <= crate::PythonVersion::Py313 {
