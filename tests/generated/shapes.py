@@ -470,12 +470,33 @@ def finally_try_pass():
         yield name + "__func", in_function(lines + follow)
 
 
+def match_guard_exit():
+    """A `match` case with a guard (a conditional expression, a boolean operation, a folded
+    constant, a name) whose body is a small exit or other work, before another case or none,
+    in a module, a function and a loop (vendor/serc/PATCHES.md, nop-line-to-next-location-314)."""
+    patterns = {"value": "1", "seq": "[]", "cls": "C()"}
+    guards = {"ifexp": "(a if b else c)", "or": "(a or b)", "and": "(a and b)",
+              "const": "1", "name": "a"}
+    bodies = {"raise": ["raise"], "return": ["return"], "call": ["y()"], "pass": ["pass"],
+              "value": ["return 1"]}
+    rests = {"case": ["case 2:", "    pass"], "none": []}
+    for (pn, pattern), (gn, guard), (bn, body), (rn, rest) in itertools.product(
+            patterns.items(), guards.items(), bodies.items(), rests.items()):
+        lines = ["match x:"] + nest([f"case {pattern} if {guard}:"] + nest(body) + rest)
+        name = f"{pn}__{gn}__{bn}__{rn}"
+        yield name + "__func", in_function(lines)
+        if bn not in ("return", "value"):
+            yield name + "__mod", indent(lines, "")
+            yield name + "__loop", indent(["for x in w:"] + nest(lines), "")
+
+
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
     "finally-small-exit-prefix": finally_small_exit_prefix,
     "finally-try-pass": finally_try_pass,
     "folded-if-exit": folded_if_exit,
     "handler-exit-pass-finally": handler_exit_pass_finally,
+    "match-guard-exit": match_guard_exit,
     "match-pass-case-if-else": match_pass_case_if_else,
     "nested-finally-pass": nested_finally_pass,
     "pass-finally-exit": pass_finally_exit,

@@ -7328,6 +7328,7 @@ impl OptimizationPipeline {
         let mut pending_pop_boundaries: Vec<Label> = Vec::new();
         let mut certified_pop_boundaries = Vec::new();
         let mut certified_pop_widths = Vec::new();
+        let mut next_locations = Vec::new();
         let mut pending_block = None;
         while let Some((graph_block, position, item)) = items.next() {
             let instruction = match item {
@@ -7401,6 +7402,29 @@ impl OptimizationPipeline {
                 (next_block, next)
             });
             let next = next_original.map(|(_, instruction)| instruction);
+            // PATCH(nop-line-to-next-location-314): `basicblock_remove_redundant_nops`
+            // (flowgraph.c) removes a located NOP whose successor in its block has no line
+            // yet, handing it the NOP's location. Such a successor is an instruction at
+            // NEXT_LOCATION (a match case's subject POP_TOP): CPython resolves that location
+            // only at assembly, so the NOP's line wins over the next instruction's, e.g.
+            // where a small case body copied after the NOP starts with that POP_TOP.
+            let hands_line_to_next = self.python_version >= crate::PythonVersion::Py314
+                && !with_exits_only
+                && instruction.opcode == NOP
+                && instruction.location.line >= 0
+                && !instruction.jump_policy.preserves_explicit_nop()
+                && previous.is_none_or(|previous: &Instruction| {
+                    previous_graph_block != Some(graph_block)
+                        || previous.location.line != instruction.location.line
+                })
+                && items.peek().copied().is_some_and(|(next_block, _, next)| {
+                    next_block == graph_block
+                        && matches!(next, Item::Instruction(next)
+                            if next.fusion_policy.location_from_next())
+                });
+            if hands_line_to_next && let Some((_, next_position, _)) = items.peek().copied() {
+                next_locations.push((next_position, instruction.location));
+            }
             if pending_block != Some(block) {
                 pending_slots = 0;
                 pending_pop_slots = Some(0);
@@ -7555,6 +7579,7 @@ impl OptimizationPipeline {
                                     || is_unconditional_jump(previous.opcode))
                         }))
                     || next.is_some_and(|next| next.location.line == instruction.location.line)
+                    || hands_line_to_next
                     || removes_unpack_line_nop
                     // A rewritten rotation is redundant when UNPACK_SEQUENCE already
                     // represents its line in this block, or local stores consume the unpack.
@@ -7685,6 +7710,13 @@ impl OptimizationPipeline {
                 .expect("surviving NOP successor")
                 .local_policy
                 .add_hidden_exception_owner_slots(slots);
+        }
+        for (position, location) in next_locations {
+            let next = graph
+                .instruction_mut(position)
+                .expect("NEXT_LOCATION successor of a removed NOP");
+            next.location = location;
+            next.fusion_policy.clear_location_from_next();
         }
         graph.remove_ordered_instructions(&redundant);
         NopCleanup {
