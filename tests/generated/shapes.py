@@ -490,6 +490,23 @@ def match_guard_exit():
             yield name + "__loop", indent(["for x in w:"] + nest(lines), "")
 
 
+def try_loop_else_pass():
+    """A try whose body ends in a `for` or `while` loop with an `else:` suite ending in
+    `pass` (or not), closed by `finally:`, handlers or both, in a module, a function and
+    before more code (vendor/serc/PATCHES.md, try-finally-for-else-pass-exit-314)."""
+    loops = {"for": ["for a in b:", "    pass"], "forx": ["for a in b:", "    x()"],
+             "while": ["while a:", "    pass"]}
+    elses = {"p": ["else:", "    pass"], "pp": ["else:", "    pass", "    pass"],
+             "xp": ["else:", "    y = 1", "    pass"], "x": ["else:", "    y = 1"]}
+    handlers = {"f": ["finally:", "    pass"], "fc": ["finally:", "    z()"],
+                "e": ["except E:", "    pass"],
+                "ef": ["except E:", "    pass", "finally:", "    pass"],
+                "s": ["except* E:", "    pass"]}
+    heads = {f"{ln}_{en}": loop + orelse for (ln, loop), (en, orelse)
+             in itertools.product(loops.items(), elses.items())}
+    yield from wrapped_try_shapes(heads, {"end": []}, handlers, ["v"])
+
+
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
     "finally-small-exit-prefix": finally_small_exit_prefix,
@@ -509,6 +526,7 @@ FAMILIES = {
     "try-branch-pass-tail": try_branch_pass_tail,
     "try-star-if-else-exit": try_star_if_else_exit,
     "try-star-terminal-else": try_star_terminal_else,
+    "try-loop-else-pass": try_loop_else_pass,
 }
 
 

@@ -43007,6 +43007,22 @@ impl<'source> Compiler<'source> {
                         }
                     } else if has_instructions
                         && compiler.context.python_version >= crate::PythonVersion::Py314
+                        && matches!(statement.body.last(), Some(Stmt::For(loop_))
+                            if !loop_.is_async && !loop_.orelse.is_empty())
+                        && let Some(pass) = trailing_pass_statement(&statement.body)
+                        && compiler.assembler.last_instruction_is_nop()
+                        && compiler.assembler.last_instruction_location()
+                            == Some(compiler.source_location(pass.range))
+                    {
+                        // PATCH(try-finally-for-else-pass-exit-314): a try body ending in a `for`
+                        // loop whose `else:` suite ends in `pass`. The loop's exit leaves the
+                        // pass's NOP directly before the body's POP_BLOCK;
+                        // `basicblock_remove_redundant_nops` (flowgraph.c) hands the pass's line
+                        // to that unlocated POP_BLOCK, which has no handler, so the NOP survives
+                        // outside the finally's range. serc 0.1.10 kept the pass protected.
+                        compiler.assembler.exclude_last_from_exception_table();
+                    } else if has_instructions
+                        && compiler.context.python_version >= crate::PythonVersion::Py314
                         && let Some(location) = compiler.all_marker_body_tail_location(&statement.body)
                         && compiler.assembler.last_instruction_location() != Some(location)
                     {
