@@ -1779,7 +1779,12 @@ impl Assembler {
     /// emission point starts a block (trailing labels after an instruction that
     /// does not fall through) whose only predecessor is one located conditional
     /// jump, so the block's first unlocated instruction takes that jump's location.
-    pub(crate) fn sole_conditional_entry_location(&self) -> Option<SourceLocation> {
+    /// The labels were marked by the suite emitted from item `suite_start` on, so only
+    /// its jumps can enter them; scanning just that suite keeps the check linear.
+    pub(crate) fn sole_conditional_entry_location(
+        &self,
+        suite_start: usize,
+    ) -> Option<SourceLocation> {
         let items = self.linear_items();
         let labels = trailing_labels(items).collect::<Vec<_>>();
         let previous = items.iter().rev().find_map(Item::as_instruction)?;
@@ -1789,6 +1794,7 @@ impl Assembler {
             return None;
         }
         let mut entries = items
+            .get(suite_start..)?
             .iter()
             .filter_map(Item::as_instruction)
             .filter(|instruction| {

@@ -16727,6 +16727,7 @@ impl<'source> Compiler<'source> {
             }
             if truthiness {
                 let body_start = self.assembler.instruction_count();
+                let body_start_item = self.assembler.item_count();
                 self.compile_suite(&statement.body)?;
                 if self.assembler.instruction_count() == body_start
                     && let Some(Stmt::Pass(statement)) = statement.body.last()
@@ -16760,7 +16761,9 @@ impl<'source> Compiler<'source> {
                     // unless the next instruction is on the same one. Emit that NOP here;
                     // the analysis-only exit jump after it is dropped as before.
                     if self.context.python_version >= crate::PythonVersion::Py314
-                        && let Some(location) = self.assembler.sole_conditional_entry_location()
+                        && let Some(location) = self
+                            .assembler
+                            .sole_conditional_entry_location(body_start_item)
                     {
                         self.assembler.set_location(location);
                         self.emit(NOP, 0, 0)?;
@@ -43007,8 +43010,7 @@ impl<'source> Compiler<'source> {
                         }
                     } else if has_instructions
                         && compiler.context.python_version >= crate::PythonVersion::Py314
-                        && matches!(statement.body.last(), Some(Stmt::For(loop_))
-                            if !loop_.is_async && !loop_.orelse.is_empty())
+                        && matches!(statement.body.last(), Some(Stmt::For(loop_)) if !loop_.is_async)
                         && let Some(pass) = trailing_pass_statement(&statement.body)
                         && compiler.assembler.last_instruction_is_nop()
                         && compiler.assembler.last_instruction_location()

@@ -7417,13 +7417,11 @@ impl OptimizationPipeline {
                     previous_graph_block != Some(graph_block)
                         || previous.location.line != instruction.location.line
                 })
-                && items.peek().copied().is_some_and(|(next_block, _, next)| {
-                    next_block == graph_block
-                        && matches!(next, Item::Instruction(next)
-                            if next.fusion_policy.location_from_next())
+                && next_original.is_some_and(|(next_block, next)| {
+                    next_block == graph_block && next.fusion_policy.location_from_next()
                 });
-            if hands_line_to_next && let Some((_, next_position, _)) = items.peek().copied() {
-                next_locations.push((next_position, instruction.location));
+            if hands_line_to_next && let Some((_, next_position, _)) = items.peek() {
+                next_locations.push((*next_position, instruction.location));
             }
             if pending_block != Some(block) {
                 pending_slots = 0;
