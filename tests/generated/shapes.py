@@ -507,6 +507,35 @@ def try_loop_else_pass():
     yield from wrapped_try_shapes(heads, {"end": []}, handlers, ["v"])
 
 
+def star_try_nested_exit():
+    """A try/except* whose body is only `pass` or simple statements, with or without an
+    `else:`, as the last statement of an enclosing try's body, a bare or named handler, a
+    `with` or an `if`, followed there by nothing, `pass` or code, in a module or a
+    function (vendor/serc/PATCHES.md, star-try-shared-handler-cleanup-314,
+    star-pass-body-exit-owner-313)."""
+    bodies = {"p": ["pass"], "pp": ["pass", "pass"], "x": ["x = 1"]}
+    handlers = {"p": ["except* E:", "    pass"], "as": ["except* E as e:", "    pass"],
+                "two": ["except* E:", "    pass", "except* F:", "    y = 2"]}
+    elses = {"none": [], "p": ["else:", "    pass"], "x": ["else:", "    z = 3"]}
+    outers = {
+        "bodyf": (["try:"], ["finally:", "    pass"]),
+        "bodye": (["try:"], ["except G:", "    pass"]),
+        "bodyee": (["try:"], ["except G:", "    pass", "else:", "    pass"]),
+        "hand": (["try:", "    pass", "except G:"], []),
+        "handas": (["try:", "    pass", "except G as g:"], []),
+        "with": (["with m:"], []),
+    }
+    follows = {"end": [], "p": ["pass"], "v": ["v"]}
+    for (bn, body), (hn, handler), (en, orelse), (on, (head, tail)), (fn, follow) in \
+            itertools.product(bodies.items(), handlers.items(), elses.items(),
+                              outers.items(), follows.items()):
+        inner = ["try:"] + nest(body) + handler + orelse
+        lines = head + nest(inner) + tail + follow
+        name = f"{bn}__{hn}__{en}__{on}__{fn}"
+        yield name + "__mod", indent(lines, "")
+        yield name + "__func", in_function(lines)
+
+
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
     "finally-small-exit-prefix": finally_small_exit_prefix,
@@ -517,6 +546,7 @@ FAMILIES = {
     "match-pass-case-if-else": match_pass_case_if_else,
     "nested-finally-pass": nested_finally_pass,
     "pass-finally-exit": pass_finally_exit,
+    "star-try-nested-exit": star_try_nested_exit,
     "star-conditional-raise-finally": star_conditional_raise_finally,
     "star-else-binding-order": star_else_binding_order,
     "star-else-store-finally": star_else_store_finally,

@@ -35565,6 +35565,8 @@ impl<'source> Compiler<'source> {
                             // Leave that cleanup unlocated so CPython's repeated exit-copy pass
                             // can inline it onto each nested normal exit.
                             || try_has_linear_shared_handler_cleanup(nested)
+                            || (self.context.python_version >= crate::PythonVersion::Py314
+                                && star_try_has_linear_shared_handler_cleanup(nested))
                             || try_has_fallthrough_body_and_handler(
                                 nested,
                                 self.control.exceptions.active_exception_handlers.is_empty()
@@ -37008,12 +37010,15 @@ impl<'source> Compiler<'source> {
         let body_fallthrough_location =
             body_noop_location.or_else(|| self.assembler.last_instruction_location());
         // PATCH(try-star-pass-tail-handler-jump-314): a kept exit stays in the outer range.
-        let exit_exclusion_start = if body_noop_location.is_some()
+        // PATCH(star-pass-body-exit-owner-313): from 3.13 it always does. A body of `pass`
+        // lines leaves its line on the normal exit: `basicblock_remove_redundant_nops`
+        // (flowgraph.c) hands it to the POP_BLOCK NOP and then to the jump, which
+        // `label_exception_targets` gave the enclosing handler; the jump becomes a NOP
+        // that keeps it (seeds 42301, 42312, 42714). serc 0.1.10 left it unprotected.
+        let exit_exclusion_start = if self.context.python_version == crate::PythonVersion::Py312
+            && body_noop_location.is_some()
             && statement.orelse.is_empty()
             && !ends_before_try_body_pass_join
-            // PATCH(try-star-pass-tail-handler-jump-314): on 3.13 too (3.12 agrees already).
-            && !(self.context.python_version == crate::PythonVersion::Py313
-                && self.control.statements.context.followed_by_pass)
             && !self.control.exceptions.prevent_try_exit_inlining
             && !self
                 .control
@@ -48743,38 +48748,59 @@ fn some_handler_falls_through(statement: &ruff_python_ast::StmtTry) -> bool {
 }
 
 /// Certify two normal edges into the enclosing handler's original cleanup block.
-fn try_has_linear_shared_handler_cleanup(statement: &ruff_python_ast::StmtTry) -> bool {
-    fn linear_predecessor(body: &[Stmt]) -> bool {
-        suite_has_linear_borrow_fallthrough(body)
-            && body.iter().all(|statement| match statement {
-                Stmt::Pass(_) => true,
-                Stmt::Expr(expression) => !expression_suspends_current_scope(&expression.value),
-                Stmt::Assign(assignment) => {
-                    !expression_suspends_current_scope(&assignment.value)
-                        && assignment
-                            .targets
-                            .iter()
-                            .all(|target| !expression_suspends_current_scope(target))
-                }
-                _ => false,
-            })
-    }
+/// A suite of simple statements that falls through to its try's end.
+fn linear_shared_cleanup_predecessor(body: &[Stmt]) -> bool {
+    suite_has_linear_borrow_fallthrough(body)
+        && body.iter().all(|statement| match statement {
+            Stmt::Pass(_) => true,
+            Stmt::Expr(expression) => !expression_suspends_current_scope(&expression.value),
+            Stmt::Assign(assignment) => {
+                !expression_suspends_current_scope(&assignment.value)
+                    && assignment
+                        .targets
+                        .iter()
+                        .all(|target| !expression_suspends_current_scope(target))
+            }
+            _ => false,
+        })
+}
 
+fn try_has_linear_shared_handler_cleanup(statement: &ruff_python_ast::StmtTry) -> bool {
     // Both the successful body/else and each handler jump to the nested try's end.
     // The following outer cleanup is emitted without a location even when an
     // enclosing handler or finally remains active. Keep that original location
     // for the existing no-location exit copier; do not alter source-edge owners.
     !statement.is_star
         && statement.finalbody.is_empty()
-        && linear_predecessor(&statement.body)
-        && (statement.orelse.is_empty() || linear_predecessor(&statement.orelse))
+        && linear_shared_cleanup_predecessor(&statement.body)
+        && (statement.orelse.is_empty() || linear_shared_cleanup_predecessor(&statement.orelse))
         && !statement.handlers.is_empty()
         && statement.handlers.iter().all(|handler| {
             handler.as_except_handler().is_some_and(|handler| {
                 matches!(handler.body.as_slice(), [Stmt::Pass(_)])
-                    || linear_predecessor(&handler.body)
+                    || linear_shared_cleanup_predecessor(&handler.body)
             })
         })
+}
+
+/// PATCH(star-try-shared-handler-cleanup-314): the `except*` form of
+/// `try_has_linear_shared_handler_cleanup`. Its handled groups leave through one jump from the
+/// shared re-raise join (`codegen_try_star_except`: POP_EXCEPT, JUMP to `end`), whatever the
+/// handler bodies do, and the `else:` falls through into `end`. From 3.14
+/// `inline_small_or_no_lineno_blocks` (flowgraph.c) copies the enclosing handler's unlocated
+/// cleanup onto that jump even when `else:` falls through into it, before line numbers are
+/// resolved; serc 0.1.10 kept the jump (seed 42030).
+fn star_try_has_linear_shared_handler_cleanup(statement: &ruff_python_ast::StmtTry) -> bool {
+    let simple = |body: &[Stmt]| {
+        body.iter()
+            .all(|statement| matches!(statement, Stmt::Pass(_)))
+            || linear_shared_cleanup_predecessor(body)
+    };
+    statement.is_star
+        && statement.finalbody.is_empty()
+        && !statement.orelse.is_empty()
+        && simple(&statement.body)
+        && simple(&statement.orelse)
 }
 
 fn try_has_fallthrough_body_and_handler(
