@@ -509,10 +509,10 @@ def try_loop_else_pass():
 
 def star_try_nested_exit():
     """A try/except* whose body is only `pass` or simple statements, with or without an
-    `else:`, as the last statement of an enclosing try's body, a bare or named handler, a
-    `with` or an `if`, followed there by nothing, `pass` or code, in a module or a
+    `else:`, as the last statement of an enclosing try's body (every kind of try), a bare or
+    named handler or a `with`, followed there by nothing, `pass` or code, in a module or a
     function (vendor/serc/PATCHES.md, star-try-shared-handler-cleanup-314,
-    star-pass-body-exit-owner-313)."""
+    star-pass-body-exit-owner-313, star-else-pass-outer-else-finally-314)."""
     bodies = {"p": ["pass"], "pp": ["pass", "pass"], "x": ["x = 1"]}
     handlers = {"p": ["except* E:", "    pass"], "as": ["except* E as e:", "    pass"],
                 "two": ["except* E:", "    pass", "except* F:", "    y = 2"]}
@@ -521,6 +521,8 @@ def star_try_nested_exit():
         "bodyf": (["try:"], ["finally:", "    pass"]),
         "bodye": (["try:"], ["except G:", "    pass"]),
         "bodyee": (["try:"], ["except G:", "    pass", "else:", "    pass"]),
+        "bodyef": (["try:"], ["except G:", "    pass", "finally:", "    pass"]),
+        "bodyse": (["try:"], ["except* G:", "    pass", "else:", "    pass"]),
         "hand": (["try:", "    pass", "except G:"], []),
         "handas": (["try:", "    pass", "except G as g:"], []),
         "with": (["with m:"], []),

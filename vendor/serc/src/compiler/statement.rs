@@ -509,6 +509,11 @@ pub(super) struct ExceptionState {
     // A nested try under a normal body with an else suite exits there instead of directly
     // crossing the enclosing handler boundary.
     direct_try_body_has_else: bool,
+    // PATCH(star-else-pass-outer-else-finally-314): whether that try's POP_BLOCK shares a
+    // block with located code: an `else:` suite after a plain `except` (`codegen_try_except`
+    // emits it right after the POP_BLOCK), or a `finally:` suite with no handlers
+    // (`codegen_try_finally`). Otherwise an unlocated jump follows it.
+    direct_try_body_pop_block_located: bool,
     direct_try_body_else_falls_through: bool,
     direct_try_else_starts_with_runtime_guard: bool,
     // A direct final loop can jump into this guarded else before an enclosing manager exits.
@@ -1312,6 +1317,10 @@ impl<'source> Compiler<'source> {
             managed_try_else_break,
         );
         let direct_try_body_has_else = !statement.orelse.is_empty();
+        let previous_direct_try_body_pop_block_located = std::mem::replace(
+            &mut self.control.exceptions.direct_try_body_pop_block_located,
+            statement.handlers.is_empty() || (!statement.is_star && !statement.orelse.is_empty()),
+        );
         let previous_guarded_else = std::mem::replace(
             &mut self
                 .control
@@ -1436,6 +1445,8 @@ impl<'source> Compiler<'source> {
             .direct_try_else_starts_with_runtime_guard = previous_guarded_else;
         self.control.exceptions.direct_try_body_else_falls_through =
             previous_direct_try_body_else_falls_through;
+        self.control.exceptions.direct_try_body_pop_block_located =
+            previous_direct_try_body_pop_block_located;
         result
     }
 
@@ -37740,10 +37751,17 @@ impl<'source> Compiler<'source> {
             // the jump, `basicblock_remove_redundant_nops` hands the pass's line on to the
             // POP_BLOCK, which ends the enclosing range: the NOP survives with no handler.
             // serc 0.1.10 kept it under the enclosing handler, or dropped it under `except*`.
+            // PATCH(star-else-pass-outer-else-finally-314): only where an unlocated jump
+            // follows that POP_BLOCK. Where located code shares its block (a plain `except`
+            // try's `else:` suite, a handler-less try's `finally:`), the block is not copied
+            // onto the handled groups' jump, keeps two predecessors and no line
+            // (`propagate_line_numbers`), and the pass's NOP stays under the enclosing
+            // handler (3.14.2, 3.14.10; `shapes.py --family star-try-nested-exit`).
             if self.context.python_version >= crate::PythonVersion::Py314
                 && statement.finalbody.is_empty()
                 && self.control.exceptions.direct_try_body_statements.last()
                     == Some(&statement.range)
+                && !self.control.exceptions.direct_try_body_pop_block_located
             {
                 self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
                 self.assembler.mark_last_as_converted_pop_block();
