@@ -36,6 +36,12 @@ def in_function(lines, name="g"):
     return f"def {name}():\n" + indent(lines, "    ")
 
 
+def module_and_function(name, lines):
+    """The shape `name` as a module's statements and as a function's body."""
+    yield name + "__mod", indent(lines, "")
+    yield name + "__func", in_function(lines)
+
+
 def chained_compare_tails():
     """A chained comparison statement, then `pass`, constants or names and an exit
     (vendor/serc/PATCHES.md, chained-compare-discard-pass-exit-314)."""
@@ -442,8 +448,7 @@ def folded_if_exit():
             tests.items(), bodies.items(), elses.items(), follows.items()):
         statement = [f"if {test}:"] + nest(body) + orelse
         name = f"{tn}__{bn}__{en}__{fn}"
-        yield name + "__mod", indent(statement + follow, "")
-        yield name + "__func", in_function(statement + follow)
+        yield from module_and_function(name, statement + follow)
         yield name + "__loop", indent(["while w:"] + nest(statement + follow), "")
         yield name + "__try", indent(["try:"] + nest(statement + follow)
                                      + ["except E:", "    pass"], "")
@@ -465,9 +470,7 @@ def finally_try_pass():
     for (bn, body), (inn, inner), (tn, tail), (fn, follow) in itertools.product(
             bodies.items(), inners.items(), tails.items(), follows.items()):
         lines = ["try:"] + nest(body) + ["finally:"] + nest(inner + tail)
-        name = f"{bn}__{inn}__{tn}__{fn}"
-        yield name + "__mod", indent(lines + follow, "")
-        yield name + "__func", in_function(lines + follow)
+        yield from module_and_function(f"{bn}__{inn}__{tn}__{fn}", lines + follow)
 
 
 def match_guard_exit():
@@ -533,9 +536,7 @@ def star_try_nested_exit():
                               outers.items(), follows.items()):
         inner = ["try:"] + nest(body) + handler + orelse
         lines = head + nest(inner) + tail + follow
-        name = f"{bn}__{hn}__{en}__{on}__{fn}"
-        yield name + "__mod", indent(lines, "")
-        yield name + "__func", in_function(lines)
+        yield from module_and_function(f"{bn}__{hn}__{en}__{on}__{fn}", lines)
 
 
 FAMILIES = {
@@ -548,17 +549,17 @@ FAMILIES = {
     "match-pass-case-if-else": match_pass_case_if_else,
     "nested-finally-pass": nested_finally_pass,
     "pass-finally-exit": pass_finally_exit,
-    "star-try-nested-exit": star_try_nested_exit,
     "star-conditional-raise-finally": star_conditional_raise_finally,
     "star-else-binding-order": star_else_binding_order,
     "star-else-store-finally": star_else_store_finally,
     "star-loop-pass-finally": star_loop_pass_finally,
+    "star-try-nested-exit": star_try_nested_exit,
     "try-else-pass-join": try_else_pass_join,
+    "try-loop-else-pass": try_loop_else_pass,
     "try-star-else-nesting": try_star_else_nesting,
     "try-branch-pass-tail": try_branch_pass_tail,
     "try-star-if-else-exit": try_star_if_else_exit,
     "try-star-terminal-else": try_star_terminal_else,
-    "try-loop-else-pass": try_loop_else_pass,
 }
 
 

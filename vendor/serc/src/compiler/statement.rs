@@ -48809,11 +48809,8 @@ fn try_has_linear_shared_handler_cleanup(statement: &ruff_python_ast::StmtTry) -
 /// cleanup onto that jump even when `else:` falls through into it, before line numbers are
 /// resolved; serc 0.1.10 kept the jump (seed 42030).
 fn star_try_has_linear_shared_handler_cleanup(statement: &ruff_python_ast::StmtTry) -> bool {
-    let simple = |body: &[Stmt]| {
-        body.iter()
-            .all(|statement| matches!(statement, Stmt::Pass(_)))
-            || linear_shared_cleanup_predecessor(body)
-    };
+    let simple =
+        |body: &[Stmt]| is_pass_only_suite(body) || linear_shared_cleanup_predecessor(body);
     statement.is_star
         && statement.finalbody.is_empty()
         && !statement.orelse.is_empty()
