@@ -455,18 +455,25 @@ def folded_if_exit():
 
 
 def finally_try_pass():
-    """A `finally:` suite ending in a try with handlers or a `with`, then `pass` lines or
-    other code, after a try body that passes or calls, followed by a small exit or more code
-    (vendor/serc/PATCHES.md, try-join-pass-own-block-314)."""
+    """A `finally:` suite ending in a try, a `with` or a loop with an `else:`, then `pass`
+    lines, other code or nothing, after a try body that passes or calls, followed by a small
+    exit or more code (vendor/serc/PATCHES.md, try-join-pass-own-block-314,
+    finally-pass-block-threading-314, finally-loop-else-pass-exit-314)."""
     inners = {"e": ["try:", "    pass", "except:", "    pass"],
+              "f": ["try:", "    a()", "finally:", "    pass"],
+              "fp": ["try:", "    pass", "finally:", "    b()"],
+              "ef": ["try:", "    a()", "except E:", "    pass", "finally:", "    pass"],
+              "fe": ["for a in b:", "    c()", "else:", "    pass"],
+              "we": ["while a:", "    pass", "else:", "    b()", "    pass"],
               "en": ["try:", "    a()", "except E as e:", "    pass"],
               "ew": ["try:", "    pass", "except:", "    y = 3"],
               "ee": ["try:", "    pass", "except E:", "    pass", "else:", "    pass"],
               "s": ["try:", "    pass", "except* E:", "    pass"],
               "w": ["with a:", "    pass"], "wc": ["with a as b, c:", "    d()"]}
-    tails = {"p": ["pass"], "pp": ["pass", "pass"], "x": ["z = 1"], "xp": ["z = 1", "pass"]}
+    tails = {"p": ["pass"], "pp": ["pass", "pass"], "x": ["z = 1"], "xp": ["z = 1", "pass"],
+             "none": []}
     bodies = {"p": ["pass"], "c": ["x()"]}
-    follows = {"p": ["pass"], "x": ["v = 1"], "end": []}
+    follows = {"p": ["pass"], "x": ["v = 1"], "end": [], "big": ["v = 1", "w = 2", "u = 3"]}
     for (bn, body), (inn, inner), (tn, tail), (fn, follow) in itertools.product(
             bodies.items(), inners.items(), tails.items(), follows.items()):
         lines = ["try:"] + nest(body) + ["finally:"] + nest(inner + tail)
@@ -554,10 +561,10 @@ FAMILIES = {
     "star-else-store-finally": star_else_store_finally,
     "star-loop-pass-finally": star_loop_pass_finally,
     "star-try-nested-exit": star_try_nested_exit,
+    "try-branch-pass-tail": try_branch_pass_tail,
     "try-else-pass-join": try_else_pass_join,
     "try-loop-else-pass": try_loop_else_pass,
     "try-star-else-nesting": try_star_else_nesting,
-    "try-branch-pass-tail": try_branch_pass_tail,
     "try-star-if-else-exit": try_star_if_else_exit,
     "try-star-terminal-else": try_star_terminal_else,
 }

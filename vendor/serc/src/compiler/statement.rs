@@ -20735,7 +20735,8 @@ impl<'source> Compiler<'source> {
     /// shares the block of the code before it (`Some(false)`); `None` when the pass repeats
     /// the previous line (its NOP is removed) or the suite has another shape. A pass that
     /// starts a block keeps jumps into that block from being threaded past it (`compile_if`'s
-    /// arm exit; PATCH match-pass-tail-block-threading-314, a case's success jump).
+    /// arm exit; PATCH match-pass-tail-block-threading-314, a case's success jump; PATCH
+    /// finally-pass-block-threading-314, a `finally:` suite's normal exit).
     pub(super) fn trailing_pass_starts_block(&self, body: &[Stmt]) -> Option<bool> {
         let [.., _, Stmt::Pass(pass)] = body else {
             return None;
@@ -29166,7 +29167,7 @@ impl<'source> Compiler<'source> {
     /// Retains the jump's inherited `pass` line when a small exit is copied over it.
     fn preserve_normal_pass_exit(&mut self, body: &[Stmt], exit: EmittedJump) {
         if self.context.python_version >= crate::PythonVersion::Py314
-            && let Some(Stmt::Pass(pass)) = body.last()
+            && let Some(pass) = suite_exit_pass(body)
         {
             self.assembler
                 .preserve_distinct_noop_exit(exit, self.source_location(pass.range));
@@ -45026,6 +45027,9 @@ impl<'source> Compiler<'source> {
                         )
                 }))
                 && self.assembler.at_original_match_join();
+            // PATCH(finally-pass-block-threading-314): see `trailing_pass_starts_block`.
+            let finally_pass_starts_block =
+                self.trailing_pass_starts_block(&statement.finalbody) == Some(true);
             let normal_exit = if original_nested_pass_exit {
                 self.assembler.set_location(SourceLocation::NONE);
                 let exit = self.emit_jump_forward_instruction_preserving_nop(
@@ -45697,6 +45701,14 @@ impl<'source> Compiler<'source> {
                 }
             }
             self.preserve_normal_pass_exit(&statement.finalbody, normal_exit);
+            if finally_pass_starts_block {
+                // PATCH(finally-pass-block-threading-314): a `finally:` suite ending in a
+                // `pass` after a compound statement (`try: pass` / `finally: pass`, then
+                // `pass`) gives the pass's NOP a block of its own, before the unlocated
+                // normal-exit jump; `optimize_basic_block` (flowgraph.c) only threads a jump
+                // whose target block starts with a jump, so jumps into this one stay.
+                self.assembler.prevent_jump_threading_target(normal_exit);
+            }
             if let Some(exit_exclusion_start) = exit_exclusion_start {
                 let exit_exclusion_end = self.assembler.label();
                 self.assembler.mark(exit_exclusion_end);
@@ -49062,6 +49074,20 @@ enum WithBodyNormalExit {
 
 /// Selects the empty-body fallback location without treating declarations as line events.
 /// When enabled, a sole authored `pass` supplies the location before trailing declarations.
+/// The `pass` whose NOP ends a suite's normal path: the suite's last statement, or
+/// PATCH(finally-loop-else-pass-exit-314) the last of a trailing loop's `else:` suite. CPython's
+/// `codegen_for`/`codegen_while` emit the `else:` suite right after the loop's cleanup
+/// (END_FOR/POP_ITER, or the test's false edge), so its `pass` NOP is the last located
+/// instruction before the try's unlocated normal-exit jump, as a plain trailing `pass` is.
+fn suite_exit_pass(body: &[Stmt]) -> Option<&ruff_python_ast::StmtPass> {
+    match body.last()? {
+        Stmt::Pass(pass) => Some(pass),
+        Stmt::For(ruff_python_ast::StmtFor { orelse, .. })
+        | Stmt::While(ruff_python_ast::StmtWhile { orelse, .. }) => suite_exit_pass(orelse),
+        _ => None,
+    }
+}
+
 fn with_body_fallback_statement(body: &[Stmt], use_authored_pass: bool) -> Option<&Stmt> {
     let last = body.last()?;
     if matches!(last, Stmt::Global(_) | Stmt::Nonlocal(_)) {

@@ -2504,6 +2504,46 @@ impl Compiler<'_> {
                     }
                 }
             }
+
+            // PATCH(folded-assert-keyword-constants-314): keyword names are constants
+            // too, added where `codegen_call_helper_impl` (codegen.c, 3.14) adds them:
+            // after the keyword values as one names tuple for CALL_KW, or before each
+            // value (`codegen_subkwargs`) once a `*`/`**` argument or the stack-use
+            // guideline sends the call through CALL_FUNCTION_EX. The folded message's
+            // code is removed but the order it gave `co_consts` stays (corpus seed
+            // 44388). Only the 3.14+ constant-true assertion uses this collector.
+            fn visit_call_with_keywords(&mut self, call: &ruff_python_ast::ExprCall) {
+                let arguments = &call.arguments;
+                let through_ex_call = arguments.args.len() + 2 * arguments.keywords.len() > 30
+                    || arguments.args.iter().any(Expr::is_starred_expr)
+                    || arguments
+                        .keywords
+                        .iter()
+                        .any(|keyword| keyword.arg.is_none());
+                self.visit_expr(&call.func);
+                for argument in &arguments.args {
+                    self.visit_expr(argument);
+                }
+                let name = |keyword: &ruff_python_ast::Keyword| {
+                    keyword
+                        .arg
+                        .as_ref()
+                        .map(|arg| Constant::String(arg.id.to_string()))
+                };
+                if through_ex_call {
+                    for keyword in &arguments.keywords {
+                        self.constants.extend(name(keyword));
+                        self.visit_expr(&keyword.value);
+                    }
+                } else {
+                    for keyword in &arguments.keywords {
+                        self.visit_expr(&keyword.value);
+                    }
+                    self.constants.push(Constant::Tuple(
+                        arguments.keywords.iter().filter_map(name).collect(),
+                    ));
+                }
+            }
         }
 
         impl<'ast> Visitor<'ast> for Collector<'_> {
@@ -2520,6 +2560,10 @@ impl Compiler<'_> {
                     self.visit_interpolated_components(fstring_components(fstring, source), source);
                 } else if let Some(constant) = literal_constant(expression) {
                     self.constants.push(constant);
+                } else if let Expr::Call(call) = expression
+                    && !call.arguments.keywords.is_empty()
+                {
+                    self.visit_call_with_keywords(call);
                 } else {
                     walk_expr(self, expression);
                 }
