@@ -483,10 +483,12 @@ def finally_try_pass():
 def match_guard_exit():
     """A `match` case with a guard (a conditional expression, a boolean operation, a folded
     constant, a name) whose body is a small exit or other work, before another case or none,
-    in a module, a function and a loop (vendor/serc/PATCHES.md, nop-line-to-next-location-314)."""
-    patterns = {"value": "1", "seq": "[]", "cls": "C()"}
+    in a module, a function and a loop (vendor/serc/PATCHES.md, nop-line-to-next-location-314,
+    match-or-true-guard-join)."""
+    patterns = {"value": "1", "seq": "[]", "cls": "C()", "alt": "1 | 2",
+                "altcap": "(1 as v) | (2 as v)", "altin": "[1 | 2]"}
     guards = {"ifexp": "(a if b else c)", "or": "(a or b)", "and": "(a and b)",
-              "const": "1", "name": "a"}
+              "const": "1", "str": "'s'", "false": "0", "name": "a"}
     bodies = {"raise": ["raise"], "return": ["return"], "call": ["y()"], "pass": ["pass"],
               "value": ["return 1"]}
     rests = {"case": ["case 2:", "    pass"], "none": []}

@@ -1737,6 +1737,9 @@ pub(crate) struct Assembler {
     pub(super) original_nop_targets: FxHashSet<Label>,
     /// Source-certified scope exits, separate from eager branch-return footers.
     pub(super) original_scope_exit_labels: FxHashSet<Label>,
+    /// PATCH(match-or-true-guard-join): joins whose CPython block still ends in a
+    /// conditional jump when small exits are copied; no jump into them is inlined.
+    pub(super) conditional_join_labels: FxHashSet<Label>,
     /// Normal handler cleanup originally emitted without source locations.
     pub(super) original_unlocated_cleanup_targets: FxHashSet<Label>,
     /// Exact source-certified named cleanup spans, used only during statement emission.
@@ -1858,6 +1861,9 @@ pub(super) struct OptimizationPipeline {
     pub(super) original_nop_targets: FxHashSet<Label>,
     /// Source-certified scope exits, separate from eager branch-return footers.
     pub(super) original_scope_exit_labels: FxHashSet<Label>,
+    /// PATCH(match-or-true-guard-join): joins whose CPython block still ends in a
+    /// conditional jump when small exits are copied; no jump into them is inlined.
+    pub(super) conditional_join_labels: FxHashSet<Label>,
     /// Normal handler cleanup originally emitted without source locations.
     pub(super) original_unlocated_cleanup_targets: FxHashSet<Label>,
     /// Unlocated Boolean discards with a fallback whose source instruction folded away.
@@ -1994,6 +2000,7 @@ impl Default for Assembler {
             match_join_store_origins: FxHashMap::default(),
             original_nop_targets: FxHashSet::default(),
             original_scope_exit_labels: FxHashSet::default(),
+            conditional_join_labels: FxHashSet::default(),
             original_unlocated_cleanup_targets: FxHashSet::default(),
             guarded_finally_handler_cleanup_origins: Vec::new(),
             original_unlocated_discard_targets: FxHashSet::default(),

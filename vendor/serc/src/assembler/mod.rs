@@ -1681,6 +1681,11 @@ impl Assembler {
         self.original_scope_exit_labels.insert(label);
     }
 
+    /// PATCH(match-or-true-guard-join): see `conditional_join_labels`.
+    pub(crate) fn record_conditional_join(&mut self, label: Label) {
+        self.conditional_join_labels.insert(label);
+    }
+
     /// Certifies the current authored join without introducing a new boundary.
     pub(crate) fn record_current_original_scope_exit(&mut self) {
         if let Some(&Item::Label(label)) = self.linear_items().last() {

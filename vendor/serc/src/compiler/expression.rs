@@ -105,6 +105,13 @@ struct MatchContext {
     eager_final_mapping_capture: bool,
     empty_failure_jumps: Vec<(usize, usize, Option<Label>)>,
     empty_success_blocks: Vec<(Label, usize)>,
+    /// PATCH(match-or-true-guard-join): a case's top-level or-pattern followed by a guard
+    /// that serc folds as always true (`case 1 | 2 if "x":`). CPython still emits the guard's
+    /// test and conditional jump into the alternatives' join block (`codegen_jump_if`,
+    /// codegen.c) and folds them only in `optimize_basic_block` (flowgraph.c), after
+    /// small-exit copying, so that join never counts as an exit block: each alternative's
+    /// success jump stays. Without the flag serc copied a small case body into every one.
+    guarded_success_join: bool,
 }
 
 pub(super) struct PendingInterpolatedLiteral {
@@ -726,6 +733,10 @@ impl Compiler<'_> {
                 eager_final_mapping_capture: case.guard.is_some() && !copied_subject,
                 empty_failure_jumps: Vec::new(),
                 empty_success_blocks: Vec::new(),
+                guarded_success_join: case
+                    .guard
+                    .as_deref()
+                    .is_some_and(|guard| early_condition_truthiness(guard) == Some(true)),
             };
             self.compile_stack_pattern(&case.pattern, &mut context)?;
             specialized_none_seen = context.ownerless_markers_after_specialized_none;
@@ -2412,6 +2423,7 @@ impl Compiler<'_> {
                 eager_final_mapping_capture: false,
                 empty_failure_jumps: Vec::new(),
                 empty_success_blocks: Vec::new(),
+                guarded_success_join: false,
             };
             self.compile_stack_pattern(alternative, &mut alternative_context)?;
             context.ownerless_markers_after_specialized_none |=
@@ -2470,6 +2482,10 @@ impl Compiler<'_> {
                 .instruction_opcode_at(self.assembler.instruction_count() - 1)
                 == Some(NOT_TAKEN);
             let success = self.emit_jump_forward_instruction(JUMP_FORWARD, end)?;
+            if context.guarded_success_join {
+                self.assembler.prevent_jump_inlining(success);
+                self.assembler.record_conditional_join(end);
+            }
             if index == 0
                 && pattern.patterns.len() == 2
                 && pattern.patterns.last().is_some_and(|last| {

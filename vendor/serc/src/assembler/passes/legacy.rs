@@ -539,7 +539,11 @@ impl OptimizationPipeline {
                 else {
                     continue;
                 };
-                if target == block {
+                if target == block
+                    || self.graph[target].items().iter().any(|item| {
+                        matches!(item, Item::Label(label) if self.conditional_join_labels.contains(label))
+                    })
+                {
                     continue;
                 }
                 // Range endpoints split physical blocks without starting another
