@@ -458,7 +458,8 @@ def finally_try_pass():
     """A `finally:` suite ending in a try, a `with` or a loop with an `else:`, then `pass`
     lines, other code or nothing, after a try body that passes or calls, followed by a small
     exit or more code (vendor/serc/PATCHES.md, try-join-pass-own-block-314,
-    finally-pass-block-threading-314, finally-loop-else-pass-exit-314)."""
+    finally-pass-block-threading-314, finally-loop-else-pass-exit-314,
+    finally-copy-pass-body-pop-block-314)."""
     inners = {"e": ["try:", "    pass", "except:", "    pass"],
               "f": ["try:", "    a()", "finally:", "    pass"],
               "fp": ["try:", "    pass", "finally:", "    b()"],

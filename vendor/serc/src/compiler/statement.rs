@@ -43034,6 +43034,22 @@ impl<'source> Compiler<'source> {
                         }
                     } else if has_instructions
                         && compiler.context.python_version >= crate::PythonVersion::Py314
+                        && let Some(Stmt::Pass(pass)) = statement.body.last()
+                        && compiler.assembler.last_instruction_is_nop()
+                        && compiler.assembler.last_instruction_location()
+                            == Some(compiler.source_location(pass.range))
+                    {
+                        // PATCH(finally-copy-pass-body-pop-block-314): a try/finally body
+                        // ending in `pass` whose NOP the suite emitted itself, as it does in
+                        // an enclosing `finally:` suite's exceptional copy (`finally:` /
+                        // `try: pass` / `finally: b()`). `basicblock_remove_redundant_nops`
+                        // (flowgraph.c) drops the pass's NOP for the POP_BLOCK NOP after it,
+                        // which took the same line in `propagate_line_numbers` and which
+                        // `label_exception_targets` leaves without any handler, so the line
+                        // survives unprotected even under the enclosing cleanup.
+                        compiler.assembler.exclude_last_from_exception_table();
+                    } else if has_instructions
+                        && compiler.context.python_version >= crate::PythonVersion::Py314
                         && matches!(statement.body.last(), Some(Stmt::For(loop_)) if !loop_.is_async)
                         && let Some(pass) = trailing_pass_statement(&statement.body)
                         && compiler.assembler.last_instruction_is_nop()
