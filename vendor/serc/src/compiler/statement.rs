@@ -29165,9 +29165,13 @@ impl<'source> Compiler<'source> {
     }
 
     /// Retains the jump's inherited `pass` line when a small exit is copied over it.
+    /// PATCH(finally-loop-else-pass-exit-314): also the `pass` ending a trailing loop's
+    /// `else:` suite. `codegen_for`/`codegen_while` (codegen.c) emit that suite right after
+    /// the loop's cleanup, so its NOP is the last located instruction before the try's
+    /// unlocated normal-exit jump, as a plain trailing `pass` is.
     fn preserve_normal_pass_exit(&mut self, body: &[Stmt], exit: EmittedJump) {
         if self.context.python_version >= crate::PythonVersion::Py314
-            && let Some(pass) = suite_exit_pass(body)
+            && let Some(pass) = trailing_pass_statement(body)
         {
             self.assembler
                 .preserve_distinct_noop_exit(exit, self.source_location(pass.range));
@@ -49090,20 +49094,6 @@ enum WithBodyNormalExit {
 
 /// Selects the empty-body fallback location without treating declarations as line events.
 /// When enabled, a sole authored `pass` supplies the location before trailing declarations.
-/// The `pass` whose NOP ends a suite's normal path: the suite's last statement, or
-/// PATCH(finally-loop-else-pass-exit-314) the last of a trailing loop's `else:` suite. CPython's
-/// `codegen_for`/`codegen_while` emit the `else:` suite right after the loop's cleanup
-/// (END_FOR/POP_ITER, or the test's false edge), so its `pass` NOP is the last located
-/// instruction before the try's unlocated normal-exit jump, as a plain trailing `pass` is.
-fn suite_exit_pass(body: &[Stmt]) -> Option<&ruff_python_ast::StmtPass> {
-    match body.last()? {
-        Stmt::Pass(pass) => Some(pass),
-        Stmt::For(ruff_python_ast::StmtFor { orelse, .. })
-        | Stmt::While(ruff_python_ast::StmtWhile { orelse, .. }) => suite_exit_pass(orelse),
-        _ => None,
-    }
-}
-
 fn with_body_fallback_statement(body: &[Stmt], use_authored_pass: bool) -> Option<&Stmt> {
     let last = body.last()?;
     if matches!(last, Stmt::Global(_) | Stmt::Nonlocal(_)) {
