@@ -4537,11 +4537,7 @@ pub(super) fn first_suite_constant(
             }
             if let Expr::Call(call) = expression {
                 self.visit_expr(&call.func);
-                let shape = self.compiler.call_shape(call);
-                let expanded = shape.has_starred
-                    || shape.has_keyword_unpack
-                    || (shape.direct_method.is_none()
-                        && shape.positional_count + shape.keyword_count * 2 > 30);
+                let expanded = self.compiler.call_shape(call).uses_call_function_ex();
                 if self.compiler.context.python_version <= PythonVersion::Py313
                     && expanded
                     && !self.is_complete()
@@ -4570,15 +4566,7 @@ pub(super) fn first_suite_constant(
                         self.visit_expr(&keyword.value);
                     }
                     if !self.is_complete() && !call.arguments.keywords.is_empty() {
-                        self.constant = Some(Constant::Tuple(
-                            call.arguments
-                                .keywords
-                                .iter()
-                                .map(|keyword| {
-                                    Constant::String(keyword.arg.as_ref().unwrap().to_string())
-                                })
-                                .collect(),
-                        ));
+                        self.constant = Some(keyword_names_constant(&call.arguments.keywords));
                     }
                 }
                 return;
@@ -4652,6 +4640,17 @@ pub(super) fn first_suite_constant(
     }
     None
 }
+/// The names tuple that CALL_KW takes for a call's keywords (`codegen_call_simple_kw_helper`,
+/// codegen.c); every keyword has a name there.
+pub(super) fn keyword_names_constant(keywords: &[ruff_python_ast::Keyword]) -> Constant {
+    Constant::Tuple(
+        keywords
+            .iter()
+            .map(|keyword| Constant::String(keyword.arg.as_ref().unwrap().to_string()))
+            .collect(),
+    )
+}
+
 pub(super) fn is_literal_constant(expression: &Expr) -> bool {
     matches!(
         expression,

@@ -244,6 +244,17 @@ pub(super) struct CallShape<'a> {
     pub(super) imported_module_callable: Option<&'a ruff_python_ast::ExprAttribute>,
 }
 
+impl CallShape<'_> {
+    /// Whether the call's arguments go through CALL_FUNCTION_EX: a `*`/`**` argument, or
+    /// too many for the stack guideline unless the method-call form takes them
+    /// (`codegen_call_helper_impl`'s `ex_call`, `maybe_optimize_method_call`, codegen.c).
+    pub(super) fn uses_call_function_ex(&self) -> bool {
+        self.has_starred
+            || self.has_keyword_unpack
+            || (self.direct_method.is_none() && self.positional_count + self.keyword_count * 2 > 30)
+    }
+}
+
 /// Owns the binding and source facts that must survive AST optimization.
 pub(crate) struct OriginalScopes {
     scopes: ScopeArena,

@@ -30,7 +30,7 @@ use super::RETURN_VALUE;
 
 use super::constant::{
     DeferredConstantTarget, constant_slice, fold_constant, fold_constant_for_version,
-    literal_constant, unique_frozenset_constants,
+    keyword_names_constant, literal_constant, unique_frozenset_constants,
 };
 use super::scope::{NameId, NameSet, definitely_evaluated_references};
 use super::source::unparse_annotation;
@@ -2472,13 +2472,13 @@ impl Compiler<'_> {
         &mut self,
         expression: &Expr,
     ) -> Result<(), CompileError> {
-        #[derive(Default)]
-        struct Collector<'source> {
+        struct Collector<'compiler, 'source> {
+            compiler: &'compiler Compiler<'source>,
             constants: Vec<Constant>,
             legacy_fstring_source: Option<&'source str>,
         }
 
-        impl Collector<'_> {
+        impl Collector<'_, '_> {
             fn visit_interpolated_components(
                 &mut self,
                 components: Vec<InterpolatedStringComponent<'_>>,
@@ -2508,45 +2508,33 @@ impl Compiler<'_> {
             // PATCH(folded-assert-keyword-constants-314): keyword names are constants
             // too, added where `codegen_call_helper_impl` (codegen.c, 3.14) adds them:
             // after the keyword values as one names tuple for CALL_KW, or before each
-            // value (`codegen_subkwargs`) once a `*`/`**` argument or the stack-use
-            // guideline sends the call through CALL_FUNCTION_EX. The folded message's
-            // code is removed but the order it gave `co_consts` stays (corpus seed
-            // 44388). Only the 3.14+ constant-true assertion uses this collector.
+            // value (`codegen_subkwargs`) when the call goes through CALL_FUNCTION_EX.
+            // The folded message's code is removed but the order it gave `co_consts`
+            // stays (corpus seed 44388). Only the 3.14+ constant-true assertion uses
+            // this collector.
             fn visit_call_with_keywords(&mut self, call: &ruff_python_ast::ExprCall) {
-                let arguments = &call.arguments;
-                let through_ex_call = arguments.args.len() + 2 * arguments.keywords.len() > 30
-                    || arguments.args.iter().any(Expr::is_starred_expr)
-                    || arguments
-                        .keywords
-                        .iter()
-                        .any(|keyword| keyword.arg.is_none());
+                let keywords = &call.arguments.keywords;
                 self.visit_expr(&call.func);
-                for argument in &arguments.args {
+                for argument in &call.arguments.args {
                     self.visit_expr(argument);
                 }
-                let name = |keyword: &ruff_python_ast::Keyword| {
-                    keyword
-                        .arg
-                        .as_ref()
-                        .map(|arg| Constant::String(arg.id.to_string()))
-                };
-                if through_ex_call {
-                    for keyword in &arguments.keywords {
-                        self.constants.extend(name(keyword));
+                if self.compiler.call_shape(call).uses_call_function_ex() {
+                    for keyword in keywords {
+                        if let Some(name) = &keyword.arg {
+                            self.constants.push(Constant::String(name.to_string()));
+                        }
                         self.visit_expr(&keyword.value);
                     }
                 } else {
-                    for keyword in &arguments.keywords {
+                    for keyword in keywords {
                         self.visit_expr(&keyword.value);
                     }
-                    self.constants.push(Constant::Tuple(
-                        arguments.keywords.iter().filter_map(name).collect(),
-                    ));
+                    self.constants.push(keyword_names_constant(keywords));
                 }
             }
         }
 
-        impl<'ast> Visitor<'ast> for Collector<'_> {
+        impl<'ast> Visitor<'ast> for Collector<'_, '_> {
             fn visit_expr(&mut self, expression: &'ast Expr) {
                 if crate::stack_growth_required() {
                     return crate::grow_stack(|| self.visit_expr(expression));
@@ -2571,9 +2559,10 @@ impl Compiler<'_> {
         }
 
         let mut collector = Collector {
+            compiler: self,
+            constants: Vec::new(),
             legacy_fstring_source: (self.context.python_version <= PythonVersion::Py313)
                 .then_some(self.context.source),
-            ..Collector::default()
         };
         collector.visit_expr(expression);
         for constant in collector.constants {
