@@ -43,8 +43,9 @@ def module_and_function(name, lines):
 
 
 def chained_compare_tails():
-    """A chained comparison statement, then `pass`, constants or names and an exit
-    (vendor/serc/PATCHES.md, chained-compare-discard-pass-exit-314)."""
+    """A chained comparison statement, then `pass`, constants, names, attributes or
+    assignments and an exit (vendor/serc/PATCHES.md, chained-compare-discard-pass-exit-314,
+    small-exit-value-records-314)."""
     tails = {
         "p_r": ["pass", "raise"], "p_rx": ["pass", "raise x"], "pp_r": ["pass", "pass", "raise"],
         "ppp_r": ["pass", "pass", "pass", "raise"], "p_rxy": ["pass", "raise x from y"],
@@ -54,6 +55,10 @@ def chained_compare_tails():
         "pp": ["pass", "pass"], "ppp": ["pass", "pass", "pass"], "none": [], "r": ["raise"],
         "ret": ["return"], "p_rx_more": ["pass", "raise x", "y = 1"],
         "p_c_r": ["pass", "0", "raise"], "c_r": ["0", "raise"],
+        "rlam": ["raise lambda: d"], "rlamd": ["raise lambda e=1: d"],
+        "rattr": ["raise x.y"], "rattr2": ["raise x.y.z.w"], "attr_r": ["x.y", "raise"],
+        "st_r": ["x = 1", "raise"], "stv_r": ["x = y", "raise"], "st_p_r": ["x = 1", "pass", "raise"],
+        "walrus_r": ["raise (x := y)"],
     }
     heads = {"cmp": "a == b >= c", "cmpk": "0 < 1 < 2"}
     for tail_name, tail in tails.items():
@@ -549,6 +554,52 @@ def star_try_nested_exit():
         yield from module_and_function(f"{bn}__{hn}__{en}__{on}__{fn}", lines)
 
 
+def with_suppression_exit():
+    """A `with` statement (one or two managers, with or without `as`) followed by a short
+    tail that leaves the scope, inside a try with a `finally:` or handlers, or not
+    protected, in a module or a function (vendor/serc/PATCHES.md,
+    with-suppression-small-raise-exit-314)."""
+    withs = {"a": ["with a:", "    pass"], "as": ["with a as c:", "    pass"],
+             "two": ["with a, b as c:", "    pass"], "body": ["with a:", "    x"]}
+    tails = {"r": ["raise"], "c_r": ["c", "raise"], "c_rx": ["c", "raise x"],
+             "cc_r": ["c", "d", "raise"], "c_d_rx": ["c", "d", "raise x"], "p_r": ["pass", "raise"],
+             "st_r": ["x = 1", "raise"], "rx": ["raise x"], "rxy": ["raise x from y"],
+             "c_ret": ["c", "return"], "ret": ["return"], "c": ["c"]}
+    wrappers = {"fin": (["try:"], ["finally:", "    pass"]),
+                "finx": (["try:"], ["finally:", "    f"]),
+                "exc": (["try:"], ["except E:", "    pass"]),
+                "excfin": (["try:"], ["except E:", "    pass", "finally:", "    pass"]),
+                "none": ([], [])}
+    for (wn, with_), (tn, tail), (rn, (head, foot)) in itertools.product(
+            withs.items(), tails.items(), wrappers.items()):
+        body = with_ + tail
+        lines = head + (nest(body) if head else body) + foot
+        name = f"{wn}__{tn}__{rn}"
+        if not any(line.startswith("return") for line in tail):
+            yield name + "__mod", indent(lines, "")
+        yield name + "__func", in_function(lines)
+
+
+def star_handler_nested_try():
+    """A try/except* whose last handler ends in a nested try (with a `finally:`, handlers or
+    `except*`) or a `with`, in a module or a function (vendor/serc/PATCHES.md,
+    star-handler-finally-cleanup-copy-314)."""
+    tails = {"fin": ["try:", "    pass", "finally:", "    pass"],
+             "finx": ["try:", "    y", "finally:", "    z"],
+             "finr": ["try:", "    raise", "finally:", "    pass"],
+             "exfin": ["try:", "    pass", "except F:", "    pass", "finally:", "    pass"],
+             "star": ["try:", "    pass", "except* F:", "    pass"],
+             "with": ["with m:", "    pass"]}
+    heads = {"none": [], "x": ["x"]}
+    handlers = {"one": ["except* E:"], "as": ["except* E as e:"],
+                "two": ["except* G:", "    pass", "except* E:"]}
+    follows = {"end": [], "v": ["v"]}
+    for (tn, tail), (hn, head), (kn, handler), (fn, follow) in itertools.product(
+            tails.items(), heads.items(), handlers.items(), follows.items()):
+        lines = ["try:", "    a"] + handler + nest(head + tail) + follow
+        yield from module_and_function(f"{tn}__{hn}__{kn}__{fn}", lines)
+
+
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
     "finally-small-exit-prefix": finally_small_exit_prefix,
@@ -562,6 +613,7 @@ FAMILIES = {
     "star-conditional-raise-finally": star_conditional_raise_finally,
     "star-else-binding-order": star_else_binding_order,
     "star-else-store-finally": star_else_store_finally,
+    "star-handler-nested-try": star_handler_nested_try,
     "star-loop-pass-finally": star_loop_pass_finally,
     "star-try-nested-exit": star_try_nested_exit,
     "try-branch-pass-tail": try_branch_pass_tail,
@@ -570,6 +622,7 @@ FAMILIES = {
     "try-star-else-nesting": try_star_else_nesting,
     "try-star-if-else-exit": try_star_if_else_exit,
     "try-star-terminal-else": try_star_terminal_else,
+    "with-suppression-exit": with_suppression_exit,
 }
 
 

@@ -42,8 +42,8 @@ use super::expression::{
     optimized_generator_callable_for_target,
 };
 use super::scope::{
-    NameId, NameSet, ReferenceCollector, collect_target_names, function_annotation_expressions,
-    parameter_default_expressions,
+    NameId, NameSet, ReferenceCollector, collect_simple_annotations, collect_target_names,
+    function_annotation_expressions, parameter_default_expressions,
 };
 use super::source::{
     condition_exit_range, implicit_return_range, synthetic_condition_exit_range,
@@ -1846,15 +1846,27 @@ impl<'source> Compiler<'source> {
     /// `inline_small_or_no_lineno_blocks` (flowgraph.c) copies before any NOP is removed.
     /// The flag says whether that exit is a `raise` (PATCH match-case-while-raise-exit-314).
     fn discarded_exit_records(&self, following: &[Stmt]) -> Option<(u8, bool)> {
+        let module_scope = matches!(self.unit.scope, Scope::Module);
         let mut records = 0u8;
         for statement in following {
             match statement {
                 Stmt::Pass(_) => records += 1,
                 Stmt::Expr(expression) if loads_in_one_record(&expression.value) => records += 2,
+                // PATCH(small-exit-value-records-314): other values and their POP_TOP, and
+                // an assignment to one name (the value, then its store).
+                Stmt::Expr(expression) if !is_literal_constant(&expression.value) => {
+                    records += value_records(&expression.value, module_scope)? + 1;
+                }
+                Stmt::Assign(assignment)
+                    if matches!(assignment.targets.as_slice(), [Expr::Name(_)]) =>
+                {
+                    records += value_records(&assignment.value, module_scope)? + 1;
+                }
                 // `codegen_raise`: each operand's records, then RAISE_VARARGS.
                 Stmt::Raise(raise) => {
-                    let operand =
-                        |value: Option<&Expr>| value.map_or(Some(0), raise_operand_records);
+                    let operand = |value: Option<&Expr>| {
+                        value.map_or(Some(0), |value| value_records(value, module_scope))
+                    };
                     return Some((
                         records
                             + 1
@@ -4286,6 +4298,14 @@ impl<'source> Compiler<'source> {
                     !self.output.constants.is_empty() || first_expression.is_some(),
                     first_expression,
                 )?;
+                // PATCH(dead-module-annotation-sequence-314): `codegen_annassign` (codegen.c)
+                // numbers each module annotation it visits, dead ones included, so a later
+                // annotation's `__conditional_annotations__` index counts the skipped ones.
+                // Only the sequential numbering (a `finally:` visited twice) reads this.
+                let mut skipped = Vec::new();
+                collect_simple_annotations(unreachable, &mut skipped);
+                self.unit.module_annotation_index +=
+                    to_u32(skipped.len(), "module annotation index")?;
                 break;
             }
         }
@@ -37551,7 +37571,14 @@ impl<'source> Compiler<'source> {
                 && self.context.python_version >= crate::PythonVersion::Py314
                 && (matches!(handler.body.last(), Some(Stmt::If(tail))
                     if !tail.elif_else_clauses.is_empty())
-                    || matches!(handler.body.last(), Some(Stmt::Try(inner)) if inner.is_star));
+                    // PATCH(star-handler-finally-cleanup-copy-314): a try/finally without
+                    // handlers ends its normal path with a jump past its own cleanup blocks
+                    // (`codegen_try_finally`) and a `with` its suppression path
+                    // (`codegen_with`), so the unlocated subgroup cleanup is copied onto them.
+                    || matches!(handler.body.last(), Some(Stmt::Try(inner))
+                        if inner.is_star
+                            || (inner.handlers.is_empty() && !inner.finalbody.is_empty()))
+                    || matches!(handler.body.last(), Some(Stmt::With(_))));
             let body_end = self.assembler.label();
             self.assembler.mark(body_end);
             if self.context.python_version == crate::PythonVersion::Py312 {
@@ -47277,9 +47304,15 @@ impl<'source> Compiler<'source> {
                 }
                 // An exceptional finalizer's small RERAISE continuation can be copied
                 // onto suppression while retaining the enclosing cleanup's owner.
+                // PATCH(with-suppression-small-raise-exit-314): statements after the `with`
+                // that form a `raise` of at most four records are such a small exit block
+                // themselves; `inline_small_or_no_lineno_blocks` (flowgraph.c) copies them
+                // onto this jump like anywhere else (`try:` / `with a: pass` / `c` / `raise`
+                // / `finally: pass`).
                 if self.control.finally.active_finally_try_bodies > 0
                     && self.control.finally.active_finally_end_blocks == 0
                     && !inline_erased_finalizer_exit
+                    && !self.control.statements.context.followed_by_small_raise_exit
                 {
                     self.assembler.prevent_jump_inlining(handler_exit);
                 }
@@ -57343,19 +57376,33 @@ fn loads_one_record_value(expression: &Expr) -> bool {
     loads_in_one_record(expression) || is_literal_constant(expression)
 }
 
-/// The records of a `raise` operand whose count `discarded_exit_records` knows: one load, or
+/// The records of a value whose count `discarded_exit_records` knows: one load, or
 /// (PATCH match-case-while-raise-exit-314, seed 31484) a named expression of one such load,
 /// which `codegen_visit_expr` emits as the load, COPY and the store.
-fn raise_operand_records(expression: &Expr) -> Option<u8> {
-    match expression {
-        Expr::Named(named)
-            if matches!(named.target.as_ref(), Expr::Name(_))
-                && loads_one_record_value(&named.value) =>
-        {
-            Some(3)
+/// PATCH(small-exit-value-records-314): an attribute of such a value adds its LOAD_ATTR, and
+/// at module level a lambda without defaults is LOAD_CONST and MAKE_FUNCTION (elsewhere it
+/// may close over locals, which adds records); seed 45544.
+/// Values of more than four records are `None`: no exit of theirs can be copied.
+fn value_records(expression: &Expr, module_scope: bool) -> Option<u8> {
+    let records = match expression {
+        Expr::Named(named) if matches!(named.target.as_ref(), Expr::Name(_)) => {
+            value_records(&named.value, module_scope)? + 2
         }
-        _ => loads_one_record_value(expression).then_some(1),
-    }
+        Expr::Attribute(attribute) => value_records(&attribute.value, module_scope)? + 1,
+        Expr::Lambda(lambda)
+            if module_scope
+                && lambda.parameters.as_deref().is_none_or(|parameters| {
+                    parameters
+                        .iter_non_variadic_params()
+                        .all(|parameter| parameter.default.is_none())
+                }) =>
+        {
+            2
+        }
+        _ if loads_one_record_value(expression) => 1,
+        _ => return None,
+    };
+    (records <= 4).then_some(records)
 }
 
 /// A `while` without `else:` whose test reaches the loop's exit through one original false
