@@ -1851,9 +1851,9 @@ impl<'source> Compiler<'source> {
         for statement in following {
             match statement {
                 Stmt::Pass(_) => records += 1,
-                Stmt::Expr(expression) if loads_in_one_record(&expression.value) => records += 2,
-                // PATCH(small-exit-value-records-314): other values and their POP_TOP, and
-                // an assignment to one name (the value, then its store).
+                // A discarded value and its POP_TOP (PATCH small-exit-value-records-314:
+                // any value `value_records` knows, not only a one-record load), and an
+                // assignment to one name (the value, then its store).
                 Stmt::Expr(expression) if !is_literal_constant(&expression.value) => {
                     records += value_records(&expression.value, module_scope)? + 1;
                 }
@@ -4302,10 +4302,12 @@ impl<'source> Compiler<'source> {
                 // numbers each module annotation it visits, dead ones included, so a later
                 // annotation's `__conditional_annotations__` index counts the skipped ones.
                 // Only the sequential numbering (a `finally:` visited twice) reads this.
-                let mut skipped = Vec::new();
-                collect_simple_annotations(unreachable, &mut skipped);
-                self.unit.module_annotation_index +=
-                    to_u32(skipped.len(), "module annotation index")?;
+                if matches!(self.unit.scope, Scope::Module) {
+                    let mut skipped = Vec::new();
+                    collect_simple_annotations(unreachable, &mut skipped);
+                    self.unit.module_annotation_index +=
+                        to_u32(skipped.len(), "module annotation index")?;
+                }
                 break;
             }
         }
