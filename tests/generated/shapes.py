@@ -508,6 +508,52 @@ def match_guard_exit():
             yield name + "__loop", indent(["for x in w:"] + nest(lines), "")
 
 
+def match_guard_try_tail():
+    """A `match` of two or three cases, guarded or not, ending a try body closed by handlers
+    (`except`, `except*`, with `else:` or `finally:`) or by `finally:` alone, before `pass`,
+    a name or nothing, in a module, a function and a loop (vendor/serc/PATCHES.md,
+    guarded-pass-case-try-tail-exit-314)."""
+    cases = {"gg": ["case 1 if b:", "    pass", "case 2 if b:", "    pass"],
+             "ug": ["case 1:", "    pass", "case 2 if b:", "    pass"],
+             "gu": ["case 1 if b:", "    pass", "case 2:", "    pass"],
+             "gug": ["case 1 if b:", "    pass", "case 2:", "    pass", "case 3 if b:", "    pass"],
+             "gx": ["case 1 if b:", "    pass", "case 2 if b:", "    y"]}
+    closers = {"e": ["except E:", "    pass"], "s": ["except* E:", "    pass"],
+               "el": ["except E:", "    pass", "else:", "    pass"],
+               "ef": ["except E:", "    pass", "finally:", "    z"],
+               "f": ["finally:", "    z"]}
+    follows = {"p": ["pass"], "x": ["x"], "end": []}
+    for (cn, case), (kn, closer), (fn, follow) in itertools.product(
+            cases.items(), closers.items(), follows.items()):
+        lines = ["try:", "    match a:"] + nest(nest(case)) + closer + follow
+        name = f"{cn}__{kn}__{fn}"
+        yield from module_and_function(name, lines)
+        yield name + "__loop", indent(["for q in r:"] + nest(lines), "")
+
+
+def nested_pass_try_exit():
+    """A nested `try: pass` closed by handlers, followed by another statement of an enclosing
+    try body (closed by `except`, `except*`, with `else:` or `finally:`, or `finally:` alone),
+    in a module, a function and a class (vendor/serc/PATCHES.md,
+    nested-pass-try-exit-owner-314)."""
+    inners = {"e": ["try:", "    pass", "except E:", "    pass"],
+              "eb": ["try:", "    pass", "except E:", "    b"],
+              "s": ["try:", "    pass", "except* E:", "    pass"],
+              "ee": ["try:", "    pass", "except E:", "    pass", "else:", "    c"]}
+    follows = {"x": ["x"], "asg": ["x = 1"], "call": ["f()"], "attr": ["x.y"],
+               "if": ["if x:", "    y"], "for": ["for a in b:", "    y"], "xy": ["x", "y"],
+               "pass": ["pass"], "raise": ["raise"]}
+    outers = {"e": ["except F:", "    pass"], "s": ["except* F:", "    pass"],
+              "el": ["except F:", "    pass", "else:", "    z"],
+              "ef": ["except F:", "    pass", "finally:", "    z"], "f": ["finally:", "    z"]}
+    for (iname, inner), (fname, follow), (oname, outer) in itertools.product(
+            inners.items(), follows.items(), outers.items()):
+        lines = ["try:"] + nest(inner + follow) + outer
+        name = f"{iname}__{fname}__{oname}"
+        yield from module_and_function(name, lines)
+        yield name + "__class", indent(["class K:"] + nest(lines), "")
+
+
 def try_loop_else_pass():
     """A try whose body ends in a `for` or `while` loop with an `else:` suite ending in
     `pass` (or not), closed by `finally:`, handlers or both, in a module, a function and
@@ -588,6 +634,9 @@ def star_handler_nested_try():
              "finx": ["try:", "    y", "finally:", "    z"],
              "finr": ["try:", "    raise", "finally:", "    pass"],
              "exfin": ["try:", "    pass", "except F:", "    pass", "finally:", "    pass"],
+             "ex": ["try:", "    pass", "except F:", "    pass"],
+             "exas": ["try:", "    y", "except F as f:", "    pass"],
+             "exel": ["try:", "    pass", "except F:", "    pass", "else:", "    z"],
              "star": ["try:", "    pass", "except* F:", "    pass"],
              "with": ["with m:", "    pass"]}
     heads = {"none": [], "x": ["x"]}
@@ -607,8 +656,10 @@ FAMILIES = {
     "folded-if-exit": folded_if_exit,
     "handler-exit-pass-finally": handler_exit_pass_finally,
     "match-guard-exit": match_guard_exit,
+    "match-guard-try-tail": match_guard_try_tail,
     "match-pass-case-if-else": match_pass_case_if_else,
     "nested-finally-pass": nested_finally_pass,
+    "nested-pass-try-exit": nested_pass_try_exit,
     "pass-finally-exit": pass_finally_exit,
     "star-conditional-raise-finally": star_conditional_raise_finally,
     "star-else-binding-order": star_else_binding_order,

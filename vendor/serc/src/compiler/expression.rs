@@ -1627,7 +1627,15 @@ impl Compiler<'_> {
                                 // 0.1.10 sent the guarded case to the last case's failure
                                 // block. Elsewhere (a `pass` after the match, the join of a
                                 // finally body) the guarded jump keeps serc's policy.
-                                && (case.guard.is_none() || jumps_over_later_if_arm)
+                                // PATCH(guarded-pass-case-try-tail-exit-314): also when the
+                                // match ends a try body closed by handlers: the body's
+                                // POP_BLOCK and jump form the same line-less block
+                                // (`codegen_try_except`, codegen.c), copied into the case's
+                                // jump with the small exit after the try; the copied POP_BLOCK
+                                // NOP takes the subject pop's line outside the protected range.
+                                && (case.guard.is_none()
+                                    || jumps_over_later_if_arm
+                                    || ends_try_body)
                                 && matches!(case.body.as_slice(), [Stmt::Pass(_)])
                                 && !context.fail_pop.is_empty()
                                 && !self.control.falls_through_to_loop_backedge()

@@ -32553,9 +32553,16 @@ impl<'source> Compiler<'source> {
                 empty_try_falls_through_to_loop_backedge && body_noop_location.is_some();
             // The normal exit of this direct nested try still falls through within
             // the enclosing ordinary try before the next executable statement.
+            // PATCH(nested-pass-try-exit-owner-314): in any scope, under an enclosing try
+            // closed by `except` or `except*` handlers (with or without `else:`), before any
+            // statement. `codegen_try_except` (codegen.c) emits the body's POP_BLOCK and jump
+            // unlocated after the pass NOP; `basicblock_remove_redundant_nops` (flowgraph.c)
+            // hands the pass's line to them, and `label_exception_targets` gives them the
+            // enclosing try's handler. serc 0.1.10 kept that owner only in a function,
+            // under `except` without `else:`, before a call, a one-name assignment or
+            // deletion, or an `if` on a name.
             let direct_nested_pass_exit_in_outer_try = self.context.python_version
                 >= crate::PythonVersion::Py314
-                && matches!(self.unit.scope, Scope::Function { .. })
                 && self.unit.flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR) == 0
                 && self.control.loops.contexts.is_empty()
                 && self.control.withs.active_with_exits.is_empty()
@@ -32566,7 +32573,6 @@ impl<'source> Compiler<'source> {
                     .active_exception_region_exclusions
                     .len()
                     == 1
-                && self.control.exceptions.active_try_marker_slots.len() == 1
                 && self.control.exceptions.active_exception_handlers.is_empty()
                 && self.control.exceptions.active_exception_group_handlers == 0
                 && self.control.finally.is_inactive_for_return_unwind()
@@ -32581,20 +32587,13 @@ impl<'source> Compiler<'source> {
                     .is_ok_and(|index| {
                         self.control.exceptions.direct_try_body_statements[index] == statement.range
                     })
-                && !self.control.exceptions.direct_try_body_has_else
                 && !statement.is_star
                 && statement.orelse.is_empty()
                 && statement.finalbody.is_empty()
                 && matches!(statement.body.as_slice(), [Stmt::Pass(pass)]
                     if self.source_location(pass.range).line > self.source_location(statement.range).line)
                 && body_noop_location.is_some()
-                && (self.control.statements.context.followed_by_call_expression
-                    || self
-                        .control
-                        .statements
-                        .context
-                        .followed_by_name_assignment_or_deletion
-                    || self.control.statements.context.followed_by_direct_name_if);
+                && self.control.statements.context.has_following;
             // The empty try already popped its own handler, but its jump to the
             // normal finally suite still belongs to that finally's protected region.
             let handler_finally_entry = self.context.python_version >= crate::PythonVersion::Py314
@@ -37577,9 +37576,12 @@ impl<'source> Compiler<'source> {
                     // handlers ends its normal path with a jump past its own cleanup blocks
                     // (`codegen_try_finally`) and a `with` its suppression path
                     // (`codegen_with`), so the unlocated subgroup cleanup is copied onto them.
+                    // PATCH(star-handler-try-except-cleanup-copy-314): so does a try with
+                    // `except` handlers and no `finally:`, on its normal path and from each
+                    // handler's exit (`codegen_try_except`). With both, those paths meet in
+                    // the `finally:` body's normal copy, whose line the cleanup takes.
                     || matches!(handler.body.last(), Some(Stmt::Try(inner))
-                        if inner.is_star
-                            || (inner.handlers.is_empty() && !inner.finalbody.is_empty()))
+                        if inner.is_star || inner.handlers.is_empty() || inner.finalbody.is_empty())
                     || matches!(handler.body.last(), Some(Stmt::With(_))));
             let body_end = self.assembler.label();
             self.assembler.mark(body_end);
