@@ -554,6 +554,26 @@ def nested_pass_try_exit():
         yield name + "__class", indent(["class K:"] + nest(lines), "")
 
 
+def match_failure_try_tail():
+    """A `match` whose last case has no guard, ending a try body closed by handlers, before
+    another statement: every kind of pattern, after other code or not, in a module and a
+    function (vendor/serc/PATCHES.md, match-singleton-failure-pop-block-314; sequence,
+    mapping and class patterns are still open)."""
+    patterns = {"none": "None", "true": "True", "seq": "[]", "seqcap": "[a, b]",
+                "map": "{}", "mapcap": "{'k': v}", "cls": "C()", "clskw": "C(x=1)",
+                "value": "1", "attr": "a.b", "alt": "1 | 2", "cap": "v", "wild": "_"}
+    befores = {"none": [], "x": ["x"], "case": ["case 0:", "    y"]}
+    closers = {"e": ["except E:", "    pass"], "s": ["except* E:", "    pass"],
+               "el": ["except E:", "    pass", "else:", "    w"]}
+    follows = {"z": ["z"], "call": ["f()"], "pass": ["pass"]}
+    for (pn, pattern), (bn, before), (kn, closer), (fn, follow) in itertools.product(
+            patterns.items(), befores.items(), closers.items(), follows.items()):
+        cases = (before if bn == "case" else []) + [f"case {pattern}:", "    pass"]
+        head = before if bn == "x" else []
+        lines = ["try:"] + nest(head + ["match s:"] + nest(cases)) + closer + follow
+        yield from module_and_function(f"{pn}__{bn}__{kn}__{fn}", lines)
+
+
 def try_loop_else_pass():
     """A try whose body ends in a `for` or `while` loop with an `else:` suite ending in
     `pass` (or not), closed by `finally:`, handlers or both, in a module, a function and
@@ -655,6 +675,7 @@ FAMILIES = {
     "finally-try-pass": finally_try_pass,
     "folded-if-exit": folded_if_exit,
     "handler-exit-pass-finally": handler_exit_pass_finally,
+    "match-failure-try-tail": match_failure_try_tail,
     "match-guard-exit": match_guard_exit,
     "match-guard-try-tail": match_guard_try_tail,
     "match-pass-case-if-else": match_pass_case_if_else,

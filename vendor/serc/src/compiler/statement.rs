@@ -31030,7 +31030,12 @@ impl<'source> Compiler<'source> {
             && matches!(statement.body.last(), Some(Stmt::Match(matched))
                 if matched.cases.split_last().is_some_and(|(case, earlier)| case.guard.is_none()
                     && (((named_coroutine_handler || live_continuation || local_return)
-                        && matches!(case.pattern, Pattern::MatchValue(_))
+                        // PATCH(match-singleton-failure-pop-block-314): a singleton pattern
+                        // too (`None`, `True`, `False`): like a value, it ends in one failure
+                        // jump to the match's end with nothing to pop, whose line
+                        // (`codegen_match_inner`, codegen.c) the copied POP_BLOCK NOP keeps.
+                        // serc 0.1.10 did this for value patterns only.
+                        && matches!(case.pattern, Pattern::MatchValue(_) | Pattern::MatchSingleton(_))
                         && self.assembler.has_located_match_success_before_try_end(try_end))
                         || copied_wildcard_fallthrough
                         || (named_coroutine_handler && is_wildcard_pattern(&case.pattern)
