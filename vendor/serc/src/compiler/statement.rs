@@ -37575,8 +37575,8 @@ impl<'source> Compiler<'source> {
                 && self.assembler.at_original_shared_handler_join();
             let copy_shared_final_cleanup = handler_index + 1 == statement.handlers.len()
                 && self.context.python_version >= crate::PythonVersion::Py314
-                && (matches!(handler.body.last(), Some(Stmt::If(tail))
-                    if !tail.elif_else_clauses.is_empty())
+                && match handler.body.last() {
+                    Some(Stmt::If(tail)) => !tail.elif_else_clauses.is_empty(),
                     // PATCH(star-handler-finally-cleanup-copy-314): a try/finally without
                     // handlers ends its normal path with a jump past its own cleanup blocks
                     // (`codegen_try_finally`) and a `with` its suppression path
@@ -37585,9 +37585,12 @@ impl<'source> Compiler<'source> {
                     // `except` handlers and no `finally:`, on its normal path and from each
                     // handler's exit (`codegen_try_except`). With both, those paths meet in
                     // the `finally:` body's normal copy, whose line the cleanup takes.
-                    || matches!(handler.body.last(), Some(Stmt::Try(inner))
-                        if inner.is_star || inner.handlers.is_empty() || inner.finalbody.is_empty())
-                    || matches!(handler.body.last(), Some(Stmt::With(_))));
+                    Some(Stmt::Try(inner)) => {
+                        inner.is_star || inner.handlers.is_empty() || inner.finalbody.is_empty()
+                    }
+                    Some(Stmt::With(_)) => true,
+                    _ => false,
+                };
             let body_end = self.assembler.label();
             self.assembler.mark(body_end);
             if self.context.python_version == crate::PythonVersion::Py312 {
