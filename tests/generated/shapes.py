@@ -556,22 +556,25 @@ def nested_pass_try_exit():
 
 def match_failure_try_tail():
     """A `match` whose last case has no guard, ending a try body closed by handlers, before
-    another statement: every kind of pattern, after other code or not, in a module and a
-    function (vendor/serc/PATCHES.md, match-singleton-failure-pop-block-314; sequence,
+    another statement: every kind of pattern, after other code or not, in a module, a function
+    and a coroutine (vendor/serc/PATCHES.md, match-singleton-failure-pop-block-314; sequence,
     mapping and class patterns are still open)."""
     patterns = {"none": "None", "true": "True", "seq": "[]", "seqcap": "[a, b]",
                 "map": "{}", "mapcap": "{'k': v}", "cls": "C()", "clskw": "C(x=1)",
                 "value": "1", "attr": "a.b", "alt": "1 | 2", "cap": "v", "wild": "_"}
     befores = {"none": [], "x": ["x"], "case": ["case 0:", "    y"]}
     closers = {"e": ["except E:", "    pass"], "s": ["except* E:", "    pass"],
-               "el": ["except E:", "    pass", "else:", "    w"]}
+               "el": ["except E:", "    pass", "else:", "    w"],
+               "en": ["except E as e:", "    pass"]}
     follows = {"z": ["z"], "call": ["f()"], "pass": ["pass"]}
     for (pn, pattern), (bn, before), (kn, closer), (fn, follow) in itertools.product(
             patterns.items(), befores.items(), closers.items(), follows.items()):
         cases = (before if bn == "case" else []) + [f"case {pattern}:", "    pass"]
         head = before if bn == "x" else []
         lines = ["try:"] + nest(head + ["match s:"] + nest(cases)) + closer + follow
-        yield from module_and_function(f"{pn}__{bn}__{kn}__{fn}", lines)
+        name = f"{pn}__{bn}__{kn}__{fn}"
+        yield from module_and_function(name, lines)
+        yield name + "__async", "async " + in_function(lines)
 
 
 def try_loop_else_pass():

@@ -31030,12 +31030,7 @@ impl<'source> Compiler<'source> {
             && matches!(statement.body.last(), Some(Stmt::Match(matched))
                 if matched.cases.split_last().is_some_and(|(case, earlier)| case.guard.is_none()
                     && (((named_coroutine_handler || live_continuation || local_return)
-                        // PATCH(match-singleton-failure-pop-block-314): a singleton pattern
-                        // too (`None`, `True`, `False`): like a value, it ends in one failure
-                        // jump to the match's end with nothing to pop, whose line
-                        // (`codegen_match_inner`, codegen.c) the copied POP_BLOCK NOP keeps.
-                        // serc 0.1.10 did this for value patterns only.
-                        && matches!(case.pattern, Pattern::MatchValue(_) | Pattern::MatchSingleton(_))
+                        && fails_by_one_unpopped_jump(&case.pattern)
                         && self.assembler.has_located_match_success_before_try_end(try_end))
                         || copied_wildcard_fallthrough
                         || (named_coroutine_handler && is_wildcard_pattern(&case.pattern)
@@ -31168,7 +31163,7 @@ impl<'source> Compiler<'source> {
             let policy = if ordinary_match_pop
                 && named_coroutine_handler
                 && matches!(statement.body.last(), Some(Stmt::Match(matched))
-                    if matched.cases.last().is_some_and(|case| matches!(case.pattern, Pattern::MatchValue(_))))
+                    if matched.cases.last().is_some_and(|case| fails_by_one_unpopped_jump(&case.pattern)))
             {
                 ExceptionPolicy::default()
             } else {
@@ -61002,6 +60997,15 @@ fn pattern_has_alternatives(pattern: &Pattern) -> bool {
     let mut alternatives = Alternatives(false);
     alternatives.visit_pattern(pattern);
     alternatives.0
+}
+
+/// PATCH(match-singleton-failure-pop-block-314): a value or singleton pattern (`None`,
+/// `True`, `False`) fails by one jump to the match's end with nothing to pop, whose line
+/// (`codegen_match_inner`, codegen.c) the copied POP_BLOCK NOP of an enclosing try keeps.
+/// serc 0.1.10 asked for a value pattern only, at both places `compile_try_except` decides
+/// that POP_BLOCK (whether it stays, and its owner in a coroutine's named handler).
+fn fails_by_one_unpopped_jump(pattern: &Pattern) -> bool {
+    matches!(pattern, Pattern::MatchValue(_) | Pattern::MatchSingleton(_))
 }
 
 /// PATCH(try-star-match-exit-314): a protected body ending in a `match` whose last case
