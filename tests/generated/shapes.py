@@ -421,6 +421,55 @@ def nested_finally_pass():
     yield from wrapped_try_shapes(inners, follows, outers, ["v"])
 
 
+def pass_finally_copied_entry():
+    """A try with handlers and a `finally: pass` whose exit CPython copies into every exit
+    jump: the last statement of an outer `finally:` body (its exceptional copy ends in
+    RERAISE), or followed by a bare `raise`, under several bodies, handlers and `else:`
+    suites (vendor/serc/PATCHES.md, pass-finally-copied-entry-owner-314)."""
+    bodies = {"p": ["pass"], "x": ["x"], "pp": ["pass", "pass"], "as": ["x = 1"],
+              "if": ["if a:", "    pass"], "for": ["for i in y:", "    pass"],
+              "with": ["with m:", "    pass"], "c": ["1"]}
+    handlers = {"e": ["except E:", "    pass"], "er": ["except E:", "    raise"],
+                "bare": ["except:", "    x"], "star": ["except* E:", "    pass"],
+                "two": ["except E as e:", "    pass", "except:", "    pass"]}
+    elses = {"n": [], "p": ["else:", "    pass"], "y": ["else:", "    y"]}
+    contexts = {
+        "fin": lambda t: ["try:", "    pass", "finally:"] + nest(t),
+        "finfunc": lambda t: in_function(["try:", "    pass", "finally:"] + nest(t), "f"),
+        "raise": lambda t: t + ["raise"],
+        "raisefunc": lambda t: in_function(t + ["raise"]),
+        "handler": lambda t: ["try:", "    pass", "except F:"] + nest(t),
+        "finprefix": lambda t: ["try:", "    pass", "finally:", "    x"] + nest(t),
+    }
+    statements = try_statements(bodies, handlers, elses, {"p": ["finally:", "    pass"]})
+    for (name, statement), (context_name, context) in itertools.product(
+            statements, contexts.items()):
+        shape = context(statement)
+        yield f"{name}__{context_name}", shape if isinstance(shape, str) else indent(shape, "")
+
+
+def try_star_match_pass_tail():
+    """A try body that is a `match` and then `pass` lines or a name, closed by `except*` (or
+    `except` for comparison), with or without `else:`/`finally:`, in a module and a
+    function (vendor/serc/PATCHES.md, try-star-match-pass-tail-314)."""
+    bodies = {"p": ["pass"], "pp": ["pass", "pass"], "x": ["x"], "xp": ["x", "pass"]}
+    patterns = {"v": "-8", "s": "None", "a": "a.b", "q": "[a]", "c": "C()", "w": "_"}
+    cases = {f"{pattern_name}_{body_name}": [f"    case {pattern}:"] + nest(nest(body))
+             for (pattern_name, pattern), (body_name, body)
+             in itertools.product(patterns.items(), bodies.items())}
+    cases["two"] = ["    case 1:", "        x", "    case 2:", "        y"]
+    tails = {"p": ["pass"], "pp": ["pass", "pass"], "y": ["y"]}
+    handlers = {"s": ["except* E:", "    pass"], "sn": ["except* E as e:", "    pass"],
+                "e": ["except E:", "    pass"],
+                "sf": ["except* E:", "    pass", "finally:", "    z"],
+                "se": ["except* E:", "    pass", "else:", "    z"],
+                "sef": ["except* E:", "    pass", "else:", "    z", "finally:", "    w"]}
+    for (case_name, case), (tail_name, tail), (handler_name, handler) in itertools.product(
+            cases.items(), tails.items(), handlers.items()):
+        lines = ["try:"] + nest(["match v:"] + case + tail) + handler
+        yield from module_and_function(f"{case_name}__{tail_name}__{handler_name}", lines)
+
+
 def try_branch_pass_tail():
     """A try whose body is an `if` with `elif`/`else:` arms followed by `pass`, with a plain
     or star handler, ending a module or a function or followed by code
@@ -684,6 +733,7 @@ FAMILIES = {
     "match-pass-case-if-else": match_pass_case_if_else,
     "nested-finally-pass": nested_finally_pass,
     "nested-pass-try-exit": nested_pass_try_exit,
+    "pass-finally-copied-entry": pass_finally_copied_entry,
     "pass-finally-exit": pass_finally_exit,
     "star-conditional-raise-finally": star_conditional_raise_finally,
     "star-else-binding-order": star_else_binding_order,
@@ -696,6 +746,7 @@ FAMILIES = {
     "try-loop-else-pass": try_loop_else_pass,
     "try-star-else-nesting": try_star_else_nesting,
     "try-star-if-else-exit": try_star_if_else_exit,
+    "try-star-match-pass-tail": try_star_match_pass_tail,
     "try-star-terminal-else": try_star_terminal_else,
     "with-suppression-exit": with_suppression_exit,
 }

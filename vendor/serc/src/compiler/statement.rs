@@ -37326,7 +37326,18 @@ impl<'source> Compiler<'source> {
         // (`inline_small_or_no_lineno_blocks`, flowgraph.c), so the arms keep their jumps.
         // serc 0.1.10 elided the pass, threaded the arms' jumps and copied the return.
         let pass_follows_branch = matches!(statement.body.iter().rev().nth(1),
-            Some(Stmt::If(branch)) if !branch.elif_else_clauses.is_empty());
+            Some(Stmt::If(branch)) if !branch.elif_else_clauses.is_empty())
+            // PATCH(try-star-match-pass-tail-314): or a `match`, whose case successes and
+            // last failure all jump to that block (`codegen_match_inner`, codegen.c); the
+            // same five records keep their jumps. A last case of one `pass` already keeps
+            // CPython's layout without an `else:` suite
+            // (`match-pass-case-exit-followed-by-pass-314`), and still does when a
+            // `finally:` follows that suite.
+            || matches!(statement.body.iter().rev().nth(1), Some(Stmt::Match(matched))
+                if matched.cases.last().is_some_and(|case| {
+                    !matches!(case.body.as_slice(), [Stmt::Pass(_)])
+                        || (!statement.orelse.is_empty() && statement.finalbody.is_empty())
+                }));
         let pass_exit = if let Some(pass) = pass_exit
             && self.context.python_version >= crate::PythonVersion::Py314
             && ((!statement.orelse.is_empty() && suite_terminates(&statement.orelse))
@@ -37335,6 +37346,14 @@ impl<'source> Compiler<'source> {
         {
             self.assembler.set_location(pass);
             self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
+            if pass_follows_branch && !statement.orelse.is_empty() && statement.finalbody.is_empty()
+            {
+                // PATCH(try-star-match-pass-tail-314): an `else:` suite follows this NOP in
+                // the same block, on other lines, so it stays (the jump to the suite is
+                // redundant); serc 0.1.10 let that jump's removal take it. Under a
+                // `finally:` the NOP keeps that handler, which this path does not model.
+                self.assembler.preserve_last_nop();
+            }
             if pass_follows_branch {
                 // The POP_BLOCK's record, so the block keeps CPython's size.
                 self.emit_unlocated_pop_block_record()?;
@@ -43691,15 +43710,29 @@ impl<'source> Compiler<'source> {
             && handlers_terminate_before_folding();
         // A sole normal try exit supplies the converted POP_BLOCK's line. A
         // following Pass in the finalizer can retain a second source line.
+        let normal_tail = if statement.orelse.is_empty() {
+            &statement.body
+        } else {
+            &statement.orelse
+        };
         let sole_normal_pass_finally_entry = self.context.python_version
             >= crate::PythonVersion::Py314
             && pass_finally_location.is_some()
-            && !statement.is_star
             && !statement.handlers.is_empty()
-            && statement.orelse.is_empty()
             && !suite_terminates_before_constant_folding(&statement.body)
-            && !suite_ends_in_manager_with_folded_normal_exit(&statement.body)
-            && handlers_terminate_before_folding();
+            && !suite_terminates_before_constant_folding(normal_tail)
+            && !suite_ends_in_manager_with_folded_normal_exit(normal_tail)
+            // PATCH(pass-finally-copied-entry-owner-314): under the copied one-record exit
+            // (`pass_finally_one_record_exit`) every exit jump, the try body's (or its
+            // `else:`'s) and each handler's, takes its own copy of the POP_BLOCK, pass and
+            // exit (`inline_small_or_no_lineno_blocks`, flowgraph.c), so the normal path is
+            // that copy's sole predecessor, as when the handlers exit. Its POP_BLOCK takes
+            // the normal path's last line and, a converted POP_BLOCK, no handler
+            // (`label_exception_targets`). serc 0.1.10 asked for exiting handlers, no
+            // `else:` and no `except*`: the surviving NOP kept the enclosing handler (an
+            // outer `finally:`'s cleanup), or was dropped.
+            && (pass_exit_copied_into_handlers
+                || (!statement.is_star && handlers_terminate_before_folding()));
         // PATCH(sole-handler-pass-finally-entry-314): the mirror case, a protected body that
         // exits (`raise`/`return`) with exactly one handler that falls through, before a
         // finalizer of only `pass` or constants. That handler's jump is the POP_BLOCK's only
