@@ -435,17 +435,16 @@ def pass_finally_copied_entry():
     elses = {"n": [], "p": ["else:", "    pass"], "y": ["else:", "    y"]}
     contexts = {
         "fin": lambda t: ["try:", "    pass", "finally:"] + nest(t),
-        "finfunc": lambda t: in_function(["try:", "    pass", "finally:"] + nest(t), "f"),
+        "finfunc": lambda t: ["def f():"] + nest(["try:", "    pass", "finally:"] + nest(t)),
         "raise": lambda t: t + ["raise"],
-        "raisefunc": lambda t: in_function(t + ["raise"]),
+        "raisefunc": lambda t: ["def g():"] + nest(t + ["raise"]),
         "handler": lambda t: ["try:", "    pass", "except F:"] + nest(t),
         "finprefix": lambda t: ["try:", "    pass", "finally:", "    x"] + nest(t),
     }
     statements = try_statements(bodies, handlers, elses, {"p": ["finally:", "    pass"]})
     for (name, statement), (context_name, context) in itertools.product(
             statements, contexts.items()):
-        shape = context(statement)
-        yield f"{name}__{context_name}", shape if isinstance(shape, str) else indent(shape, "")
+        yield f"{name}__{context_name}", indent(context(statement), "")
 
 
 def try_star_match_pass_tail():
@@ -611,15 +610,15 @@ def match_failure_try_tail():
     patterns = {"none": "None", "true": "True", "seq": "[]", "seqcap": "[a, b]",
                 "map": "{}", "mapcap": "{'k': v}", "cls": "C()", "clskw": "C(x=1)",
                 "value": "1", "attr": "a.b", "alt": "1 | 2", "cap": "v", "wild": "_"}
-    befores = {"none": [], "x": ["x"], "case": ["case 0:", "    y"]}
+    # What comes first: (statements before the match, cases before the last one).
+    befores = {"none": ([], []), "x": (["x"], []), "case": ([], ["case 0:", "    y"])}
     closers = {"e": ["except E:", "    pass"], "s": ["except* E:", "    pass"],
                "el": ["except E:", "    pass", "else:", "    w"],
                "en": ["except E as e:", "    pass"]}
     follows = {"z": ["z"], "call": ["f()"], "pass": ["pass"]}
-    for (pn, pattern), (bn, before), (kn, closer), (fn, follow) in itertools.product(
+    for (pn, pattern), (bn, (head, earlier)), (kn, closer), (fn, follow) in itertools.product(
             patterns.items(), befores.items(), closers.items(), follows.items()):
-        cases = (before if bn == "case" else []) + [f"case {pattern}:", "    pass"]
-        head = before if bn == "x" else []
+        cases = earlier + [f"case {pattern}:", "    pass"]
         lines = ["try:"] + nest(head + ["match s:"] + nest(cases)) + closer + follow
         name = f"{pn}__{bn}__{kn}__{fn}"
         yield from module_and_function(name, lines)

@@ -37318,26 +37318,29 @@ impl<'source> Compiler<'source> {
         // the line-less exit, which keeps a sole guard false edge's line or none. The other
         // exit rules here need a body ending in `pass`, a loop or an `if`, so none competes.
         let guarded_match_exit = self.guarded_match_exit(&statement.body);
-        let pass_follows_try = matches!(statement.body.iter().rev().nth(1), Some(Stmt::Try(_)));
+        let before_pass = statement.body.iter().rev().nth(1);
+        let pass_follows_try = matches!(before_pass, Some(Stmt::Try(_)));
+        // An `else:` suite with no `finally:` directly follows the pass's block.
+        let else_without_finally = !statement.orelse.is_empty() && statement.finalbody.is_empty();
         // PATCH(try-star-branch-pass-tail-314): the same NOP when the pass follows an `if`
         // with an `elif` or `else:` arm (3.14+). The earlier arms jump to the pass's block,
         // which in CPython holds the pass NOP, the POP_BLOCK NOP and the jump; with a small
         // continuation copied over that jump it is five records, over `MAX_COPY_SIZE`
         // (`inline_small_or_no_lineno_blocks`, flowgraph.c), so the arms keep their jumps.
         // serc 0.1.10 elided the pass, threaded the arms' jumps and copied the return.
-        let pass_follows_branch = matches!(statement.body.iter().rev().nth(1),
-            Some(Stmt::If(branch)) if !branch.elif_else_clauses.is_empty())
+        let pass_follows_branch = match before_pass {
+            Some(Stmt::If(branch)) => !branch.elif_else_clauses.is_empty(),
             // PATCH(try-star-match-pass-tail-314): or a `match`, whose case successes and
             // last failure all jump to that block (`codegen_match_inner`, codegen.c); the
             // same five records keep their jumps. A last case of one `pass` already keeps
             // CPython's layout without an `else:` suite
             // (`match-pass-case-exit-followed-by-pass-314`), and still does when a
             // `finally:` follows that suite.
-            || matches!(statement.body.iter().rev().nth(1), Some(Stmt::Match(matched))
-                if matched.cases.last().is_some_and(|case| {
-                    !matches!(case.body.as_slice(), [Stmt::Pass(_)])
-                        || (!statement.orelse.is_empty() && statement.finalbody.is_empty())
-                }));
+            Some(Stmt::Match(matched)) => matched.cases.last().is_some_and(|case| {
+                !matches!(case.body.as_slice(), [Stmt::Pass(_)]) || else_without_finally
+            }),
+            _ => false,
+        };
         let pass_exit = if let Some(pass) = pass_exit
             && self.context.python_version >= crate::PythonVersion::Py314
             && ((!statement.orelse.is_empty() && suite_terminates(&statement.orelse))
@@ -37346,8 +37349,7 @@ impl<'source> Compiler<'source> {
         {
             self.assembler.set_location(pass);
             self.emit_with_exception_policy(NOP, 0, 0, ExceptionPolicy::EXCLUDE_ALWAYS)?;
-            if pass_follows_branch && !statement.orelse.is_empty() && statement.finalbody.is_empty()
-            {
+            if pass_follows_branch && else_without_finally {
                 // PATCH(try-star-match-pass-tail-314): an `else:` suite follows this NOP in
                 // the same block, on other lines, so it stays (the jump to the suite is
                 // redundant); serc 0.1.10 let that jump's removal take it. Under a
@@ -45107,11 +45109,7 @@ impl<'source> Compiler<'source> {
             let match_finally_exit = self.context.python_version >= crate::PythonVersion::Py314
                 && matches!(statement.finalbody.last(), Some(Stmt::Match(matched))
                 if matched.cases.last().is_some_and(|case| {
-                    case.guard.is_none()
-                        && matches!(
-                            case.pattern,
-                            Pattern::MatchValue(_) | Pattern::MatchSingleton(_)
-                        )
+                    case.guard.is_none() && fails_by_one_unpopped_jump(&case.pattern)
                 }))
                 && self.assembler.at_original_match_join();
             // PATCH(finally-pass-block-threading-314): see `trailing_pass_starts_block`.
@@ -61036,7 +61034,8 @@ fn pattern_has_alternatives(pattern: &Pattern) -> bool {
 /// `True`, `False`) fails by one jump to the match's end with nothing to pop, whose line
 /// (`codegen_match_inner`, codegen.c) the copied POP_BLOCK NOP of an enclosing try keeps.
 /// serc 0.1.10 asked for a value pattern only, at both places `compile_try_except` decides
-/// that POP_BLOCK (whether it stays, and its owner in a coroutine's named handler).
+/// that POP_BLOCK (whether it stays, and its owner in a coroutine's named handler). The same
+/// test decides `finally-match-exit-314` and `try-star-match-exit-314`.
 fn fails_by_one_unpopped_jump(pattern: &Pattern) -> bool {
     matches!(pattern, Pattern::MatchValue(_) | Pattern::MatchSingleton(_))
 }
@@ -61051,11 +61050,9 @@ fn try_star_match_exit_applies(statement: &ruff_python_ast::StmtTry) -> bool {
     };
     matched.cases.last().is_some_and(|case| {
         case.guard.is_none()
-            && match case.pattern {
-                Pattern::MatchValue(_) | Pattern::MatchSingleton(_) => true,
-                Pattern::MatchOr(_) => false,
-                _ => try_exit_precedes_suite(statement),
-            }
+            && (fails_by_one_unpopped_jump(&case.pattern)
+                || (!matches!(case.pattern, Pattern::MatchOr(_))
+                    && try_exit_precedes_suite(statement)))
     })
 }
 
