@@ -556,6 +556,25 @@ def match_guard_exit():
             yield name + "__loop", indent(["for x in w:"] + nest(lines), "")
 
 
+def match_false_guard_exit():
+    """A `match` case whose guard is a constant false (`0`, `''`, `f''`, `False`, `None`),
+    with a pattern that stores or pops on failure or not, before another case or none, in a
+    module, a function and a loop (vendor/serc/PATCHES.md, match-false-guard-exit-copy-313)."""
+    patterns = {"value": "1", "seq": "[]", "seqcap": "[a]", "seqstar": "[a, *b]",
+                "mapcap": "{**a}", "mapkey": "{'k': v}", "cls": "C()", "clscap": "C(a)",
+                "cap": "a", "alt": "1 | 2"}
+    guards = {"zero": "0", "str": "''", "fstr": "f''", "false": "False", "none": "None"}
+    bodies = {"assign": ["b = c"], "pass": ["pass"], "call": ["y()"]}
+    rests = {"case": ["case 2:", "    pass"], "none": []}
+    for (pn, pattern), (gn, guard), (bn, body), (rn, rest) in itertools.product(
+            patterns.items(), guards.items(), bodies.items(), rests.items()):
+        lines = ["match x:"] + nest([f"case {pattern} if {guard}:"] + nest(body) + rest)
+        name = f"{pn}__{gn}__{bn}__{rn}"
+        yield name + "__mod", indent(lines, "")
+        yield name + "__func", in_function(lines)
+        yield name + "__loop", indent(["for x in w:"] + nest(lines), "")
+
+
 def match_guard_try_tail():
     """A `match` of two or three cases, guarded or not, ending a try body closed by handlers
     (`except`, `except*`, with `else:` or `finally:`) or by `finally:` alone, before `pass`,
@@ -605,8 +624,8 @@ def nested_pass_try_exit():
 def match_failure_try_tail():
     """A `match` whose last case has no guard, ending a try body closed by handlers, before
     another statement: every kind of pattern, after other code or not, in a module, a function
-    and a coroutine (vendor/serc/PATCHES.md, match-singleton-failure-pop-block-314; sequence,
-    mapping and class patterns are still open)."""
+    and a coroutine (vendor/serc/PATCHES.md, match-singleton-failure-pop-block-314,
+    match-failure-raise-tail-314; sequence, mapping and class patterns are still open)."""
     patterns = {"none": "None", "true": "True", "seq": "[]", "seqcap": "[a, b]",
                 "map": "{}", "mapcap": "{'k': v}", "cls": "C()", "clskw": "C(x=1)",
                 "value": "1", "attr": "a.b", "alt": "1 | 2", "cap": "v", "wild": "_"}
@@ -615,7 +634,8 @@ def match_failure_try_tail():
     closers = {"e": ["except E:", "    pass"], "s": ["except* E:", "    pass"],
                "el": ["except E:", "    pass", "else:", "    w"],
                "en": ["except E as e:", "    pass"]}
-    follows = {"z": ["z"], "call": ["f()"], "pass": ["pass"]}
+    follows = {"z": ["z"], "call": ["f()"], "pass": ["pass"], "raise": ["raise"],
+               "raisex": ["raise x"]}
     for (pn, pattern), (bn, (head, earlier)), (kn, closer), (fn, follow) in itertools.product(
             patterns.items(), befores.items(), closers.items(), follows.items()):
         cases = earlier + [f"case {pattern}:", "    pass"]
@@ -720,13 +740,39 @@ def star_handler_nested_try():
         yield from module_and_function(f"{tn}__{hn}__{kn}__{fn}", lines)
 
 
+def copied_exit_kept_pass():
+    """A try body ending in an `if` arm or a `case` body whose last lines are `pass`, closed
+    by `except*` or `except`, followed by an `else:`, a `finally:`, code or nothing, in a
+    module or a function: the try's exit copied onto the arm's jump leaves the earlier
+    `pass` NOP its own handler (vendor/serc/PATCHES.md, copied-exit-kept-pass-owner-314)."""
+    arms = {"pp": ["if a:", "    pass", "    pass", "else:", "    pass"],
+            "xpp": ["if a:", "    x", "    pass", "    pass", "else:", "    y"],
+            "ppp": ["if a:", "    pass", "    pass", "    pass", "else:", "    y"],
+            "px": ["if a:", "    pass", "    x", "else:", "    pass"],
+            "elif": ["if a:", "    pass", "    pass", "elif b:", "    x", "else:", "    y"],
+            "case": ["match v:", "    case 1:", "        pass", "        pass"],
+            "case2": ["match v:", "    case 1:", "        x", "    case 2:", "        pass",
+                      "        pass"]}
+    handlers = {"star": ["except* E:", "    pass"], "staras": ["except* E as e:", "    pass"],
+                "plain": ["except E:", "    pass"]}
+    follows = {"none": [], "else": ["else:", "    z"], "fin": ["finally:", "    z"],
+               "elsefin": ["else:", "    z", "finally:", "    w"],
+               "code": ["c", "d"], "pass3": ["pass", "pass", "pass"]}
+    for (an, arm), (hn, handler), (fn, follow) in itertools.product(
+            arms.items(), handlers.items(), follows.items()):
+        lines = ["try:"] + nest(arm) + handler + follow
+        yield from module_and_function(f"{an}__{hn}__{fn}", lines)
+
+
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
+    "copied-exit-kept-pass": copied_exit_kept_pass,
     "finally-small-exit-prefix": finally_small_exit_prefix,
     "finally-try-pass": finally_try_pass,
     "folded-if-exit": folded_if_exit,
     "handler-exit-pass-finally": handler_exit_pass_finally,
     "match-failure-try-tail": match_failure_try_tail,
+    "match-false-guard-exit": match_false_guard_exit,
     "match-guard-exit": match_guard_exit,
     "match-guard-try-tail": match_guard_try_tail,
     "match-pass-case-if-else": match_pass_case_if_else,

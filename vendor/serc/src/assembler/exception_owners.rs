@@ -484,6 +484,9 @@ pub(super) struct ExceptionOwnerProvenance {
     pub(super) original_comparison_fallthroughs: Vec<(Label, Label, [Instruction; 6])>,
     // Source-authored match ends establish original arrays independently of case exits.
     pub(super) original_match_join_boundaries: FxHashSet<Label>,
+    // PATCH(match-false-guard-exit-copy-313): a constant-false guard's jump to its failure
+    // label (target and location), still conditional when CPython copies exits.
+    pub(super) folded_guard_failure_jumps: FxHashSet<(Label, SourceLocation)>,
     // Continuations after the normal copy of an authored finally suite.
     pub(super) original_finally_joins: FxHashSet<Label>,
     // Original leaf-block entry and exit, case-success join, and following return array.

@@ -19299,6 +19299,19 @@ impl Assembler {
             .insert(label);
     }
 
+    /// PATCH(match-false-guard-exit-copy-313): records a constant-false guard's jump to its
+    /// failure label. CPython folds that guard (`optimize_load_const`, flowgraph.c) only after
+    /// `duplicate_exits_without_lineno` has run, so the copy of an unlocated exit it reaches is
+    /// placed after the exit, as for any conditional jump, and the jump stays.
+    pub(crate) fn record_folded_guard_failure_jump(&mut self, emitted: EmittedJump) {
+        let jump = *self.emitted_jump_mut(emitted, "recording a folded guard failure jump");
+        if let Some(target) = jump.jump_target() {
+            self.exception_owner_provenance
+                .folded_guard_failure_jumps
+                .insert((target, jump.location));
+        }
+    }
+
     /// Records the first directly evaluated name in an authored if-test.
     pub(crate) fn record_original_initial_name_if_location(&mut self, location: SourceLocation) {
         self.exception_owner_provenance

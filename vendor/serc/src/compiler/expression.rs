@@ -880,6 +880,11 @@ impl Compiler<'_> {
                                 self.emit_jump_forward_instruction(JUMP_FORWARD, failure)?;
                             // CPython's edge is still conditional during small-exit copying.
                             self.assembler.prevent_jump_inlining(failure);
+                            // PATCH(match-false-guard-exit-copy-313): and when exits
+                            // without a line are copied for each jump.
+                            if self.context.python_version >= PythonVersion::Py313 {
+                                self.assembler.record_folded_guard_failure_jump(failure);
+                            }
                         } else if self.context.python_version == PythonVersion::Py314 {
                             // PATCH(match-false-guard-borrow-barrier-314): the removed case
                             // body stays an emptied block in CPython's block list

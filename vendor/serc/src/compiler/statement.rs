@@ -841,6 +841,9 @@ pub(super) struct StatementContext {
     // Whether that successor exits the function by returning or raising. CPython copies these
     // exit blocks before removing assertion-branch jumps, including jumps from later clauses.
     followed_by_return_or_raise: bool,
+    // PATCH(match-failure-raise-tail-314): that successor is a `raise`, whose block takes the
+    // try's exit like any other code (`ordinary_match_pop` in `compile_try_except`).
+    followed_by_raise: bool,
     // PATCH(chained-compare-discard-exit-line): the following statements alone form a
     // scope exit of at most three records (`raise`, `raise x from y`, `return x`,
     // `x` / `raise`), so a discarded value's POP_TOP completes a four-record exit block.
@@ -4140,6 +4143,7 @@ impl<'source> Compiler<'source> {
                     match_successor_fills_small_exit_copy_budget,
                     following_return_records,
                     followed_by_return_or_raise,
+                    followed_by_raise: matches!(body.get(index + 1), Some(Stmt::Raise(_))),
                     followed_by_three_record_exit,
                     followed_by_one_record_exit,
                     followed_by_small_raise_exit,
@@ -30998,8 +31002,11 @@ impl<'source> Compiler<'source> {
                 && matches!(statement.handlers.as_slice(), [handler]
                     if handler.as_except_handler().is_some_and(|handler| handler.name.is_some()));
         // A copied return can retain its surrounding exception owner on the marker.
+        // PATCH(match-failure-raise-tail-314): a following `raise` is live code here.
         let live_continuation = self.control.statements.context.has_following
-            && !self.control.statements.context.followed_by_return_or_raise;
+            && (!self.control.statements.context.followed_by_return_or_raise
+                || (self.context.python_version >= crate::PythonVersion::Py314
+                    && self.control.statements.context.followed_by_raise));
         let local_return = self.context.python_version >= crate::PythonVersion::Py314
             && self.control.statements.context.followed_by_name_return
             && self.unit.flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR) == 0

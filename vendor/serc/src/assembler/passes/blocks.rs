@@ -9317,17 +9317,34 @@ impl OptimizationPipeline {
                     || !split_return_exclusions.is_empty()
                 {
                     let mut whole_copy_exclusion_start = copied_label;
+                    // PATCH(copied-exit-kept-pass-owner-314): a NOP on another line than the
+                    // located jump being replaced is an earlier statement's NOP (`if a:` /
+                    // `pass` / `pass` / `else: b`, the last `pass` elided into the jump). In
+                    // CPython the jump turns into a NOP that takes the copy's place and keeps
+                    // that line (`inline_small_or_no_lineno_blocks`, flowgraph.c); the earlier
+                    // NOP survives `basicblock_remove_redundant_nops` with its own handler.
+                    // serc 0.1.10 started the copy's exclusion before it.
+                    let source_jump_line = graph[source]
+                        .last_instruction()
+                        .map_or(-1, |jump| jump.location.line);
                     let trailing_nop_position = graph[source]
                         .items()
                         .iter()
                         .enumerate()
                         .rev()
                         .filter_map(|(position, item)| match item {
-                            Item::Instruction(instruction) => Some((position, instruction.opcode)),
+                            Item::Instruction(instruction) => Some((position, instruction)),
                             Item::Label(_) => None,
                         })
                         .nth(1)
-                        .filter(|(_, opcode)| *opcode == NOP)
+                        .filter(|(_, instruction)| instruction.opcode == NOP)
+                        .filter(|(_, nop)| {
+                            !(self.python_version >= crate::PythonVersion::Py314
+                                && source_jump_line >= 0
+                                && nop.location.line >= 0
+                                && nop.location.line != source_jump_line
+                                && nop.exception_policy() == ExceptionPolicy::default())
+                        })
                         .map(|(position, _)| position);
                     if inline_exit_copy
                         && !planned_copy
@@ -9975,7 +9992,15 @@ impl OptimizationPipeline {
                         sources.push(predecessor);
                     }
                 }
-            } else if source_has_fallthrough {
+            } else if source_has_fallthrough
+                // PATCH(match-false-guard-exit-copy-313): a folded guard's jump is still
+                // conditional in CPython here; its copy goes after the exit, not inline.
+                || graph[source].last_instruction().is_some_and(|jump| {
+                    self.exception_owner_provenance
+                        .folded_guard_failure_jumps
+                        .contains(&(target_label, jump.location))
+                })
+            {
                 // Conditional threading follows exit copying in CPython. A copied original
                 // case jump retains the same threading certificate as its source label.
                 for item in target_blocks.iter().flat_map(|block| graph[*block].items()) {

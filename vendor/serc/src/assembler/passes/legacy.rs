@@ -546,6 +546,15 @@ impl OptimizationPipeline {
                 {
                     continue;
                 }
+                // PATCH(match-false-guard-exit-copy-313): a constant-false guard's jump is
+                // still conditional when CPython 3.13 copies small exits; it is not inlined.
+                if block_jump_target(self.graph[block].items()).is_some_and(|label| {
+                    self.exception_owner_provenance
+                        .folded_guard_failure_jumps
+                        .contains(&(label, jump.location))
+                }) {
+                    continue;
+                }
                 // Range endpoints split physical blocks without starting another
                 // native instruction array. Include the cleanup/return fragments
                 // after such endpoints, but stop at original source/CFG entries.
