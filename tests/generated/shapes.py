@@ -534,6 +534,20 @@ def finally_try_pass():
         yield from module_and_function(f"{bn}__{inn}__{tn}__{fn}", lines + follow)
 
 
+def guarded_case_shapes(patterns, guards, bodies):
+    """A `match x:` with one guarded case of every pattern, guard and body, before another
+    case or none, in a function and (unless the body returns) a module and a loop."""
+    rests = {"case": ["case 2:", "    pass"], "none": []}
+    for (pn, pattern), (gn, guard), (bn, body), (rn, rest) in itertools.product(
+            patterns.items(), guards.items(), bodies.items(), rests.items()):
+        lines = ["match x:"] + nest([f"case {pattern} if {guard}:"] + nest(body) + rest)
+        name = f"{pn}__{gn}__{bn}__{rn}"
+        yield name + "__func", in_function(lines)
+        if not any(line.startswith("return") for line in body):
+            yield name + "__mod", indent(lines, "")
+            yield name + "__loop", indent(["for x in w:"] + nest(lines), "")
+
+
 def match_guard_exit():
     """A `match` case with a guard (a conditional expression, a boolean operation, a folded
     constant, a name) whose body is a small exit or other work, before another case or none,
@@ -545,15 +559,7 @@ def match_guard_exit():
               "const": "1", "str": "'s'", "false": "0", "name": "a"}
     bodies = {"raise": ["raise"], "return": ["return"], "call": ["y()"], "pass": ["pass"],
               "value": ["return 1"]}
-    rests = {"case": ["case 2:", "    pass"], "none": []}
-    for (pn, pattern), (gn, guard), (bn, body), (rn, rest) in itertools.product(
-            patterns.items(), guards.items(), bodies.items(), rests.items()):
-        lines = ["match x:"] + nest([f"case {pattern} if {guard}:"] + nest(body) + rest)
-        name = f"{pn}__{gn}__{bn}__{rn}"
-        yield name + "__func", in_function(lines)
-        if bn not in ("return", "value"):
-            yield name + "__mod", indent(lines, "")
-            yield name + "__loop", indent(["for x in w:"] + nest(lines), "")
+    yield from guarded_case_shapes(patterns, guards, bodies)
 
 
 def match_false_guard_exit():
@@ -565,14 +571,7 @@ def match_false_guard_exit():
                 "cap": "a", "alt": "1 | 2"}
     guards = {"zero": "0", "str": "''", "fstr": "f''", "false": "False", "none": "None"}
     bodies = {"assign": ["b = c"], "pass": ["pass"], "call": ["y()"]}
-    rests = {"case": ["case 2:", "    pass"], "none": []}
-    for (pn, pattern), (gn, guard), (bn, body), (rn, rest) in itertools.product(
-            patterns.items(), guards.items(), bodies.items(), rests.items()):
-        lines = ["match x:"] + nest([f"case {pattern} if {guard}:"] + nest(body) + rest)
-        name = f"{pn}__{gn}__{bn}__{rn}"
-        yield name + "__mod", indent(lines, "")
-        yield name + "__func", in_function(lines)
-        yield name + "__loop", indent(["for x in w:"] + nest(lines), "")
+    yield from guarded_case_shapes(patterns, guards, bodies)
 
 
 def match_guard_try_tail():

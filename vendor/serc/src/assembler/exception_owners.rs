@@ -596,6 +596,14 @@ pub(super) struct ExceptionOwnerProvenance {
 }
 
 impl ExceptionOwnerProvenance {
+    /// PATCH(match-false-guard-exit-copy-313): whether `jump`, whose original target is
+    /// `target`, is a constant-false guard's jump recorded by
+    /// `Assembler::record_folded_guard_failure_jump`.
+    pub(super) fn is_folded_guard_failure_jump(&self, target: Label, jump: &Instruction) -> bool {
+        self.folded_guard_failure_jumps
+            .contains(&(target, jump.location))
+    }
+
     fn is_handler_iterator_none_condition(&self, condition: &Instruction) -> bool {
         let mut retargets = self
             .handler_iterator_none_retargets

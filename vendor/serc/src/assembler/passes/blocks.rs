@@ -9337,13 +9337,13 @@ impl OptimizationPipeline {
                             Item::Label(_) => None,
                         })
                         .nth(1)
-                        .filter(|(_, instruction)| instruction.opcode == NOP)
                         .filter(|(_, nop)| {
-                            !(self.python_version >= crate::PythonVersion::Py314
-                                && source_jump_line >= 0
-                                && nop.location.line >= 0
-                                && nop.location.line != source_jump_line
-                                && nop.exception_policy() == ExceptionPolicy::default())
+                            nop.opcode == NOP
+                                && !(self.python_version >= crate::PythonVersion::Py314
+                                    && source_jump_line >= 0
+                                    && nop.location.line >= 0
+                                    && nop.location.line != source_jump_line
+                                    && nop.exception_policy() == ExceptionPolicy::default())
                         })
                         .map(|(position, _)| position);
                     if inline_exit_copy
@@ -9997,8 +9997,7 @@ impl OptimizationPipeline {
                 // conditional in CPython here; its copy goes after the exit, not inline.
                 || graph[source].last_instruction().is_some_and(|jump| {
                     self.exception_owner_provenance
-                        .folded_guard_failure_jumps
-                        .contains(&(target_label, jump.location))
+                        .is_folded_guard_failure_jump(target_label, jump)
                 })
             {
                 // Conditional threading follows exit copying in CPython. A copied original

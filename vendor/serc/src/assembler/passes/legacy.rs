@@ -550,8 +550,7 @@ impl OptimizationPipeline {
                 // still conditional when CPython 3.13 copies small exits; it is not inlined.
                 if block_jump_target(self.graph[block].items()).is_some_and(|label| {
                     self.exception_owner_provenance
-                        .folded_guard_failure_jumps
-                        .contains(&(label, jump.location))
+                        .is_folded_guard_failure_jump(label, &jump)
                 }) {
                     continue;
                 }
