@@ -763,6 +763,32 @@ def copied_exit_kept_pass():
         yield from module_and_function(f"{an}__{hn}__{fn}", lines)
 
 
+def if_expression_pass_body():
+    """An `if` whose condition ends in a conditional expression (alone, negated, the last
+    operand of `and`/`or`, nested, with a constant test) and whose body is `pass`, with or
+    without an `else:` or `elif`, followed by `pass`, a call or nothing, in a module, a
+    function, `for`/`while` loops, a try body or a `with`: the expression's arm jump must not thread past
+    the `pass` (vendor/serc/PATCHES.md, if-expression-pass-body-join-314)."""
+    tests = {"ifexp": "a if b else c", "paren": "(a if b else c)", "not": "not (a if b else c)",
+             "and": "x and (a if b else c)", "or": "x or (a if b else c)",
+             "first": "(a if b else c) and x", "nested": "a if b else (c if d else e)",
+             "const": "a if 1 else c", "cmp": "a if b else c < d < e", "plain": "a"}
+    bodies = {"p": ["pass"], "pp": ["pass", "pass"], "px": ["pass", "x()"]}
+    elses = {"none": [], "pass": ["else:", "    pass"], "call": ["else:", "    y()"],
+             "elif": ["elif d:", "    pass"]}
+    follows = {"none": [], "pass": ["pass"], "call": ["z()"]}
+    for (tn, test), (bn, body), (en, orelse), (fn, follow) in itertools.product(
+            tests.items(), bodies.items(), elses.items(), follows.items()):
+        statement = [f"if {test}:"] + nest(body) + orelse
+        name = f"{tn}__{bn}__{en}__{fn}"
+        yield from module_and_function(name, statement + follow)
+        yield name + "__for", indent(["for v in w:"] + nest(statement + follow), "")
+        yield name + "__while", indent(["while w:"] + nest(statement + follow), "")
+        yield name + "__try", indent(["try:"] + nest(statement + follow)
+                                     + ["except E:", "    pass"], "")
+        yield name + "__with", indent(["with m:"] + nest(statement + follow), "")
+
+
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
     "copied-exit-kept-pass": copied_exit_kept_pass,
@@ -770,6 +796,7 @@ FAMILIES = {
     "finally-try-pass": finally_try_pass,
     "folded-if-exit": folded_if_exit,
     "handler-exit-pass-finally": handler_exit_pass_finally,
+    "if-expression-pass-body": if_expression_pass_body,
     "match-failure-try-tail": match_failure_try_tail,
     "match-false-guard-exit": match_false_guard_exit,
     "match-guard-exit": match_guard_exit,

@@ -9954,6 +9954,16 @@ impl Compiler<'_> {
             // CPython copies the original unlocated join before small branch tails.
             self.assembler.preserve_direct_inlined_jump_nop(body_exit);
         }
+        if self
+            .control
+            .conditions
+            .pass_body_if_expression_joins
+            .contains(&conditional.range)
+        {
+            // PATCH(if-expression-pass-body-join-314): this join is a `pass`-only body
+            // that falls through; its NOP block is not a small exit to copy here.
+            self.assembler.prevent_jump_inlining(body_exit);
+        }
         self.assembler
             .record_exception_owner_block_boundary(otherwise);
         self.assembler.mark(otherwise);

@@ -629,6 +629,9 @@ pub(super) struct ConditionState {
     pub(super) include_scoped_none_condition_owner: bool,
     // The final chained comparison whose fallthrough jump survives small-exit inlining as a NOP.
     pub(super) retained_chained_comparison_exit: Option<TextRange>,
+    // PATCH(if-expression-pass-body-join-314): conditional expressions whose arm jumps
+    // enter a `pass`-only branch body that CPython never copies onto them.
+    pub(super) pass_body_if_expression_joins: Vec<TextRange>,
     // The selected arm of a runtime conditional can thread its own empty join.
     pub(super) retained_conditional_comparison_arm: Option<TextRange>,
     // Declaration-only terminal arms retain their comparison cleanup until exit copying.
@@ -6121,6 +6124,12 @@ impl<'source> Compiler<'source> {
                         && matches!(body, [Stmt::Pass(_)])))
                 .then(|| final_chained_comparison_jump(test))
                 .flatten();
+                let pass_body_joins = self.pass_body_if_expression_joins(
+                    statement.range,
+                    test,
+                    body,
+                    branch_index == statement.elif_else_clauses.len(),
+                );
                 self.with_control_override(
                     |control| &mut control.conditions.exclude_terminal_if_not_taken,
                     exclude_not_taken,
@@ -6155,8 +6164,19 @@ impl<'source> Compiler<'source> {
                                                     },
                                                     retained_chained_comparison_exit,
                                                     |compiler| {
-                                                        compiler.compile_statement_if_condition(
-                                                            test, next,
+                                                        compiler.with_control_override(
+                                                            |control| {
+                                                                &mut control
+                                                                    .conditions
+                                                                    .pass_body_if_expression_joins
+                                                            },
+                                                            pass_body_joins,
+                                                            |compiler| {
+                                                                compiler
+                                                                    .compile_statement_if_condition(
+                                                                        test, next,
+                                                                    )
+                                                            },
                                                         )
                                                     },
                                                 )
@@ -16595,6 +16615,44 @@ impl<'source> Compiler<'source> {
     }
 
     /// Captures a taken constant that skips the statement's original true arm.
+    /// PATCH(if-expression-pass-body-join-314): the conditional expressions whose arm
+    /// jumps enter a `pass`-only branch body that CPython's
+    /// `inline_small_or_no_lineno_blocks` (flowgraph.c) never copies onto them, because
+    /// that block is not a scope exit of at most four instructions (`MAX_COPY_SIZE`):
+    /// - the last branch's body holds only NOPs and falls through;
+    /// - otherwise the body is its NOPs, its replaced jump and the copied exit after the
+    ///   `if`: three NOPs already leave room for no exit, two only for a bare `raise`,
+    ///   and the exit that ends a try body starts with the try's POP_BLOCK NOP and jump.
+    fn pass_body_if_expression_joins(
+        &self,
+        statement: TextRange,
+        test: &Expr,
+        body: &[Stmt],
+        last_branch: bool,
+    ) -> Vec<TextRange> {
+        let mut joins = Vec::new();
+        if self.context.python_version < crate::PythonVersion::Py314
+            || body.is_empty()
+            || !body.iter().all(|part| matches!(part, Stmt::Pass(_)))
+        {
+            return joins;
+        }
+        let context = &self.control.statements.context;
+        if last_branch
+            || body.len() >= 3
+            || (body.len() == 2 && !context.followed_by_raise)
+            || (!context.has_following
+                && self
+                    .control
+                    .exceptions
+                    .direct_try_body_statements
+                    .contains(&statement))
+        {
+            final_if_expression_ranges(test, &mut joins);
+        }
+        joins
+    }
+
     fn compile_statement_if_condition(
         &mut self,
         test: &Expr,
@@ -17918,6 +17976,12 @@ impl<'source> Compiler<'source> {
                     }
                     _ => None,
                 };
+                let pass_body_joins = self.pass_body_if_expression_joins(
+                    statement.range,
+                    test,
+                    body,
+                    branch_index + 1 == branch_count,
+                );
                 let previous_forced_borrowed_loads = exclude_normal_finally_short_circuit
                     .then(|| self.assembler.set_forced_borrowed_loads(true));
                 let previous_terminal_if_generator_exclusion = std::mem::replace(
@@ -17969,7 +18033,11 @@ impl<'source> Compiler<'source> {
                                                                 if let Some(conditional) = erased_ternary {
                                                                     compiler.compile_if_expression_jump(conditional, false, next, next, true)
                                                                 } else {
-                                                                    compiler.compile_statement_if_condition(test, next)
+                                                                    compiler.with_control_override(
+                                                                        |control| &mut control.conditions.pass_body_if_expression_joins,
+                                                                        pass_body_joins,
+                                                                        |compiler| compiler.compile_statement_if_condition(test, next),
+                                                                    )
                                                                 }
                                                             },
                                                         )
@@ -19761,10 +19829,18 @@ impl<'source> Compiler<'source> {
                         }
                     } else if pass_only_body {
                         self.assembler.preserve_authored_pass_jump_nop(branch_exit);
-                        if final_chained_comparison_jump(test).is_some() {
+                        if final_chained_comparison_jump(test).is_some()
+                            || (self.context.python_version >= crate::PythonVersion::Py314
+                                && condition_ends_in_if_expression(test))
+                        {
                             // CPython still sees the authored Pass NOP when it visits the
                             // comparison's earlier success jump. Its later NOP compaction
                             // must not expose this branch exit to early jump threading.
+                            // PATCH(if-expression-pass-body-join-314): a conditional
+                            // expression's body arm ends in an unlocated jump to the same
+                            // join (`codegen_jump_if`, IfExp_kind, codegen.c), and
+                            // `jump_thread` (flowgraph.c) only threads a jump whose target
+                            // block starts with a jump, never one headed by the Pass NOP.
                             self.assembler.prevent_jump_threading_target(branch_exit);
                         }
                     } else if retain_assertion_exit {
@@ -48703,6 +48779,41 @@ fn final_chained_comparison_target(
 
 pub(super) fn final_chained_comparison_jump(expression: &Expr) -> Option<TextRange> {
     final_chained_comparison_target(expression, false)
+}
+
+/// Whether conditional expressions' arm jumps target a branch condition's success join.
+///
+/// PATCH(if-expression-pass-body-join-314): an expression is final when it is the whole
+/// condition, negated, the last operand of a Boolean operation or an arm of a final one;
+/// a folded test leaves only its selected arm.
+fn condition_ends_in_if_expression(expression: &Expr) -> bool {
+    let mut ranges = Vec::new();
+    final_if_expression_ranges(expression, &mut ranges);
+    !ranges.is_empty()
+}
+
+/// The final conditional expressions of `condition_ends_in_if_expression`, outermost first.
+fn final_if_expression_ranges(expression: &Expr, ranges: &mut Vec<TextRange>) {
+    match expression {
+        Expr::UnaryOp(unary) if unary.op == UnaryOp::Not => {
+            final_if_expression_ranges(&unary.operand, ranges);
+        }
+        Expr::BoolOp(boolean) => {
+            if let Some(last) = boolean.values.last() {
+                final_if_expression_ranges(last, ranges);
+            }
+        }
+        Expr::If(conditional) => match early_condition_truthiness(&conditional.test) {
+            Some(true) => final_if_expression_ranges(&conditional.body, ranges),
+            Some(false) => final_if_expression_ranges(&conditional.orelse, ranges),
+            None => {
+                ranges.push(conditional.range);
+                final_if_expression_ranges(&conditional.body, ranges);
+                final_if_expression_ranges(&conditional.orelse, ranges);
+            }
+        },
+        _ => {}
+    }
 }
 
 pub(super) fn suite_terminates(body: &[Stmt]) -> bool {
