@@ -82,12 +82,25 @@ struct Divergence {
 /// the line of a one-line `if …: break` that ends a try body; serc 0.1.10 drops it. Corrected
 /// for 3.14 and 3.15, except, for 3.15, where an except clause carries on after the try (serc
 /// then also differs in a LOAD_FAST_BORROW, and only for 3.14 does a second engine decide).
-const KNOWN_ENGINE_DIVERGENCES: &[Divergence] = &[Divergence {
-    file: "fixtures/valid/loop_try_handler_continues.py",
-    function: "interact, star",
-    targets: &["3.15"],
-    what: "try-exit NOP dropped by serc, LOAD_FAST for CPython's LOAD_FAST_BORROW; not corrected for 3.15",
-}];
+///
+/// The folded conditional-expression test (vendor/serc/PATCHES.md,
+/// folded-if-expression-arm-nop-314): CPython keeps a NOP for the selected arm's jump; the
+/// patch covers 3.14 and 3.15, whose line resolution runs before constant folding; the
+/// 3.12/3.13 engines (their own exit copiers) still drop it.
+const KNOWN_ENGINE_DIVERGENCES: &[Divergence] = &[
+    Divergence {
+        file: "fixtures/valid/loop_try_handler_continues.py",
+        function: "interact, star",
+        targets: &["3.15"],
+        what: "try-exit NOP dropped by serc, LOAD_FAST for CPython's LOAD_FAST_BORROW; not corrected for 3.15",
+    },
+    Divergence {
+        file: "fixtures/valid/folded_if_expression_arm.py",
+        function: "<module>, choose (3.12); also guard (3.13)",
+        targets: &["3.12", "3.13"],
+        what: "the folded `a if 1 else b` test's arm-jump NOP dropped by serc; corrected only for 3.14 and 3.15",
+    },
+];
 
 fn patch_level(file: &str) -> Option<&'static PatchLevel> {
     PATCH_LEVEL.iter().find(|p| p.file == file)

@@ -789,12 +789,42 @@ def if_expression_pass_body():
         yield name + "__with", indent(["with m:"] + nest(statement + follow), "")
 
 
+def folded_if_expression_test():
+    """A conditional expression with a constant test (true or false: numbers, strings,
+    `True`, `None`, `...`) as a condition, its selected arm a name, a call, `not`, a
+    Boolean operation or a comparison, in an `if` (with `else:`, `elif`, a same-line body),
+    a `while`, an `assert`, a comprehension filter or a `match` guard, in a module and a
+    function (vendor/serc/PATCHES.md, folded-if-expression-arm-nop)."""
+    tests = {"one": "1", "str": "'s'", "true": "True", "ellipsis": "...", "zero": "0",
+             "none": "None", "empty": "''"}
+    arms = {"name": "a", "call": "f()", "not": "not a", "and": "a and b", "or": "a or b",
+            "cmp": "a < b", "chain": "a < b < c", "attr": "a.b"}
+    statements = {
+        "if": lambda e: [f"if {e}:", "    x()", "z()"],
+        "ifelse": lambda e: [f"if {e}:", "    x()", "else:", "    y()"],
+        "elif": lambda e: ["if w:", "    x()", f"elif {e}:", "    y()"],
+        "sameline": lambda e: [f"if {e}: x()", "z()"],
+        "pass": lambda e: [f"if {e}:", "    pass"],
+        "while": lambda e: [f"while {e}:", "    x()"],
+        "assert": lambda e: [f"assert {e}", "z()"],
+        "filter": lambda e: [f"v = [x for x in y if {e}]"],
+        "guard": lambda e: ["match v:", f"    case 1 if {e}:", "        x()"],
+    }
+    for (tn, test), (an, arm), (sn, statement) in itertools.product(
+            tests.items(), arms.items(), statements.items()):
+        for order, expression in (("body", f"{arm} if {test} else q"),
+                                  ("orelse", f"q if {test} else {arm}")):
+            yield from module_and_function(f"{tn}__{an}__{sn}__{order}",
+                                           statement(expression))
+
+
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
     "copied-exit-kept-pass": copied_exit_kept_pass,
     "finally-small-exit-prefix": finally_small_exit_prefix,
     "finally-try-pass": finally_try_pass,
     "folded-if-exit": folded_if_exit,
+    "folded-if-expression-test": folded_if_expression_test,
     "handler-exit-pass-finally": handler_exit_pass_finally,
     "if-expression-pass-body": if_expression_pass_body,
     "match-failure-try-tail": match_failure_try_tail,

@@ -1713,6 +1713,11 @@ impl Assembler {
         self.original_unlocated_discard_targets.extend(labels);
     }
 
+    /// Whether the instruction stream ends at a label (a block a jump can enter).
+    pub(crate) fn ends_at_label(&self) -> bool {
+        matches!(self.linear_items().last(), Some(Item::Label(_)))
+    }
+
     pub(crate) fn last_instruction_location(&self) -> Option<SourceLocation> {
         let items = self.linear_items();
         let index = items

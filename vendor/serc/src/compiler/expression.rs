@@ -10130,6 +10130,20 @@ impl Compiler<'_> {
                 jump_on,
                 label,
             )?;
+            if truthiness
+                && self.context.python_version >= PythonVersion::Py314
+                && !preserve_multiline_failure_join
+                && !self.assembler.ends_at_label()
+                && let Some(location) = self.assembler.last_instruction_location()
+            {
+                // PATCH(folded-if-expression-arm-nop-314): `codegen_jump_if` (codegen.c)
+                // still emits the unlocated `JUMP_NO_INTERRUPT` after the selected body
+                // arm; `resolve_line_numbers` (flowgraph.c) gives it the line of the arm's
+                // last jump, its only predecessor, before `optimize_basic_block` folds the
+                // constant test and the jump to the next block becomes a NOP of that line.
+                self.assembler.set_location(location);
+                self.emit(NOP, 0, 0)?;
+            }
             if preserve_multiline_failure_join {
                 // The first arm's removed forward join keeps its multiline assertion marker.
                 self.assembler
