@@ -42,6 +42,20 @@ def module_and_function(name, lines):
     yield name + "__func", in_function(lines)
 
 
+# Enclosing statements for `wrapped`: a suffix, the header line, the lines after the suite.
+LOOP = ("loop", "while w:", [])
+FOR = ("for", "for v in w:", [])
+WHILE = ("while", "while w:", [])
+TRY = ("try", "try:", ["except E:", "    pass"])
+WITH = ("with", "with m:", [])
+
+
+def wrapped(name, lines, *enclosing):
+    """The shape `name` as the suite of each enclosing statement (LOOP, FOR, ...)."""
+    for suffix, header, after in enclosing:
+        yield f"{name}__{suffix}", indent([header] + nest(lines) + after, "")
+
+
 def chained_compare_tails():
     """A chained comparison statement, then `pass`, constants, names, attributes or
     assignments and an exit (vendor/serc/PATCHES.md, chained-compare-discard-pass-exit-314,
@@ -502,9 +516,7 @@ def folded_if_exit():
         statement = [f"if {test}:"] + nest(body) + orelse
         name = f"{tn}__{bn}__{en}__{fn}"
         yield from module_and_function(name, statement + follow)
-        yield name + "__loop", indent(["while w:"] + nest(statement + follow), "")
-        yield name + "__try", indent(["try:"] + nest(statement + follow)
-                                     + ["except E:", "    pass"], "")
+        yield from wrapped(name, statement + follow, LOOP, TRY)
 
 
 def finally_try_pass():
@@ -767,8 +779,8 @@ def if_expression_pass_body():
     """An `if` whose condition ends in a conditional expression (alone, negated, the last
     operand of `and`/`or`, nested, with a constant test) and whose body is `pass`, with or
     without an `else:` or `elif`, followed by `pass`, a call or nothing, in a module, a
-    function, `for`/`while` loops, a try body or a `with`: the expression's arm jump must not thread past
-    the `pass` (vendor/serc/PATCHES.md, if-expression-pass-body-join-314)."""
+    function, `for`/`while` loops, a try body or a `with`: the expression's arm jump must
+    not thread past the `pass` (vendor/serc/PATCHES.md, if-expression-pass-body-join-314)."""
     tests = {"ifexp": "a if b else c", "paren": "(a if b else c)", "not": "not (a if b else c)",
              "and": "x and (a if b else c)", "or": "x or (a if b else c)",
              "first": "(a if b else c) and x", "nested": "a if b else (c if d else e)",
@@ -782,11 +794,7 @@ def if_expression_pass_body():
         statement = [f"if {test}:"] + nest(body) + orelse
         name = f"{tn}__{bn}__{en}__{fn}"
         yield from module_and_function(name, statement + follow)
-        yield name + "__for", indent(["for v in w:"] + nest(statement + follow), "")
-        yield name + "__while", indent(["while w:"] + nest(statement + follow), "")
-        yield name + "__try", indent(["try:"] + nest(statement + follow)
-                                     + ["except E:", "    pass"], "")
-        yield name + "__with", indent(["with m:"] + nest(statement + follow), "")
+        yield from wrapped(name, statement + follow, FOR, WHILE, TRY, WITH)
 
 
 def folded_if_expression_test():
@@ -794,7 +802,7 @@ def folded_if_expression_test():
     `True`, `None`, `...`) as a condition, its selected arm a name, a call, `not`, a
     Boolean operation or a comparison, in an `if` (with `else:`, `elif`, a same-line body),
     a `while`, an `assert`, a comprehension filter or a `match` guard, in a module and a
-    function (vendor/serc/PATCHES.md, folded-if-expression-arm-nop)."""
+    function (vendor/serc/PATCHES.md, folded-if-expression-arm-nop-314)."""
     tests = {"one": "1", "str": "'s'", "true": "True", "ellipsis": "...", "zero": "0",
              "none": "None", "empty": "''"}
     arms = {"name": "a", "call": "f()", "not": "not a", "and": "a and b", "or": "a or b",

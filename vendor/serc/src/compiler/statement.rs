@@ -6124,12 +6124,7 @@ impl<'source> Compiler<'source> {
                         && matches!(body, [Stmt::Pass(_)])))
                 .then(|| final_chained_comparison_jump(test))
                 .flatten();
-                let pass_body_joins = self.pass_body_if_expression_joins(
-                    statement.range,
-                    test,
-                    body,
-                    branch_index == statement.elif_else_clauses.len(),
-                );
+                let last_branch = branch_index == statement.elif_else_clauses.len();
                 self.with_control_override(
                     |control| &mut control.conditions.exclude_terminal_if_not_taken,
                     exclude_not_taken,
@@ -6164,13 +6159,11 @@ impl<'source> Compiler<'source> {
                                                     },
                                                     retained_chained_comparison_exit,
                                                     |compiler| {
-                                                        compiler.with_control_override(
-                                                            |control| {
-                                                                &mut control
-                                                                    .conditions
-                                                                    .pass_body_if_expression_joins
-                                                            },
-                                                            pass_body_joins,
+                                                        compiler.with_pass_body_if_expression_joins(
+                                                            statement.range,
+                                                            test,
+                                                            body,
+                                                            last_branch,
                                                             |compiler| {
                                                                 compiler
                                                                     .compile_statement_if_condition(
@@ -16614,45 +16607,48 @@ impl<'source> Compiler<'source> {
         })
     }
 
-    /// Captures a taken constant that skips the statement's original true arm.
-    /// PATCH(if-expression-pass-body-join-314): the conditional expressions whose arm
-    /// jumps enter a `pass`-only branch body that CPython's
+    /// PATCH(if-expression-pass-body-join-314): compiles a branch condition with
+    /// `ConditionState::pass_body_if_expression_joins` naming the conditional expressions
+    /// whose arm jumps enter a `pass`-only branch body that CPython's
     /// `inline_small_or_no_lineno_blocks` (flowgraph.c) never copies onto them, because
     /// that block is not a scope exit of at most four instructions (`MAX_COPY_SIZE`):
     /// - the last branch's body holds only NOPs and falls through;
     /// - otherwise the body is its NOPs, its replaced jump and the copied exit after the
     ///   `if`: three NOPs already leave room for no exit, two only for a bare `raise`,
     ///   and the exit that ends a try body starts with the try's POP_BLOCK NOP and jump.
-    fn pass_body_if_expression_joins(
-        &self,
+    fn with_pass_body_if_expression_joins<R>(
+        &mut self,
         statement: TextRange,
         test: &Expr,
         body: &[Stmt],
         last_branch: bool,
-    ) -> Vec<TextRange> {
+        compile: impl FnOnce(&mut Self) -> Result<R, CompileError>,
+    ) -> Result<R, CompileError> {
         let mut joins = Vec::new();
-        if self.context.python_version < crate::PythonVersion::Py314
-            || body.is_empty()
-            || !body.iter().all(|part| matches!(part, Stmt::Pass(_)))
-        {
-            return joins;
-        }
         let context = &self.control.statements.context;
-        if last_branch
-            || body.len() >= 3
-            || (body.len() == 2 && !context.followed_by_raise)
-            || (!context.has_following
-                && self
-                    .control
-                    .exceptions
-                    .direct_try_body_statements
-                    .contains(&statement))
+        if self.context.python_version >= crate::PythonVersion::Py314
+            && !body.is_empty()
+            && body.iter().all(|part| matches!(part, Stmt::Pass(_)))
+            && (last_branch
+                || body.len() >= 3
+                || (body.len() == 2 && !context.followed_by_raise)
+                || (!context.has_following
+                    && self
+                        .control
+                        .exceptions
+                        .direct_try_body_statements
+                        .contains(&statement)))
         {
             final_if_expression_ranges(test, &mut joins);
         }
-        joins
+        self.with_control_override(
+            |control| &mut control.conditions.pass_body_if_expression_joins,
+            joins,
+            compile,
+        )
     }
 
+    /// Captures a taken constant that skips the statement's original true arm.
     fn compile_statement_if_condition(
         &mut self,
         test: &Expr,
@@ -17976,12 +17972,6 @@ impl<'source> Compiler<'source> {
                     }
                     _ => None,
                 };
-                let pass_body_joins = self.pass_body_if_expression_joins(
-                    statement.range,
-                    test,
-                    body,
-                    branch_index + 1 == branch_count,
-                );
                 let previous_forced_borrowed_loads = exclude_normal_finally_short_circuit
                     .then(|| self.assembler.set_forced_borrowed_loads(true));
                 let previous_terminal_if_generator_exclusion = std::mem::replace(
@@ -18033,9 +18023,11 @@ impl<'source> Compiler<'source> {
                                                                 if let Some(conditional) = erased_ternary {
                                                                     compiler.compile_if_expression_jump(conditional, false, next, next, true)
                                                                 } else {
-                                                                    compiler.with_control_override(
-                                                                        |control| &mut control.conditions.pass_body_if_expression_joins,
-                                                                        pass_body_joins,
+                                                                    compiler.with_pass_body_if_expression_joins(
+                                                                        statement.range,
+                                                                        test,
+                                                                        body,
+                                                                        branch_index + 1 == branch_count,
                                                                         |compiler| compiler.compile_statement_if_condition(test, next),
                                                                     )
                                                                 }
