@@ -826,6 +826,26 @@ def folded_if_expression_test():
                                            statement(expression))
 
 
+def generator_try_pass_tail():
+    """A try body ending in one to three `pass` lines (alone or after a statement), closed
+    by `except`, `except*`, `else:` or `finally:`, last in or followed by code, in a
+    function, a generator, a coroutine and an async generator: the implicit return takes the
+    last `pass`'s line (vendor/serc/PATCHES.md, generator-try-pass-pair-return-314)."""
+    heads = {"none": [], "x": ["x"], "asg": ["x = 1"], "call": ["f()"], "del": ["del x"]}
+    passes = {"p": ["pass"], "pp": ["pass", "pass"], "ppp": ["pass", "pass", "pass"]}
+    closers = {"e": ["except E:", "    pass"], "bare": ["except:", "    pass"],
+               "s": ["except* E:", "    pass"], "el": ["except E:", "    pass", "else:", "    y"],
+               "f": ["finally:", "    y"], "ef": ["except E:", "    pass", "finally:", "    y"]}
+    follows = {"none": [], "z": ["z"]}
+    scopes = {"def": ("def", []), "gen": ("def", ["yield"]), "async": ("async def", []),
+              "agen": ("async def", ["yield"]), "await": ("async def", ["await a"])}
+    for (hn, head), (pn, tail), (cn, closer), (fn, follow), (sn, (keyword, prologue)) in (
+            itertools.product(heads.items(), passes.items(), closers.items(), follows.items(),
+                              scopes.items())):
+        lines = prologue + ["try:"] + nest(head + tail) + closer + follow
+        yield f"{hn}__{pn}__{cn}__{fn}__{sn}", f"{keyword} g():\n" + indent(lines, "    ")
+
+
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
     "copied-exit-kept-pass": copied_exit_kept_pass,
@@ -833,6 +853,7 @@ FAMILIES = {
     "finally-try-pass": finally_try_pass,
     "folded-if-exit": folded_if_exit,
     "folded-if-expression-test": folded_if_expression_test,
+    "generator-try-pass-tail": generator_try_pass_tail,
     "handler-exit-pass-finally": handler_exit_pass_finally,
     "if-expression-pass-body": if_expression_pass_body,
     "match-failure-try-tail": match_failure_try_tail,

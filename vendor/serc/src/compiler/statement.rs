@@ -31609,7 +31609,6 @@ impl<'source> Compiler<'source> {
                 self.assembler.set_location(location);
             } else if self.context.python_version >= crate::PythonVersion::Py314
                 && matches!(self.unit.scope, Scope::Function { .. })
-                && self.unit.flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR) == 0
                 && !statement.is_star
                 && statement.orelse.is_empty()
                 && statement.finalbody.is_empty()
@@ -31668,6 +31667,13 @@ impl<'source> Compiler<'source> {
                     }
                     _ => false,
                 }
+                // PATCH(generator-try-pass-pair-return-314): in a generator or coroutine too
+                // when the `pass` follows another `pass`. Both NOPs stay in the try body's
+                // block; the second hands its line to the unlocated POP_BLOCK
+                // (`basicblock_remove_redundant_nops`, flowgraph.c), whose line the copied
+                // `return None` takes. serc 0.1.10 left the return on the first pass's line.
+                && (self.unit.flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR) == 0
+                    || matches!(previous, Stmt::Pass(_)))
             {
                 // In CPython, the normal try exit inherits the trailing Pass
                 // location when it becomes the implicit return.
