@@ -5,6 +5,7 @@ JavaScript side never has to handle Python objects. See oracle.mjs for the CLI.
 """
 
 import builtins
+import dis
 import importlib.util
 import io
 import json
@@ -247,6 +248,166 @@ def _cmp_code(a, b, path):
         if diff:
             return diff
     return None
+
+
+# ---------------------------------------------------------------- behaviour
+#
+# Issue 16 asks for no *behaviour-changing* difference: two code objects may differ in
+# line numbers, NOP placement, block order, jump threading or copied exit blocks and still
+# do the same thing. `_behaviour` decides that by walking both instruction graphs side by
+# side from their entries (a bisimulation): markers (NOP, NOT_TAKEN, EXTENDED_ARG) and
+# unconditional jumps are followed, not compared; every other instruction must match in
+# operation, operand (names and constants by value, nested code objects recursively) and
+# exception handler (depth, lasti, and a handler that is again the same code); a
+# conditional jump may be inverted. Locations (co_firstlineno, co_linetable) are not
+# behaviour; co_consts counts only through the instructions that load them.
+
+_MARKERS = {"NOP", "NOT_TAKEN", "EXTENDED_ARG", "CACHE"}
+_UNCONDITIONAL = {"JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT"}
+# A conditional jump: (what it tests, whether it jumps when the test holds).
+_CONDITIONAL = {"POP_JUMP_IF_FALSE": ("true", False), "POP_JUMP_IF_TRUE": ("true", True),
+                "POP_JUMP_IF_NONE": ("none", True), "POP_JUMP_IF_NOT_NONE": ("none", False)}
+_NO_FALLTHROUGH = {"RETURN_VALUE", "RETURN_CONST", "RAISE_VARARGS", "RERAISE"}
+# Superinstructions, compared as the two instructions they fuse (3.13+).
+_FUSED = {"LOAD_FAST_LOAD_FAST": ("LOAD_FAST", "LOAD_FAST"),
+          "LOAD_FAST_BORROW_LOAD_FAST_BORROW": ("LOAD_FAST_BORROW", "LOAD_FAST_BORROW"),
+          "STORE_FAST_LOAD_FAST": ("STORE_FAST", "LOAD_FAST"),
+          "STORE_FAST_STORE_FAST": ("STORE_FAST", "STORE_FAST")}
+_BEHAVIOUR_ATTRS = ("co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_flags",
+                    "co_varnames", "co_cellvars", "co_freevars", "co_name", "co_qualname")
+_BEHAVIOUR_STATES = 200_000
+_JUMPS = set(getattr(dis, "hasjump", ())) or set(dis.hasjrel) | set(dis.hasjabs)
+
+
+class _Flow:
+    """One code object's instructions as (offset, name, operand, jump target, handler)."""
+
+    def __init__(self, code):
+        handlers = [(e.start, e.end, (e.target, e.depth, e.lasti))
+                    for e in dis._parse_exception_table(code)]
+        self.steps = []
+        self.index = {}
+        for ins in dis.get_instructions(code):
+            handler = next((h for start, end, h in handlers if start <= ins.offset < end), None)
+            target = ins.argval if ins.opcode in _JUMPS else None
+            parts = [(ins.opname, ins)]
+            if ins.opname in _FUSED:
+                first, second = _FUSED[ins.opname]
+                parts = [(first, ("name", ins.argval[0])), (second, ("name", ins.argval[1]))]
+            self.index[ins.offset] = len(self.steps)
+            for name, operand in parts:
+                if isinstance(operand, dis.Instruction):
+                    operand = _operand(ins)
+                self.steps.append((ins.offset, name, operand, target, handler))
+
+    def resolve(self, k):
+        """The first step at or after k that does something; "end" or "loop" otherwise."""
+        seen = set()
+        while k < len(self.steps):
+            _, name, _, target, _ = self.steps[k]
+            if name in _MARKERS:
+                k += 1
+            elif name in _UNCONDITIONAL:
+                if k in seen:
+                    return "loop"
+                seen.add(k)
+                k = self.index[target]
+            else:
+                return k
+        return "end"
+
+
+def _operand(ins):
+    if ins.opcode in _JUMPS:
+        return None
+    if ins.opcode in dis.hasconst:
+        return ("const", ins.argval)
+    if ins.opcode in dis.hasname or ins.opcode in getattr(dis, "haslocal", ()) or \
+            ins.opcode in dis.hasfree:
+        return ("name", ins.argrepr)
+    return ("arg", ins.arg, ins.argrepr)
+
+
+def _same_operand(a, b, path):
+    if a is None or b is None or a[0] != "const" or b[0] != "const":
+        return None if a == b else f"{path}: operand {_short(a)} != {_short(b)}"
+    x, y = a[1], b[1]
+    if type(x) is types.CodeType and type(y) is types.CodeType:
+        return _behaviour(x, y, f"{path} <code {x.co_qualname}>")
+    return _cmp(x, y, path)
+
+
+def _same_step(a, b):
+    """Same operation; a plain load where CPython borrows the reference is as safe."""
+    return a == b or (b.endswith("_BORROW") and a == b[:-len("_BORROW")])
+
+
+def _docstring(code):
+    if sys.version_info >= (3, 14):
+        return code.co_consts[0] if code.co_flags & 0x4000000 else None
+    first = code.co_consts[0] if code.co_consts else None
+    return first if isinstance(first, str) else None
+
+
+def _behaviour(a, b, path=""):
+    """None when code objects a (ours) and b (CPython's) behave the same, else why not."""
+    for attr in _BEHAVIOUR_ATTRS:
+        diff = _cmp(getattr(a, attr), getattr(b, attr), _join(path, attr))
+        if diff:
+            return diff
+    diff = _cmp(_docstring(a), _docstring(b), _join(path, "docstring"))
+    if diff:
+        return diff
+    if a.co_stacksize < b.co_stacksize:
+        return f"{_join(path, 'co_stacksize')}: {a.co_stacksize} < {b.co_stacksize}"
+    fa, fb = _Flow(a), _Flow(b)
+    where = _join(path, "co_code")
+    work = [(fa.resolve(0), fb.resolve(0))]
+    seen = set()
+    while work:
+        ka, kb = work.pop()
+        if (ka, kb) in seen:
+            continue
+        seen.add((ka, kb))
+        if len(seen) > _BEHAVIOUR_STATES:
+            return f"{where}: more than {_BEHAVIOUR_STATES} instruction pairs, undecided"
+        if isinstance(ka, str) or isinstance(kb, str):
+            if ka != kb:
+                return f"{where}: {_describe_step(fa, ka)} != {_describe_step(fb, kb)}"
+            continue
+        oa, na, va, ta, ha = fa.steps[ka]
+        ob, nb, vb, tb, hb = fb.steps[kb]
+        if na in _CONDITIONAL and nb in _CONDITIONAL:
+            (test_a, when_a), (test_b, when_b) = _CONDITIONAL[na], _CONDITIONAL[nb]
+            if test_a != test_b:
+                return f"{where}: {na} at {oa} != {nb} at {ob}"
+            jump_a, next_a = fa.resolve(fa.index[ta]), fa.resolve(ka + 1)
+            jump_b, next_b = fb.resolve(fb.index[tb]), fb.resolve(kb + 1)
+            holds_a, fails_a = (jump_a, next_a) if when_a else (next_a, jump_a)
+            holds_b, fails_b = (jump_b, next_b) if when_b else (next_b, jump_b)
+            successors = [(holds_a, holds_b), (fails_a, fails_b)]
+        elif not _same_step(na, nb):
+            return f"{where}: {na} at {oa} != {nb} at {ob}"
+        else:
+            diff = _same_operand(va, vb, f"{where}: {na} at {oa}")
+            if diff:
+                return diff
+            successors = []
+            if na not in _NO_FALLTHROUGH:
+                successors.append((fa.resolve(ka + 1), fb.resolve(kb + 1)))
+            if ta is not None:
+                successors.append((fa.resolve(fa.index[ta]), fb.resolve(fb.index[tb])))
+        if (ha is None) != (hb is None) or (ha and ha[1:] != hb[1:]):
+            return (f"{where}: {na} at {oa} handled by {_short(ha)} != {nb} at {ob} "
+                    f"handled by {_short(hb)}")
+        if ha:
+            successors.append((fa.resolve(fa.index[ha[0]]), fb.resolve(fb.index[hb[0]])))
+        work.extend(successors)
+    return None
+
+
+def _describe_step(flow, k):
+    return k if isinstance(k, str) else f"{flow.steps[k][1]} at {flow.steps[k][0]}"
 
 
 def _contains_frozenset(obj):
@@ -688,6 +849,8 @@ def compare_one(arg):
         "identical_modulo_oracle_intern_state": ours == ref,
         "intern_state": None,
         "diff": None,
+        "same_behaviour": False,
+        "behaviour": None,
     }
     notes = []
     if not result["equal_headers"]:
@@ -708,6 +871,11 @@ def compare_one(arg):
         return json.dumps(result)
     diff = _cmp(our_code, ref_code, "")
     result["equal_objects"] = diff is None
+    try:
+        result["behaviour"] = None if diff is None else _behaviour(our_code, ref_code)
+    except Exception as exc:  # an unforeseen instruction form: undecided, so not the same
+        result["behaviour"] = f"behaviour judge failed: {type(exc).__name__}: {exc}"
+    result["same_behaviour"] = result["behaviour"] is None
     if diff:
         notes.append(diff)
     elif not result["identical_bytes"] and ours[16:] != ref[16:]:
