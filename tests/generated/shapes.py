@@ -829,8 +829,10 @@ def folded_if_expression_test():
 def generator_try_pass_tail():
     """A try body ending in one to three `pass` lines (alone or after a statement), closed
     by `except`, `except*`, `else:` or `finally:`, last in or followed by code, in a
-    function, a generator, a coroutine and an async generator: the implicit return takes the
-    last `pass`'s line (vendor/serc/PATCHES.md, generator-try-pass-pair-return-314)."""
+    function, a generator, a coroutine, an async generator and an enclosing try: the
+    implicit return takes the last `pass`'s line (vendor/serc/PATCHES.md,
+    generator-try-pass-pair-return-314), and on 3.12 the POP_BLOCK NOP that takes it has no
+    handler (try-pass-pop-block-unowned-312)."""
     heads = {"none": [], "x": ["x"], "asg": ["x = 1"], "call": ["f()"], "del": ["del x"]}
     passes = {"p": ["pass"], "pp": ["pass", "pass"], "ppp": ["pass", "pass", "pass"]}
     closers = {"e": ["except E:", "    pass"], "bare": ["except:", "    pass"],
@@ -844,6 +846,9 @@ def generator_try_pass_tail():
                               scopes.items())):
         lines = prologue + ["try:"] + nest(head + tail) + closer + follow
         yield f"{hn}__{pn}__{cn}__{fn}__{sn}", f"{keyword} g():\n" + indent(lines, "    ")
+        if sn == "def":
+            outer = ["try:"] + nest(lines) + ["except F:", "    pass"]
+            yield f"{hn}__{pn}__{cn}__{fn}__outer", indent(outer, "")
 
 
 FAMILIES = {
