@@ -290,14 +290,13 @@ class _Flow:
         for ins in dis.get_instructions(code):
             handler = next((h for start, end, h in handlers if start <= ins.offset < end), None)
             target = ins.argval if ins.opcode in _JUMPS else None
-            parts = [(ins.opname, ins)]
             if ins.opname in _FUSED:
                 first, second = _FUSED[ins.opname]
                 parts = [(first, ("name", ins.argval[0])), (second, ("name", ins.argval[1]))]
+            else:
+                parts = [(ins.opname, _operand(ins))]
             self.index[ins.offset] = len(self.steps)
             for name, operand in parts:
-                if isinstance(operand, dis.Instruction):
-                    operand = _operand(ins)
                 self.steps.append((ins.offset, name, operand, target, handler))
 
     def resolve(self, k):

@@ -851,9 +851,10 @@ pub(super) struct StatementContext {
     // scope exit of at most three records (`raise`, `raise x from y`, `return x`,
     // `x` / `raise`), so a discarded value's POP_TOP completes a four-record exit block.
     followed_by_three_record_exit: bool,
-    // PATCH(try-pass-pop-block-unowned-312): the records of the scope exit that the
-    // following statements form (with the implicit return when nothing else follows them),
-    // when they form one; `inline_small_or_no_lineno_blocks` copies at most four.
+    // PATCH(try-pass-pop-block-unowned-312): 3.12 only, the records of the scope exit that
+    // the following statements form (with the implicit return when nothing else follows
+    // them), when they form one of at most four, the most `inline_small_or_no_lineno_blocks`
+    // copies.
     pub(super) following_scope_exit_records: Option<u8>,
     // PATCH(pass-finally-one-record-exit-314): the following statements alone form a
     // one-record scope exit (a bare `raise`).
@@ -1911,7 +1912,9 @@ impl<'source> Compiler<'source> {
 
     /// PATCH(try-pass-pop-block-unowned-312): the records of discarded values and
     /// one-name assignments (`value_records` and a POP_TOP or store each) followed by the
-    /// scope's implicit `return None` (one record), or None for any other statement.
+    /// scope's implicit `return None` (one record), or None for any other statement and for
+    /// more than four records (the walk stops there, so a long suite is not rescanned for
+    /// each of its statements).
     fn implicit_return_exit_records(&self, following: &[Stmt]) -> Option<u8> {
         let module_scope = matches!(self.unit.scope, Scope::Module);
         let mut records = 1u8;
@@ -1927,6 +1930,9 @@ impl<'source> Compiler<'source> {
                 }
                 _ => return None,
             });
+            if records > 4 {
+                return None;
+            }
         }
         Some(records)
     }
@@ -3839,13 +3845,20 @@ impl<'source> Compiler<'source> {
                 // chained comparison form a scope exit of at most three records.
                 let following_exit = self.discarded_exit_records(&body[index + 1..]);
                 let following_exit_records = following_exit.map(|(records, _)| records);
-                let following_scope_exit_records = following_exit_records.or_else(|| {
-                    (!inherited_statement_has_following
-                        && self.control.loops.contexts.is_empty()
-                        && self.control.withs.active_with_exits.is_empty())
-                    .then(|| self.implicit_return_exit_records(&body[index + 1..]))
-                    .flatten()
-                });
+                let following_scope_exit_records = (self.context.python_version
+                    == crate::PythonVersion::Py312)
+                    .then(|| {
+                        following_exit_records
+                            .filter(|records| *records <= 4)
+                            .or_else(|| {
+                                (!inherited_statement_has_following
+                                    && self.control.loops.contexts.is_empty()
+                                    && self.control.withs.active_with_exits.is_empty())
+                                .then(|| self.implicit_return_exit_records(&body[index + 1..]))
+                                .flatten()
+                            })
+                    })
+                    .flatten();
                 let followed_by_three_record_exit = match (body.get(index + 1), body.get(index + 2))
                 {
                     // A `return` right after the comparison: any one-record value.
@@ -32742,14 +32755,14 @@ impl<'source> Compiler<'source> {
                     // PATCH(try-pass-pop-block-unowned-312): on 3.12 a normal exit that
                     // takes the line of the `pass` ending the try body (no `else:` or
                     // `finally:`, whose own POP_BLOCK follows), not nested in another try, a
-                    // handler or a `finally:` suite, before a scope exit small enough to be copied over that exit's jump
-                    // (`inline_small_or_no_lineno_blocks`; a larger one leaves the jump, whose
-                    // NOP keeps its handler and replaces the POP_BLOCK's). That jump's NOP is
-                    // CPython's POP_BLOCK, which took the `pass`'s line
-                    // (`basicblock_remove_redundant_nops`) and which `label_exception_targets`
-                    // (flowgraph.c) leaves without a handler, also inside a generator's
-                    // StopIteration handler or an enclosing try. serc 0.1.10 gave it the
-                    // enclosing handler.
+                    // handler or a `finally:` suite, before a scope exit small enough to be
+                    // copied over that exit's jump (`inline_small_or_no_lineno_blocks`; a
+                    // larger one leaves the jump, whose NOP keeps its handler and replaces
+                    // the POP_BLOCK's). That jump's NOP is CPython's POP_BLOCK, which took
+                    // the `pass`'s line (`basicblock_remove_redundant_nops`) and which
+                    // `label_exception_targets` (flowgraph.c) leaves without a handler, also
+                    // inside a generator's StopIteration handler. serc 0.1.10 gave it the
+                    // generator's handler.
                     || (self.context.python_version == crate::PythonVersion::Py312
                         && statement.orelse.is_empty()
                         && statement.finalbody.is_empty()
@@ -32760,16 +32773,13 @@ impl<'source> Compiler<'source> {
                             .is_empty()
                         && !self.control.in_exception_handler()
                         && self.control.exceptions.active_exception_group_handlers == 0
-                        && self.control.finally.active_finally_try_bodies == 0
-                        && self.control.finally.active_normal_finally_bodies == 0
-                        && self.control.finally.active_copied_finally_bodies == 0
-                        && self.control.finally.active_finally_end_blocks == 0
+                        && self.control.finally.is_inactive_for_return_unwind()
                         && self
                             .control
                             .statements
                             .context
                             .following_scope_exit_records
-                            .is_some_and(|records| records <= 4)
+                            .is_some()
                         && matches!(statement.body.last(), Some(Stmt::Pass(pass))
                             if self.assembler.location() == self.source_location(pass.range))));
             let exception_policy = if folded_try_else_exit || unprotected_normal_exit {
