@@ -45,7 +45,9 @@ class Checker:
             return json.load(f)["results"]
 
     def outcomes(self, sources, names=None):
-        """For each source: ("EQUAL", None), ("DIFF", the oracle's first difference),
+        """For each source: ("EQUAL", None), ("DIFF", the oracle's first difference) where
+        the behaviour judge finds the same behaviour, ("BEHAVIOUR", the judge's finding)
+        where it does not,
         ("ONLY-REF", None) where only CPython compiles it, ("ONLY-OURS", None) or
         ("BOTH-REJECT", None). Sources are written to the work directory, as NAME.py when
         names are given (so that they can be inspected) and as c<i>.py otherwise."""
@@ -79,7 +81,8 @@ class Checker:
                                           for i in index])
             for i, c in zip(index, cmp):
                 out[i] = (("EQUAL", None) if c.get("equal_objects")
-                          else ("DIFF", c.get("diff") or "differs"))
+                          else ("DIFF", c.get("diff") or "differs") if c.get("same_behaviour")
+                          else ("BEHAVIOUR", c.get("behaviour") or "differs"))
         return out
 
     def diffs(self, sources):

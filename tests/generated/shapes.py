@@ -7,8 +7,9 @@ product of small source fragments; every shape is written under target/generated
 and compiled by the given binary and by the oracle (tests/oracle, CPython's py_compile)
 through minimize.py's Checker.
 
-Prints one line per shape (EQUAL, DIFF with the oracle's first difference, ONLY-OURS,
-ONLY-REF or BOTH-REJECT) and a last line with the count of equal shapes.
+Prints one line per shape (EQUAL, DIFF with the oracle's first difference, BEHAVIOUR with
+the behaviour judge's finding, ONLY-OURS, ONLY-REF or BOTH-REJECT) and a last line with the
+count of equal and of behaviour-changing shapes.
 
 Usage: python3 tests/generated/shapes.py --family NAME --ours BIN --target 3.14 [--optimize 0]
 """
@@ -851,6 +852,40 @@ def generator_try_pass_tail():
             yield f"{hn}__{pn}__{cn}__{fn}__outer", indent(outer, "")
 
 
+def match_tail_try_finally():
+    """A `match` of one or two cases (value, singleton, sequence, class, or-, as- and
+    capture patterns; no guard, a name, `and`/`or`/`not` guards; a `pass`, call or return
+    body) ending a try body or its `else:`, closed by `except` and `finally:` (or `finally:`
+    alone), before a loop over a local: whether CPython borrows that local after the match's
+    empty join (vendor/serc/PATCHES.md, match-exit-join-borrow-314), and the guarded
+    `case _` whose join keeps no line (match-guarded-default-join-314)."""
+    patterns = {"v": "1", "n": "None", "s": "[y]", "c": "C()", "o": "1 | 2",
+                "a": "(1 | 2) as y", "x": "y", "w": "_"}
+    guards = {"u": "", "g": " if b", "and": " if b and c", "or": " if b or c",
+              "not": " if not b"}
+    bodies = {"p": ["pass"], "h": ["h()"], "r": ["return 1"]}
+    cases = []
+    for (pn, pattern), (gn, guard), (bn, body) in itertools.product(
+            patterns.items(), guards.items(), bodies.items()):
+        case = [f"case {pattern}{guard}:"] + nest(body)
+        cases.append((f"{pn}{gn}{bn}", case))
+        # After an earlier case that returns, or one that falls through.
+        if pn in "vsw" and bn != "r":
+            cases.append((f"vgr_{pn}{gn}{bn}", ["case 0 if d:", "    return 0"] + case))
+            cases.append((f"vh_{pn}{gn}{bn}", ["case 0:", "    h()"] + case))
+    closers = {"ef": ["except E:", "    pass", "finally:", "    pass"],
+               "ec": ["except E as e:", "    h(e)", "finally:", "    q()"],
+               "f": ["finally:", "    pass"]}
+    for (cn, case), (kn, closer) in itertools.product(cases, closers.items()):
+        match = ["match a:"] + nest(case)
+        loop = ["for y in z:", "    g(y)"]
+        lines = ["try:"] + nest(match) + closer + loop
+        yield f"{cn}__{kn}", "def f(z):\n" + indent(lines, "    ")
+        if kn != "f":
+            lines = ["try:", "    h()"] + closer[:2] + ["else:"] + nest(match) + closer[2:]
+            yield f"{cn}__{kn}__else", "def f(z):\n" + indent(lines + loop, "    ")
+
+
 FAMILIES = {
     "chained-compare-tails": chained_compare_tails,
     "copied-exit-kept-pass": copied_exit_kept_pass,
@@ -866,6 +901,7 @@ FAMILIES = {
     "match-guard-exit": match_guard_exit,
     "match-guard-try-tail": match_guard_try_tail,
     "match-pass-case-if-else": match_pass_case_if_else,
+    "match-tail-try-finally": match_tail_try_finally,
     "nested-finally-pass": nested_finally_pass,
     "nested-pass-try-exit": nested_pass_try_exit,
     "pass-finally-copied-entry": pass_finally_copied_entry,
@@ -900,11 +936,13 @@ def main():
     os.makedirs(out)
     names, sources = zip(*FAMILIES[args.family]())
     checker = Checker(os.path.abspath(args.ours), args.target, args.optimize, out)
-    equal = 0
+    equal = behaviour = 0
     for name, (kind, diff) in zip(names, checker.outcomes(sources, names)):
         print(f"{kind} {name}: {diff}" if diff else f"{kind} {name}")
         equal += kind in ("EQUAL", "BOTH-REJECT")
-    print(f"{args.family} {args.target} -O{args.optimize}: {equal}/{len(names)} equal")
+        behaviour += kind == "BEHAVIOUR"
+    print(f"{args.family} {args.target} -O{args.optimize}: behaviour_changing={behaviour} "
+          f"{equal}/{len(names)} equal")
     return 0
 
 

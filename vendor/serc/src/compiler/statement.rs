@@ -33102,6 +33102,22 @@ impl<'source> Compiler<'source> {
             } else {
                 None
             };
+            // PATCH(match-guarded-default-join-314): a try body or `else:` ending in a match
+            // whose trailing `case _` has a guard and a body that falls through.
+            // codegen_match_inner (3.14 codegen.c) sends the guard's false edge to the
+            // match's end label, where that body also arrives, so the unlocated exit block
+            // there has two predecessors: propagate_line_numbers (flowgraph.c) gives it no
+            // line and it vanishes. serc gave the exit jump the guard's line, keeping a NOP.
+            let guarded_default_join = self.context.python_version >= crate::PythonVersion::Py314
+                && !statement.is_star
+                && matches!(normal_exit_suite.last(), Some(Stmt::Match(matched))
+                if matched.cases.split_last().is_some_and(|(case, earlier)| {
+                    !earlier.is_empty()
+                        && case.guard.is_some()
+                        && is_wildcard_pattern(&case.pattern)
+                        && suite_has_normal_fallthrough(&case.body)
+                }))
+                && self.assembler.at_original_match_join();
             // PATCH(try-pass-suite-exit): a try body ending in two `pass` lines. CPython
             // (3.14+) emits a NOP per `pass`; in `basicblock_remove_redundant_nops`
             // (flowgraph.c) the last one hands its line to the unlocated POP_BLOCK NOP after
@@ -33119,7 +33135,7 @@ impl<'source> Compiler<'source> {
             .flatten();
             if let Some(location) = pass_suite_exit {
                 self.assembler.set_location(location);
-            } else if shared_manager_return {
+            } else if shared_manager_return || guarded_default_join {
                 self.assembler.set_location(SourceLocation::NONE);
             } else if let Some(location) = wildcard_before_try
                 .or(guarded_recovery_exit)
@@ -38749,7 +38765,10 @@ impl<'source> Compiler<'source> {
                 && !matches!(
                     effective_body_tail,
                     Some(Stmt::If(_) | Stmt::Try(_) | Stmt::While(_) | Stmt::With(_))
-                );
+                )
+                && !(self.context.python_version == crate::PythonVersion::Py314
+                    && matches!(effective_body_tail,
+                        Some(Stmt::Match(tail)) if match_exit_join_is_empty_borrow_barrier(tail)));
         // One plain outer finalizer does not change the guarded break's normal
         // prefix: the break copies the inner cleanup, while linear work on its
         // false edge still reaches the original inner finalizer directly.
@@ -38857,10 +38876,13 @@ impl<'source> Compiler<'source> {
             // after the protected body, including a terminal manager or join.
             // A single runtime assertion can retain that exit into awaited cleanup.
             // Keep the existing structured-else routes and their empty-exit vetoes.
-            && (!matches!(
+            && (!(matches!(
                 effective_body_tail,
                 Some(Stmt::If(_) | Stmt::Try(_) | Stmt::While(_) | Stmt::With(_))
-            ) || suite_has_linear_borrow_fallthrough(&statement.orelse)
+            ) || (self.context.python_version == crate::PythonVersion::Py314
+                && matches!(effective_body_tail,
+                    Some(Stmt::Match(tail)) if match_exit_join_is_empty_borrow_barrier(tail))))
+                || suite_has_linear_borrow_fallthrough(&statement.orelse)
                 || (self.context.python_version == crate::PythonVersion::Py314
                     && matches!(self.unit.scope, Scope::Function { .. })
                     && self.unit.flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR) == CO_COROUTINE
@@ -40109,7 +40131,12 @@ impl<'source> Compiler<'source> {
         }) || matches!(
             statement.orelse.last(),
             Some(Stmt::With(_) | Stmt::Try(_) | Stmt::If(_))
-        ) || (!statement.is_star
+        // PATCH(match-exit-join-borrow-314): an `else:` ending in a match whose end
+        // join CPython leaves empty.
+        ) || (self.context.python_version == crate::PythonVersion::Py314
+            && matches!(statement.orelse.last(),
+                Some(Stmt::Match(tail)) if match_exit_join_is_empty_borrow_barrier(tail)))
+            || (!statement.is_star
             && statement.orelse.is_empty()
             && matches!(self.unit.scope, Scope::Function { .. })
             && self.unit.flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR) == 0
@@ -51436,6 +51463,82 @@ fn normal_try_class_pattern_failure_exit(body: &[Stmt]) -> Option<TextRange> {
         && class_pattern.arguments.patterns.is_empty()
         && class_pattern.arguments.keywords.is_empty())
     .then_some(case.pattern.range())
+}
+
+// PATCH(match-exit-join-borrow-314): in CPython 3.14 the unlocated exit block (a try
+// body's POP_BLOCK/JUMP, an `else:` suite's JUMP) right after a match that ends the
+// suite is the match's end label. Every unconditional `JUMP end` after a case body
+// is inlined first (inline_small_or_no_lineno_blocks, flowgraph.c), so the block's
+// predecessors are the last case's conditional failure edges and a fallthrough.
+// With two or more, propagate_line_numbers gives it no line, its NOP is removed and
+// optimize_load_fast stops at the empty block: the continuation keeps strong loads
+// unless a case body jumps to it directly. An earlier case with a normal exit does;
+// so does the last case's body when pattern-failure POP_TOP blocks sit between it
+// and the join (codegen_match_inner, emit_and_reset_fail_pop).
+fn match_exit_join_is_empty_borrow_barrier(statement: &ruff_python_ast::StmtMatch) -> bool {
+    use ruff_python_ast::Pattern;
+    let Some((last, earlier)) = statement.cases.split_last() else {
+        return false;
+    };
+    if earlier
+        .iter()
+        .any(|case| suite_has_normal_fallthrough(&case.body))
+    {
+        return false;
+    }
+    let guard_edges = match last.guard.as_deref() {
+        Some(guard) => match condition_jump_edge_count(guard, false) {
+            Some(edges) => edges,
+            None => return false,
+        },
+        None => 0,
+    };
+    let body_falls_through = suite_has_normal_fallthrough(&last.body);
+    // codegen_match_inner's has_default: a trailing `case _` after other cases.
+    let is_default = !earlier.is_empty()
+        && matches!(&last.pattern, Pattern::MatchAs(wildcard)
+            if wildcard.pattern.is_none() && wildcard.name.is_none());
+    if is_default {
+        // Its guard jumps to the end label and its body falls into it.
+        return guard_edges + usize::from(body_falls_through) >= 2;
+    }
+    // Failure edges of the last non-default case, which has no COPY of the subject:
+    // (edges straight to the end label, whether POP_TOP blocks precede it).
+    let (direct_failures, pops) = match &last.pattern {
+        Pattern::MatchValue(_) | Pattern::MatchSingleton(_) => (1, false),
+        // `p as name` copies the subject, so every failure inside `p` pops.
+        Pattern::MatchAs(capture) => (0, capture.pattern.is_some()),
+        Pattern::MatchSequence(_) | Pattern::MatchMapping(_) | Pattern::MatchClass(_) => (0, true),
+        // A top-level or-pattern leaves through an unconditional jump, which is inlined.
+        Pattern::MatchOr(_) | Pattern::MatchStar(_) => return false,
+    };
+    guard_edges + direct_failures + usize::from(pops) >= 2 && !(pops && body_falls_through)
+}
+
+/// Counts codegen_jump_if's edges to its target, or `None` where a chained
+/// comparison's cleanup, a conditional expression or a folded constant changes them.
+fn condition_jump_edge_count(expression: &Expr, jump_on: bool) -> Option<usize> {
+    if crate::stack_growth_required() {
+        return crate::grow_stack(|| condition_jump_edge_count(expression, jump_on));
+    }
+    match expression {
+        Expr::UnaryOp(unary) if unary.op == UnaryOp::Not => {
+            condition_jump_edge_count(&unary.operand, !jump_on)
+        }
+        Expr::BoolOp(boolean) if matches!(boolean.op, BoolOp::Or) == jump_on => boolean
+            .values
+            .iter()
+            .map(|value| condition_jump_edge_count(value, jump_on))
+            .sum(),
+        Expr::BoolOp(boolean) => condition_jump_edge_count(boolean.values.last()?, jump_on),
+        Expr::Compare(comparison) if comparison.ops.len() > 1 => None,
+        _ if !condition_has_only_runtime_tests(expression)
+            || expression_contains_inline_branch(expression) =>
+        {
+            None
+        }
+        _ => Some(1),
+    }
 }
 
 // Distinct normal case exits share an unlocated handler-cleanup block. Copy that
