@@ -80,9 +80,12 @@ class Checker:
             cmp = self.oracle("compare", [{"ours": pairs[i][0], "reference": pairs[i][1]}
                                           for i in index])
             for i, c in zip(index, cmp):
-                out[i] = (("EQUAL", None) if c.get("equal_objects")
-                          else ("DIFF", c.get("diff") or "differs") if c.get("same_behaviour")
-                          else ("BEHAVIOUR", c.get("behaviour") or "differs"))
+                if c.get("equal_objects"):
+                    out[i] = ("EQUAL", None)
+                elif c.get("same_behaviour"):
+                    out[i] = ("DIFF", c.get("diff") or "differs")
+                else:
+                    out[i] = ("BEHAVIOUR", c.get("behaviour") or "differs")
         return out
 
     def diffs(self, sources):

@@ -876,9 +876,9 @@ def match_tail_try_finally():
     closers = {"ef": ["except E:", "    pass", "finally:", "    pass"],
                "ec": ["except E as e:", "    h(e)", "finally:", "    q()"],
                "f": ["finally:", "    pass"]}
+    loop = ["for y in z:", "    g(y)"]
     for (cn, case), (kn, closer) in itertools.product(cases, closers.items()):
         match = ["match a:"] + nest(case)
-        loop = ["for y in z:", "    g(y)"]
         lines = ["try:"] + nest(match) + closer + loop
         yield f"{cn}__{kn}", "def f(z):\n" + indent(lines, "    ")
         if kn != "f":

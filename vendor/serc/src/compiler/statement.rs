@@ -38740,6 +38740,9 @@ impl<'source> Compiler<'source> {
                 _ => false,
             })
             .or_else(|| statement.body.last());
+        // PATCH(match-exit-join-borrow-314): the body's match leaves CPython's join empty.
+        let body_ends_in_empty_match_join =
+            suite_ends_in_empty_match_join(self.context.python_version, effective_body_tail);
         let simple_fallthrough_handlers_reach_finally =
             statement.handlers.iter().all(|handler| {
                 handler.as_except_handler().is_some_and(|handler| {
@@ -38762,13 +38765,10 @@ impl<'source> Compiler<'source> {
                         })
                 })
             }) && matches!(statement.finalbody.as_slice(), [Stmt::Expr(_)])
-                && !matches!(
+                && !(matches!(
                     effective_body_tail,
                     Some(Stmt::If(_) | Stmt::Try(_) | Stmt::While(_) | Stmt::With(_))
-                )
-                && !(self.context.python_version == crate::PythonVersion::Py314
-                    && matches!(effective_body_tail,
-                        Some(Stmt::Match(tail)) if match_exit_join_is_empty_borrow_barrier(tail)));
+                ) || body_ends_in_empty_match_join);
         // One plain outer finalizer does not change the guarded break's normal
         // prefix: the break copies the inner cleanup, while linear work on its
         // false edge still reaches the original inner finalizer directly.
@@ -38879,9 +38879,7 @@ impl<'source> Compiler<'source> {
             && (!(matches!(
                 effective_body_tail,
                 Some(Stmt::If(_) | Stmt::Try(_) | Stmt::While(_) | Stmt::With(_))
-            ) || (self.context.python_version == crate::PythonVersion::Py314
-                && matches!(effective_body_tail,
-                    Some(Stmt::Match(tail)) if match_exit_join_is_empty_borrow_barrier(tail))))
+            ) || body_ends_in_empty_match_join)
                 || suite_has_linear_borrow_fallthrough(&statement.orelse)
                 || (self.context.python_version == crate::PythonVersion::Py314
                     && matches!(self.unit.scope, Scope::Function { .. })
@@ -40133,9 +40131,7 @@ impl<'source> Compiler<'source> {
             Some(Stmt::With(_) | Stmt::Try(_) | Stmt::If(_))
         // PATCH(match-exit-join-borrow-314): an `else:` ending in a match whose end
         // join CPython leaves empty.
-        ) || (self.context.python_version == crate::PythonVersion::Py314
-            && matches!(statement.orelse.last(),
-                Some(Stmt::Match(tail)) if match_exit_join_is_empty_borrow_barrier(tail)))
+        ) || suite_ends_in_empty_match_join(self.context.python_version, statement.orelse.last())
             || (!statement.is_star
             && statement.orelse.is_empty()
             && matches!(self.unit.scope, Scope::Function { .. })
@@ -51475,6 +51471,15 @@ fn normal_try_class_pattern_failure_exit(body: &[Stmt]) -> Option<TextRange> {
 // unless a case body jumps to it directly. An earlier case with a normal exit does;
 // so does the last case's body when pattern-failure POP_TOP blocks sit between it
 // and the join (codegen_match_inner, emit_and_reset_fail_pop).
+fn suite_ends_in_empty_match_join(
+    python_version: crate::PythonVersion,
+    tail: Option<&Stmt>,
+) -> bool {
+    python_version == crate::PythonVersion::Py314
+        && matches!(tail, Some(Stmt::Match(statement))
+            if match_exit_join_is_empty_borrow_barrier(statement))
+}
+
 fn match_exit_join_is_empty_borrow_barrier(statement: &ruff_python_ast::StmtMatch) -> bool {
     use ruff_python_ast::Pattern;
     let Some((last, earlier)) = statement.cases.split_last() else {
@@ -51486,20 +51491,18 @@ fn match_exit_join_is_empty_borrow_barrier(statement: &ruff_python_ast::StmtMatc
     {
         return false;
     }
+    // A chained comparison's cleanup or a conditional expression adds jumps of its own.
     let guard_edges = match last.guard.as_deref() {
-        Some(guard) => match condition_jump_edge_count(guard, false) {
-            Some(edges) => edges,
-            None => return false,
-        },
+        Some(guard) if condition_has_linear_runtime_leaves(guard) => {
+            condition_jump_target_count(guard, false)
+        }
+        Some(_) => return false,
         None => 0,
     };
     let body_falls_through = suite_has_normal_fallthrough(&last.body);
-    // codegen_match_inner's has_default: a trailing `case _` after other cases.
-    let is_default = !earlier.is_empty()
-        && matches!(&last.pattern, Pattern::MatchAs(wildcard)
-            if wildcard.pattern.is_none() && wildcard.name.is_none());
-    if is_default {
-        // Its guard jumps to the end label and its body falls into it.
+    // codegen_match_inner's has_default: a trailing `case _` after other cases. Its guard
+    // jumps to the end label and its body falls into it.
+    if !earlier.is_empty() && is_wildcard_pattern(&last.pattern) {
         return guard_edges + usize::from(body_falls_through) >= 2;
     }
     // Failure edges of the last non-default case, which has no COPY of the subject:
@@ -51513,32 +51516,6 @@ fn match_exit_join_is_empty_borrow_barrier(statement: &ruff_python_ast::StmtMatc
         Pattern::MatchOr(_) | Pattern::MatchStar(_) => return false,
     };
     guard_edges + direct_failures + usize::from(pops) >= 2 && !(pops && body_falls_through)
-}
-
-/// Counts codegen_jump_if's edges to its target, or `None` where a chained
-/// comparison's cleanup, a conditional expression or a folded constant changes them.
-fn condition_jump_edge_count(expression: &Expr, jump_on: bool) -> Option<usize> {
-    if crate::stack_growth_required() {
-        return crate::grow_stack(|| condition_jump_edge_count(expression, jump_on));
-    }
-    match expression {
-        Expr::UnaryOp(unary) if unary.op == UnaryOp::Not => {
-            condition_jump_edge_count(&unary.operand, !jump_on)
-        }
-        Expr::BoolOp(boolean) if matches!(boolean.op, BoolOp::Or) == jump_on => boolean
-            .values
-            .iter()
-            .map(|value| condition_jump_edge_count(value, jump_on))
-            .sum(),
-        Expr::BoolOp(boolean) => condition_jump_edge_count(boolean.values.last()?, jump_on),
-        Expr::Compare(comparison) if comparison.ops.len() > 1 => None,
-        _ if !condition_has_only_runtime_tests(expression)
-            || expression_contains_inline_branch(expression) =>
-        {
-            None
-        }
-        _ => Some(1),
-    }
 }
 
 // Distinct normal case exits share an unlocated handler-cleanup block. Copy that
